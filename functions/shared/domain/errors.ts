@@ -1,0 +1,48 @@
+/** Base of every expected, typed failure in Handoff's domain. `status` is the HTTP status at the edge. */
+export class DomainError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends DomainError {
+  constructor(readonly fieldErrors: Record<string, string[]>) {
+    super('Invalid input', 400, fieldErrors);
+  }
+}
+
+export class IllegalTransitionError extends DomainError {
+  constructor(
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`A deal cannot go from ${from} to ${to}`, 409);
+  }
+}
+
+export class LinkError extends DomainError {
+  constructor(
+    readonly reason: 'malformed' | 'tampered' | 'expired' | 'used',
+    message: string,
+  ) {
+    super(message, reason === 'used' ? 409 : 403);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  constructor(what: string) {
+    super(`${what} not found`, 404);
+  }
+}
+
+/** Raised by a workflow step when no rep can take a lead; the workflow records it as a failure. */
+export class NoRepAvailableError extends DomainError {
+  constructor(team: string) {
+    super(`No rep in team ${team} is active, in office and under capacity`, 503);
+  }
+}
