@@ -118,6 +118,7 @@ export const repsSchema = z
     sla: z.object({
       acceptWithinHours: z.number().positive().max(24 * 14),
       maxReassignments: z.number().int().min(0).max(10),
+      closeWithinDays: z.number().int().min(1).max(365),
     }),
   })
   .superRefine((c, ctx) => {

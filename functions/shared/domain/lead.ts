@@ -2,7 +2,20 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ValidationError } from './errors.ts';
 
-export const LEAD_STAGES = ['captured', 'disqualified', 'nurturing', 'sales-ready', 'assigned', 'won', 'lost', 'nurtured', 'unsubscribed', 'failed'] as const;
+export const LEAD_STAGES = [
+  'captured',
+  'disqualified',
+  'nurturing',
+  'sales-ready',
+  'assigned',
+  'won',
+  'lost',
+  'stale',
+  'nurtured',
+  'not-emailable',
+  'unsubscribed',
+  'failed',
+] as const;
 export type LeadStage = (typeof LEAD_STAGES)[number];
 
 const text = (max: number) =>
@@ -114,3 +127,9 @@ export function parseLead(input: unknown, knownFormTypes: readonly string[]): Pa
   };
   return { bot: Boolean(website && website.trim() !== ''), lead };
 }
+
+/** A lead as it travels in workflow state: already normalized by the API, checked again by each step. */
+export const leadSchema = leadInputSchema.omit({ website: true }).extend({
+  id: z.string().regex(/^ld-[0-9a-f]{20}$/),
+  emailDomain: z.string(),
+});
