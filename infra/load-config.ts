@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, configFiles, type HandoffConfig, parseConfig } from '../functions/shared/config-schema.ts';
+import {
+  ConfigError,
+  configFiles,
+  type HandoffConfig,
+  parseConfig,
+} from '../functions/shared/config-schema.ts';
 
 /** Reads and validates `config/*.json`; throws a ConfigError naming file, field and problem. */
 export function loadConfig(dir: string): HandoffConfig {
@@ -16,7 +21,9 @@ export function loadConfig(dir: string): HandoffConfig {
     try {
       raw[name] = JSON.parse(text);
     } catch (e) {
-      throw new ConfigError(`Invalid configuration:\n  config/${name}.json: (file): not valid JSON: ${(e as Error).message}`);
+      throw new ConfigError(
+        `Invalid configuration:\n  config/${name}.json: (file): not valid JSON: ${(e as Error).message}`,
+      );
     }
   }
   return parseConfig(raw as Record<keyof HandoffConfig, unknown>);

@@ -1,4 +1,5 @@
 import '../local/polyfills.ts';
+import '../local/long-timers.ts';
 
 // Handlers read these at module scope; unit tests mock the AWS clients, so any value works.
 process.env.AWS_REGION ??= 'us-east-1';

@@ -19,7 +19,8 @@ export const handler = httpHandler(async (event) => {
   if (dealId) {
     const deal = await store.getDeal(dealId);
     if (!deal) throw new NotFoundError('Deal');
-    const { taskToken, pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ...rest } = deal as typeof deal & Record<string, unknown>;
+    const { taskToken, pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ...rest } = deal as typeof deal &
+      Record<string, unknown>;
     return json(200, { deal: { ...rest, waiting: Boolean(taskToken) } });
   }
   throw new NotFoundError('Route');

@@ -7,10 +7,15 @@ import { logger, metrics } from '#shared/observability.ts';
 import { linkSigningKey } from '#shared/secrets.ts';
 
 const allowedHosts = new Set(config.app.links.clickAllowedHosts);
-const SCANNER_AGENTS = /(bot|crawler|spider|preview|scanner|proofpoint|mimecast|barracuda|safelinks|urldefense|headless|python-requests|curl|wget)/i;
+const SCANNER_AGENTS =
+  /(bot|crawler|spider|preview|scanner|proofpoint|mimecast|barracuda|safelinks|urldefense|headless|python-requests|curl|wget)/i;
 
 /** A click by a security scanner: agent looks automated, or it came within seconds of sending. */
-export function looksLikeScanner(userAgent: string | undefined, sentAtS: number | undefined, now: Date): boolean {
+export function looksLikeScanner(
+  userAgent: string | undefined,
+  sentAtS: number | undefined,
+  now: Date,
+): boolean {
   if (!userAgent || SCANNER_AGENTS.test(userAgent)) return true;
   return sentAtS !== undefined && now.getTime() / 1000 - sentAtS < config.app.links.scannerGraceSeconds;
 }
@@ -36,11 +41,18 @@ export const handler = httpHandler(
     if (!scanner) {
       // One engagement event per lead, destination and minute, however often the link is hit.
       const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
-      await store.putEvent(claims.subject, { type: 'email-click', at: minute, data: { host: url.hostname, path: url.pathname } });
+      await store.putEvent(claims.subject, {
+        type: 'email-click',
+        at: minute,
+        data: { host: url.hostname, path: url.pathname },
+      });
       metrics.addMetric('EmailClicks', 'Count', 1);
     }
     logger.info('click', { leadId: claims.subject, scanner });
-    return { statusCode: 302, headers: { location: url.toString(), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' } };
+    return {
+      statusCode: 302,
+      headers: { location: url.toString(), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    };
   },
   { format: 'html' },
 );

@@ -2,7 +2,14 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { config } from '#shared/config.ts';
 import { executionNameFor, parseLead } from '#shared/domain/lead.ts';
 import { requireEnv } from '#shared/env.ts';
-import { type HttpEvent, type HttpResult, httpHandler, json, mediaType, parseFormOrJson } from '#shared/http.ts';
+import {
+  type HttpEvent,
+  type HttpResult,
+  httpHandler,
+  json,
+  mediaType,
+  parseFormOrJson,
+} from '#shared/http.ts';
 import { logger, metrics } from '#shared/observability.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
@@ -25,13 +32,20 @@ function corsHeaders(event: HttpEvent): Record<string, string> {
 
 /** A plain HTML form post from a browser gets a redirect to the thank-you page instead of JSON. */
 function fromBrowserForm(event: HttpEvent): boolean {
-  return mediaType(event) === 'application/x-www-form-urlencoded' && (event.headers.accept ?? '').includes('text/html');
+  return (
+    mediaType(event) === 'application/x-www-form-urlencoded' &&
+    (event.headers.accept ?? '').includes('text/html')
+  );
 }
 
 function accepted(event: HttpEvent, leadId: string): HttpResult {
   const cors = corsHeaders(event);
   if (fromBrowserForm(event)) {
-    return { statusCode: 303, headers: { location: config.app.forms.thankYouUrl, 'cache-control': 'no-store', ...cors }, body: '' };
+    return {
+      statusCode: 303,
+      headers: { location: config.app.forms.thankYouUrl, 'cache-control': 'no-store', ...cors },
+      body: '',
+    };
   }
   return json(202, { leadId, status: 'accepted' }, cors);
 }

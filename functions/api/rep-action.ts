@@ -49,7 +49,8 @@ function actionFrom(claims: LinkClaims, body: Record<string, unknown>): DealActi
     return { type: 'won', amount };
   }
   const reason = String(body.reason ?? '');
-  if (!(LOST_REASONS as readonly string[]).includes(reason)) throw new ValidationError({ reason: ['pick a reason'] });
+  if (!(LOST_REASONS as readonly string[]).includes(reason))
+    throw new ValidationError({ reason: ['pick a reason'] });
   return { type: 'lost', reason: reason as (typeof LOST_REASONS)[number] };
 }
 
@@ -63,15 +64,26 @@ export const handler = httpHandler(
     const deal = await store.getDeal(claims.subject);
     if (!deal) throw new NotFoundError('This deal');
     if (deal.repId !== claims.audience) {
-      throw new LinkError('used', 'This lead has been reassigned to another rep, so this link no longer applies.');
+      throw new LinkError(
+        'used',
+        'This lead has been reassigned to another rep, so this link no longer applies.',
+      );
     }
     const token = event.queryStringParameters?.t ?? '';
     if (event.requestContext.http.method !== 'POST') {
       const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
       if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
-        return page(200, 'Already done', `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`);
+        return page(
+          200,
+          'Already done',
+          `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
+        );
       }
-      return page(200, TITLES[claims.action as keyof typeof TITLES], `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`);
+      return page(
+        200,
+        TITLES[claims.action as keyof typeof TITLES],
+        `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
+      );
     }
     const body = event.body ? parseFormOrJson(event, 4096) : {};
     const action = actionFrom(claims, body);
@@ -80,7 +92,11 @@ export const handler = httpHandler(
       next = transition(deal, action);
     } catch (e) {
       if (e instanceof ValidationError) throw e;
-      return page(409, 'Already done', `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing changed.</p>`);
+      return page(
+        409,
+        'Already done',
+        `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing changed.</p>`,
+      );
     }
     const taskToken = deal.taskToken;
     const at = new Date().toISOString();
@@ -91,8 +107,13 @@ export const handler = httpHandler(
       { ...next, updatedAt: at },
       ['taskToken', 'tokenFor'],
     );
-    if (!claimed) return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
-    await store.putEvent(deal.leadId, { type: `rep-${claims.action}`, at, data: { dealId: deal.dealId, repId: deal.repId } });
+    if (!claimed)
+      return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
+    await store.putEvent(deal.leadId, {
+      type: `rep-${claims.action}`,
+      at,
+      data: { dealId: deal.dealId, repId: deal.repId },
+    });
     if (taskToken) {
       const output =
         action.type === 'won'

@@ -27,7 +27,11 @@ export const handler = httpHandler(
       const at = new Date().toISOString();
       const oneClick = (event.body ?? '').includes('List-Unsubscribe=One-Click');
       await store.suppress(lead.email, 'unsubscribed', oneClick ? 'one-click' : 'page', at);
-      await store.putEvent(lead.id, { type: 'unsubscribed', at, data: { how: oneClick ? 'one-click' : 'page' } });
+      await store.putEvent(lead.id, {
+        type: 'unsubscribed',
+        at,
+        data: { how: oneClick ? 'one-click' : 'page' },
+      });
       metrics.addMetric('Unsubscribes', 'Count', 1);
       logger.info('unsubscribed', { leadId: lead.id });
     }

@@ -21,8 +21,12 @@ export const scoringSchema = z
   .object({
     version: z.string().min(1),
     fit: z.object({
-      titleSeniority: z.array(z.object({ pattern: regex, points: z.number().int(), label: z.string().min(1) })),
-      companySize: z.array(z.object({ min: z.number().int().min(1), points: z.number().int(), label: z.string() })),
+      titleSeniority: z.array(
+        z.object({ pattern: regex, points: z.number().int(), label: z.string().min(1) }),
+      ),
+      companySize: z.array(
+        z.object({ min: z.number().int().min(1), points: z.number().int(), label: z.string() }),
+      ),
       industries: z.record(z.string(), z.number().int()),
       countries: z.record(countryCode, z.number().int()),
     }),
@@ -84,7 +88,10 @@ export const nurtureSchema = z.object({
       days: z.array(z.number().int().min(0).max(6)).min(1),
       defaultTimeZone: z.string().refine(isTimeZone, { message: 'is not an IANA time zone' }),
     })
-    .refine((b) => b.startHour < b.endHour, { message: 'startHour must be before endHour', path: ['startHour'] }),
+    .refine((b) => b.startHour < b.endHour, {
+      message: 'startHour must be before endHour',
+      path: ['startHour'],
+    }),
   recycleLostReasons: z.array(z.string().regex(/^[a-z-]+$/)),
 });
 
@@ -116,7 +123,10 @@ export const repsSchema = z
       .min(1),
     regions: z.record(z.string(), z.array(countryCode)),
     sla: z.object({
-      acceptWithinHours: z.number().positive().max(24 * 14),
+      acceptWithinHours: z
+        .number()
+        .positive()
+        .max(24 * 14),
       maxReassignments: z.number().int().min(0).max(10),
       closeWithinDays: z.number().int().min(1).max(365),
     }),
@@ -125,21 +135,34 @@ export const repsSchema = z
     const ids = new Set<string>();
     const teams = new Set(c.reps.map((r) => r.team));
     for (const [i, rep] of c.reps.entries()) {
-      if (ids.has(rep.id)) ctx.addIssue({ code: 'custom', path: ['reps', i, 'id'], message: `duplicate rep id "${rep.id}"` });
+      if (ids.has(rep.id))
+        ctx.addIssue({ code: 'custom', path: ['reps', i, 'id'], message: `duplicate rep id "${rep.id}"` });
       ids.add(rep.id);
     }
     for (const [i, t] of c.territories.entries()) {
       if (!teams.has(t.team)) {
-        ctx.addIssue({ code: 'custom', path: ['territories', i, 'team'], message: `no rep is in team "${t.team}"` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['territories', i, 'team'],
+          message: `no rep is in team "${t.team}"`,
+        });
       }
       for (const [j, r] of (t.regions ?? []).entries()) {
         if (!(r in c.regions)) {
-          ctx.addIssue({ code: 'custom', path: ['territories', i, 'regions', j], message: `unknown region "${r}"` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['territories', i, 'regions', j],
+            message: `unknown region "${r}"`,
+          });
         }
       }
     }
     if (c.territories.filter((t) => t.default).length !== 1) {
-      ctx.addIssue({ code: 'custom', path: ['territories'], message: 'exactly one territory must be the default' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['territories'],
+        message: 'exactly one territory must be the default',
+      });
     }
   });
 

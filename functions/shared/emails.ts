@@ -1,6 +1,6 @@
 import type { AppConfig, NurtureConfig, Rep } from './config-schema.ts';
-import { signLink } from './domain/links.ts';
 import type { Lead } from './domain/lead.ts';
+import { signLink } from './domain/links.ts';
 import type { ScoreReason } from './domain/scoring.ts';
 import { escapeHtml, fillTemplate, footer, type MailMessage } from './mail.ts';
 
@@ -17,17 +17,28 @@ const exp = (ctx: LinkContext) => Math.floor(ctx.now.getTime() / 1000) + ctx.ttl
 
 export function unsubscribeUrl(leadId: string, ctx: LinkContext): string {
   // Unsubscribe links must keep working long after the mail: a year.
-  const token = signLink({ action: 'unsubscribe', subject: leadId, audience: 'lead', exp: exp({ ...ctx, ttlDays: 365 }) }, ctx.key);
+  const token = signLink(
+    { action: 'unsubscribe', subject: leadId, audience: 'lead', exp: exp({ ...ctx, ttlDays: 365 }) },
+    ctx.key,
+  );
   return `${ctx.baseUrl}/unsubscribe?t=${token}`;
 }
 
 export function trackedUrl(leadId: string, destination: string, ctx: LinkContext): string {
   const iat = Math.floor(ctx.now.getTime() / 1000);
-  const token = signLink({ action: 'click', subject: leadId, audience: destination, exp: exp({ ...ctx, ttlDays: 90 }), iat }, ctx.key);
+  const token = signLink(
+    { action: 'click', subject: leadId, audience: destination, exp: exp({ ...ctx, ttlDays: 90 }), iat },
+    ctx.key,
+  );
   return `${ctx.baseUrl}/c?t=${token}`;
 }
 
-export function repActionUrl(dealId: string, repId: string, action: 'accept' | 'won' | 'lost', ctx: LinkContext): string {
+export function repActionUrl(
+  dealId: string,
+  repId: string,
+  action: 'accept' | 'won' | 'lost',
+  ctx: LinkContext,
+): string {
   return `${ctx.baseUrl}/deals/action?t=${signLink({ action, subject: dealId, audience: repId, exp: exp(ctx) }, ctx.key)}`;
 }
 
@@ -42,7 +53,11 @@ export function nurtureEmail(
   const values = { firstName: lead.firstName, company: lead.company ?? 'your team' };
   const subject = fillTemplate(step.subject, values);
   const unsub = unsubscribeUrl(lead.id, ctx);
-  const read = trackedUrl(lead.id, `https://${app.links.clickAllowedHosts[0]}/resources/${step.template}`, ctx);
+  const read = trackedUrl(
+    lead.id,
+    `https://${app.links.clickAllowedHosts[0]}/resources/${step.template}`,
+    ctx,
+  );
   const f = footer(app.sender.postalAddress, unsub);
   return {
     from: from(app),
@@ -59,7 +74,14 @@ export interface AssignmentEmailInput {
   lead: Lead;
   rep: Rep;
   dealId: string;
-  score: { total: number; grade: string; fit: number; engagement: number; reasons: ScoreReason[]; rulesVersion: string };
+  score: {
+    total: number;
+    grade: string;
+    fit: number;
+    engagement: number;
+    reasons: ScoreReason[];
+    rulesVersion: string;
+  };
   attempt: number;
   slaHours: number;
 }
@@ -107,7 +129,9 @@ export function assignmentEmail(input: AssignmentEmailInput, app: AppConfig, ctx
       .map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
       .join('')}</table><p>Why (rules ${escapeHtml(score.rulesVersion)}):</p><ul>${reasons
       .map((r) => `<li>${escapeHtml(r)}</li>`)
-      .join('')}</ul><p><a href="${escapeHtml(accept)}">Accept</a> · <a href="${escapeHtml(won)}">Report won</a> · <a href="${escapeHtml(lost)}">Report lost</a></p>${f.html}`,
+      .join(
+        '',
+      )}</ul><p><a href="${escapeHtml(accept)}">Accept</a> · <a href="${escapeHtml(won)}">Report won</a> · <a href="${escapeHtml(lost)}">Report lost</a></p>${f.html}`,
     tags: { kind: 'assignment' },
   };
 }

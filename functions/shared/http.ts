@@ -30,7 +30,8 @@ export function page(statusCode: number, title: string, bodyHtml: string): HttpR
     statusCode,
     headers: {
       'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+      'content-security-policy':
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
       ...SECURITY_HEADERS,
     },
     body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><meta name="robots" content="noindex"><title>${escapeHtml(title)} · Handoff</title><style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:.4rem;border:0;background:#0b5fff;color:#fff;cursor:pointer}label{display:block;margin:.8rem 0 .3rem}input,select{font-size:1rem;padding:.4rem;width:100%}</style></head><body><h1>${escapeHtml(title)}</h1>${bodyHtml}</body></html>`,
@@ -83,11 +84,18 @@ function domainErrors(format: 'json' | 'html'): MiddlewareObj<HttpEvent, HttpRes
                 error: error.message,
                 ...(error instanceof ValidationError ? { fields: error.fieldErrors } : {}),
               })
-            : page(error.status, error.status === 404 ? 'Not found' : 'This link cannot be used', `<p>${escapeHtml(error.message)}</p>`);
+            : page(
+                error.status,
+                error.status === 404 ? 'Not found' : 'This link cannot be used',
+                `<p>${escapeHtml(error.message)}</p>`,
+              );
         logger.info('request rejected', { status: error.status, error: error.name });
         return;
       }
-      logger.error('request failed', { error: error instanceof Error ? error.name : 'unknown' , stack: error instanceof Error ? error.stack : undefined });
+      logger.error('request failed', {
+        error: error instanceof Error ? error.name : 'unknown',
+        stack: error instanceof Error ? error.stack : undefined,
+      });
       if (format === 'html') {
         request.response = page(500, 'Something went wrong', '<p>Please try again in a minute.</p>');
       }

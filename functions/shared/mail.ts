@@ -8,7 +8,9 @@ export function escapeHtml(value: unknown): string {
 /** RFC 2047 encoded-word for non-ASCII headers; CR/LF are removed to prevent header injection. */
 export function encodeHeader(value: string): string {
   const clean = value.replace(/[\r\n]+/g, ' ');
-  return /^[\x20-\x7e]*$/.test(clean) ? clean : `=?UTF-8?B?${Buffer.from(clean, 'utf8').toString('base64')}?=`;
+  return /^[\x20-\x7e]*$/.test(clean)
+    ? clean
+    : `=?UTF-8?B?${Buffer.from(clean, 'utf8').toString('base64')}?=`;
 }
 
 export interface MailMessage {
@@ -25,7 +27,10 @@ export interface MailMessage {
 const wrap76 = (b64: string) => b64.replace(/.{1,76}/g, '$&\r\n');
 
 /** Builds a multipart/alternative MIME message with List-Unsubscribe headers where given. */
-export function buildMime(msg: MailMessage, boundary = `=_handoff_${randomBytes(8).toString('hex')}`): string {
+export function buildMime(
+  msg: MailMessage,
+  boundary = `=_handoff_${randomBytes(8).toString('hex')}`,
+): string {
   const headers = [
     `From: ${encodeHeader(msg.from)}`,
     `To: ${encodeHeader(msg.to)}`,
@@ -37,8 +42,21 @@ export function buildMime(msg: MailMessage, boundary = `=_handoff_${randomBytes(
     `Content-Type: multipart/alternative; boundary="${boundary}"`,
   ];
   const part = (type: string, body: string) =>
-    [`--${boundary}`, `Content-Type: ${type}; charset=UTF-8`, 'Content-Transfer-Encoding: base64', '', wrap76(Buffer.from(body, 'utf8').toString('base64'))].join('\r\n');
-  return [...headers, '', part('text/plain', msg.text), part('text/html', msg.html), `--${boundary}--`, ''].join('\r\n');
+    [
+      `--${boundary}`,
+      `Content-Type: ${type}; charset=UTF-8`,
+      'Content-Transfer-Encoding: base64',
+      '',
+      wrap76(Buffer.from(body, 'utf8').toString('base64')),
+    ].join('\r\n');
+  return [
+    ...headers,
+    '',
+    part('text/plain', msg.text),
+    part('text/html', msg.html),
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
 }
 
 /** Replaces `{{field}}` with values (plain text: the caller escapes for HTML). */

@@ -1,4 +1,4 @@
-import { SendRawEmailCommand, SESClient } from '@aws-sdk/client-ses';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { buildMime, type MailMessage } from './mail.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SES.

@@ -14,8 +14,14 @@ export const STAGE_FOR_ROUTE: Record<Route, LeadStage> = {
 export async function rescore(leadId: string, now: Date) {
   const lead = await store.getLead(leadId);
   if (!lead) throw new NotFoundError(`Lead ${leadId}`);
-  const events = await store.engagementEvents(leadId);
+  // After a recycle, only engagement since then can requalify the lead: the old demo request already had its turn.
+  const since = lead.engagementSince ?? '';
+  const events = (await store.engagementEvents(leadId)).filter((e) => e.at >= since);
   const score = scoreLead(lead, events, config.scoring, now);
-  const route = routeLead(score, events.map((e) => e.type), config.scoring);
+  const route = routeLead(
+    score,
+    events.map((e) => e.type),
+    config.scoring,
+  );
   return { lead, score, route };
 }

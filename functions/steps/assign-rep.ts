@@ -28,7 +28,8 @@ async function chooseRep(team: string, now: Date, exclude: string[]) {
   const loads = await store.repLoads(members.map((r) => r.id));
   const rep = pickRep({ team, reps: members, loads, position, now, exclude });
   // Capacity is checked again atomically: losing the race retries the step, which picks the next rep.
-  if (!(await store.adjustRepLoad(rep.id, 1, rep.capacity))) throw new TransientError(`Rep ${rep.id} just filled up`);
+  if (!(await store.adjustRepLoad(rep.id, 1, rep.capacity)))
+    throw new TransientError(`Rep ${rep.id} just filled up`);
   return rep;
 }
 
@@ -67,14 +68,24 @@ export const handler = stepHandler(input, async ({ leadId, executionName, cycle,
     const moved = await store.updateDeal(
       dealId,
       { attempt: previous.attempt },
-      { repId: rep.id, attempt: previous.attempt + 1, previousReps: exclude, stage: 'assigned', updatedAt: at },
+      {
+        repId: rep.id,
+        attempt: previous.attempt + 1,
+        previousReps: exclude,
+        stage: 'assigned',
+        updatedAt: at,
+      },
       ['taskToken', 'tokenFor'],
     );
     if (moved) {
       const old = config.reps.reps.find((r) => r.id === previous.repId);
       if (old) await store.adjustRepLoad(old.id, -1, old.capacity);
       metrics.addMetric('DealsReassigned', 'Count', 1);
-      await store.putEvent(leadId, { type: 'reassigned', at, data: { dealId, from: previous.repId, to: rep.id } });
+      await store.putEvent(leadId, {
+        type: 'reassigned',
+        at,
+        data: { dealId, from: previous.repId, to: rep.id },
+      });
     } else {
       await store.adjustRepLoad(rep.id, -1, rep.capacity);
     }
@@ -83,14 +94,30 @@ export const handler = stepHandler(input, async ({ leadId, executionName, cycle,
   if (!deal) throw new StepInputError(`Deal ${dealId} was not found for reassignment`);
 
   const rep = config.reps.reps.find((r) => r.id === deal.repId);
-  if (!rep) throw new StepInputError(`Deal ${dealId} names rep ${deal.repId}, who is not in config/reps.json`);
+  if (!rep)
+    throw new StepInputError(`Deal ${dealId} names rep ${deal.repId}, who is not in config/reps.json`);
   if (deal.emailedAttempt !== deal.attempt) {
     const ctx = await linkContext(now, config.app.links.ttlDays);
-    const score = lead.score ?? { total: 0, fit: 0, engagement: 0, grade: '?', reasons: [], rulesVersion: config.scoring.version };
+    const score = lead.score ?? {
+      total: 0,
+      fit: 0,
+      engagement: 0,
+      grade: '?',
+      reasons: [],
+      rulesVersion: config.scoring.version,
+    };
     await sendMail(
-      assignmentEmail({ lead, rep, dealId, score, attempt: deal.attempt, slaHours: config.reps.sla.acceptWithinHours }, config.app, ctx),
+      assignmentEmail(
+        { lead, rep, dealId, score, attempt: deal.attempt, slaHours: config.reps.sla.acceptWithinHours },
+        config.app,
+        ctx,
+      ),
     );
-    await store.updateDeal(dealId, { attempt: deal.attempt }, { emailedAttempt: deal.attempt, updatedAt: at });
+    await store.updateDeal(
+      dealId,
+      { attempt: deal.attempt },
+      { emailedAttempt: deal.attempt, updatedAt: at },
+    );
     metrics.addMetric('AssignmentEmailsSent', 'Count', 1);
   }
   await store.setLeadStage(leadId, 'assigned', at, { ownerRepId: rep.id });

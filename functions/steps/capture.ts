@@ -18,7 +18,9 @@ export const handler = stepHandler(input, async ({ lead, receivedAt, executionNa
     data: {
       formType: lead.formType,
       executionName,
-      ...(lead.utmSource ? { utmSource: lead.utmSource, utmMedium: lead.utmMedium, utmCampaign: lead.utmCampaign } : {}),
+      ...(lead.utmSource
+        ? { utmSource: lead.utmSource, utmMedium: lead.utmMedium, utmCampaign: lead.utmCampaign }
+        : {}),
       merged: outcome === 'merged',
     },
   });

@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { store } from '#shared/data/store.ts';
 import { logger } from '#shared/observability.ts';
-import { stepHandler } from '#shared/step.ts';
 import { rescore } from '#shared/rescore.ts';
+import { stepHandler } from '#shared/step.ts';
 
 const input = z.object({ leadId: z.string().min(1), nurture: z.object({ done: z.boolean() }) });
 
@@ -19,9 +19,20 @@ export const handler = stepHandler(input, async ({ leadId, nurture }) => {
   else if (route === 'sales-ready') next = 'sales-ready';
   else if (nurture.done) next = 'done';
   else next = 'continue';
-  const stage = ({ unsubscribed: 'unsubscribed', 'sales-ready': 'sales-ready', done: 'nurtured', continue: 'nurturing' } as const)[next];
+  const stage = (
+    {
+      unsubscribed: 'unsubscribed',
+      'sales-ready': 'sales-ready',
+      done: 'nurtured',
+      continue: 'nurturing',
+    } as const
+  )[next];
   await store.setLeadStage(leadId, stage, at, { score });
-  await store.putEvent(leadId, { type: 'engagement-checked', at, data: { total: score.total, engagement: score.engagement, next } });
+  await store.putEvent(leadId, {
+    type: 'engagement-checked',
+    at,
+    data: { total: score.total, engagement: score.engagement, next },
+  });
   logger.info('engagement checked', { leadId, total: score.total, next });
   return { next, total: score.total, engagement: score.engagement };
 });

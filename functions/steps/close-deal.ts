@@ -34,7 +34,10 @@ export const handler = stepHandler(input, async ({ leadId, dealId, cycle, outcom
           ? ({ type: 'lost', reason: outcome.reason } as const)
           : ({ type: 'stale' } as const);
     const next = transition(deal, action);
-    const ok = await store.updateDeal(dealId, { stage: deal.stage }, { ...next, updatedAt: at }, ['taskToken', 'tokenFor']);
+    const ok = await store.updateDeal(dealId, { stage: deal.stage }, { ...next, updatedAt: at }, [
+      'taskToken',
+      'tokenFor',
+    ]);
     if (!ok) throw new TransientError(`Deal ${dealId} changed while closing`);
     deal = { ...deal, ...next };
   }
@@ -45,8 +48,12 @@ export const handler = stepHandler(input, async ({ leadId, dealId, cycle, outcom
     metrics.addMetric(`Deals_${deal.stage}`, 'Count', 1);
     if (deal.stage === 'won' && deal.amount) metrics.addMetric('Revenue', 'Count', deal.amount);
   }
-  const leadStage = recycle ? 'nurturing' : deal.stage === 'accepted' || deal.stage === 'assigned' ? 'assigned' : deal.stage;
-  await store.setLeadStage(leadId, leadStage, at);
+  const leadStage = recycle
+    ? 'nurturing'
+    : deal.stage === 'accepted' || deal.stage === 'assigned'
+      ? 'assigned'
+      : deal.stage;
+  await store.setLeadStage(leadId, leadStage, at, recycle ? { engagementSince: at } : {});
   await store.putEvent(leadId, {
     type: 'closed',
     at,

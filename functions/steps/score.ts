@@ -14,7 +14,14 @@ export const handler = stepHandler(input, async ({ leadId }) => {
   await store.putEvent(leadId, {
     type: 'scored',
     at: now.toISOString(),
-    data: { total: score.total, fit: score.fit, engagement: score.engagement, grade: score.grade, route, flags: score.flags },
+    data: {
+      total: score.total,
+      fit: score.fit,
+      engagement: score.engagement,
+      grade: score.grade,
+      route,
+      flags: score.flags,
+    },
   });
   metrics.addMetric(`Route_${route}`, 'Count', 1);
   logger.info('lead scored', { leadId, total: score.total, grade: score.grade, route });

@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { config } from '#shared/config.ts';
 import { store } from '#shared/data/store.ts';
-import { nurtureEmail } from '#shared/emails.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { nextSendTime } from '#shared/domain/schedule.ts';
+import { nurtureEmail } from '#shared/emails.ts';
 import { sendMail } from '#shared/mailer.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { linkContext } from '#shared/public-url.ts';
@@ -22,7 +22,8 @@ const input = z.object({
 export const handler = stepHandler(input, async ({ leadId, nurture: { cycle, step } }) => {
   const steps = config.nurture.steps;
   const current = steps[step];
-  if (!current) throw new StepInputError(`Nurture step ${step} does not exist (sequence has ${steps.length})`);
+  if (!current)
+    throw new StepInputError(`Nurture step ${step} does not exist (sequence has ${steps.length})`);
   const now = new Date();
   const at = now.toISOString();
   const lead = await store.getLead(leadId);

@@ -8,12 +8,18 @@ export const keys = {
   teamCursor: (team: string) => ({ pk: `TEAM#${team}`, sk: 'CURSOR' }),
   deal: (dealId: string) => ({ pk: `DEAL#${dealId}`, sk: 'PROFILE' }),
   suppression: (email: string) => ({ pk: `SUPPRESS#${email}`, sk: 'EMAIL' }),
-  nurtureSend: (leadId: string, cycle: number, step: number) => ({ pk: `LEAD#${leadId}`, sk: `SEND#${cycle}#${step}` }),
+  nurtureSend: (leadId: string, cycle: number, step: number) => ({
+    pk: `LEAD#${leadId}`,
+    sk: `SEND#${cycle}#${step}`,
+  }),
 } as const;
 
 /** GSI attribute values. gsi1: a rep's deals by stage. gsi2: leads / deals by stage (funnel). */
 export const indexKeys = {
-  repDeals: (repId: string, stage: string, at: string) => ({ gsi1pk: `REP#${repId}`, gsi1sk: `${stage}#${at}` }),
+  repDeals: (repId: string, stage: string, at: string) => ({
+    gsi1pk: `REP#${repId}`,
+    gsi1sk: `${stage}#${at}`,
+  }),
   leadStage: (stage: string, at: string) => ({ gsi2pk: `LEADSTAGE#${stage}`, gsi2sk: at }),
   dealStage: (stage: string, at: string) => ({ gsi2pk: `DEALSTAGE#${stage}`, gsi2sk: at }),
 } as const;

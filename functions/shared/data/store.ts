@@ -14,7 +14,9 @@ import { requireEnv } from '../env.ts';
 import { INDEX, indexKeys, keys } from './keys.ts';
 
 // One client per cold start. The SDK reaches a local emulator through AWS_ENDPOINT_URL_DYNAMODB.
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
 const TableName = requireEnv('TABLE_NAME');
 
 /** Stages in which a lead has a live run that later submissions merge into. */
@@ -25,6 +27,8 @@ export interface LeadRecord extends Lead {
   activeExecution?: string;
   score?: Omit<Score, 'flags'> & { flags: string[] };
   ownerRepId?: string;
+  /** Set when a lost deal recycles the lead: engagement before it no longer counts. */
+  engagementSince?: string;
   capturedAt: string;
   updatedAt: string;
 }
@@ -78,7 +82,9 @@ function setExpression(values: Record<string, unknown>) {
 
 export const store = {
   async getLead(leadId: string): Promise<LeadRecord | undefined> {
-    const { Item } = await doc.send(new GetCommand({ TableName, Key: keys.lead(leadId), ConsistentRead: true }));
+    const { Item } = await doc.send(
+      new GetCommand({ TableName, Key: keys.lead(leadId), ConsistentRead: true }),
+    );
     return Item as LeadRecord | undefined;
   },
 
@@ -122,16 +128,28 @@ export const store = {
     return captured ? 'captured' : 'merged';
   },
 
-  async setLeadStage(leadId: string, stage: LeadStage, at: string, extra: Partial<LeadRecord> = {}): Promise<void> {
+  async setLeadStage(
+    leadId: string,
+    stage: LeadStage,
+    at: string,
+    extra: Partial<LeadRecord> = {},
+  ): Promise<void> {
     const set = setExpression({ ...extra, stage, updatedAt: at, ...indexKeys.leadStage(stage, at) });
     await doc.send(
-      new UpdateCommand({ TableName, Key: keys.lead(leadId), ConditionExpression: 'attribute_exists(pk)', ...set }),
+      new UpdateCommand({
+        TableName,
+        Key: keys.lead(leadId),
+        ConditionExpression: 'attribute_exists(pk)',
+        ...set,
+      }),
     );
   },
 
   /** Timeline events have deterministic keys, so writing one twice stores it once. */
   async putEvent(leadId: string, event: TimelineEvent): Promise<void> {
-    await doc.send(new PutCommand({ TableName, Item: { ...keys.event(leadId, event.at, event.type), ...event } }));
+    await doc.send(
+      new PutCommand({ TableName, Item: { ...keys.event(leadId, event.at, event.type), ...event } }),
+    );
   },
 
   async listEvents(leadId: string): Promise<TimelineEvent[]> {
@@ -159,7 +177,9 @@ export const store = {
   },
 
   async isSuppressed(email: string): Promise<boolean> {
-    const { Item } = await doc.send(new GetCommand({ TableName, Key: keys.suppression(email), ConsistentRead: true }));
+    const { Item } = await doc.send(
+      new GetCommand({ TableName, Key: keys.suppression(email), ConsistentRead: true }),
+    );
     return Boolean(Item);
   },
 
@@ -182,9 +202,19 @@ export const store = {
     return Boolean(Item);
   },
 
-  async markNurtureSent(leadId: string, cycle: number, step: number, messageId: string, at: string, ttl: number) {
+  async markNurtureSent(
+    leadId: string,
+    cycle: number,
+    step: number,
+    messageId: string,
+    at: string,
+    ttl: number,
+  ) {
     await doc.send(
-      new PutCommand({ TableName, Item: { ...keys.nurtureSend(leadId, cycle, step), messageId, at, expiresAt: ttl } }),
+      new PutCommand({
+        TableName,
+        Item: { ...keys.nurtureSend(leadId, cycle, step), messageId, at, expiresAt: ttl },
+      }),
     );
   },
 
@@ -206,7 +236,9 @@ export const store = {
   async repLoads(repIds: string[]): Promise<Record<string, { openDeals: number }>> {
     if (repIds.length === 0) return {};
     const { Responses } = await doc.send(
-      new BatchGetCommand({ RequestItems: { [TableName]: { Keys: repIds.map(keys.rep), ConsistentRead: true } } }),
+      new BatchGetCommand({
+        RequestItems: { [TableName]: { Keys: repIds.map(keys.rep), ConsistentRead: true } },
+      }),
     );
     return Object.fromEntries(
       (Responses?.[TableName] ?? []).map((r) => [String(r.repId), { openDeals: Number(r.openDeals ?? 0) }]),
@@ -221,15 +253,22 @@ export const store = {
           TableName,
           Key: keys.rep(repId),
           UpdateExpression: 'SET repId = :id ADD openDeals :d',
-          ConditionExpression: delta > 0 ? 'attribute_not_exists(openDeals) OR openDeals < :cap' : 'openDeals > :zero',
-          ExpressionAttributeValues: { ':id': repId, ':d': delta, ...(delta > 0 ? { ':cap': capacity } : { ':zero': 0 }) },
+          ConditionExpression:
+            delta > 0 ? 'attribute_not_exists(openDeals) OR openDeals < :cap' : 'openDeals > :zero',
+          ExpressionAttributeValues: {
+            ':id': repId,
+            ':d': delta,
+            ...(delta > 0 ? { ':cap': capacity } : { ':zero': 0 }),
+          },
         }),
       ),
     );
   },
 
   async getDeal(dealId: string): Promise<DealRecord | undefined> {
-    const { Item } = await doc.send(new GetCommand({ TableName, Key: keys.deal(dealId), ConsistentRead: true }));
+    const { Item } = await doc.send(
+      new GetCommand({ TableName, Key: keys.deal(dealId), ConsistentRead: true }),
+    );
     return Item as DealRecord | undefined;
   },
 
@@ -239,7 +278,12 @@ export const store = {
       doc.send(
         new PutCommand({
           TableName,
-          Item: { ...keys.deal(deal.dealId), ...deal, ...indexKeys.repDeals(deal.repId, deal.stage, deal.createdAt), ...indexKeys.dealStage(deal.stage, deal.createdAt) },
+          Item: {
+            ...keys.deal(deal.dealId),
+            ...deal,
+            ...indexKeys.repDeals(deal.repId, deal.stage, deal.createdAt),
+            ...indexKeys.dealStage(deal.stage, deal.createdAt),
+          },
           ConditionExpression: 'attribute_not_exists(pk)',
         }),
       ),
@@ -261,7 +305,11 @@ export const store = {
       const current = await store.getDeal(dealId);
       const repId = changes.repId ?? current?.repId ?? '';
       const stage = changes.stage ?? current?.stage ?? 'assigned';
-      Object.assign(next, indexKeys.repDeals(repId, stage, changes.updatedAt), indexKeys.dealStage(stage, changes.updatedAt));
+      Object.assign(
+        next,
+        indexKeys.repDeals(repId, stage, changes.updatedAt),
+        indexKeys.dealStage(stage, changes.updatedAt),
+      );
     }
     const set = setExpression(next);
     const conditions = Object.entries(expect).map(([k]) => `#e_${k} = :e_${k}`);

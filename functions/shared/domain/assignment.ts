@@ -11,10 +11,14 @@ export interface RepLoad {
 export function teamFor(lead: Pick<Lead, 'country' | 'companySize'>, cfg: RepsConfig): string {
   for (const t of cfg.territories) {
     if (t.default) continue;
-    const countries = new Set([...(t.countries ?? []), ...(t.regions ?? []).flatMap((r) => cfg.regions[r] ?? [])]);
+    const countries = new Set([
+      ...(t.countries ?? []),
+      ...(t.regions ?? []).flatMap((r) => cfg.regions[r] ?? []),
+    ]);
     if (countries.size > 0 && (!lead.country || !countries.has(lead.country))) continue;
     if (t.minCompanySize !== undefined && (lead.companySize ?? 0) < t.minCompanySize) continue;
-    if (t.maxCompanySize !== undefined && (lead.companySize ?? Number.POSITIVE_INFINITY) > t.maxCompanySize) continue;
+    if (t.maxCompanySize !== undefined && (lead.companySize ?? Number.POSITIVE_INFINITY) > t.maxCompanySize)
+      continue;
     return t.team;
   }
   const fallback = cfg.territories.find((t) => t.default);
@@ -71,7 +75,8 @@ export function pickRep({ team, reps, loads, position, now, exclude = [] }: Pick
   const members = reps.filter((r) => r.team === team);
   const slots = rotation(members);
   const byId = new Map(members.map((r) => [r.id, r]));
-  const available = (r: Rep) => r.active && !isOutOfOffice(r, now) && (loads[r.id]?.openDeals ?? 0) < r.capacity;
+  const available = (r: Rep) =>
+    r.active && !isOutOfOffice(r, now) && (loads[r.id]?.openDeals ?? 0) < r.capacity;
   // Prefer a rep who has not had this lead yet; when none is left, a previous owner beats no one.
   for (const eligible of [(r: Rep) => available(r) && !exclude.includes(r.id), available]) {
     for (let i = 0; i < slots.length; i++) {

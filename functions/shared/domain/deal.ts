@@ -3,7 +3,15 @@ import { IllegalTransitionError, ValidationError } from './errors.ts';
 export const DEAL_STAGES = ['assigned', 'accepted', 'won', 'lost', 'stale'] as const;
 export type DealStage = (typeof DEAL_STAGES)[number];
 
-export const LOST_REASONS = ['not-now', 'no-budget', 'timing', 'chose-competitor', 'no-fit', 'no-response', 'other'] as const;
+export const LOST_REASONS = [
+  'not-now',
+  'no-budget',
+  'timing',
+  'chose-competitor',
+  'no-fit',
+  'no-response',
+  'other',
+] as const;
 export type LostReason = (typeof LOST_REASONS)[number];
 
 const NEXT: Record<DealStage, readonly DealStage[]> = {

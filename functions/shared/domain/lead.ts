@@ -23,13 +23,18 @@ const text = (max: number) =>
     .string()
     .trim()
     .max(max, `must be at most ${max} characters`)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
     .transform((s) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
 const optionalText = (max: number) =>
   z.preprocess((v) => (v === '' || v === null ? undefined : v), text(max).optional());
 
 /** What a web form (or the JSON API) may send. Unknown fields are dropped. */
 export const leadInputSchema = z.object({
-  email: z.string().trim().max(254, 'must be at most 254 characters').pipe(z.email('must be a valid email address')),
+  email: z
+    .string()
+    .trim()
+    .max(254, 'must be at most 254 characters')
+    .pipe(z.email('must be a valid email address')),
   firstName: text(80).pipe(z.string().min(1, 'is required')),
   lastName: optionalText(80),
   company: optionalText(120),
@@ -41,12 +46,21 @@ export const leadInputSchema = z.object({
   industry: optionalText(80),
   country: z.preprocess(
     (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined),
-    z.string().regex(/^[A-Z]{2}$/, 'must be a two-letter country code').optional(),
+    z
+      .string()
+      .regex(/^[A-Z]{2}$/, 'must be a two-letter country code')
+      .optional(),
   ),
   phone: optionalText(40),
   message: optionalText(2000),
-  formType: z.preprocess((v) => (v === '' || v === undefined ? 'contact' : v), z.string().regex(/^[a-z-]{1,40}$/, 'is not a known form type')),
-  consent: z.preprocess((v) => v === true || v === 'true' || v === 'on' || v === 'yes' || v === '1', z.boolean()),
+  formType: z.preprocess(
+    (v) => (v === '' || v === undefined ? 'contact' : v),
+    z.string().regex(/^[a-z-]{1,40}$/, 'is not a known form type'),
+  ),
+  consent: z.preprocess(
+    (v) => v === true || v === 'true' || v === 'on' || v === 'yes' || v === '1',
+    z.boolean(),
+  ),
   timeZone: z.preprocess(
     (v) => (v === '' ? undefined : v),
     z

@@ -32,10 +32,16 @@ export function signLink(claims: LinkClaims, key: string): string {
   return `${payload}.${mac(key, payload).toString('base64url')}`;
 }
 
-const malformed = () => new LinkError('malformed', 'This link is incomplete. Copy the whole link from the email.');
+const malformed = () =>
+  new LinkError('malformed', 'This link is incomplete. Copy the whole link from the email.');
 
 /** Verifies signature (constant-time), shape and expiry; throws a LinkError saying which check failed. */
-export function verifyLink(token: string, key: string, now: Date, expected?: readonly LinkAction[]): LinkClaims {
+export function verifyLink(
+  token: string,
+  key: string,
+  now: Date,
+  expected?: readonly LinkAction[],
+): LinkClaims {
   const [payload, sig, extra] = token.split('.');
   if (!payload || !sig || extra !== undefined) throw malformed();
   const want = mac(key, payload);
@@ -52,6 +58,7 @@ export function verifyLink(token: string, key: string, now: Date, expected?: rea
   if (!Array.isArray(body) || body.length !== 5) throw malformed();
   const [action, subject, audience, exp, iat] = body as [LinkAction, string, string, number, number];
   if (!LINK_ACTIONS.includes(action) || (expected && !expected.includes(action))) throw malformed();
-  if (now.getTime() / 1000 > exp) throw new LinkError('expired', 'This link has expired. Ask sales ops to resend it.');
+  if (now.getTime() / 1000 > exp)
+    throw new LinkError('expired', 'This link has expired. Ask sales ops to resend it.');
   return { action, subject, audience, exp, ...(iat ? { iat } : {}) };
 }

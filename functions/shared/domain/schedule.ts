@@ -24,7 +24,12 @@ function localParts(at: Date, timeZone: string): LocalParts {
  * The first moment at or after `from + delayDays` that falls inside business hours in `timeZone`.
  * Walks forward in 15-minute steps (at most a couple of weeks), so DST changes need no special cases.
  */
-export function nextSendTime(from: Date, delayDays: number, timeZone: string, hours: NurtureConfig['businessHours']): Date {
+export function nextSendTime(
+  from: Date,
+  delayDays: number,
+  timeZone: string,
+  hours: NurtureConfig['businessHours'],
+): Date {
   const QUARTER = 15 * 60_000;
   let t = new Date(from.getTime() + delayDays * 86_400_000);
   for (let i = 0; i < 4 * 24 * 15; i++) {

@@ -53,7 +53,10 @@ function fitReasons(lead: Lead, rules: ScoringConfig): ScoreReason[] {
   return reasons;
 }
 
-function negativeReasons(lead: Lead, rules: ScoringConfig): { reasons: ScoreReason[]; flags: Score['flags'] } {
+function negativeReasons(
+  lead: Lead,
+  rules: ScoringConfig,
+): { reasons: ScoreReason[]; flags: Score['flags'] } {
   const reasons: ScoreReason[] = [];
   const flags: Score['flags'] = [];
   const domain = lead.emailDomain;

@@ -55,7 +55,9 @@ describe('pickRep', () => {
   });
 
   it('skips a rep at capacity', () => {
-    expect(assignN([rep('a', { capacity: 2 }), rep('b')], 10, { a: { openDeals: 2 } })).toEqual(Array(10).fill('b'));
+    expect(assignN([rep('a', { capacity: 2 }), rep('b')], 10, { a: { openDeals: 2 } })).toEqual(
+      Array(10).fill('b'),
+    );
   });
 
   it('does not hand a returning rep a backlog burst', () => {
@@ -69,12 +71,14 @@ describe('pickRep', () => {
   it('avoids the previous owner on reassignment, but falls back to them when alone', () => {
     const reps = [rep('a'), rep('b')];
     expect(pickRep({ team: 't', reps, loads: {}, position: 0, now, exclude: ['a'] }).id).toBe('b');
-    expect(pickRep({ team: 't', reps: [rep('a')], loads: {}, position: 0, now, exclude: ['a'] }).id).toBe('a');
+    expect(pickRep({ team: 't', reps: [rep('a')], loads: {}, position: 0, now, exclude: ['a'] }).id).toBe(
+      'a',
+    );
   });
 
   it('raises a typed error when nobody can take the lead', () => {
-    expect(() => pickRep({ team: 't', reps: [rep('a', { active: false })], loads: {}, position: 0, now })).toThrow(
-      NoRepAvailableError,
-    );
+    expect(() =>
+      pickRep({ team: 't', reps: [rep('a', { active: false })], loads: {}, position: 0, now }),
+    ).toThrow(NoRepAvailableError);
   });
 });

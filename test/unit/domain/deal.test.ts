@@ -6,7 +6,10 @@ describe('deal transitions', () => {
   it('goes assigned → accepted → won with the amount', () => {
     const accepted = transition({ stage: 'assigned' }, { type: 'accept' });
     expect(accepted.stage).toBe('accepted');
-    expect(transition(accepted, { type: 'won', amount: 12_500.456 })).toEqual({ stage: 'won', amount: 12_500.46 });
+    expect(transition(accepted, { type: 'won', amount: 12_500.456 })).toEqual({
+      stage: 'won',
+      amount: 12_500.46,
+    });
   });
 
   it('can be lost straight from assigned, with its reason', () => {
@@ -29,7 +32,9 @@ describe('deal transitions', () => {
     // @ts-expect-error an unknown reason, as a tampered form would send
     expect(() => transition({ stage: 'accepted' }, { type: 'lost', reason: 'meh' })).toThrow(ValidationError);
     expect(() => transition({ stage: 'accepted' }, { type: 'won', amount: -5 })).toThrow(ValidationError);
-    expect(() => transition({ stage: 'accepted' }, { type: 'won', amount: Number.NaN })).toThrow(ValidationError);
+    expect(() => transition({ stage: 'accepted' }, { type: 'won', amount: Number.NaN })).toThrow(
+      ValidationError,
+    );
   });
 });
 

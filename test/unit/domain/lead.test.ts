@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../../functions/shared/domain/errors.ts';
-import { executionNameFor, leadIdFor, normalizeEmail, parseLead } from '../../../functions/shared/domain/lead.ts';
+import {
+  executionNameFor,
+  leadIdFor,
+  normalizeEmail,
+  parseLead,
+} from '../../../functions/shared/domain/lead.ts';
 import { aFormSubmission } from '../../fixtures/leads.ts';
 
 const forms = ['demo-request', 'newsletter', 'contact'];
@@ -16,14 +21,24 @@ const fieldErrors = (input: unknown) => {
 
 describe('parseLead', () => {
   it('normalizes a form post: trims, coerces numbers, upper-cases the country, reads the consent box', () => {
-    const { lead, bot } = parseLead(aFormSubmission({ email: '  Jordan.Lee+webinar@ACME-Robotics.com ' }), forms);
+    const { lead, bot } = parseLead(
+      aFormSubmission({ email: '  Jordan.Lee+webinar@ACME-Robotics.com ' }),
+      forms,
+    );
     expect(bot).toBe(false);
-    expect(lead).toMatchObject({ email: 'jordan.lee@acme-robotics.com', companySize: 1200, country: 'US', consent: true });
+    expect(lead).toMatchObject({
+      email: 'jordan.lee@acme-robotics.com',
+      companySize: 1200,
+      country: 'US',
+      consent: true,
+    });
     expect(lead.id).toBe(leadIdFor('jordan.lee@acme-robotics.com'));
   });
 
   it('reports every bad field at once', () => {
-    const errors = fieldErrors(aFormSubmission({ email: 'nope', firstName: '', companySize: 'many', country: 'USA' }));
+    const errors = fieldErrors(
+      aFormSubmission({ email: 'nope', firstName: '', companySize: 'many', country: 'USA' }),
+    );
     expect(Object.keys(errors).sort()).toEqual(['companySize', 'country', 'email', 'firstName']);
   });
 

@@ -4,7 +4,12 @@ import { type LinkClaims, signLink, verifyLink } from '../../../functions/shared
 
 const key = 'k'.repeat(32);
 const now = new Date('2026-11-26T12:00:00Z');
-const claims: LinkClaims = { action: 'accept', subject: 'dl-1', audience: 'rep-ava', exp: now.getTime() / 1000 + 3600 };
+const claims: LinkClaims = {
+  action: 'accept',
+  subject: 'dl-1',
+  audience: 'rep-ava',
+  exp: now.getTime() / 1000 + 3600,
+};
 
 const reasonOf = (fn: () => unknown) => {
   try {
@@ -27,7 +32,12 @@ describe('signed links', () => {
 
   it('rejects a payload edited to another deal, rep, action or expiry', () => {
     const sig = signLink(claims, key).split('.')[1];
-    const edits: Partial<LinkClaims>[] = [{ subject: 'dl-2' }, { audience: 'rep-ben' }, { action: 'won' }, { exp: claims.exp + 9e6 }];
+    const edits: Partial<LinkClaims>[] = [
+      { subject: 'dl-2' },
+      { audience: 'rep-ben' },
+      { action: 'won' },
+      { exp: claims.exp + 9e6 },
+    ];
     for (const edit of edits) {
       const forged = `${signLink({ ...claims, ...edit }, key).split('.')[0]}.${sig}`;
       expect(reasonOf(() => verifyLink(forged, key, now))).toBe('tampered');

@@ -10,10 +10,26 @@ const today = [{ type: 'demo-request', at: now.toISOString() }];
 describe('scoreLead', () => {
   it.each([
     { name: 'enterprise VP in the US', lead: {}, fit: 25 + 30 + 15 + 20 },
-    { name: 'student at a tiny company', lead: { title: 'Student', companySize: 3, industry: 'education', country: 'BR' }, fit: 0 },
-    { name: 'manager at a mid-market software company', lead: { title: 'Engineering Manager', companySize: 300, industry: 'software' }, fit: 15 + 25 + 20 + 20 },
-    { name: 'no optional fields', lead: { title: undefined, companySize: undefined, industry: undefined, country: undefined }, fit: 0 },
-    { name: 'free-mail address loses points', lead: { email: 'j@gmail.com', emailDomain: 'gmail.com' }, fit: 90 - 15 },
+    {
+      name: 'student at a tiny company',
+      lead: { title: 'Student', companySize: 3, industry: 'education', country: 'BR' },
+      fit: 0,
+    },
+    {
+      name: 'manager at a mid-market software company',
+      lead: { title: 'Engineering Manager', companySize: 300, industry: 'software' },
+      fit: 15 + 25 + 20 + 20,
+    },
+    {
+      name: 'no optional fields',
+      lead: { title: undefined, companySize: undefined, industry: undefined, country: undefined },
+      fit: 0,
+    },
+    {
+      name: 'free-mail address loses points',
+      lead: { email: 'j@gmail.com', emailDomain: 'gmail.com' },
+      fit: 90 - 15,
+    },
   ])('scores fit for $name', ({ lead, fit }) => {
     expect(scoreLead(aLead(lead), [], rules, now).fit).toBe(fit);
   });
@@ -43,8 +59,16 @@ describe('scoreLead', () => {
   });
 
   it.each([
-    { name: 'a disposable domain', lead: { email: 'x@mailinator.com', emailDomain: 'mailinator.com' }, flag: 'disposable-domain' },
-    { name: 'a competitor', lead: { email: 'spy@rivalcrm.example', emailDomain: 'rivalcrm.example' }, flag: 'competitor' },
+    {
+      name: 'a disposable domain',
+      lead: { email: 'x@mailinator.com', emailDomain: 'mailinator.com' },
+      flag: 'disposable-domain',
+    },
+    {
+      name: 'a competitor',
+      lead: { email: 'spy@rivalcrm.example', emailDomain: 'rivalcrm.example' },
+      flag: 'competitor',
+    },
     { name: 'a test submission', lead: { firstName: 'test', company: 'asdf' }, flag: 'spam' },
     { name: 'a link in the message', lead: { message: 'cheap pills http://spam.example' }, flag: 'spam' },
   ])('flags $name and zeroes the total', ({ lead, flag }) => {
@@ -55,14 +79,25 @@ describe('scoreLead', () => {
 
   it('grades by total', () => {
     expect(scoreLead(aLead(), today, rules, now).grade).toBe('B');
-    expect(scoreLead(aLead({ title: 'Student', companySize: 2, industry: undefined, country: undefined }), [], rules, now).grade).toBe('D');
+    expect(
+      scoreLead(
+        aLead({ title: 'Student', companySize: 2, industry: undefined, country: undefined }),
+        [],
+        rules,
+        now,
+      ).grade,
+    ).toBe('D');
   });
 });
 
 describe('routeLead', () => {
   const route = (lead: Parameters<typeof aLead>[0], events: { type: string; at: string }[]) => {
     const score = scoreLead(aLead(lead), events, rules, now);
-    return routeLead(score, events.map((e) => e.type), rules);
+    return routeLead(
+      score,
+      events.map((e) => e.type),
+      rules,
+    );
   };
 
   it('routes a demo request straight to sales even from a modest fit', () => {
@@ -80,11 +115,19 @@ describe('routeLead', () => {
   });
 
   it('nurtures a newsletter sign-up from a good-fit company', () => {
-    expect(route({ formType: 'newsletter' }, [{ type: 'newsletter', at: now.toISOString() }])).toBe('nurture');
+    expect(route({ formType: 'newsletter' }, [{ type: 'newsletter', at: now.toISOString() }])).toBe(
+      'nurture',
+    );
   });
 
   it('disqualifies below the floor', () => {
-    const lead = { title: 'Student', companySize: 2, industry: undefined, country: undefined, formType: 'newsletter' };
+    const lead = {
+      title: 'Student',
+      companySize: 2,
+      industry: undefined,
+      country: undefined,
+      formType: 'newsletter',
+    };
     expect(route(lead, [{ type: 'newsletter', at: now.toISOString() }])).toBe('disqualify');
   });
 
@@ -94,9 +137,17 @@ describe('routeLead', () => {
 
   it('treats exactly the sales threshold as sales-ready and one below as nurture', () => {
     const base = scoreLead(aLead({ formType: 'pricing' }), [], rules, now);
-    expect(routeLead({ ...base, total: rules.thresholds.salesReady, flags: [] }, ['pricing'], rules)).toBe('sales-ready');
-    expect(routeLead({ ...base, total: rules.thresholds.salesReady - 1, flags: [] }, ['pricing'], rules)).toBe('nurture');
-    expect(routeLead({ ...base, total: rules.thresholds.disqualifyBelow, flags: [] }, ['pricing'], rules)).toBe('nurture');
-    expect(routeLead({ ...base, total: rules.thresholds.disqualifyBelow - 1, flags: [] }, ['pricing'], rules)).toBe('disqualify');
+    expect(routeLead({ ...base, total: rules.thresholds.salesReady, flags: [] }, ['pricing'], rules)).toBe(
+      'sales-ready',
+    );
+    expect(
+      routeLead({ ...base, total: rules.thresholds.salesReady - 1, flags: [] }, ['pricing'], rules),
+    ).toBe('nurture');
+    expect(
+      routeLead({ ...base, total: rules.thresholds.disqualifyBelow, flags: [] }, ['pricing'], rules),
+    ).toBe('nurture');
+    expect(
+      routeLead({ ...base, total: rules.thresholds.disqualifyBelow - 1, flags: [] }, ['pricing'], rules),
+    ).toBe('disqualify');
   });
 });

@@ -1,0 +1,43 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem';
+
+/** The single table of DESIGN §3: on-demand, point-in-time recovery, TTL, retained on stack delete. */
+export class HandoffTable extends Construct {
+  readonly table: Table;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.table = new Table(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: TableEncryption.AWS_MANAGED,
+      timeToLiveAttribute: 'expiresAt',
+      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: true,
+    });
+    // gsi1: a rep's deals by stage; gsi2: leads and deals by stage (funnel).
+    for (const n of [1, 2]) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: `gsi${n}`,
+        partitionKey: { name: `gsi${n}pk`, type: AttributeType.STRING },
+        sortKey: { name: `gsi${n}sk`, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+  }
+
+  /** Grants exactly the named item actions on the table (and on the named indexes, for Query) and nothing else. */
+  grant(grantee: IGrantable, actions: TableAction[], indexes: ('gsi1' | 'gsi2')[] = []): void {
+    Grant.addToPrincipal({
+      grantee,
+      actions: actions.map((a) => `dynamodb:${a}`),
+      resourceArns: [this.table.tableArn, ...indexes.map((i) => `${this.table.tableArn}/index/${i}`)],
+    });
+  }
+}

@@ -1,0 +1,22 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { buildApp } from '../infra/app.ts';
+import { loadConfig } from '../infra/load-config.ts';
+
+/** Synthesizes the real app once (bundles, template, cdk-nag); every test reads this cloud assembly. */
+export default function setup(project: TestProject) {
+  const root = join(import.meta.dirname, '..');
+  const outdir = join(root, 'cdk.out.test');
+  rmSync(outdir, { recursive: true, force: true });
+  const started = Date.now();
+  buildApp(loadConfig(join(root, 'config')), outdir).app.synth();
+  process.stdout.write(`synthesized the app for tests in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  project.provide('cdkOut', outdir);
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    cdkOut: string;
+  }
+}

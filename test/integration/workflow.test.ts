@@ -1,0 +1,224 @@
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { executionNameFor, leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
+import { aFormSubmission } from '../fixtures/leads.ts';
+import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness(inject('cdkOut'));
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const forms = ['demo-request', 'pricing', 'contact', 'content-download', 'webinar', 'newsletter'];
+function submission(fields: Record<string, string>) {
+  const { lead } = parseLead(aFormSubmission(fields), forms);
+  const receivedAt = new Date();
+  return {
+    input: { lead, receivedAt: receivedAt.toISOString() },
+    name: executionNameFor(lead.id, lead.formType, receivedAt),
+    lead,
+  };
+}
+
+async function leadItem(leadId: string) {
+  const db = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' });
+  const { Item } = await db.send(
+    new GetItemCommand({
+      TableName: process.env.TABLE_NAME,
+      Key: { pk: { S: `LEAD#${leadId}` }, sk: { S: 'PROFILE' } },
+    }),
+  );
+  return Item;
+}
+
+const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
+const linkFor = (mail: { links: string[] }, path: string) => {
+  const link = mail.links.find((l) => new URL(l).pathname === path && l.includes('/deals/action'));
+  return link;
+};
+/** The rep acts on the newest assignment email: `action` is the link's position (accept, won, lost). */
+async function repActs(repEmailIndex: number, action: 'accept' | 'won' | 'lost', body?: string) {
+  const assignment = h.mails.filter((m) => m.subject.startsWith('New lead'))[repEmailIndex];
+  if (!assignment) throw new Error('no assignment email');
+  const links = assignment.links.filter((l) => l.includes('/deals/action'));
+  const url = links[['accept', 'won', 'lost'].indexOf(action)];
+  if (!url) throw new Error(`no ${action} link`);
+  // A GET (what mail scanners do) only shows a page; the POST acts.
+  const page = await h.http('RepAction', 'GET', url);
+  expect(page.statusCode).toBe(200);
+  const res = await h.http('RepAction', 'POST', url, {
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    ...(body ? { body } : {}),
+  });
+  expect(res.statusCode).toBe(200);
+}
+
+const assignmentCount = () => h.mails.filter((m) => m.subject.startsWith('New lead')).length;
+
+describe('lead-to-close workflow (synthesized definition, real handlers)', () => {
+  it('HotLead: a demo request is assigned, accepted and won', async () => {
+    const { input, name, lead } = submission({ email: 'hot.one@acme-robotics.com' });
+    const before = assignmentCount();
+    const result = await h.run(input, name, {
+      onWait: async (w) => {
+        if (w.waitingFor === 'acceptance') await repActs(before, 'accept');
+        else await repActs(before, 'won', 'amount=48000');
+        return undefined;
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path).toEqual([
+      'Receive lead',
+      'Capture lead',
+      'Already in progress?',
+      'Score lead',
+      'Route lead',
+      'Assign rep',
+      'Await rep acceptance',
+      'Rep accepted?',
+      'Await deal outcome',
+      'Close deal',
+      'Recycle?',
+      'Deal closed',
+    ]);
+    expect((await leadItem(lead.id))?.stage?.S).toBe('won');
+    // Enterprise in the US → enterprise-na team; the rep was emailed once, with escaped lead fields.
+    const mail = h.mails.filter((m) => m.subject.startsWith('New lead'))[before];
+    expect(mail?.to).toMatch(/@sales\.handoff\.example$/);
+    expect(['ava@sales.handoff.example', 'ben@sales.handoff.example']).toContain(mail?.to);
+  });
+
+  it('WarmLead: nurtured, then qualifies on engagement and is assigned', async () => {
+    const { input, name, lead } = submission({
+      email: 'warm.one@acme-robotics.com',
+      formType: 'content-download',
+    });
+    const result = await h.run(input, name, {
+      beforeTask: async (state, visit) => {
+        if (state !== 'Check engagement' || visit !== 1) return;
+        // Two days later the lead clicks twice in the nurture email, from a real browser.
+        const mail = mailsTo(lead.email).at(-1);
+        const click = mail?.links.find((l) => l.includes('/c?t='));
+        expect(click).toBeDefined();
+        const { vi } = await import('vitest');
+        vi.useFakeTimers({ toFake: ['Date'] });
+        try {
+          for (const minutes of [0, 7, 19]) {
+            vi.setSystemTime(Date.now() + 2 * 86_400_000 + minutes * 60_000);
+            const res = await h.http('TrackClick', 'GET', String(click), {
+              headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605' },
+            });
+            expect(res.statusCode).toBe(302);
+            vi.setSystemTime(Date.now() - 2 * 86_400_000 - minutes * 60_000);
+          }
+        } finally {
+          vi.useRealTimers();
+        }
+      },
+      onWait: async () => {
+        await repActs(assignmentCount() - 1, 'lost', 'reason=chose-competitor');
+        return undefined;
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(0, 12)).toEqual([
+      'Receive lead',
+      'Capture lead',
+      'Already in progress?',
+      'Score lead',
+      'Route lead',
+      'Send nurture email',
+      'Still emailable?',
+      'Wait until next nurture step',
+      'Check engagement',
+      'Next nurture move?',
+      'Assign rep',
+      'Await rep acceptance',
+    ]);
+    expect(result.path.at(-1)).toBe('Deal closed');
+    const nurture = mailsTo(lead.email);
+    expect(nurture).toHaveLength(1);
+    expect(nurture[0]?.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+  });
+
+  it('Unsubscribe: one-click unsubscribe mid-nurture ends the run', async () => {
+    const { input, name, lead } = submission({ email: 'leaving@acme-robotics.com', formType: 'newsletter' });
+    const result = await h.run(input, name, {
+      beforeTask: async (state, visit) => {
+        if (state !== 'Check engagement' || visit !== 1) return;
+        const header = mailsTo(lead.email).at(-1)?.headers['list-unsubscribe'] ?? '';
+        const url = header.slice(1, -1);
+        const res = await h.http('Unsubscribe', 'POST', url, {
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        });
+        expect(res.statusCode).toBe(200);
+      },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-3)).toEqual(['Check engagement', 'Next nurture move?', 'Unsubscribed']);
+    expect(mailsTo(lead.email)).toHaveLength(1);
+    expect((await leadItem(lead.id))?.stage?.S).toBe('unsubscribed');
+  });
+
+  it('Spam: a disposable address is disqualified without any email', async () => {
+    const { input, name, lead } = submission({ email: 'free.stuff@mailinator.com' });
+    const sent = h.mails.length;
+    const result = await h.run(input, name);
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.path.slice(-2)).toEqual(['Route lead', 'Disqualified']);
+    expect(h.mails.length).toBe(sent);
+    expect((await leadItem(lead.id))?.stage?.S).toBe('disqualified');
+  });
+
+  it('SlaTimeout: reassigned after the SLA, lost "not now", recycled to nurture', async () => {
+    const { input, name, lead } = submission({ email: 'slow.deal@acme-robotics.com' });
+    const first = assignmentCount();
+    const result = await h.run(input, name, {
+      onWait: async (w) => {
+        if (w.attempt === 1) return 'timeout';
+        await repActs(first + 1, 'lost', 'reason=not-now');
+        return undefined;
+      },
+    });
+    expect(result, JSON.stringify(result)).toMatchObject({ status: 'SUCCEEDED' });
+    expect(result.path).toEqual(
+      expect.arrayContaining([
+        'Reassignments left?',
+        'Reassign rep',
+        'Close deal',
+        'Recycle?',
+        'Recycle to nurture',
+      ]),
+    );
+    const afterRecycle = result.path.slice(result.path.indexOf('Recycle to nurture'));
+    expect(afterRecycle[1]).toBe('Send nurture email');
+    expect(result.path.at(-1)).toBe('Nurtured (stays a marketing lead)');
+    const [a, b] = h.mails.filter((m) => m.subject.startsWith('New lead')).slice(first);
+    expect(a?.to).not.toBe(b?.to);
+    expect(b?.subject).toContain('reassigned to you');
+    expect((await leadItem(lead.id))?.stage?.S).toBe('nurtured');
+  });
+
+  it('FailingStep: a step that keeps failing is retried, caught and recorded', async () => {
+    const { SendRawEmailCommand } = await import('@aws-sdk/client-ses');
+    const { input, name, lead } = submission({ email: 'unlucky@acme-robotics.com', formType: 'newsletter' });
+    const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
+      name: 'ThrottlingException',
+    });
+    let attempts = 0;
+    h.ses.on(SendRawEmailCommand).callsFake(() => {
+      attempts += 1;
+      throw throttled;
+    });
+    const result = await h.run(input, name);
+    expect(result.status).toBe('FAILED');
+    expect(result.path.slice(-3)).toEqual(['Send nurture email', 'Record failure', 'Lead processing failed']);
+    expect(attempts).toBe(5); // first try + 4 retries from the Retry policy
+    expect((await leadItem(lead.id))?.stage?.S).toBe('failed');
+    expect(leadIdFor(lead.email)).toBe(lead.id);
+  });
+});
