@@ -35,10 +35,6 @@ async function leadItem(leadId: string) {
 }
 
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
-const linkFor = (mail: { links: string[] }, path: string) => {
-  const link = mail.links.find((l) => new URL(l).pathname === path && l.includes('/deals/action'));
-  return link;
-};
 /** The rep acts on the newest assignment email: `action` is the link's position (accept, won, lost). */
 async function repActs(repEmailIndex: number, action: 'accept' | 'won' | 'lost', body?: string) {
   const assignment = h.mails.filter((m) => m.subject.startsWith('New lead'))[repEmailIndex];
