@@ -1,0 +1,106 @@
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, describe, expect, it } from 'vitest';
+import { handler } from '../../../functions/api/leads.ts';
+import { executionNameFor, leadIdFor } from '../../../functions/shared/domain/lead.ts';
+import { config } from '../../fixtures/config.ts';
+import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
+import { aFormSubmission } from '../../fixtures/leads.ts';
+
+const sfn = mockClient(SFNClient);
+afterEach(() => sfn.reset());
+
+const post = (body: string, headers: Record<string, string>) =>
+  handler(anHttpEvent('POST', '/leads', { body, headers }), aLambdaContext());
+const json = (o: unknown) => post(JSON.stringify(o), { 'content-type': 'application/json' });
+const form = (o: Record<string, string>, headers: Record<string, string> = {}) =>
+  post(new URLSearchParams(o).toString(), {
+    'content-type': 'application/x-www-form-urlencoded',
+    ...headers,
+  });
+
+describe('POST /leads', () => {
+  it('accepts a JSON lead with 202 and starts one run named by lead id, form and day', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    const res = await json(aFormSubmission());
+    expect(res.statusCode).toBe(202);
+    const leadId = leadIdFor('jordan.lee@acme-robotics.com');
+    expect(JSON.parse(String(res.body))).toEqual({ leadId, status: 'accepted' });
+    const calls = sfn.commandCalls(StartExecutionCommand);
+    expect(calls).toHaveLength(1);
+    const sent = calls[0]?.args[0].input;
+    expect(sent?.name).toBe(executionNameFor(leadId, 'demo-request', new Date()));
+    expect(sent?.stateMachineArn).toBe(process.env.STATE_MACHINE_ARN);
+    expect(JSON.parse(String(sent?.input)).lead).toMatchObject({
+      id: leadId,
+      country: 'US',
+      companySize: 1200,
+    });
+  });
+
+  it('redirects a browser form post to the thank-you page with 303', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    const res = await form(aFormSubmission(), { accept: 'text/html,application/xhtml+xml' });
+    expect(res.statusCode).toBe(303);
+    expect(res.headers?.location).toBe(config.app.forms.thankYouUrl);
+  });
+
+  it('answers 400 with field errors and starts nothing', async () => {
+    const res = await json(aFormSubmission({ email: 'not-an-email', companySize: 'lots' }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(String(res.body)).fields).toHaveProperty('email');
+    expect(JSON.parse(String(res.body)).fields).toHaveProperty('companySize');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ['malformed JSON', '{"email":', 400],
+    ['a JSON array', '[1,2]', 400],
+  ])('answers 400 for %s', async (_, body, status) => {
+    expect((await post(body, { 'content-type': 'application/json' })).statusCode).toBe(status);
+  });
+
+  it('answers 413 over the body cap and 415 for other content types', async () => {
+    const big = JSON.stringify({ ...aFormSubmission(), message: 'x'.repeat(config.app.forms.maxBodyBytes) });
+    expect((await post(big, { 'content-type': 'application/json' })).statusCode).toBe(413);
+    expect((await post('hello', { 'content-type': 'text/plain' })).statusCode).toBe(415);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('silently accepts and drops a filled honeypot', async () => {
+    const res = await json(aFormSubmission({ website: 'https://spam.example' }));
+    expect(res.statusCode).toBe(202);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('treats a same-day resubmission as accepted without a second run', async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: 'exists', $metadata: {} }));
+    const res = await json(aFormSubmission());
+    expect(res.statusCode).toBe(202);
+  });
+
+  it('hides internal errors behind a bare 500', async () => {
+    sfn.on(StartExecutionCommand).rejects(new Error('arn:aws:states:secret-internal-detail'));
+    const res = await json(aFormSubmission());
+    expect(res.statusCode).toBe(500);
+    expect(String(res.body)).not.toContain('secret-internal-detail');
+  });
+
+  it('allows configured origins with CORS and refuses others', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    const origin = config.app.forms.allowedOrigins[0] ?? '';
+    const ok = await post(JSON.stringify(aFormSubmission()), { 'content-type': 'application/json', origin });
+    expect(ok.headers?.['access-control-allow-origin']).toBe(origin);
+    const preflight = await handler(
+      anHttpEvent('OPTIONS', '/leads', { headers: { origin } }),
+      aLambdaContext(),
+    );
+    expect(preflight.statusCode).toBe(204);
+    const evil = await post(JSON.stringify(aFormSubmission()), {
+      'content-type': 'application/json',
+      origin: 'https://evil.example',
+    });
+    expect(evil.statusCode).toBe(403);
+    expect(evil.headers?.['access-control-allow-origin']).toBeUndefined();
+  });
+});
