@@ -99,14 +99,12 @@ describe('rep action links', () => {
 
   it('loses a double click race without resuming the run twice', async () => {
     givenDeal();
-    ddb
-      .on(UpdateCommand)
-      .rejects(
-        new (await import('@aws-sdk/client-dynamodb')).ConditionalCheckFailedException({
-          message: 'no',
-          $metadata: {},
-        }),
-      );
+    ddb.on(UpdateCommand).rejects(
+      new (await import('@aws-sdk/client-dynamodb')).ConditionalCheckFailedException({
+        message: 'no',
+        $metadata: {},
+      }),
+    );
     const res = await call('POST', link('accept'));
     expect(res.statusCode).toBe(409);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);

@@ -71,11 +71,9 @@ describe('Send nurture email', () => {
   const run = () => sendNurture({ leadId: lead.id, nurture: { cycle: 0, step: 1 } }, aLambdaContext());
 
   it('sends step 1 once and schedules the next step in business hours', async () => {
-    ddb
-      .on(GetCommand)
-      .callsFake((input) => ({
-        Item: keyOf(input).startsWith('LEAD#') && keyOf(input).endsWith('PROFILE') ? lead : undefined,
-      }));
+    ddb.on(GetCommand).callsFake((input) => ({
+      Item: keyOf(input).startsWith('LEAD#') && keyOf(input).endsWith('PROFILE') ? lead : undefined,
+    }));
     const out = await run();
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
     expect(out).toMatchObject({ cycle: 0, step: 2, status: 'sent', done: false });
@@ -113,11 +111,9 @@ describe('Send nurture email', () => {
   });
 
   it('does not market to a lead without consent', async () => {
-    ddb
-      .on(GetCommand)
-      .callsFake((input) => ({
-        Item: keyOf(input).endsWith('PROFILE') ? { ...lead, consent: false } : undefined,
-      }));
+    ddb.on(GetCommand).callsFake((input) => ({
+      Item: keyOf(input).endsWith('PROFILE') ? { ...lead, consent: false } : undefined,
+    }));
     expect(await run()).toMatchObject({ status: 'not-emailable' });
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
   });
@@ -127,16 +123,14 @@ describe('Assign rep', () => {
   const input = { leadId: lead.id, executionName: aDeal().executionName, cycle: 0 };
 
   it('assigns by territory with an atomic cursor, creates the deal and emails the rep', async () => {
-    ddb
-      .on(GetCommand)
-      .callsFake((i) => ({
-        Item: keyOf(i).startsWith('LEAD#')
-          ? lead
-          : keyOf(i).startsWith('DEAL#') &&
-              ddb.commandCalls(PutCommand).some((c) => String(c.args[0].input.Item?.pk).startsWith('DEAL#'))
-            ? aDeal({ repId: 'rep-ava' })
-            : undefined,
-      }));
+    ddb.on(GetCommand).callsFake((i) => ({
+      Item: keyOf(i).startsWith('LEAD#')
+        ? lead
+        : keyOf(i).startsWith('DEAL#') &&
+            ddb.commandCalls(PutCommand).some((c) => String(c.args[0].input.Item?.pk).startsWith('DEAL#'))
+          ? aDeal({ repId: 'rep-ava' })
+          : undefined,
+    }));
     ddb
       .on(UpdateCommand)
       .callsFake((i) => (String(i.Key?.pk).startsWith('TEAM#') ? { Attributes: { position: 7 } } : {}));
