@@ -1,12 +1,23 @@
 import { defineConfig } from 'vitest/config';
 
+// Two tiers: `unit` runs pure code and handlers with mocked AWS clients; `synthesized` first
+// synthesizes the real CDK app (bundles, template, cdk-nag) and tests what came out of it.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     setupFiles: ['test/setup.ts'],
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    projects: [
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'synthesized',
+          include: ['test/infra/**/*.test.ts', 'test/integration/**/*.test.ts'],
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

@@ -1,0 +1,190 @@
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadTemplate } from '../../local/template.ts';
+import { config } from '../fixtures/config.ts';
+
+let template: Template;
+let raw: ReturnType<typeof loadTemplate>;
+beforeAll(() => {
+  raw = loadTemplate(inject('cdkOut'));
+  template = Template.fromJSON(raw);
+});
+
+type Statement = { Action: string | string[]; Resource: unknown; Condition?: unknown };
+/** Every action granted to a function's role, from the synthesized template. */
+function actionsOf(functionId: string): string[] {
+  const fn = Object.entries(raw.Resources).find(
+    ([, r]) =>
+      r.Type === 'AWS::Lambda::Function' &&
+      String(r.Metadata?.['aws:cdk:path']).startsWith(`Handoff/${functionId}/`),
+  );
+  if (!fn) throw new Error(`no function ${functionId}`);
+  const roleId = (fn[1].Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const policies = Object.values(raw.Resources).filter(
+    (r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties?.Roles).includes(String(roleId)),
+  );
+  return policies
+    .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
+    .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]))
+    .sort();
+}
+
+describe('least-privilege function roles', () => {
+  const base = [
+    'logs:CreateLogStream',
+    'logs:PutLogEvents',
+    'xray:PutTelemetryRecords',
+    'xray:PutTraceSegments',
+  ];
+  it.each([
+    ['SubmitLead', ['states:StartExecution']],
+    ['CaptureLead', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
+    ['AwaitOutcome', ['dynamodb:UpdateItem']],
+    ['AdminRead', ['dynamodb:GetItem', 'dynamodb:Query']],
+    ['TrackClick', ['dynamodb:PutItem', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']],
+    [
+      'SendNurtureEmail',
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'ses:SendRawEmail',
+      ],
+    ],
+    [
+      'RepAction',
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'states:SendTaskFailure',
+        'states:SendTaskHeartbeat',
+        'states:SendTaskSuccess',
+      ],
+    ],
+  ])('%s may do exactly what it uses', (id, actions) => {
+    expect(actionsOf(id)).toEqual([...base, ...actions].sort());
+  });
+
+  it('grants no function a wildcard, a scan or a delete', () => {
+    const all = Object.values(raw.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement)
+      .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+    expect(all.filter((a) => /\*|Scan|Delete/.test(a) && a.startsWith('dynamodb'))).toEqual([]);
+  });
+
+  it('lets only the two mailing steps send email, and only as the configured sender', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'ses:SendRawEmail',
+            Condition: { StringEquals: { 'ses:FromAddress': config.app.sender.fromAddress } },
+          }),
+        ]),
+      },
+    });
+    const senders = [
+      'AssignRep',
+      'SendNurtureEmail',
+      'CaptureLead',
+      'ScoreLead',
+      'CloseDeal',
+      'RepAction',
+      'SubmitLead',
+    ].filter((id) => actionsOf(id).includes('ses:SendRawEmail'));
+    expect(senders).toEqual(['AssignRep', 'SendNurtureEmail']);
+  });
+});
+
+describe('data', () => {
+  it('keeps the table: on-demand, point-in-time recovery, TTL, retained, deletion-protected', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: [
+          Match.objectLike({ IndexName: 'gsi1' }),
+          Match.objectLike({ IndexName: 'gsi2' }),
+        ],
+      }),
+    });
+  });
+
+  it('puts no secret value in the template', () => {
+    const withValues = Object.entries(raw.Resources).filter(
+      ([, r]) => r.Properties && 'SecretString' in r.Properties,
+    );
+    expect(withValues.map(([id]) => id)).toEqual([]);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 64 }),
+    });
+  });
+});
+
+describe('functions', () => {
+  it('run Node.js 24 on ARM64 with tracing, and log to a group with retention', () => {
+    const fns = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(fns)).toHaveLength(13);
+    for (const f of Object.values(fns)) {
+      expect(f.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        TracingConfig: { Mode: 'Active' },
+      });
+      expect(f.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+    for (const g of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(g.Properties.RetentionInDays).toBeGreaterThan(0);
+    }
+  });
+});
+
+describe('workflow', () => {
+  it('logs every event but never execution data (PII), and traces', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      LoggingConfiguration: Match.objectLike({ Level: 'ALL', IncludeExecutionData: false }),
+      TracingConfiguration: { Enabled: true },
+    });
+  });
+
+  it('alarms on failed and timed-out runs and on every function’s errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsFailed',
+      Namespace: 'AWS/States',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ExecutionsTimedOut',
+      Namespace: 'AWS/States',
+    });
+    const errorAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => a.Properties.MetricName === 'Errors',
+    );
+    expect(errorAlarms).toHaveLength(13);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+});
+
+describe('cdk-nag', () => {
+  it('AwsSolutions checks run on the app and fail synthesis on an unsuppressed finding', () => {
+    // The real app passed the same plugin in global setup (synth throws on errors); prove the plugin bites.
+    const app = new App();
+    const stack = new Stack(app, 'Probe');
+    new Table(stack, 'NoRecovery', { partitionKey: { name: 'pk', type: AttributeType.STRING } });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).toThrow();
+  });
+});
