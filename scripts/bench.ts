@@ -6,8 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { scoreLead, routeLead } from '../functions/shared/domain/scoring.ts';
 import { leadIdFor } from '../functions/shared/domain/lead.ts';
+import { routeLead, scoreLead } from '../functions/shared/domain/scoring.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { functionsOf, loadTemplate } from '../local/template.ts';
 
@@ -18,7 +18,11 @@ if (!existsSync(join(out, 'Handoff.template.json'))) {
   execFileSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
 }
 const template = loadTemplate(out);
-const fns = functionsOf(template, { region: 'us-east-1', account: '000000000000', overrides: overridesFor(template) });
+const fns = functionsOf(template, {
+  region: 'us-east-1',
+  account: '000000000000',
+  overrides: overridesFor(template),
+});
 
 function overridesFor(t: ReturnType<typeof loadTemplate>): Record<string, string> {
   return Object.fromEntries(
@@ -46,8 +50,13 @@ for (const f of fns) {
       byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
     }
   }
-  const top = [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 3).map(([k, v]) => `${k} ${kb(v)}`);
-  console.log(`| ${f.id} | ${kb(statSync(join(dir, 'index.mjs')).size)} | ${kb(gzipSync(code).length)} | ${top.join(', ')} |`);
+  const top = [...byPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, v]) => `${k} ${kb(v)}`);
+  console.log(
+    `| ${f.id} | ${kb(statSync(join(dir, 'index.mjs')).size)} | ${kb(gzipSync(code).length)} | ${top.join(', ')} |`,
+  );
 }
 
 console.log('\n## Module init (fresh node process, median of 3)\n');
@@ -59,8 +68,15 @@ for (const f of fns) {
   for (let i = 0; i < 3; i++) {
     const r = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `const t=performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now()-t);`],
-      { env: { ...process.env, ...f.environment, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' }, encoding: 'utf8' },
+      [
+        '--input-type=module',
+        '-e',
+        `const t=performance.now(); await import(${JSON.stringify(file)}); console.log(performance.now()-t);`,
+      ],
+      {
+        env: { ...process.env, ...f.environment, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+        encoding: 'utf8',
+      },
     );
     times.push(Number(r.stdout.trim()));
   }
@@ -87,8 +103,13 @@ for (let i = 0; i < N; i++) {
     formType: 'content-download',
     consent: true,
   };
-  const events = [{ type: 'content-download', at: now.toISOString() }, { type: 'email-click', at: now.toISOString() }];
+  const events = [
+    { type: 'content-download', at: now.toISOString() },
+    { type: 'email-click', at: now.toISOString() },
+  ];
   routeLead(scoreLead(lead, events, config.scoring, now), ['content-download'], config.scoring);
 }
 const secs = (performance.now() - started) / 1000;
-console.log(`scored and routed ${N} leads in ${secs.toFixed(2)} s: ${Math.round(N / secs)} leads/s (one core)`);
+console.log(
+  `scored and routed ${N} leads in ${secs.toFixed(2)} s: ${Math.round(N / secs)} leads/s (one core)`,
+);
