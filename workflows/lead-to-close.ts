@@ -12,6 +12,7 @@ import {
   LogLevel,
   Pass,
   Result,
+  type RetryProps,
   StateMachine,
   StateMachineType,
   Succeed,
@@ -59,6 +60,16 @@ export const TRANSIENT_ERRORS = [
   'TimeoutError',
 ];
 
+/** Every Task's retry policy: transient errors only, exponential backoff with full jitter. */
+const RETRY: RetryProps = {
+  errors: TRANSIENT_ERRORS,
+  interval: Duration.seconds(2),
+  maxAttempts: 4,
+  backoffRate: 2,
+  maxDelay: Duration.seconds(60),
+  jitterStrategy: JitterType.FULL,
+};
+
 /**
  * The lead-to-close journey (DESIGN §1) as one Standard state machine; the only place the flow is
  * defined. State names are what admins read in the console. Every Task retries transient errors with
@@ -86,13 +97,7 @@ export class LeadToCloseWorkflow extends Construct {
       error: 'LeadProcessingFailed',
       cause: 'A step failed after its retries; see the lead timeline and the Record failure state',
     });
-    recordFailure.addRetry({
-      errors: TRANSIENT_ERRORS,
-      interval: Duration.seconds(2),
-      maxAttempts: 3,
-      backoffRate: 2,
-      jitterStrategy: JitterType.FULL,
-    });
+    recordFailure.addRetry(RETRY);
     recordFailure.addCatch(failed, { resultPath: '$.recordError' });
     recordFailure.next(failed);
 
@@ -111,14 +116,7 @@ export class LeadToCloseWorkflow extends Construct {
         resultPath,
         taskTimeout: Timeout.duration(timeout),
       });
-      t.addRetry({
-        errors: TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        maxAttempts: 4,
-        backoffRate: 2,
-        maxDelay: Duration.seconds(60),
-        jitterStrategy: JitterType.FULL,
-      });
+      t.addRetry(RETRY);
       t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
       return t;
     };
@@ -138,13 +136,7 @@ export class LeadToCloseWorkflow extends Construct {
         resultPath: '$.outcome',
         taskTimeout: Timeout.duration(timeout),
       });
-      t.addRetry({
-        errors: TRANSIENT_ERRORS,
-        interval: Duration.seconds(2),
-        maxAttempts: 4,
-        backoffRate: 2,
-        jitterStrategy: JitterType.FULL,
-      });
+      t.addRetry(RETRY);
       return t;
     };
 
