@@ -1,0 +1,135 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import { readBody } from './aws-json.ts';
+import type { LocalFunctions } from './functions.ts';
+import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
+
+export interface LocalRoute {
+  method: string;
+  path: string;
+  functionArn: string;
+  iam: boolean;
+  pattern: RegExp;
+  params: string[];
+}
+
+/** The HTTP API's routes, from the template's AWS::ApiGatewayV2::Route and Integration resources. */
+export function routesOf(template: CfnTemplate, names: LocalNames): LocalRoute[] {
+  const res = template.Resources;
+  return Object.values(res)
+    .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
+    .map((r) => {
+      const p = r.Properties ?? {};
+      const [method = 'ANY', path = '/'] = String(p.RouteKey).split(' ');
+      const target = String(resolve(template, p.Target, names)).replace('integrations/', '');
+      const integration = res[target];
+      if (!integration) throw new Error(`Route ${p.RouteKey} targets unknown integration ${target}`);
+      const functionArn = String(resolve(template, integration.Properties?.IntegrationUri, names));
+      const params: string[] = [];
+      const pattern = new RegExp(
+        `^${path.replace(/\{(\w+)\+?\}/g, (_, name: string) => {
+          params.push(name);
+          return '([^/]+)';
+        })}$`,
+      );
+      return { method, path, functionArn, iam: p.AuthorizationType === 'AWS_IAM', pattern, params };
+    });
+}
+
+const TEXT = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript))/;
+
+/** API Gateway HTTP API payload format 2.0, built from a Node request. */
+function eventFor(
+  req: IncomingMessage,
+  url: URL,
+  body: Buffer,
+  route: LocalRoute,
+  params: Record<string, string>,
+) {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers))
+    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+  const text = TEXT.test(headers['content-type'] ?? '') || body.length === 0;
+  const now = new Date();
+  return {
+    version: '2.0',
+    routeKey: `${route.method} ${route.path}`,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    cookies: headers.cookie?.split(';').map((c) => c.trim()),
+    headers,
+    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    pathParameters: route.params.length ? params : undefined,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: 'local',
+      http: {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        userAgent: headers['user-agent'] ?? '',
+      },
+      requestId: randomUUID(),
+      routeKey: `${route.method} ${route.path}`,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    },
+    body: body.length ? (text ? body.toString('utf8') : body.toString('base64')) : undefined,
+    isBase64Encoded: !text && body.length > 0,
+  };
+}
+
+/**
+ * Serves the template's routes on one port. IAM-authorized routes (admin) need
+ * `Authorization: Bearer <adminToken>` locally, where AWS would check a SigV4 signature.
+ */
+export function httpApiHandler(
+  routes: LocalRoute[],
+  functions: LocalFunctions,
+  adminToken: string,
+): RequestListener {
+  return async (req, res) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const json = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    let params: Record<string, string> = {};
+    const route = routes.find((r) => {
+      if (r.method !== req.method && r.method !== 'ANY') return false;
+      const m = r.pattern.exec(url.pathname);
+      if (!m) return false;
+      params = Object.fromEntries(r.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? '')]));
+      return true;
+    });
+    if (!route) return json(404, { message: 'Not Found' });
+    if (route.iam && req.headers.authorization !== `Bearer ${adminToken}`)
+      return json(403, { message: 'Forbidden' });
+    let body: Buffer;
+    try {
+      body = await readBody(req, 10 * 1024 * 1024);
+    } catch {
+      return json(413, { message: 'Request Entity Too Large' });
+    }
+    const out = await functions.invoke(route.functionArn, eventFor(req, url, body, route, params));
+    if (!out.ok) return json(500, { message: 'Internal Server Error' });
+    const r = out.result as {
+      statusCode?: number;
+      headers?: Record<string, string>;
+      body?: string;
+      isBase64Encoded?: boolean;
+      cookies?: string[];
+    } | null;
+    if (!r || typeof r !== 'object' || typeof r.statusCode !== 'number') {
+      // Payload 2.0 without a statusCode: API Gateway answers 200 with the result as JSON.
+      return json(200, r);
+    }
+    const headers: Record<string, string | string[]> = { ...(r.headers ?? {}) };
+    if (r.cookies?.length) headers['set-cookie'] = r.cookies;
+    res.writeHead(r.statusCode, headers);
+    res.end(r.body ? Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8') : undefined);
+  };
+}

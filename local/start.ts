@@ -1,0 +1,142 @@
+// npm start: synthesize the CDK app when its output is stale, then run what was synthesized locally.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../functions/shared/config-schema.ts';
+import { buildApp } from '../infra/app.ts';
+import { loadConfig } from '../infra/load-config.ts';
+import { startLocal } from './runtime.ts';
+
+const root = join(import.meta.dirname, '..');
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+const USAGE = `Usage: npm start -- [options]
+
+  --port N          API port (default 3000); Step Functions/console N+1, DynamoDB N+2, SES N+3, Secrets N+4
+  --time-scale N    compress waits and rep SLAs: 86400 = a day per second (default 1)
+  --data DIR        data folder (default .handoff)
+  --fresh           start with an empty data folder
+  --log-level L     functions' log level: DEBUG, INFO, WARN, ERROR, SILENT (default WARN)
+  --synth           synthesize even if cdk.out looks current
+  -h, --help        this help`;
+
+function newest(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let t = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return t;
+}
+
+async function main() {
+  let args: ReturnType<typeof parse>;
+  const parse = () =>
+    parseArgs({
+      options: {
+        port: { type: 'string', default: '3000' },
+        'time-scale': { type: 'string', default: '1' },
+        data: { type: 'string', default: '.handoff' },
+        fresh: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'WARN' },
+        synth: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  try {
+    args = parse();
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  const v = args.values;
+  if (v.help) return console.log(USAGE);
+  const port = Number(v.port);
+  const timeScale = Number(v['time-scale']);
+  if (!Number.isInteger(port) || port < 0 || port > 65531)
+    return fail(`--port must be a whole number from 0 to 65531, not "${v.port}"`);
+  if (!Number.isFinite(timeScale) || timeScale < 1 || timeScale > 10_000_000) {
+    return fail(`--time-scale must be a number from 1 to 10000000, not "${v['time-scale']}"`);
+  }
+  const level = String(v['log-level']).toUpperCase();
+  if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(level))
+    return fail(`--log-level must be DEBUG, INFO, WARN, ERROR or SILENT`);
+
+  const started = Date.now();
+  const config = loadConfig(join(root, 'config'));
+  const cdkOut = join(root, 'cdk.out');
+  const templateFile = join(cdkOut, 'Handoff.template.json');
+  const sources = Math.max(
+    ...['infra', 'functions', 'workflows', 'config', 'package-lock.json'].map((p) => {
+      const full = join(root, p);
+      return existsSync(full) && statSync(full).isDirectory()
+        ? newest(full)
+        : existsSync(full)
+          ? statSync(full).mtimeMs
+          : 0;
+    }),
+  );
+  if (v.synth || !existsSync(templateFile) || statSync(templateFile).mtimeMs < sources) {
+    process.stdout.write('Synthesizing the CDK app (bundling 13 functions, cdk-nag) … ');
+    const t = Date.now();
+    buildApp(config, cdkOut).app.synth();
+    console.log(`done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  } else {
+    console.log('cdk.out is newer than the sources: using it (pass --synth to force)');
+  }
+  process.stdout.write('Starting emulators and functions … ');
+  const dataDir = join(process.cwd(), String(v.data));
+  const stack = await startLocal({
+    cdkOut,
+    config,
+    dataDir,
+    port,
+    timeScale,
+    fresh: Boolean(v.fresh),
+    logLevel: level,
+  });
+  console.log('done');
+  const u = stack.urls;
+  console.log(`
+Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1)} s, time scale ${timeScale}×)
+
+  API          ${u.api}            POST ${u.api}/leads
+  Console      ${u.console}
+  Mailbox      ${u.mailbox}
+  Data folder  ${relative(process.cwd(), dataDir) || '.'}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
+  Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
+  State machine ${stack.stateMachineArn}
+
+Point the AWS CLI or SDKs at the local stack:
+  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_ENDPOINT_URL_SFN=${u.sfn}
+  export AWS_ENDPOINT_URL_DYNAMODB=${u.dynamodb}
+  export AWS_ENDPOINT_URL_SES=${u.ses}
+
+Try: curl -s -X POST ${u.api}/leads -H 'content-type: application/json' \\
+       -d '{"email":"ada@example.com","firstName":"Ada","formType":"demo-request","companySize":1200,"country":"US"}'
+Ctrl-C stops everything; running executions resume on the next start.`);
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    process.stdout.write('\nStopping … ');
+    await stack.stop();
+    console.log('stopped. In-flight executions resume on the next npm start.');
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+function fail(message: string): never {
+  console.error(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+main().catch((e) => {
+  if (e instanceof ConfigError) console.error(e.message);
+  else console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
