@@ -371,7 +371,7 @@ export class LocalStepFunctions {
    * What the library runs: the template's definition with Waits as scaled sleeps (a Task overridden
    * locally, so TimestampPath waits can be compressed) and AWS's default Task timeout made explicit.
    */
-  private prepare(definition: AslDefinition, startAt: string): AslDefinition {
+  prepare(definition: AslDefinition, startAt: string): AslDefinition {
     const states: AslDefinition['States'] = {};
     for (const [name, s] of Object.entries(definition.States)) {
       if (s.Type === 'Wait') {

@@ -1,0 +1,156 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateMachine } from 'aws-local-stepfunctions';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import '../../local/long-timers.ts';
+import { LocalStepFunctions, SfnError } from '../../local/sfn.ts';
+import type { AslDefinition } from '../../local/template.ts';
+
+const FN = 'arn:aws:lambda:us-east-1:000000000000:function:Worker';
+const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Probe';
+
+function engine(
+  definition: AslDefinition,
+  call: (arn: string, payload: unknown) => Promise<unknown>,
+  timeScale = 1,
+) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'handoff-sfn-'));
+  return new LocalStepFunctions(
+    [{ arn: ARN, name: 'Probe', definition, createdAt: Date.now() }],
+    { call },
+    {
+      dataDir,
+      timeScale,
+      region: 'us-east-1',
+      account: '000000000000',
+    },
+  );
+}
+
+const untilDone = async (sfn: LocalStepFunctions, executionArn: string, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const d = sfn.describeExecution({ executionArn });
+    if (d.status !== 'RUNNING') return d;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return sfn.describeExecution({ executionArn });
+};
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('local Step Functions engine: where aws-local-stepfunctions differs from AWS', () => {
+  const slowTask: AslDefinition = {
+    StartAt: 'Slow',
+    States: { Slow: { Type: 'Task', Resource: FN, End: true } },
+  };
+
+  it('the library alone times a Task without TimeoutSeconds out at 60 s (pinned)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const run = new StateMachine(slowTask as never).run(
+      {},
+      {
+        overrides: { taskResourceLocalHandlers: { Slow: () => new Promise(() => undefined) } },
+      },
+    );
+    const outcome = run.result.then(
+      () => 'succeeded',
+      (e: { cause?: { name?: string } }) => e.cause?.name,
+    );
+    await vi.advanceTimersByTimeAsync(61_000);
+    expect(await outcome).toBe('States.Timeout');
+  });
+
+  it('the local engine keeps AWS’s default: a Task without TimeoutSeconds gets 99999999 s, not 60 s', async () => {
+    const sfn = engine(slowTask, async () => ({ ok: true }));
+    const prepared = sfn.prepare(slowTask, 'Slow');
+    expect(prepared.States.Slow?.TimeoutSeconds).toBe(99_999_999);
+    // …and such a timer does not fire early (local/long-timers.ts; see long-timers.test.ts).
+    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'slow', input: '{}' });
+    expect((await untilDone(sfn, executionArn)).status).toBe('SUCCEEDED');
+  });
+
+  it('turns Waits into locally-timed sleeps and drops the library-only heartbeat field', () => {
+    const sfn = engine(slowTask, async () => ({}));
+    const def: AslDefinition = {
+      StartAt: 'W',
+      States: {
+        W: { Type: 'Wait', TimestampPath: '$.at', Next: 'P' },
+        P: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          HeartbeatSeconds: 5,
+          TimeoutSeconds: 60,
+          End: true,
+        },
+      },
+    };
+    const prepared = sfn.prepare(def, 'W');
+    expect(prepared.States.W).toMatchObject({ Type: 'Task', Next: 'P' });
+    expect(prepared.States.W).not.toHaveProperty('TimestampPath');
+    expect(prepared.States.P).toMatchObject({ TimeoutSeconds: 99_999_999 });
+    expect(prepared.States.P).not.toHaveProperty('HeartbeatSeconds');
+  });
+
+  const tokenTask = (extra: Record<string, unknown>): AslDefinition => ({
+    StartAt: 'Park',
+    States: {
+      Park: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+        Parameters: { FunctionName: FN, Payload: { 'taskToken.$': '$$.Task.Token' } },
+        ...extra,
+        End: true,
+      },
+    },
+  });
+
+  it('enforces HeartbeatSeconds on token tasks (the library ignores it)', async () => {
+    const sfn = engine(tokenTask({ HeartbeatSeconds: 3600 }), async () => ({}), 36_000);
+    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'hb', input: '{}' });
+    const done = await untilDone(sfn, executionArn);
+    expect(done).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
+  });
+
+  it('scales a token task timeout by the time scale and records TaskTimedOut', async () => {
+    const sfn = engine(tokenTask({ TimeoutSeconds: 86_400 }), async () => ({}), 864_000);
+    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'to', input: '{}' });
+    const started = Date.now();
+    expect(await untilDone(sfn, executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    expect(Date.now() - started).toBeLessThan(2000);
+    const types = sfn.getExecutionHistory({ executionArn }).events.map((e) => e.type);
+    expect(types).toContain('TaskTimedOut');
+  });
+
+  it('gives every task token a fresh value and resumes the run with SendTaskSuccess', async () => {
+    const tokens: string[] = [];
+    const sfn = engine(
+      tokenTask({}),
+      async (_, p) => void tokens.push((p as { taskToken: string }).taskToken),
+    );
+    const a = sfn.startExecution({ stateMachineArn: ARN, name: 'a', input: '{}' });
+    const b = sfn.startExecution({ stateMachineArn: ARN, name: 'b', input: '{}' });
+    await vi.waitFor(() => expect(tokens).toHaveLength(2));
+    expect(tokens[0]).not.toBe(tokens[1]);
+    sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{"done":1}' });
+    expect(await untilDone(sfn, a.executionArn)).toMatchObject({ status: 'SUCCEEDED', output: '{"done":1}' });
+    expect(() => sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).toThrow(SfnError);
+    sfn.stopExecution({ executionArn: b.executionArn });
+    expect(sfn.describeExecution({ executionArn: b.executionArn }).status).toBe('ABORTED');
+  });
+
+  it('is idempotent on the execution name for the same input, and refuses another input', () => {
+    const sfn = engine(tokenTask({}), async () => ({}));
+    const first = sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":1}' });
+    expect(sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":1}' }).executionArn).toBe(
+      first.executionArn,
+    );
+    expect(() => sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":2}' })).toThrow(
+      /Execution Already Exists/,
+    );
+    expect(sfn.listExecutions({ stateMachineArn: ARN }).executions).toHaveLength(1);
+  });
+});
