@@ -12,7 +12,7 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -144,7 +144,9 @@ export class HandoffStack extends Stack {
         mail: true,
         links: true,
       }),
-      awaitOutcome: fn('AwaitOutcome', 'Park the task token on the deal', { table: ['UpdateItem'] }),
+      awaitOutcome: fn('AwaitOutcome', 'Park the task token on the deal', {
+        table: ['GetItem', 'UpdateItem'],
+      }),
       closeDeal: fn('CloseDeal', 'Close deal', { table: ['GetItem', 'PutItem', 'UpdateItem'] }),
       recordFailure: fn('RecordFailure', 'Record failure', { table: ['PutItem', 'UpdateItem'] }),
     };
@@ -157,6 +159,14 @@ export class HandoffStack extends Stack {
       logGroup: workflowLogs,
     });
     const sm = workflow.stateMachine;
+    // A rep can click before the wait parks its token; AwaitOutcome then resumes the run itself. A
+    // standalone policy (not the role's default one) keeps function → state machine → function acyclic.
+    new Policy(this, 'AwaitOutcomeResumesRun', {
+      roles: [steps.awaitOutcome.role as IRole],
+      statements: [
+        new PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [sm.stateMachineArn] }),
+      ],
+    });
 
     const leads = fn('SubmitLead', 'POST /leads', {}, { STATE_MACHINE_ARN: sm.stateMachineArn });
     sm.grantStartExecution(leads);

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { CreateTableCommand, DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import * as sesModule from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import type { HandoffConfig } from '../functions/shared/config-schema.ts';
@@ -17,7 +17,8 @@ import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
 import { LocalStepFunctions, type MachineSpec } from './sfn.ts';
 import { sfnHandler } from './sfn-server.ts';
-import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf, tablesOf } from './template.ts';
+import { createTables } from './tables.ts';
+import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf } from './template.ts';
 
 export interface LocalOptions {
   cdkOut: string;
@@ -103,22 +104,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     region: REGION,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  const tables = tablesOf(template);
-  for (const t of tables) {
-    try {
-      await dbClient.send(
-        new CreateTableCommand({
-          TableName: t.logicalId,
-          KeySchema: t.KeySchema as never,
-          AttributeDefinitions: t.AttributeDefinitions as never,
-          GlobalSecondaryIndexes: t.GlobalSecondaryIndexes as never,
-          BillingMode: 'PAY_PER_REQUEST',
-        }),
-      );
-    } catch (e) {
-      if ((e as Error).name !== 'ResourceInUseException') throw e;
-    }
-  }
+  const tables = await createTables(dbClient, template);
   const tableName = tables[0]?.logicalId ?? '';
   await seedReps(dbClient, tableName, opts.config.reps.reps);
 

@@ -29,6 +29,8 @@ interface Parked {
   deadline?: number;
   heartbeatSeconds?: number;
   lastHeartbeat?: number;
+  /** The function has run with this token; a resume before that runs it again (it is idempotent). */
+  invoked?: boolean;
 }
 
 export interface ExecutionRecord {
@@ -45,6 +47,8 @@ export interface ExecutionRecord {
   events: HistoryEvent[];
   /** The last state entered and its input: where a restart resumes. */
   current?: { state: string; input: unknown; waitUntil?: number; parked?: Parked };
+  /** The time scale the deadlines above were computed with (a restart may use another). */
+  timeScale?: number;
 }
 
 export interface MachineSpec {
@@ -296,20 +300,21 @@ export class LocalStepFunctions {
     return [...this.executions.values()];
   }
 
-  /** Stops running engines without finishing their executions: they stay RUNNING on disk and resume. */
+  /**
+   * Stops without finishing anything: running executions stay RUNNING on disk, with the state they
+   * were in (a wait's deadline, a parked task's token), and `resumeAll()` picks them up next start.
+   */
   async shutdown(): Promise<void> {
-    for (const [arn, r] of this.running) {
+    for (const arn of this.running.keys()) {
       const rec = this.executions.get(arn);
       if (rec) this.save(rec);
-      this.suspended.add(arn);
-      r.abort();
     }
-    for (const w of this.waiters.values())
-      w.reject(Object.assign(new Error('shutdown'), { name: 'Handoff.Shutdown' }));
-    this.waiters.clear();
+    this.stopping = true; // nothing after this point reaches the disk
+    for (const r of this.running.values()) r.abort();
     this.running.clear();
+    this.waiters.clear();
   }
-  private readonly suspended = new Set<string>();
+  private stopping = false;
 
   // ---- internals ----
 
@@ -338,6 +343,7 @@ export class LocalStepFunctions {
   }
 
   private save(rec: ExecutionRecord) {
+    if (this.stopping) return;
     const file = join(this.dir, `${rec.name}.json`);
     writeFileSync(`${file}.tmp`, JSON.stringify(rec));
     renameSync(`${file}.tmp`, file);
@@ -403,9 +409,20 @@ export class LocalStepFunctions {
     const original = machine.definition.States;
     const startAt = resuming && rec.current ? rec.current.state : machine.definition.StartAt;
     const input = resuming && rec.current ? rec.current.input : JSON.parse(rec.input);
-    const resumeParked = resuming ? rec.current?.parked : undefined;
-    const resumeWait = resuming ? rec.current?.waitUntil : undefined;
+    // Deadlines are real time under the scale they were set with: keep the remaining *scaled* time.
+    const rescale = (deadline: number) =>
+      Date.now() + ((deadline - Date.now()) * (rec.timeScale ?? 1)) / this.opts.timeScale;
+    const parkedBefore = resuming ? rec.current?.parked : undefined;
+    const resumeParked =
+      parkedBefore?.deadline !== undefined
+        ? { ...parkedBefore, deadline: rescale(parkedBefore.deadline) }
+        : parkedBefore;
+    const resumeWait =
+      resuming && rec.current?.waitUntil !== undefined ? rescale(rec.current.waitUntil) : undefined;
+    rec.timeScale = this.opts.timeScale;
     let firstState = true;
+    // The resumed state's StateEntered is already in the history (and `current` holds its deadline or token).
+    let skipResumedEnter = resuming && rec.current !== undefined;
 
     const overrides: Record<string, (input: unknown) => Promise<unknown>> = {};
     for (const [name, s] of Object.entries(original)) {
@@ -413,6 +430,7 @@ export class LocalStepFunctions {
         overrides[name] = async (waitInput) => {
           const resumed = firstState && name === startAt && resumeWait !== undefined;
           firstState = false;
+          await this.entered(rec, name, waitInput);
           const until = resumed ? (resumeWait as number) : Date.now() + this.waitMs(s, waitInput);
           if (rec.current) rec.current.waitUntil = until;
           this.save(rec);
@@ -426,6 +444,7 @@ export class LocalStepFunctions {
         const resumedHere = firstState && name === startAt;
         firstState = false;
         if (resource.endsWith('.waitForTaskToken')) {
+          await this.entered(rec, name, taskInput);
           return this.parkTask(
             rec,
             name,
@@ -449,8 +468,9 @@ export class LocalStepFunctions {
       };
     }
 
+    // A resumed run starts mid-graph, which the validator reports as unreachable states; it was validated at first launch.
     const sm = new StateMachine(this.prepare(machine.definition, startAt) as never, {
-      validationOptions: { checkArn: false, checkPaths: true },
+      validationOptions: resuming ? { noValidate: true } : { checkArn: false, checkPaths: true },
     });
     const execution = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },
@@ -471,7 +491,7 @@ export class LocalStepFunctions {
     });
     this.running.set(rec.executionArn, execution);
 
-    void (async () => {
+    const consumed = (async () => {
       for await (const ev of execution.eventLogs as AsyncIterable<{
         type: string;
         state?: { name: string; type: string; input?: unknown; output?: unknown };
@@ -480,7 +500,10 @@ export class LocalStepFunctions {
         Cause?: string;
       }>) {
         if (rec.status !== 'RUNNING') continue;
-        if (ev.type === 'StateEntered' && ev.state) {
+        if (ev.type === 'StateEntered' && ev.state && skipResumedEnter && ev.state.name === startAt) {
+          skipResumedEnter = false;
+        } else if (ev.type === 'StateEntered' && ev.state) {
+          skipResumedEnter = false;
           const type = String(original[ev.state.name]?.Type ?? ev.state.type);
           rec.current = { state: ev.state.name, input: cloneJson(ev.state.input) };
           this.event(rec, `${type}StateEntered`, {
@@ -514,24 +537,36 @@ export class LocalStepFunctions {
       }
     })();
 
-    execution.result.then(
-      (output) => {
-        this.running.delete(rec.executionArn);
-        this.finish(rec, 'SUCCEEDED', { output });
-      },
-      (e: { name?: string; cause?: { name?: string; message?: string; cause?: string } }) => {
-        this.running.delete(rec.executionArn);
-        if (this.suspended.delete(rec.executionArn)) return; // shutdown: stays RUNNING on disk
-        if (e.name === 'ExecutionAbortedError') return this.finish(rec, 'ABORTED', {});
-        if (e.name === 'ExecutionTimeoutError')
-          return this.finish(rec, 'TIMED_OUT', { error: 'States.Timeout' });
-        const cause = e.cause;
-        this.finish(rec, 'FAILED', {
-          error: cause?.name ?? 'States.Runtime',
-          cause: cause?.cause ?? cause?.message ?? '',
-        });
-      },
+    // Finish only after the event log is drained, so the history ends with the last state entered.
+    const settled = execution.result.then(
+      (output) => ({ ok: true as const, output }),
+      (error: { name?: string; cause?: { name?: string; message?: string; cause?: string } }) => ({
+        ok: false as const,
+        error,
+      }),
     );
+    void Promise.all([settled, consumed.catch(() => undefined)]).then(([r]) => {
+      this.running.delete(rec.executionArn);
+      if (this.stopping) return; // shutdown: the execution stays RUNNING on disk and resumes next start
+      if (r.ok) return this.finish(rec, 'SUCCEEDED', { output: r.output });
+      const e = r.error;
+      if (e.name === 'ExecutionAbortedError') return this.finish(rec, 'ABORTED', {});
+      if (e.name === 'ExecutionTimeoutError')
+        return this.finish(rec, 'TIMED_OUT', { error: 'States.Timeout' });
+      this.finish(rec, 'FAILED', {
+        error: e.cause?.name ?? 'States.Runtime',
+        cause: e.cause?.cause ?? e.cause?.message ?? '',
+      });
+    });
+  }
+
+  /**
+   * Lets the event-log consumer record this state's StateEntered (it runs on later ticks) before an
+   * override attaches its wait deadline or task token to `rec.current`, which is what a restart reads.
+   */
+  private async entered(rec: ExecutionRecord, state: string, fallbackInput: unknown): Promise<void> {
+    for (let i = 0; i < 10 && rec.current?.state !== state; i++) await new Promise((r) => setImmediate(r));
+    if (rec.current?.state !== state) rec.current = { state, input: cloneJson(fallbackInput) };
   }
 
   private waitMs(s: Record<string, unknown>, input: unknown): number {
@@ -569,14 +604,21 @@ export class LocalStepFunctions {
           ? { heartbeatSeconds: def.HeartbeatSeconds, lastHeartbeat: Date.now() }
           : {}),
       };
-      await this.invoker.call(String(taskInput.FunctionName), taskInput.Payload ?? {});
     }
     const p = parked;
+    // As in AWS, the token is live from the moment the task starts: a callback may arrive during the invoke.
     const output = new Promise<unknown>((resolve, reject) => {
       this.waiters.set(p.token, { resolve, reject, executionArn: rec.executionArn });
     });
+    output.catch(() => undefined);
     if (rec.current) {
       rec.current.parked = p;
+      this.save(rec);
+    }
+    if (!p.invoked) {
+      const payload = { ...(taskInput.Payload ?? {}), ...(resumed ? { taskToken: p.token } : {}) };
+      await this.invoker.call(String(taskInput.FunctionName), payload);
+      p.invoked = true;
       this.save(rec);
     }
     const timers: NodeJS.Timeout[] = [];

@@ -1,7 +1,7 @@
 import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { config } from '#shared/config.ts';
-import { store } from '#shared/data/store.ts';
-import { type DealAction, LOST_REASONS, transition } from '#shared/domain/deal.ts';
+import { type DealRecord, store } from '#shared/data/store.ts';
+import { type DealAction, type DealState, LOST_REASONS, transition } from '#shared/domain/deal.ts';
 import { LinkError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
 import { DEAL_ACTIONS, type LinkClaims, verifyLink } from '#shared/domain/links.ts';
 import { type HttpEvent, httpHandler, page, parseFormOrJson } from '#shared/http.ts';
@@ -21,6 +21,32 @@ const LOST_LABELS: Record<(typeof LOST_REASONS)[number], string> = {
   'no-response': 'No response',
   other: 'Other',
 };
+
+/** Resumes the waiting run with the rep's answer; if that fails (not because the wait is over), undoes the claim. */
+async function resume(deal: DealRecord, next: DealState, action: DealAction, taskToken: string, at: string) {
+  const output =
+    action.type === 'won'
+      ? { action: 'won', amount: next.amount }
+      : action.type === 'lost'
+        ? { action: 'lost', reason: next.lostReason }
+        : { action: 'accept' };
+  try {
+    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+  } catch (e) {
+    // The wait already ended (SLA timeout): the deal change stands; the run has moved on.
+    if (e instanceof TaskTimedOut || e instanceof TaskDoesNotExist) {
+      logger.warn('task already closed', { dealId: deal.dealId });
+      return;
+    }
+    // Could not resume the run: undo the claim so the rep can simply try again.
+    await store.updateDeal(
+      deal.dealId,
+      { stage: next.stage },
+      { stage: deal.stage, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
+    );
+    throw e;
+  }
+}
 
 async function claimsOf(event: HttpEvent): Promise<LinkClaims> {
   const token = event.queryStringParameters?.t ?? '';
@@ -87,63 +113,49 @@ export const handler = httpHandler(
     }
     const body = event.body ? parseFormOrJson(event, 4096) : {};
     const action = actionFrom(claims, body);
-    let next: ReturnType<typeof transition>;
-    try {
-      next = transition(deal, action);
-    } catch (e) {
-      if (e instanceof ValidationError) throw e;
-      return page(
-        409,
-        'Already done',
-        `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing changed.</p>`,
-      );
-    }
-    const taskToken = deal.taskToken;
-    const at = new Date().toISOString();
-    // Claim the change first: of two concurrent clicks only one passes this condition.
-    const claimed = await store.updateDeal(
-      deal.dealId,
-      { stage: deal.stage, repId: deal.repId, ...(taskToken ? { taskToken } : {}) },
-      { ...next, updatedAt: at },
-      ['taskToken', 'tokenFor'],
-    );
-    if (!claimed)
-      return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
-    await store.putEvent(deal.leadId, {
-      type: `rep-${claims.action}`,
-      at,
-      data: { dealId: deal.dealId, repId: deal.repId },
-    });
-    if (taskToken) {
-      const output =
-        action.type === 'won'
-          ? { action: 'won', amount: next.amount }
-          : action.type === 'lost'
-            ? { action: 'lost', reason: next.lostReason }
-            : { action: 'accept' };
+    // Optimistic loop: the claim holds only if stage, rep and parked token are as read. It loses when
+    // the workflow parks its token in between (then we read again and resume it) or another click won.
+    let current: DealRecord | undefined = deal;
+    for (let tries = 0; tries < 3 && current; tries++) {
+      if (current.repId !== claims.audience) break;
+      let next: ReturnType<typeof transition>;
       try {
-        await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+        next = transition(current, action);
       } catch (e) {
-        // The wait already ended (SLA timeout): the deal change stands; the run has moved on.
-        if (!(e instanceof TaskTimedOut || e instanceof TaskDoesNotExist)) {
-          // Could not resume the run: undo the claim so the rep can simply try again.
-          await store.updateDeal(
-            deal.dealId,
-            { stage: next.stage },
-            { stage: deal.stage, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
-          );
-          throw e;
-        }
-        logger.warn('task already closed', { dealId: deal.dealId });
+        if (e instanceof ValidationError) throw e;
+        return page(
+          409,
+          'Already done',
+          `<p>This deal is already <b>${escapeHtml(current.stage)}</b>. Nothing changed.</p>`,
+        );
       }
+      const taskToken = current.taskToken;
+      const at = new Date().toISOString();
+      const claimed = await store.updateDeal(
+        current.dealId,
+        { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
+        { ...next, updatedAt: at },
+        ['taskToken', 'tokenFor'],
+      );
+      if (!claimed) {
+        current = await store.getDeal(current.dealId);
+        continue;
+      }
+      await store.putEvent(current.leadId, {
+        type: `rep-${claims.action}`,
+        at,
+        data: { dealId: current.dealId, repId: current.repId },
+      });
+      if (taskToken) await resume(current, next, action, taskToken, at);
+      metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
+      logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });
+      const message =
+        action.type === 'accept'
+          ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
+          : 'Thanks, the outcome is recorded and marketing has been told.';
+      return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
     }
-    metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
-    logger.info('rep acted', { dealId: deal.dealId, repId: deal.repId, action: claims.action });
-    const message =
-      action.type === 'accept'
-        ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
-        : 'Thanks, the outcome is recorded and marketing has been told.';
-    return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
+    return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
   },
   { format: 'html' },
 );

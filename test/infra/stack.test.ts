@@ -44,7 +44,7 @@ describe('least-privilege function roles', () => {
   it.each([
     ['SubmitLead', ['states:StartExecution']],
     ['CaptureLead', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
-    ['AwaitOutcome', ['dynamodb:UpdateItem']],
+    ['AwaitOutcome', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess']],
     ['AdminRead', ['dynamodb:GetItem', 'dynamodb:Query']],
     ['TrackClick', ['dynamodb:PutItem', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']],
     [

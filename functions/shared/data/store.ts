@@ -291,12 +291,13 @@ export const store = {
   },
 
   /**
-   * Updates a deal only if it still matches `expect` (optimistic concurrency on the named fields).
+   * Updates a deal only if it still matches `expect` (optimistic concurrency on the named fields;
+   * `null` means the field must be absent).
    * Returns false when another writer got there first.
    */
   async updateDeal(
     dealId: string,
-    expect: Partial<Pick<DealRecord, 'stage' | 'attempt' | 'taskToken' | 'repId'>>,
+    expect: { stage?: DealStage; attempt?: number; taskToken?: string | null; repId?: string },
     changes: Partial<DealRecord> & { updatedAt: string },
     remove: (keyof DealRecord)[] = [],
   ): Promise<boolean> {
@@ -312,7 +313,9 @@ export const store = {
       );
     }
     const set = setExpression(next);
-    const conditions = Object.entries(expect).map(([k]) => `#e_${k} = :e_${k}`);
+    const conditions = Object.entries(expect).map(([k, v]) =>
+      v === null ? `attribute_not_exists(#e_${k})` : `#e_${k} = :e_${k}`,
+    );
     return conditional(() =>
       doc.send(
         new UpdateCommand({
@@ -327,7 +330,11 @@ export const store = {
           },
           ExpressionAttributeValues: {
             ...set.ExpressionAttributeValues,
-            ...Object.fromEntries(Object.entries(expect).map(([k, v]) => [`:e_${k}`, v])),
+            ...Object.fromEntries(
+              Object.entries(expect)
+                .filter(([, v]) => v !== null)
+                .map(([k, v]) => [`:e_${k}`, v]),
+            ),
           },
         }),
       ),
