@@ -114,6 +114,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     AWS_ENDPOINT_URL_SFN: url(sfnHttp.port),
     AWS_ENDPOINT_URL_SECRETS_MANAGER: url(secrets.port),
     POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN',
+    // Metrics are CloudWatch EMF lines on stdout: meaningful in Lambda, noise in a terminal.
+    POWERTOOLS_METRICS_DISABLED: 'true',
   };
   const functions = new LocalFunctions(opts.cdkOut, functionsOf(template, names), env);
   await functions.start();
