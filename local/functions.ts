@@ -64,6 +64,8 @@ export class LocalFunctions {
         ...f.environment,
         ...this.extraEnv,
       },
+      // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread.
+      execArgv: [],
       stdout: false,
       stderr: false,
     });
@@ -113,10 +115,13 @@ export class LocalFunctions {
     const timeout = new Promise<InvokeResult>((resolve) => {
       timer = setTimeout(async () => {
         this.pending.delete(id);
-        // Like Lambda: the sandbox is torn down and the next invocation starts cold.
-        await worker.terminate();
-        this.failAll(f.arn, 'Sandbox.Timedout', 'Task timed out');
-        await this.spawn(f);
+        // Like Lambda, a timed-out sandbox is torn down and the next invocation starts cold; but one
+        // worker serves concurrent invocations here, so it is only recycled when no other is in flight.
+        const others = [...this.pending.values()].some((p) => p.arn === f.arn);
+        if (!others) {
+          await worker.terminate();
+          await this.spawn(f);
+        }
         resolve({
           ok: false,
           errorType: 'Sandbox.Timedout',

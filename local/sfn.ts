@@ -104,6 +104,7 @@ export class LocalStepFunctions {
   private readonly executions = new Map<string, ExecutionRecord>();
   private readonly running = new Map<string, { abort: () => void }>();
   private readonly waiters = new Map<string, Waiter>();
+  private readonly engines = new Map<string, StateMachine>();
   private readonly dir: string;
 
   constructor(
@@ -307,8 +308,9 @@ export class LocalStepFunctions {
   async shutdown(): Promise<void> {
     for (const arn of this.running.keys()) {
       const rec = this.executions.get(arn);
-      if (rec) this.save(rec);
+      if (rec) this.dirty.add(rec);
     }
+    this.flush();
     this.stopping = true; // nothing after this point reaches the disk
     for (const r of this.running.values()) r.abort();
     this.running.clear();
@@ -342,11 +344,21 @@ export class LocalStepFunctions {
     this.save(rec);
   }
 
+  /** Writes are coalesced per execution (one write per tick, not per event); shutdown flushes. */
   private save(rec: ExecutionRecord) {
     if (this.stopping) return;
-    const file = join(this.dir, `${rec.name}.json`);
-    writeFileSync(`${file}.tmp`, JSON.stringify(rec));
-    renameSync(`${file}.tmp`, file);
+    if (this.dirty.size === 0) setImmediate(() => this.flush());
+    this.dirty.add(rec);
+  }
+  private readonly dirty = new Set<ExecutionRecord>();
+
+  private flush() {
+    for (const rec of this.dirty) {
+      const file = join(this.dir, `${rec.name}.json`);
+      writeFileSync(`${file}.tmp`, JSON.stringify(rec));
+      renameSync(`${file}.tmp`, file);
+    }
+    this.dirty.clear();
   }
 
   private finish(
@@ -469,9 +481,17 @@ export class LocalStepFunctions {
     }
 
     // A resumed run starts mid-graph, which the validator reports as unreachable states; it was validated at first launch.
-    const sm = new StateMachine(this.prepare(machine.definition, startAt) as never, {
-      validationOptions: resuming ? { noValidate: true } : { checkArn: false, checkPaths: true },
-    });
+    // Validation compiles JSON schemas (slow): validate each machine once, and reuse its engine for fresh runs.
+    let sm = resuming ? undefined : this.engines.get(machine.arn);
+    if (!sm) {
+      sm = new StateMachine(this.prepare(machine.definition, startAt) as never, {
+        validationOptions:
+          this.engines.has(machine.arn) || resuming
+            ? { noValidate: true }
+            : { checkArn: false, checkPaths: true },
+      });
+      if (!resuming) this.engines.set(machine.arn, sm);
+    }
     const execution = sm.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },
       context: {
