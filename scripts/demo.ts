@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { leadIdFor } from '../functions/shared/domain/lead.ts';
+import { LEAD_STAGES, leadIdFor } from '../functions/shared/domain/lead.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { LocalStack } from '../local/runtime.ts';
 
@@ -256,19 +256,7 @@ async function main() {
   }
 
   // 3. The funnel, straight from the leads-by-stage index.
-  const stages = [
-    'captured',
-    'disqualified',
-    'nurturing',
-    'sales-ready',
-    'assigned',
-    'won',
-    'lost',
-    'stale',
-    'nurtured',
-    'unsubscribed',
-    'failed',
-  ];
+  const stages = LEAD_STAGES;
   const funnel: [string, number][] = [];
   for (const stage of stages) {
     const q = await db.send(
