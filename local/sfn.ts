@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { AslDefinition } from './template.ts';
@@ -177,12 +177,7 @@ export class LocalStepFunctions {
   describeExecution(req: { executionArn?: string }) {
     const r = this.execution(req.executionArn);
     return {
-      executionArn: r.executionArn,
-      stateMachineArn: r.stateMachineArn,
-      name: r.name,
-      status: r.status,
-      startDate: r.startDate / 1000,
-      ...(r.stopDate ? { stopDate: r.stopDate / 1000 } : {}),
+      ...summary(r),
       input: r.input,
       inputDetails: { included: true },
       ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
@@ -206,14 +201,7 @@ export class LocalStepFunctions {
       .sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name));
     const { page, nextToken } = paginate(all, req.maxResults, req.nextToken);
     return {
-      executions: page.map((r) => ({
-        executionArn: r.executionArn,
-        stateMachineArn: r.stateMachineArn,
-        name: r.name,
-        status: r.status,
-        startDate: r.startDate / 1000,
-        ...(r.stopDate ? { stopDate: r.stopDate / 1000 } : {}),
-      })),
+      executions: page.map(summary),
       ...(nextToken ? { nextToken } : {}),
     };
   }
@@ -681,6 +669,18 @@ function findToken(v: unknown): string | undefined {
   return undefined;
 }
 
+/** The fields ListExecutions and DescribeExecution share, in the SDK's shape (dates in epoch seconds). */
+function summary(r: ExecutionRecord) {
+  return {
+    executionArn: r.executionArn,
+    stateMachineArn: r.stateMachineArn,
+    name: r.name,
+    status: r.status,
+    startDate: r.startDate / 1000,
+    ...(r.stopDate ? { stopDate: r.stopDate / 1000 } : {}),
+  };
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
@@ -696,8 +696,4 @@ function paginate<T>(items: T[], maxResults = 100, nextToken?: string): { page: 
   const next =
     start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
   return next ? { page, nextToken: next } : { page };
-}
-
-export function hasExecutions(dataDir: string): boolean {
-  return existsSync(join(dataDir, 'executions'));
 }

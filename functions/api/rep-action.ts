@@ -42,7 +42,7 @@ async function resume(deal: DealRecord, next: DealState, action: DealAction, tas
     await store.updateDeal(
       deal.dealId,
       { stage: next.stage },
-      { stage: deal.stage, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
+      { stage: deal.stage, repId: deal.repId, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
     );
     throw e;
   }
@@ -134,7 +134,7 @@ export const handler = httpHandler(
       const claimed = await store.updateDeal(
         current.dealId,
         { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
-        { ...next, updatedAt: at },
+        { ...next, repId: current.repId, updatedAt: at },
         ['taskToken', 'tokenFor'],
       );
       if (!claimed) {

@@ -34,10 +34,12 @@ export const handler = stepHandler(input, async ({ leadId, dealId, cycle, outcom
           ? ({ type: 'lost', reason: outcome.reason } as const)
           : ({ type: 'stale' } as const);
     const next = transition(deal, action);
-    const ok = await store.updateDeal(dealId, { stage: deal.stage }, { ...next, updatedAt: at }, [
-      'taskToken',
-      'tokenFor',
-    ]);
+    const ok = await store.updateDeal(
+      dealId,
+      { stage: deal.stage },
+      { ...next, repId: deal.repId, updatedAt: at },
+      ['taskToken', 'tokenFor'],
+    );
     if (!ok) throw new TransientError(`Deal ${dealId} changed while closing`);
     deal = { ...deal, ...next };
   }

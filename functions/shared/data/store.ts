@@ -11,7 +11,7 @@ import type { DealStage, LostReason } from '../domain/deal.ts';
 import type { Lead, LeadStage } from '../domain/lead.ts';
 import type { EngagementEvent, Score } from '../domain/scoring.ts';
 import { requireEnv } from '../env.ts';
-import { INDEX, indexKeys, keys } from './keys.ts';
+import { indexKeys, keys } from './keys.ts';
 
 // One client per cold start. The SDK reaches a local emulator through AWS_ENDPOINT_URL_DYNAMODB.
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
@@ -57,6 +57,12 @@ export interface DealRecord {
   createdAt: string;
   updatedAt: string;
 }
+
+/** Deal changes: a stage change names the deal's rep too (both key the rep-deals index). */
+export type DealChanges = Partial<Omit<DealRecord, 'stage' | 'repId'>> & { updatedAt: string } & (
+    | { stage?: undefined; repId?: undefined }
+    | { stage: DealStage; repId: string }
+  );
 
 const isConditionFailure = (e: unknown) => e instanceof ConditionalCheckFailedException;
 
@@ -298,18 +304,16 @@ export const store = {
   async updateDeal(
     dealId: string,
     expect: { stage?: DealStage; attempt?: number; taskToken?: string | null; repId?: string },
-    changes: Partial<DealRecord> & { updatedAt: string },
+    changes: DealChanges,
     remove: (keyof DealRecord)[] = [],
   ): Promise<boolean> {
     const next = { ...changes } as Partial<DealRecord> & Record<string, unknown>;
-    if (changes.stage || changes.repId) {
-      const current = await store.getDeal(dealId);
-      const repId = changes.repId ?? current?.repId ?? '';
-      const stage = changes.stage ?? current?.stage ?? 'assigned';
+    if (changes.stage) {
+      // Stage and rep travel together, so the index keys are written without reading the deal first.
       Object.assign(
         next,
-        indexKeys.repDeals(repId, stage, changes.updatedAt),
-        indexKeys.dealStage(stage, changes.updatedAt),
+        indexKeys.repDeals(changes.repId, changes.stage, changes.updatedAt),
+        indexKeys.dealStage(changes.stage, changes.updatedAt),
       );
     }
     const set = setExpression(next);
@@ -339,25 +343,6 @@ export const store = {
         }),
       ),
     );
-  },
-
-  async findLeadIdByEmail(email: string): Promise<string | undefined> {
-    const { Item } = await doc.send(new GetCommand({ TableName, Key: keys.emailClaim(email) }));
-    return Item?.leadId as string | undefined;
-  },
-
-  /** Deals of a rep, newest first, through the rep index. */
-  async dealsOfRep(repId: string): Promise<DealRecord[]> {
-    const { Items } = await doc.send(
-      new QueryCommand({
-        TableName,
-        IndexName: INDEX.repDeals,
-        KeyConditionExpression: 'gsi1pk = :pk',
-        ExpressionAttributeValues: { ':pk': `REP#${repId}` },
-        ScanIndexForward: false,
-      }),
-    );
-    return (Items ?? []) as DealRecord[];
   },
 };
 
