@@ -40,4 +40,5 @@ parentPort.on('message', async ({ id, payload }) => {
     parentPort.postMessage({ id, ok: false, errorType: err.name || 'Error', errorMessage: err.message });
   }
 });
-parentPort.postMessage({ ready: true });
+// The parent checks this against the template's Lambda runtime (nodejs24.x → 24).
+parentPort.postMessage({ ready: true, node: process.version });

@@ -26,6 +26,8 @@ export class LocalFunctions {
   private readonly workers = new Map<string, Worker>();
   private readonly pending = new Map<string, { resolve: (r: InvokeResult) => void; arn: string }>();
   readonly byArn = new Map<string, LocalFunction>();
+  /** The Node.js version each function's worker reported when it started (`process.version`). */
+  readonly nodeVersions = new Map<string, string>();
 
   constructor(
     private readonly cdkOut: string,
@@ -59,8 +61,6 @@ export class LocalFunctions {
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_LAMBDA_FUNCTION_NAME: f.logicalId,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
-        // Lambda runs Node 24; the local Node 20 warning from the SDK is noise here.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
         ...f.environment,
         ...this.extraEnv,
       },
@@ -83,7 +83,10 @@ export class LocalFunctions {
     });
     worker.on('error', (e) => this.failAll(f.arn, 'Runtime.ExitError', e.message));
     return new Promise((resolve, reject) => {
-      worker.once('message', () => resolve());
+      worker.once('message', (msg: { node?: string }) => {
+        this.nodeVersions.set(f.logicalId, String(msg.node));
+        resolve();
+      });
       worker.once('error', reject);
     });
   }

@@ -1,4 +1,3 @@
-import './polyfills.ts';
 import './long-timers.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +47,8 @@ export interface LocalStack {
   adminToken: string;
   resumed: number;
   sfn: LocalStepFunctions;
+  /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
+  runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;
   stop(): Promise<void>;
 }
@@ -117,7 +118,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     // Metrics are CloudWatch EMF lines on stdout: meaningful in Lambda, noise in a terminal.
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
-  const functions = new LocalFunctions(opts.cdkOut, functionsOf(template, names), env);
+  const functionList = functionsOf(template, names);
+  const functions = new LocalFunctions(opts.cdkOut, functionList, env);
   await functions.start();
 
   const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
@@ -169,6 +171,11 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     adminToken,
     resumed,
     sfn,
+    runtimes: functionList.map((f) => ({
+      functionId: f.id,
+      node: functions.nodeVersions.get(f.logicalId) ?? '',
+      lambda: f.runtime,
+    })),
     env,
     async stop() {
       if (sweep) clearInterval(sweep);

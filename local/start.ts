@@ -1,14 +1,14 @@
 // npm start: synthesize the CDK app when its output is stale, then run what was synthesized locally.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/shared/config-schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { startLocal } from './runtime.ts';
+import { majorOf } from './template.ts';
 
 const root = join(import.meta.dirname, '..');
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const USAGE = `Usage: npm start -- [options]
 
   --port N          API port (default 3000); Step Functions/console N+1, DynamoDB N+2, SES N+3, Secrets N+4
@@ -85,7 +85,7 @@ async function main() {
     console.log('cdk.out is newer than the sources: using it (pass --synth to force)');
   }
   process.stdout.write('Starting emulators and functions … ');
-  const dataDir = join(process.cwd(), String(v.data));
+  const dataDir = resolve(process.cwd(), String(v.data));
   const stack = await startLocal({
     cdkOut,
     config,
@@ -97,13 +97,16 @@ async function main() {
   });
   console.log('done');
   const u = stack.urls;
+  const lambdaRuntimes = [...new Set(stack.runtimes.map((r) => r.lambda))].join(', ');
+  const mismatched = stack.runtimes.filter((r) => majorOf(r.node) !== majorOf(r.lambda));
   console.log(`
 Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1)} s, time scale ${timeScale}×)
+  on Node.js ${process.version}; the functions' Lambda runtime is ${lambdaRuntimes}
 
   API          ${u.api}            POST ${u.api}/leads
   Console      ${u.console}
   Mailbox      ${u.mailbox}
-  Data folder  ${relative(process.cwd(), dataDir) || '.'}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
+  Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
   State machine ${stack.stateMachineArn}
 
@@ -117,6 +120,12 @@ Try: curl -s -X POST ${u.api}/leads -H 'content-type: application/json' \\
        -d '{"email":"ada@example.com","firstName":"Ada","formType":"demo-request","companySize":1200,"country":"US"}'
 Ctrl-C stops everything; running executions resume on the next start.`);
 
+  if (mismatched.length) {
+    console.warn(
+      `\nWarning: ${mismatched.length} function(s) run on Node ${mismatched[0]?.node} locally but ${mismatched[0]?.lambda} in Lambda. Run through npm (npm start), which puts the Node.js ${majorOf(mismatched[0]?.lambda ?? '')} from node_modules/.bin first on PATH.`,
+    );
+  }
+
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -128,6 +137,12 @@ Ctrl-C stops everything; running executions resume on the next start.`);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** A path relative to the working directory when it is inside it, else absolute. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
 }
 
 function fail(message: string): never {

@@ -110,6 +110,8 @@ export interface LocalFunction {
   /** The bundled asset folder under cdk.out. */
   assetPath: string;
   handler: string;
+  /** The Lambda runtime, e.g. `nodejs24.x`. */
+  runtime: string;
   timeoutSeconds: number;
   environment: Record<string, string>;
 }
@@ -127,6 +129,7 @@ export function functionsOf(template: CfnTemplate, n: LocalNames): LocalFunction
         arn: getAtt(template, logicalId, 'Arn', n),
         assetPath: String(r.Metadata?.['aws:asset:path'] ?? ''),
         handler: String(props.Handler ?? 'index.handler'),
+        runtime: String(props.Runtime ?? ''),
         timeoutSeconds: Number(props.Timeout ?? 3),
         environment: resolve(template, env, n) as Record<string, string>,
       };
@@ -173,4 +176,9 @@ export function tablesOf(template: CfnTemplate): TableSchema[] {
         ttlAttribute: (p.TimeToLiveSpecification as { AttributeName?: string } | undefined)?.AttributeName,
       };
     });
+}
+
+/** The major version in a Node.js version (`v24.21.0`) or a Lambda runtime name (`nodejs24.x`). */
+export function majorOf(version: string): number {
+  return Number(/(\d+)/.exec(version)?.[1] ?? Number.NaN);
 }

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import { loadConfig } from '../infra/load-config.ts';
 import { startLocal } from '../local/runtime.ts';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const N = Number(process.env.BENCH_LEADS ?? 200);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
 const root = join(import.meta.dirname, '..');

@@ -10,7 +10,6 @@ import { LEAD_STAGES, leadIdFor } from '../functions/shared/domain/lead.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { LocalStack } from '../local/runtime.ts';
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const root = join(import.meta.dirname, '..');
 const { values: v } = parseArgs({
   options: {

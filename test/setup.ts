@@ -1,4 +1,3 @@
-import '../local/polyfills.ts';
 import '../local/long-timers.ts';
 
 // Handlers read these at module scope; unit tests mock the AWS clients, so any value works.
@@ -11,4 +10,3 @@ process.env.TABLE_NAME ??= 'handoff-test';
 process.env.PUBLIC_BASE_URL ??= 'https://api.handoff.test';
 process.env.LINK_SECRET_ARN ??= 'arn:aws:secretsmanager:us-east-1:123456789012:secret:link-key';
 process.env.STATE_MACHINE_ARN ??= 'arn:aws:states:us-east-1:123456789012:stateMachine:Handoff';
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

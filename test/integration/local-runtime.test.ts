@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
+import { majorOf } from '../../local/template.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
 
@@ -75,6 +76,16 @@ describe('local runtime: AWS SDK v3 clients work unchanged', () => {
     await expect(
       sfn.send(new SendTaskSuccessCommand({ taskToken: 'not-a-token', output: '{}' })),
     ).rejects.toBeInstanceOf(TaskDoesNotExist);
+  });
+
+  it('runs every function worker on the Node.js major of the template’s Lambda runtime', () => {
+    expect(t.stack.runtimes.length).toBeGreaterThan(10);
+    for (const r of t.stack.runtimes) {
+      expect(r.lambda, r.functionId).toMatch(/^nodejs\d+\.x$/);
+      expect(majorOf(r.node), `${r.functionId} runs on ${r.node}, Lambda on ${r.lambda}`).toBe(
+        majorOf(r.lambda),
+      );
+    }
   });
 
   it('serves DynamoDB with the template’s table and the seeded reps, and SES into the mailbox', async () => {
