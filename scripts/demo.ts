@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
-import { LEAD_STAGES, leadIdFor } from '../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../functions/shared/domain/lead.ts';
+import { LEAD_STAGES } from '../functions/shared/domain/lead-stage.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { LocalStack } from '../local/runtime.ts';
 

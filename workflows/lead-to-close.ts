@@ -1,6 +1,6 @@
 import { type CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import type { ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
@@ -23,6 +23,15 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import type { StepInput, StepName, StepOutput } from '../functions/shared/contracts.ts';
+
+/** A Task payload with the keys of the step's input contract (functions/shared/contracts.ts), checked by tsc. */
+function payloadOf<S extends StepName>(_step: S, payload: { [K in keyof StepInput<S>]: unknown }) {
+  return TaskInput.fromObject(payload);
+}
+
+type Nurture = StepOutput<'sendNurture'>;
+type Engagement = StepOutput<'checkEngagement'>;
 
 export interface StepFunctions {
   capture: IFunction;
@@ -41,7 +50,6 @@ export interface LeadToCloseWorkflowProps {
   acceptWithin: Duration;
   /** How long an accepted deal may stay open before it is closed as stale. */
   closeWithin: Duration;
-  logGroup: ILogGroup;
 }
 
 /** Errors worth another try: Lambda service hiccups, throttling, a lost race. Never validation errors. */
@@ -86,7 +94,7 @@ export class LeadToCloseWorkflow extends Construct {
       lambdaFunction: f.recordFailure,
       payloadResponseOnly: true,
       retryOnServiceExceptions: false,
-      payload: TaskInput.fromObject({
+      payload: payloadOf('recordFailure', {
         leadId: JsonPath.stringAt('$.lead.id'),
         error: JsonPath.objectAt('$.error'),
       }),
@@ -104,7 +112,7 @@ export class LeadToCloseWorkflow extends Construct {
     const task = (
       name: string,
       fn: IFunction,
-      payload: Record<string, unknown>,
+      payload: TaskInput,
       resultPath: string,
       timeout = Duration.seconds(30),
     ) => {
@@ -112,7 +120,7 @@ export class LeadToCloseWorkflow extends Construct {
         lambdaFunction: fn,
         payloadResponseOnly: true,
         retryOnServiceExceptions: false, // covered by TRANSIENT_ERRORS below
-        payload: TaskInput.fromObject(payload),
+        payload,
         resultPath,
         taskTimeout: Timeout.duration(timeout),
       });
@@ -127,7 +135,7 @@ export class LeadToCloseWorkflow extends Construct {
         lambdaFunction: f.awaitOutcome,
         integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
         retryOnServiceExceptions: false,
-        payload: TaskInput.fromObject({
+        payload: payloadOf('awaitRep', {
           taskToken: JsonPath.taskToken,
           dealId: JsonPath.stringAt('$.assignment.dealId'),
           attempt: JsonPath.numberAt('$.assignment.attempt'),
@@ -150,22 +158,22 @@ export class LeadToCloseWorkflow extends Construct {
     const capture = task(
       'Capture lead',
       f.capture,
-      {
+      payloadOf('capture', {
         lead: JsonPath.objectAt('$.lead'),
         receivedAt: JsonPath.stringAt('$.receivedAt'),
         executionName: JsonPath.executionName,
-      },
+      }),
       '$.capture',
     );
     const merged = new Succeed(this, 'Merged into active lead', {
       comment: 'The lead already has a run in progress; this submission counts as engagement there.',
     });
-    const score = task('Score lead', f.score, { leadId }, '$.score');
+    const score = task('Score lead', f.score, payloadOf('score', { leadId }), '$.score');
     const disqualified = new Succeed(this, 'Disqualified');
     const sendNurture = task(
       'Send nurture email',
       f.sendNurture,
-      { leadId, nurture: JsonPath.objectAt('$.nurture') },
+      payloadOf('sendNurture', { leadId, nurture: JsonPath.objectAt('$.nurture') }),
       '$.nurture',
     );
     const waitNext = new Wait(this, 'Wait until next nurture step', {
@@ -174,7 +182,7 @@ export class LeadToCloseWorkflow extends Construct {
     const checkEngagement = task(
       'Check engagement',
       f.checkEngagement,
-      { leadId, nurture: JsonPath.objectAt('$.nurture') },
+      payloadOf('checkEngagement', { leadId, nurture: JsonPath.objectAt('$.nurture') }),
       '$.engagement',
     );
     const unsubscribed = new Succeed(this, 'Unsubscribed');
@@ -184,25 +192,31 @@ export class LeadToCloseWorkflow extends Construct {
     const assign = task(
       'Assign rep',
       f.assignRep,
-      { leadId, executionName: JsonPath.executionName, cycle },
+      payloadOf('assignRep', { leadId, executionName: JsonPath.executionName, cycle }),
       '$.assignment',
     );
     const reassign = task(
       'Reassign rep',
       f.assignRep,
-      { leadId, executionName: JsonPath.executionName, cycle, previous: JsonPath.objectAt('$.assignment') },
+      payloadOf('assignRep', {
+        leadId,
+        executionName: JsonPath.executionName,
+        cycle,
+        previous: JsonPath.objectAt('$.assignment'),
+      }),
       '$.assignment',
     );
     const awaitAcceptance = waitForRep('Await rep acceptance', 'acceptance', props.acceptWithin);
     const awaitOutcome = waitForRep('Await deal outcome', 'outcome', props.closeWithin);
-    const closePayload = (outcome: unknown) => ({
-      leadId,
-      dealId: JsonPath.stringAt('$.assignment.dealId'),
-      cycle,
-      outcome,
-    });
+    const closePayload = (outcome: unknown) =>
+      payloadOf('closeDeal', { leadId, dealId: JsonPath.stringAt('$.assignment.dealId'), cycle, outcome });
     const close = task('Close deal', f.closeDeal, closePayload(JsonPath.objectAt('$.outcome')), '$.close');
-    const closeStale = task('Close as stale', f.closeDeal, closePayload({ action: 'stale' }), '$.close');
+    const closeStale = task(
+      'Close as stale',
+      f.closeDeal,
+      closePayload({ action: 'stale' } satisfies StepInput<'closeDeal'>['outcome']),
+      '$.close',
+    );
     const closed = new Succeed(this, 'Deal closed');
     const recycle = new Pass(this, 'Recycle to nurture', {
       parameters: { cycle: JsonPath.numberAt('$.close.nextCycle'), step: 0 },
@@ -231,33 +245,57 @@ export class LeadToCloseWorkflow extends Construct {
     assign.next(awaitAcceptance);
     awaitAcceptance.next(
       new Choice(this, 'Rep accepted?')
-        .when(Condition.stringEquals('$.outcome.action', 'accept'), awaitOutcome.next(close))
+        .when(
+          Condition.stringEquals(
+            '$.outcome.action',
+            'accept' satisfies StepInput<'closeDeal'>['outcome']['action'],
+          ),
+          awaitOutcome.next(close),
+        )
         .otherwise(close),
     );
 
     const afterSend = new Choice(this, 'Still emailable?')
-      .when(Condition.stringEquals('$.nurture.status', 'suppressed'), unsubscribed)
-      .when(Condition.stringEquals('$.nurture.status', 'not-emailable'), notEmailable)
+      .when(
+        Condition.stringEquals('$.nurture.status', 'suppressed' satisfies Nurture['status']),
+        unsubscribed,
+      )
+      .when(
+        Condition.stringEquals('$.nurture.status', 'not-emailable' satisfies Nurture['status']),
+        notEmailable,
+      )
       .otherwise(waitNext);
     const afterCheck = new Choice(this, 'Next nurture move?')
-      .when(Condition.stringEquals('$.engagement.next', 'unsubscribed'), unsubscribed)
-      .when(Condition.stringEquals('$.engagement.next', 'sales-ready'), assign)
-      .when(Condition.stringEquals('$.engagement.next', 'done'), nurtured)
+      .when(
+        Condition.stringEquals('$.engagement.next', 'unsubscribed' satisfies Engagement['next']),
+        unsubscribed,
+      )
+      .when(Condition.stringEquals('$.engagement.next', 'sales-ready' satisfies Engagement['next']), assign)
+      .when(Condition.stringEquals('$.engagement.next', 'done' satisfies Engagement['next']), nurtured)
       .otherwise(sendNurture);
     sendNurture.next(afterSend);
     waitNext.next(checkEngagement);
     checkEngagement.next(afterCheck);
 
     const route = new Choice(this, 'Route lead')
-      .when(Condition.stringEquals('$.score.route', 'disqualify'), disqualified)
-      .when(Condition.stringEquals('$.score.route', 'sales-ready'), assign)
+      .when(
+        Condition.stringEquals('$.score.route', 'disqualify' satisfies StepOutput<'score'>['route']),
+        disqualified,
+      )
+      .when(
+        Condition.stringEquals('$.score.route', 'sales-ready' satisfies StepOutput<'score'>['route']),
+        assign,
+      )
       .otherwise(sendNurture);
 
     const definition = receive
       .next(capture)
       .next(
         new Choice(this, 'Already in progress?')
-          .when(Condition.stringEquals('$.capture.outcome', 'merged'), merged)
+          .when(
+            Condition.stringEquals('$.capture.outcome', 'merged' satisfies StepOutput<'capture'>['outcome']),
+            merged,
+          )
           .otherwise(score.next(route)),
       );
 
@@ -266,7 +304,11 @@ export class LeadToCloseWorkflow extends Construct {
       definitionBody: DefinitionBody.fromChainable(definition),
       comment: 'Handoff: one execution per lead, capture → score → nurture → assign → close',
       tracingEnabled: true,
-      logs: { destination: props.logGroup, level: LogLevel.ALL, includeExecutionData: false },
+      logs: {
+        destination: new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS }),
+        level: LogLevel.ALL,
+        includeExecutionData: false,
+      },
     });
     for (const fn of Object.values(f)) {
       Validations.of(this.stateMachine).acknowledge({

@@ -1,10 +1,10 @@
 import { config } from '#shared/config.ts';
-import { store } from '#shared/data/store.ts';
+import { dynamoStores, type Stores } from '#shared/data/index.ts';
 import { LinkError } from '#shared/domain/errors.ts';
 import { verifyLink } from '#shared/domain/links.ts';
 import { httpHandler } from '#shared/http.ts';
+import { linkKeyOf } from '#shared/link-key.ts';
 import { logger, metrics } from '#shared/observability.ts';
-import { linkSigningKey } from '#shared/secrets.ts';
 
 const allowedHosts = new Set(config.app.links.clickAllowedHosts);
 const SCANNER_AGENTS =
@@ -24,35 +24,38 @@ export function looksLikeScanner(
  * GET /c?t=…: click tracking. Redirects only to allow-listed hosts (the destination is inside the
  * signed token and checked again), and records engagement unless the click looks like a scanner.
  */
-export const handler = httpHandler(
-  async (event) => {
-    const now = new Date();
-    const claims = verifyLink(event.queryStringParameters?.t ?? '', await linkSigningKey(), now, ['click']);
-    let url: URL;
-    try {
-      url = new URL(claims.audience);
-    } catch {
-      throw new LinkError('malformed', 'This link is incomplete.');
-    }
-    if (url.protocol !== 'https:' || !allowedHosts.has(url.hostname)) {
-      throw new LinkError('tampered', 'This link points somewhere we do not send people.');
-    }
-    const scanner = looksLikeScanner(event.headers['user-agent'], claims.iat, now);
-    if (!scanner) {
-      // One engagement event per lead, destination and minute, however often the link is hit.
-      const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
-      await store.putEvent(claims.subject, {
-        type: 'email-click',
-        at: minute,
-        data: { host: url.hostname, path: url.pathname },
-      });
-      metrics.addMetric('EmailClicks', 'Count', 1);
-    }
-    logger.info('click', { leadId: claims.subject, scanner });
-    return {
-      statusCode: 302,
-      headers: { location: url.toString(), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
-    };
-  },
-  { format: 'html' },
-);
+export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
+  httpHandler(
+    async (event, context) => {
+      const now = new Date();
+      const claims = verifyLink(event.queryStringParameters?.t ?? '', linkKeyOf(context), now, ['click']);
+      let url: URL;
+      try {
+        url = new URL(claims.audience);
+      } catch {
+        throw new LinkError('malformed', 'This link is incomplete.');
+      }
+      if (url.protocol !== 'https:' || !allowedHosts.has(url.hostname)) {
+        throw new LinkError('tampered', 'This link points somewhere we do not send people.');
+      }
+      const scanner = looksLikeScanner(event.headers['user-agent'], claims.iat, now);
+      if (!scanner) {
+        // One engagement event per lead, destination and minute, however often the link is hit.
+        const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
+        await leads.putEvent(claims.subject, {
+          type: 'email-click',
+          at: minute,
+          data: { host: url.hostname, path: url.pathname },
+        });
+        metrics.addMetric('EmailClicks', 'Count', 1);
+      }
+      logger.info('click', { leadId: claims.subject, scanner });
+      return {
+        statusCode: 302,
+        headers: { location: url.toString(), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+      };
+    },
+    { format: 'html', linkKey: true },
+  );
+
+export const handler = createHandler(dynamoStores());

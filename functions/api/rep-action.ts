@@ -1,17 +1,28 @@
 import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { config } from '#shared/config.ts';
-import { type DealRecord, store } from '#shared/data/store.ts';
-import { type DealAction, type DealState, LOST_REASONS, transition } from '#shared/domain/deal.ts';
+import { type DealRecord, dynamoStores, type Stores } from '#shared/data/index.ts';
+import {
+  type DealOutcome,
+  type DealState,
+  LOST_REASONS,
+  outcomeOf,
+  transition,
+} from '#shared/domain/deal.ts';
 import { LinkError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
-import { DEAL_ACTIONS, type LinkClaims, verifyLink } from '#shared/domain/links.ts';
-import { type HttpEvent, httpHandler, page, parseFormOrJson } from '#shared/http.ts';
+import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#shared/domain/links.ts';
+import { type HttpRequest, httpHandler, page } from '#shared/http.ts';
+import { linkKeyOf } from '#shared/link-key.ts';
 import { escapeHtml } from '#shared/mail.ts';
 import { logger, metrics } from '#shared/observability.ts';
-import { linkSigningKey } from '#shared/secrets.ts';
 
+// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
 const sfn = new SFNClient({});
 
-const TITLES = { accept: 'Accept this lead', won: 'Report a won deal', lost: 'Report a lost deal' } as const;
+const TITLES: Record<DealLinkAction, string> = {
+  accept: 'Accept this lead',
+  won: 'Report a won deal',
+  lost: 'Report a lost deal',
+};
 const LOST_LABELS: Record<(typeof LOST_REASONS)[number], string> = {
   'not-now': 'Not now: interested later',
   'no-budget': 'No budget',
@@ -22,37 +33,6 @@ const LOST_LABELS: Record<(typeof LOST_REASONS)[number], string> = {
   other: 'Other',
 };
 
-/** Resumes the waiting run with the rep's answer; if that fails (not because the wait is over), undoes the claim. */
-async function resume(deal: DealRecord, next: DealState, action: DealAction, taskToken: string, at: string) {
-  const output =
-    action.type === 'won'
-      ? { action: 'won', amount: next.amount }
-      : action.type === 'lost'
-        ? { action: 'lost', reason: next.lostReason }
-        : { action: 'accept' };
-  try {
-    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
-  } catch (e) {
-    // The wait already ended (SLA timeout): the deal change stands; the run has moved on.
-    if (e instanceof TaskTimedOut || e instanceof TaskDoesNotExist) {
-      logger.warn('task already closed', { dealId: deal.dealId });
-      return;
-    }
-    // Could not resume the run: undo the claim so the rep can simply try again.
-    await store.updateDeal(
-      deal.dealId,
-      { stage: next.stage },
-      { stage: deal.stage, repId: deal.repId, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
-    );
-    throw e;
-  }
-}
-
-async function claimsOf(event: HttpEvent): Promise<LinkClaims> {
-  const token = event.queryStringParameters?.t ?? '';
-  return verifyLink(token, await linkSigningKey(), new Date(), DEAL_ACTIONS);
-}
-
 function form(claims: LinkClaims, token: string): string {
   const fields =
     claims.action === 'won'
@@ -62,100 +42,123 @@ function form(claims: LinkClaims, token: string): string {
             (r) => `<option value="${r}">${escapeHtml(LOST_LABELS[r])}</option>`,
           ).join('')}</select>`
         : '';
-  return `<form method="post" action="?t=${escapeHtml(token)}">${fields}<p><button type="submit">${escapeHtml(TITLES[claims.action as keyof typeof TITLES])}</button></p></form>`;
+  return `<form method="post" action="?t=${escapeHtml(token)}">${fields}<p><button type="submit">${escapeHtml(TITLES[claims.action as DealLinkAction])}</button></p></form>`;
 }
 
-function actionFrom(claims: LinkClaims, body: Record<string, unknown>): DealAction {
-  if (claims.action === 'accept') return { type: 'accept' };
+/** The rep's answer as a deal outcome, from the link's action and the posted form. */
+function outcomeFrom(claims: LinkClaims, body: Record<string, unknown>): DealOutcome {
+  if (claims.action === 'accept') return { action: 'accept' };
   if (claims.action === 'won') {
     const amount = Number(body.amount);
     if (body.amount === undefined || body.amount === '' || !Number.isFinite(amount) || amount < 0) {
       throw new ValidationError({ amount: ['must be a positive amount'] });
     }
-    return { type: 'won', amount };
+    return { action: 'won', amount };
   }
   const reason = String(body.reason ?? '');
   if (!(LOST_REASONS as readonly string[]).includes(reason))
     throw new ValidationError({ reason: ['pick a reason'] });
-  return { type: 'lost', reason: reason as (typeof LOST_REASONS)[number] };
+  return { action: 'lost', reason: reason as (typeof LOST_REASONS)[number] };
 }
+
+const alreadyDone = (stage: string) =>
+  page(409, 'Already done', `<p>This deal is already <b>${escapeHtml(stage)}</b>. Nothing changed.</p>`);
 
 /**
  * GET|POST /deals/action?t=<signed link>. GET only shows a confirmation page (mail scanners follow
  * every link); POST verifies the link, moves the deal, then resumes the run with the stored token.
  */
-export const handler = httpHandler(
-  async (event) => {
-    const claims = await claimsOf(event);
-    const deal = await store.getDeal(claims.subject);
-    if (!deal) throw new NotFoundError('This deal');
-    if (deal.repId !== claims.audience) {
-      throw new LinkError(
-        'used',
-        'This lead has been reassigned to another rep, so this link no longer applies.',
+export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>) => {
+  /** Resumes the waiting run with the rep's answer; if that fails (not because the wait is over), undoes the claim. */
+  async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string) {
+    try {
+      await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(outcomeOf(next)) }));
+    } catch (e) {
+      // The wait already ended (SLA timeout): the deal change stands; the run has moved on.
+      if (e instanceof TaskTimedOut || e instanceof TaskDoesNotExist) {
+        logger.warn('task already closed', { dealId: deal.dealId });
+        return;
+      }
+      // Could not resume the run: undo the claim so the rep can simply try again.
+      await deals.update(
+        deal.dealId,
+        { stage: next.stage },
+        { stage: deal.stage, repId: deal.repId, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
       );
+      throw e;
     }
-    const token = event.queryStringParameters?.t ?? '';
-    if (event.requestContext.http.method !== 'POST') {
-      const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
-      if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
+  }
+
+  return httpHandler(
+    async (event: HttpRequest, context) => {
+      const token = event.queryStringParameters?.t ?? '';
+      const claims = verifyLink(token, linkKeyOf(context), new Date(), DEAL_ACTIONS);
+      const deal = await deals.get(claims.subject);
+      if (!deal) throw new NotFoundError('This deal');
+      if (deal.repId !== claims.audience) {
+        throw new LinkError(
+          'used',
+          'This lead has been reassigned to another rep, so this link no longer applies.',
+        );
+      }
+      if (event.requestContext.http.method !== 'POST') {
+        const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
+        if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
+          return page(
+            200,
+            'Already done',
+            `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
+          );
+        }
         return page(
           200,
-          'Already done',
-          `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
+          TITLES[claims.action as DealLinkAction],
+          `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
         );
       }
-      return page(
-        200,
-        TITLES[claims.action as keyof typeof TITLES],
-        `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
-      );
-    }
-    const body = event.body ? parseFormOrJson(event, 4096) : {};
-    const action = actionFrom(claims, body);
-    // Optimistic loop: the claim holds only if stage, rep and parked token are as read. It loses when
-    // the workflow parks its token in between (then we read again and resume it) or another click won.
-    let current: DealRecord | undefined = deal;
-    for (let tries = 0; tries < 3 && current; tries++) {
-      if (current.repId !== claims.audience) break;
-      let next: ReturnType<typeof transition>;
-      try {
-        next = transition(current, action);
-      } catch (e) {
-        if (e instanceof ValidationError) throw e;
-        return page(
-          409,
-          'Already done',
-          `<p>This deal is already <b>${escapeHtml(current.stage)}</b>. Nothing changed.</p>`,
+      const outcome = outcomeFrom(claims, (event.body ?? {}) as Record<string, unknown>);
+      // Optimistic loop: the claim holds only if stage, rep and parked token are as read. It loses when
+      // the workflow parks its token in between (then we read again and resume it) or another click won.
+      let current: DealRecord | undefined = deal;
+      for (let tries = 0; tries < 3 && current; tries++) {
+        if (current.repId !== claims.audience) break;
+        let next: DealState;
+        try {
+          next = transition(current, outcome);
+        } catch (e) {
+          if (e instanceof ValidationError) throw e;
+          return alreadyDone(current.stage);
+        }
+        const taskToken = current.taskToken;
+        const at = new Date().toISOString();
+        const claimed = await deals.update(
+          current.dealId,
+          { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
+          { ...next, repId: current.repId, updatedAt: at },
+          ['taskToken', 'tokenFor'],
         );
+        if (!claimed) {
+          current = await deals.get(current.dealId);
+          continue;
+        }
+        await leads.putEvent(current.leadId, {
+          type: `rep-${claims.action}`,
+          at,
+          data: { dealId: current.dealId, repId: current.repId },
+        });
+        if (taskToken) await resume(current, next, taskToken, at);
+        metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
+        logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });
+        const message =
+          outcome.action === 'accept'
+            ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
+            : 'Thanks, the outcome is recorded and marketing has been told.';
+        return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
       }
-      const taskToken = current.taskToken;
-      const at = new Date().toISOString();
-      const claimed = await store.updateDeal(
-        current.dealId,
-        { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
-        { ...next, repId: current.repId, updatedAt: at },
-        ['taskToken', 'tokenFor'],
-      );
-      if (!claimed) {
-        current = await store.getDeal(current.dealId);
-        continue;
-      }
-      await store.putEvent(current.leadId, {
-        type: `rep-${claims.action}`,
-        at,
-        data: { dealId: current.dealId, repId: current.repId },
-      });
-      if (taskToken) await resume(current, next, action, taskToken, at);
-      metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
-      logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });
-      const message =
-        action.type === 'accept'
-          ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
-          : 'Thanks, the outcome is recorded and marketing has been told.';
-      return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
-    }
-    return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
-  },
-  { format: 'html' },
-);
+      return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
+    },
+    { format: 'html', body: { maxBytes: 4096, strict: true }, linkKey: true },
+  );
+};
+
+export const handler = createHandler(dynamoStores());

@@ -1,41 +1,52 @@
 import { config } from '#shared/config.ts';
-import { store } from '#shared/data/store.ts';
+import { dynamoStores, type Stores } from '#shared/data/index.ts';
 import { verifyLink } from '#shared/domain/links.ts';
-import { httpHandler, page } from '#shared/http.ts';
+import { type HttpRequest, httpHandler, page } from '#shared/http.ts';
+import { linkKeyOf } from '#shared/link-key.ts';
 import { escapeHtml } from '#shared/mail.ts';
 import { logger, metrics } from '#shared/observability.ts';
-import { linkSigningKey } from '#shared/secrets.ts';
+
+/** RFC 8058: the one-click POST carries `List-Unsubscribe=One-Click` (URL-encoded, or as a multipart field). */
+function isOneClick(body: unknown): boolean {
+  if (body && typeof body === 'object')
+    return (body as Record<string, unknown>)['List-Unsubscribe'] === 'One-Click';
+  return typeof body === 'string' && body.includes('List-Unsubscribe=One-Click');
+}
 
 /**
  * GET /unsubscribe?t=…: a confirmation page (a link scanner's GET changes nothing).
  * POST /unsubscribe?t=…: RFC 8058 one-click (body `List-Unsubscribe=One-Click`) or the page's button;
  * takes effect at once: the next nurture step sees the suppression and ends the run.
  */
-export const handler = httpHandler(
-  async (event) => {
-    const token = event.queryStringParameters?.t ?? '';
-    const claims = verifyLink(token, await linkSigningKey(), new Date(), ['unsubscribe']);
-    if (event.requestContext.http.method !== 'POST') {
+export const createHandler = ({ leads, suppression }: Pick<Stores, 'leads' | 'suppression'>) =>
+  httpHandler(
+    async (event: HttpRequest, context) => {
+      const token = event.queryStringParameters?.t ?? '';
+      const claims = verifyLink(token, linkKeyOf(context), new Date(), ['unsubscribe']);
+      if (event.requestContext.http.method !== 'POST') {
+        return page(
+          200,
+          'Unsubscribe',
+          `<p>Stop receiving marketing emails from ${escapeHtml(config.app.sender.fromName)}?</p><form method="post" action="?t=${escapeHtml(token)}"><button type="submit">Unsubscribe</button></form>`,
+        );
+      }
+      const lead = await leads.get(claims.subject);
+      if (lead) {
+        const at = new Date().toISOString();
+        const how = isOneClick(event.body) ? 'one-click' : 'page';
+        await suppression.suppress(lead.email, 'unsubscribed', how, at);
+        await leads.putEvent(lead.id, { type: 'unsubscribed', at, data: { how } });
+        metrics.addMetric('Unsubscribes', 'Count', 1);
+        logger.info('unsubscribed', { leadId: lead.id });
+      }
       return page(
         200,
-        'Unsubscribe',
-        `<p>Stop receiving marketing emails from ${escapeHtml(config.app.sender.fromName)}?</p><form method="post" action="?t=${escapeHtml(token)}"><button type="submit">Unsubscribe</button></form>`,
+        'You are unsubscribed',
+        '<p>You will not receive further marketing emails from us.</p>',
       );
-    }
-    const lead = await store.getLead(claims.subject);
-    if (lead) {
-      const at = new Date().toISOString();
-      const oneClick = (event.body ?? '').includes('List-Unsubscribe=One-Click');
-      await store.suppress(lead.email, 'unsubscribed', oneClick ? 'one-click' : 'page', at);
-      await store.putEvent(lead.id, {
-        type: 'unsubscribed',
-        at,
-        data: { how: oneClick ? 'one-click' : 'page' },
-      });
-      metrics.addMetric('Unsubscribes', 'Count', 1);
-      logger.info('unsubscribed', { leadId: lead.id });
-    }
-    return page(200, 'You are unsubscribed', '<p>You will not receive further marketing emails from us.</p>');
-  },
-  { format: 'html' },
-);
+    },
+    // Mail clients may post the one-click body as multipart: take any body, parse what middy can.
+    { format: 'html', body: { maxBytes: 4096, strict: false }, linkKey: true },
+  );
+
+export const handler = createHandler(dynamoStores());

@@ -1,188 +1,217 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { isTimeZone } from './domain/schedule.ts';
+import './zod.ts';
 
-const regex = z.string().refine(
-  (p) => {
+const regex = z.string().check(
+  z.refine((p) => {
     try {
       new RegExp(p, 'i');
       return true;
     } catch {
       return false;
     }
-  },
-  { message: 'is not a valid regular expression' },
+  }, 'is not a valid regular expression'),
 );
-const countryCode = z.string().regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "US"');
+const int = () => z.int('must be a whole number');
+const intIn = (min: number, max: number) =>
+  z
+    .int('must be a whole number')
+    .check(z.gte(min, `must be at least ${min}`), z.lte(max, `must be at most ${max}`));
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
+const countryCode = z
+  .string()
+  .check(z.regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "US"'));
 const domain = z
   .string()
-  .regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^[a-z0-9.-]+\.example$/, 'must be a lower-case domain name');
-const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD');
+  .check(z.regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^[a-z0-9.-]+\.example$/, 'must be a lower-case domain name'));
+const isoDate = z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date as YYYY-MM-DD'));
+const percent = z.number().check(z.gte(0, 'must be at least 0'), z.lte(100, 'must be at most 100'));
 
 export const scoringSchema = z
   .object({
-    version: z.string().min(1),
+    version: nonEmpty,
     fit: z.object({
-      titleSeniority: z.array(
-        z.object({ pattern: regex, points: z.number().int(), label: z.string().min(1) }),
-      ),
+      titleSeniority: z.array(z.object({ pattern: regex, points: int(), label: nonEmpty })),
       companySize: z.array(
-        z.object({ min: z.number().int().min(1), points: z.number().int(), label: z.string() }),
+        z.object({ min: intIn(1, Number.MAX_SAFE_INTEGER), points: int(), label: z.string() }),
       ),
-      industries: z.record(z.string(), z.number().int()),
-      countries: z.record(countryCode, z.number().int()),
+      industries: z.record(z.string(), int()),
+      countries: z.record(countryCode, int()),
     }),
     intent: z.object({
-      formTypes: z.record(z.string().regex(/^[a-z-]+$/), z.number().int()),
+      formTypes: z.record(
+        z.string().check(z.regex(/^[a-z-]+$/, 'must be lower-case letters and dashes')),
+        int(),
+      ),
       highIntentForms: z.array(z.string()),
-      events: z.record(z.string(), z.number().int()),
-      halfLifeDays: z.number().positive(),
+      events: z.record(z.string(), int()),
+      halfLifeDays: z.number().check(z.positive('must be positive')),
     }),
     negative: z.object({
       freeMailDomains: z.array(domain),
-      freeMailPoints: z.number().int().max(0),
+      freeMailPoints: int().check(z.lte(0, 'must be 0 or less')),
       disposableDomains: z.array(domain),
       competitorDomains: z.array(domain),
       spamPatterns: z.array(regex),
     }),
-    thresholds: z.object({
-      disqualifyBelow: z.number().min(0).max(100),
-      salesReady: z.number().min(0).max(100),
-    }),
-    grades: z.array(z.object({ grade: z.string().min(1), min: z.number().min(0).max(100) })).min(1),
+    thresholds: z.object({ disqualifyBelow: percent, salesReady: percent }),
+    grades: z
+      .array(z.object({ grade: nonEmpty, min: percent }))
+      .check(z.minLength(1, 'needs at least one grade')),
   })
-  .superRefine((s, ctx) => {
-    if (s.thresholds.disqualifyBelow >= s.thresholds.salesReady) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['thresholds', 'disqualifyBelow'],
-        message: 'must be below thresholds.salesReady',
-      });
-    }
-    for (const [i, form] of s.intent.highIntentForms.entries()) {
-      if (!(form in s.intent.formTypes)) {
-        ctx.addIssue({
+  .check(
+    z.superRefine((s, ctx) => {
+      if (s.thresholds.disqualifyBelow >= s.thresholds.salesReady) {
+        ctx.issues.push({
           code: 'custom',
-          path: ['intent', 'highIntentForms', i],
-          message: `"${form}" is not one of intent.formTypes`,
+          input: s,
+          path: ['thresholds', 'disqualifyBelow'],
+          message: 'must be below thresholds.salesReady',
         });
       }
-    }
-    if (!s.grades.some((g) => g.min === 0)) {
-      ctx.addIssue({ code: 'custom', path: ['grades'], message: 'needs a grade with min 0' });
-    }
-  });
+      for (const [i, form] of s.intent.highIntentForms.entries()) {
+        if (!(form in s.intent.formTypes)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: s,
+            path: ['intent', 'highIntentForms', i],
+            message: `"${form}" is not one of intent.formTypes`,
+          });
+        }
+      }
+      if (!s.grades.some((g) => g.min === 0)) {
+        ctx.issues.push({ code: 'custom', input: s, path: ['grades'], message: 'needs a grade with min 0' });
+      }
+    }),
+  );
 
 export const nurtureSchema = z.object({
   steps: z
     .array(
       z.object({
-        template: z.string().regex(/^[a-z0-9-]+$/),
-        subject: z.string().min(1).max(200),
-        delayDays: z.number().min(0).max(90),
+        template: z.string().check(z.regex(/^[a-z0-9-]+$/, 'must be lower-case letters, digits and dashes')),
+        subject: z
+          .string()
+          .check(z.minLength(1, 'must not be empty'), z.maxLength(200, 'must be at most 200 characters')),
+        delayDays: z.number().check(z.gte(0, 'must be at least 0'), z.lte(90, 'must be at most 90')),
       }),
     )
-    .min(1),
+    .check(z.minLength(1, 'needs at least one step')),
   businessHours: z
     .object({
-      startHour: z.number().int().min(0).max(23),
-      endHour: z.number().int().min(1).max(24),
-      days: z.array(z.number().int().min(0).max(6)).min(1),
-      defaultTimeZone: z.string().refine(isTimeZone, { message: 'is not an IANA time zone' }),
+      startHour: intIn(0, 23),
+      endHour: intIn(1, 24),
+      days: z.array(intIn(0, 6)).check(z.minLength(1, 'needs at least one day')),
+      defaultTimeZone: z.string().check(z.refine(isTimeZone, 'is not an IANA time zone')),
     })
-    .refine((b) => b.startHour < b.endHour, {
-      message: 'startHour must be before endHour',
-      path: ['startHour'],
-    }),
-  recycleLostReasons: z.array(z.string().regex(/^[a-z-]+$/)),
+    .check(
+      z.refine((b) => b.startHour < b.endHour, {
+        message: 'startHour must be before endHour',
+        path: ['startHour'],
+      }),
+    ),
+  recycleLostReasons: z.array(
+    z.string().check(z.regex(/^[a-z-]+$/, 'must be lower-case letters and dashes')),
+  ),
 });
 
 export const repSchema = z.object({
-  id: z.string().regex(/^[a-z0-9-]+$/, 'must be lower-case letters, digits and dashes'),
-  name: z.string().min(1),
-  email: z.email(),
-  team: z.string().min(1),
-  capacity: z.number().int().min(1),
-  weight: z.number().int().min(1).max(10).default(1),
+  id: z.string().check(z.regex(/^[a-z0-9-]+$/, 'must be lower-case letters, digits and dashes')),
+  name: nonEmpty,
+  email: z.email('must be an email address'),
+  team: nonEmpty,
+  capacity: intIn(1, 10_000),
+  weight: z._default(intIn(1, 10), 1),
   active: z.boolean(),
-  outOfOffice: z.object({ from: isoDate, to: isoDate }).optional(),
+  outOfOffice: z.optional(z.object({ from: isoDate, to: isoDate })),
 });
 
 export const repsSchema = z
   .object({
-    reps: z.array(repSchema).min(1),
+    reps: z.array(repSchema).check(z.minLength(1, 'needs at least one rep')),
     territories: z
       .array(
         z.object({
-          team: z.string().min(1),
-          countries: z.array(countryCode).optional(),
-          regions: z.array(z.string()).optional(),
-          minCompanySize: z.number().int().min(1).optional(),
-          maxCompanySize: z.number().int().min(1).optional(),
-          default: z.boolean().optional(),
+          team: nonEmpty,
+          countries: z.optional(z.array(countryCode)),
+          regions: z.optional(z.array(z.string())),
+          minCompanySize: z.optional(intIn(1, Number.MAX_SAFE_INTEGER)),
+          maxCompanySize: z.optional(intIn(1, Number.MAX_SAFE_INTEGER)),
+          default: z.optional(z.boolean()),
         }),
       )
-      .min(1),
+      .check(z.minLength(1, 'needs at least one territory')),
     regions: z.record(z.string(), z.array(countryCode)),
     sla: z.object({
       acceptWithinHours: z
         .number()
-        .positive()
-        .max(24 * 14),
-      maxReassignments: z.number().int().min(0).max(10),
-      closeWithinDays: z.number().int().min(1).max(365),
+        .check(z.positive('must be positive'), z.lte(24 * 14, 'must be at most 336')),
+      maxReassignments: intIn(0, 10),
+      closeWithinDays: intIn(1, 365),
     }),
   })
-  .superRefine((c, ctx) => {
-    const ids = new Set<string>();
-    const teams = new Set(c.reps.map((r) => r.team));
-    for (const [i, rep] of c.reps.entries()) {
-      if (ids.has(rep.id))
-        ctx.addIssue({ code: 'custom', path: ['reps', i, 'id'], message: `duplicate rep id "${rep.id}"` });
-      ids.add(rep.id);
-    }
-    for (const [i, t] of c.territories.entries()) {
-      if (!teams.has(t.team)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['territories', i, 'team'],
-          message: `no rep is in team "${t.team}"`,
-        });
-      }
-      for (const [j, r] of (t.regions ?? []).entries()) {
-        if (!(r in c.regions)) {
-          ctx.addIssue({
+  .check(
+    z.superRefine((c, ctx) => {
+      const ids = new Set<string>();
+      const teams = new Set(c.reps.map((r) => r.team));
+      for (const [i, rep] of c.reps.entries()) {
+        if (ids.has(rep.id))
+          ctx.issues.push({
             code: 'custom',
-            path: ['territories', i, 'regions', j],
-            message: `unknown region "${r}"`,
+            input: c,
+            path: ['reps', i, 'id'],
+            message: `duplicate rep id "${rep.id}"`,
+          });
+        ids.add(rep.id);
+      }
+      for (const [i, t] of c.territories.entries()) {
+        if (!teams.has(t.team)) {
+          ctx.issues.push({
+            code: 'custom',
+            input: c,
+            path: ['territories', i, 'team'],
+            message: `no rep is in team "${t.team}"`,
           });
         }
+        for (const [j, r] of (t.regions ?? []).entries()) {
+          if (!(r in c.regions)) {
+            ctx.issues.push({
+              code: 'custom',
+              input: c,
+              path: ['territories', i, 'regions', j],
+              message: `unknown region "${r}"`,
+            });
+          }
+        }
       }
-    }
-    if (c.territories.filter((t) => t.default).length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['territories'],
-        message: 'exactly one territory must be the default',
-      });
-    }
-  });
+      if (c.territories.filter((t) => t.default).length !== 1) {
+        ctx.issues.push({
+          code: 'custom',
+          input: c,
+          path: ['territories'],
+          message: 'exactly one territory must be the default',
+        });
+      }
+    }),
+  );
 
 export const appSchema = z.object({
   sender: z.object({
-    fromAddress: z.email(),
-    fromName: z.string().min(1),
-    postalAddress: z.string().min(10, 'must be a full postal address (CAN-SPAM footer)'),
+    fromAddress: z.email('must be an email address'),
+    fromName: nonEmpty,
+    postalAddress: z.string().check(z.minLength(10, 'must be a full postal address (CAN-SPAM footer)')),
   }),
   forms: z.object({
-    allowedOrigins: z.array(z.url()),
-    thankYouUrl: z.url(),
-    maxBodyBytes: z.number().int().min(1024).max(262144),
+    allowedOrigins: z.array(z.url('must be a URL')),
+    thankYouUrl: z.url('must be a URL'),
+    maxBodyBytes: intIn(1024, 262_144),
   }),
   links: z.object({
-    ttlDays: z.number().int().min(1).max(60),
-    clickAllowedHosts: z.array(z.string().min(1)),
-    scannerGraceSeconds: z.number().int().min(0).max(600),
+    ttlDays: intIn(1, 60),
+    clickAllowedHosts: z.array(nonEmpty),
+    scannerGraceSeconds: intIn(0, 600),
   }),
-  data: z.object({ leadRetentionDays: z.number().int().min(30) }),
+  data: z.object({ leadRetentionDays: intIn(30, 36_500) }),
 });
 
 export const configFiles = {
@@ -202,15 +231,6 @@ export interface HandoffConfig {
   nurture: NurtureConfig;
   reps: RepsConfig;
   app: AppConfig;
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Thrown when a config file does not match its schema; the message names file, field and problem. */

@@ -42,7 +42,7 @@ export function repActionUrl(
   return `${ctx.baseUrl}/deals/action?t=${signLink({ action, subject: dealId, audience: repId, exp: exp(ctx) }, ctx.key)}`;
 }
 
-const from = (app: AppConfig) => `${app.sender.fromName} <${app.sender.fromAddress}>`;
+const from = (app: AppConfig) => ({ name: app.sender.fromName, address: app.sender.fromAddress });
 
 export function nurtureEmail(
   lead: Lead,

@@ -1,14 +1,21 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
+import httpCors from '@middy/http-cors';
 import httpErrorHandler from '@middy/http-error-handler';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { DomainError, ValidationError } from './domain/errors.ts';
+import { linkKeyMiddleware } from './link-key.ts';
 import { escapeHtml } from './mail.ts';
-import { logger } from './observability.ts';
+import { logger, metrics } from './observability.ts';
 
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
+/** An HTTP event after the body parsers: a JSON or form body is an object, anything else stays as sent. */
+export type HttpRequest = Omit<HttpEvent, 'body'> & { body?: unknown };
 
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -38,57 +45,43 @@ export function page(statusCode: number, title: string, bodyHtml: string): HttpR
   };
 }
 
-/** Decodes the request body, enforcing a size cap; API Gateway base64-encodes non-text bodies. */
-export function rawBody(event: HttpEvent, maxBytes: number): string {
-  const raw = event.body ?? '';
-  const buf = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (buf.length > maxBytes) throw new DomainError(`Request body is larger than ${maxBytes} bytes`, 413);
-  return buf.toString('utf8');
-}
-
-export function mediaType(event: HttpEvent): string {
+export function mediaType(event: Pick<HttpEvent, 'headers'>): string {
   return (event.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** Parses a JSON or URL-encoded form body into a flat object; other media types get a 415. */
-export function parseFormOrJson(event: HttpEvent, maxBytes: number): Record<string, unknown> {
-  const text = rawBody(event, maxBytes);
-  const type = mediaType(event);
-  if (type === 'application/json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      throw new ValidationError({ '(body)': ['is not valid JSON'] });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new ValidationError({ '(body)': ['must be a JSON object'] });
-    }
-    return parsed as Record<string, unknown>;
-  }
-  if (type === 'application/x-www-form-urlencoded') {
-    return Object.fromEntries(new URLSearchParams(text));
-  }
-  throw new DomainError('Send application/json or application/x-www-form-urlencoded', 415);
-}
+/** A middy HttpError (createError in @middy/util): a status and whether its message may be shown. */
+type MiddyHttpError = Error & { statusCode?: number; expose?: boolean; cause?: { package?: string } };
 
-/** Maps typed domain errors to their status; anything else becomes a bare 500 (details only in logs). */
+/** Maps typed domain errors (and middy's own 4xx) to their status; anything else becomes a bare 500. */
 function domainErrors(format: 'json' | 'html'): MiddlewareObj<HttpEvent, HttpResult> {
+  const respond = (error: DomainError) =>
+    format === 'json'
+      ? json(error.status, {
+          error: error.message,
+          ...(error instanceof ValidationError ? { fields: error.fieldErrors } : {}),
+        })
+      : page(
+          error.status,
+          error.status === 404 ? 'Not found' : 'This link cannot be used',
+          `<p>${escapeHtml(error.message)}</p>`,
+        );
   return {
     onError: async (request) => {
-      const error = request.error;
+      const raised = request.error as MiddyHttpError;
+      let error: Error = raised;
+      // middy's JSON parser answers a malformed body with 415; it is a bad body (400) with a field to name.
+      if (raised.cause?.package === '@middy/http-json-body-parser' && /malformed/i.test(raised.message)) {
+        error = new ValidationError({ '(body)': ['is not valid JSON'] });
+      } else if (
+        !(raised instanceof DomainError) &&
+        raised.statusCode &&
+        raised.statusCode < 500 &&
+        raised.expose
+      ) {
+        error = new DomainError(raised.message, raised.statusCode);
+      }
       if (error instanceof DomainError) {
-        request.response =
-          format === 'json'
-            ? json(error.status, {
-                error: error.message,
-                ...(error instanceof ValidationError ? { fields: error.fieldErrors } : {}),
-              })
-            : page(
-                error.status,
-                error.status === 404 ? 'Not found' : 'This link cannot be used',
-                `<p>${escapeHtml(error.message)}</p>`,
-              );
+        request.response = respond(error);
         logger.info('request rejected', { status: error.status, error: error.name });
         return;
       }
@@ -103,15 +96,91 @@ function domainErrors(format: 'json' | 'html'): MiddlewareObj<HttpEvent, HttpRes
   };
 }
 
+/** Refuses a body larger than `maxBytes` (as sent: API Gateway base64-encodes non-text bodies). */
+function bodyLimit(maxBytes: number): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: async ({ event }) => {
+      const raw = event.body ?? '';
+      const size = event.isBase64Encoded ? Buffer.from(raw, 'base64').length : Buffer.byteLength(raw);
+      if (size > maxBytes) throw new DomainError(`Request body is larger than ${maxBytes} bytes`, 413);
+    },
+  };
+}
+
+/** After the parsers: a body they did not parse is a media type this route does not take. */
+function parsedBodyOnly(): MiddlewareObj<HttpRequest, HttpResult> {
+  return {
+    before: async ({ event }) => {
+      if (typeof event.body === 'string' && event.body !== '') {
+        throw new DomainError('Send application/json or application/x-www-form-urlencoded', 415);
+      }
+      if (
+        event.body !== undefined &&
+        (typeof event.body !== 'object' || event.body === null || Array.isArray(event.body))
+      ) {
+        throw new ValidationError({ '(body)': ['must be a JSON object'] });
+      }
+    },
+  };
+}
+
+/** A cross-origin request from an origin not on the list gets 403 (CORS itself only stops the browser reading). */
+function originGuard(origins: readonly string[]): MiddlewareObj<HttpEvent, HttpResult> {
+  const allowed = new Set(origins);
+  return {
+    before: async ({ event }) => {
+      const origin = event.headers.origin;
+      if (origin && !allowed.has(origin)) throw new DomainError('Origin not allowed', 403);
+    },
+  };
+}
+
+export interface HttpOptions {
+  /** Errors as JSON (APIs) or as an HTML page (links people click). */
+  format?: 'json' | 'html';
+  /** Browser forms: the origins allowed (CORS, preflight included); any other Origin gets 403. */
+  cors?: { origins: string[]; methods: string; headers: string; maxAge: number };
+  /**
+   * JSON and URL-encoded bodies parsed by middy's parsers (base64 included), up to `maxBytes` (413 above).
+   * `strict`: any other media type gets 415; otherwise an unparsed body reaches the handler as a string.
+   */
+  body?: { maxBytes: number; strict: boolean };
+  /** Puts the signed-link key on the context (see link-key.ts). */
+  linkKey?: boolean;
+}
+
 /** The middy stack every HTTP handler shares. */
 export function httpHandler(
-  fn: (event: HttpEvent, context: Context) => Promise<HttpResult>,
-  { format = 'json' as 'json' | 'html' } = {},
+  fn: (event: HttpRequest, context: Context) => Promise<HttpResult>,
+  { format = 'json', cors, body, linkKey = false }: HttpOptions = {},
 ) {
-  return middy<HttpEvent, HttpResult>()
+  const handler = middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(httpHeaderNormalizer())
+    .use(logMetrics(metrics))
+    .use(httpHeaderNormalizer());
+  // CORS before the error handlers, so its onError (which runs after theirs) adds headers to error responses.
+  if (cors) {
+    handler.use(
+      httpCors({
+        origins: cors.origins,
+        methods: cors.methods,
+        headers: cors.headers,
+        maxAge: cors.maxAge,
+        disableBeforePreflightResponse: false,
+      }),
+    );
+  }
+  handler
     .use(httpErrorHandler({ fallbackMessage: 'Internal error', logger: false }))
-    .use(domainErrors(format))
-    .handler(fn);
+    .use(domainErrors(format));
+  if (cors) handler.use(originGuard(cors.origins));
+  if (body) {
+    handler
+      .use(bodyLimit(body.maxBytes))
+      .use(httpJsonBodyParser({ disableContentTypeError: true }))
+      .use(httpUrlencodeBodyParser({ disableContentTypeError: true }));
+    if (body.strict) handler.use(parsedBodyOnly() as unknown as MiddlewareObj<HttpEvent, HttpResult>);
+  }
+  if (linkKey) handler.use(linkKeyMiddleware());
+  return handler.handler(fn as unknown as (event: HttpEvent, context: Context) => Promise<HttpResult>);
 }

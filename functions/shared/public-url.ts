@@ -1,9 +1,9 @@
 import type { LinkContext } from './emails.ts';
 import { requireEnv } from './env.ts';
-import { linkSigningKey } from './secrets.ts';
 
 const baseUrl = requireEnv('PUBLIC_BASE_URL').replace(/\/+$/, '');
 
-export async function linkContext(now: Date, ttlDays: number): Promise<LinkContext> {
-  return { baseUrl, key: await linkSigningKey(), now, ttlDays };
+/** What the emails need to build signed links: the API's public URL, the key, the time and the links' life. */
+export function linkContext(key: string, now: Date, ttlDays: number): LinkContext {
+  return { baseUrl, key, now, ttlDays };
 }

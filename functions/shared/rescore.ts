@@ -1,22 +1,21 @@
 import { config } from './config.ts';
-import { store } from './data/store.ts';
+import type { LeadStore, TimelineEvent } from './data/index.ts';
 import { NotFoundError } from './domain/errors.ts';
-import type { LeadStage } from './domain/lead.ts';
-import { type Route, routeLead, scoreLead } from './domain/scoring.ts';
+import { type EngagementEvent, routeLead, scoreLead } from './domain/scoring.ts';
 
-export const STAGE_FOR_ROUTE: Record<Route, LeadStage> = {
-  disqualify: 'disqualified',
-  'sales-ready': 'sales-ready',
-  nurture: 'nurturing',
-};
+/** The timeline events that count as engagement: forms (by form type) and tracked clicks. */
+export function engagementOf(events: TimelineEvent[], since = ''): EngagementEvent[] {
+  return events
+    .filter((e) => (e.type === 'form' || e.type === 'email-click') && e.at >= since)
+    .map((e) => ({ type: e.type === 'form' ? String(e.data?.formType) : e.type, at: e.at }));
+}
 
 /** Rescores a lead from its profile and timeline; shared by "Score lead" and "Check engagement". */
-export async function rescore(leadId: string, now: Date) {
-  const lead = await store.getLead(leadId);
+export async function rescore(leads: LeadStore, leadId: string, now: Date) {
+  const lead = await leads.get(leadId);
   if (!lead) throw new NotFoundError(`Lead ${leadId}`);
   // After a recycle, only engagement since then can requalify the lead: the old demo request already had its turn.
-  const since = lead.engagementSince ?? '';
-  const events = (await store.engagementEvents(leadId)).filter((e) => e.at >= since);
+  const events = engagementOf(await leads.listEvents(leadId), lead.engagementSince);
   const score = scoreLead(lead, events, config.scoring, now);
   const route = routeLead(
     score,

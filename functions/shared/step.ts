@@ -1,8 +1,11 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { z } from 'zod';
-import { flattenZodErrors } from './domain/lead.ts';
+import type { Context } from 'aws-lambda';
+import type * as z from 'zod/mini';
+import type { StepContract } from './contracts.ts';
+import { fieldErrorsOf } from './domain/lead.ts';
+import { linkKeyMiddleware } from './link-key.ts';
 import { logger, metrics } from './observability.ts';
 
 /** Retryable by the workflow's Retry policy (throttling, a race lost to another writer). */
@@ -15,16 +18,33 @@ export class StepInputError extends Error {
   override name = 'StepInputError';
 }
 
-/** A Step Functions Task handler: zod-parsed input, one logger and metrics setup, typed output. */
-export function stepHandler<S extends z.ZodType, R>(schema: S, fn: (input: z.output<S>) => Promise<R>) {
-  return middy<unknown, R>()
+/** A handler returned something its contract does not allow: a handler bug, never retried. */
+export class StepOutputError extends Error {
+  override name = 'StepOutputError';
+}
+
+/**
+ * A Step Functions Task handler: input parsed against the step's contract, output checked against it,
+ * one logger and metrics setup. `linkKey` adds the signed-link key to the context (see link-key.ts).
+ */
+export function stepHandler<C extends StepContract>(
+  contract: C,
+  fn: (input: z.output<C['input']>, context: Context) => Promise<z.input<C['output']>>,
+  { linkKey = false } = {},
+) {
+  const handler = middy<unknown, z.output<C['output']>>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics))
-    .handler(async (event) => {
-      const parsed = schema.safeParse(event);
-      if (!parsed.success) {
-        throw new StepInputError(`Invalid step input: ${JSON.stringify(flattenZodErrors(parsed.error))}`);
-      }
-      return fn(parsed.data);
-    });
+    .use(logMetrics(metrics));
+  if (linkKey) handler.use(linkKeyMiddleware());
+  return handler.handler(async (event, context): Promise<z.output<C['output']>> => {
+    const parsed = contract.input.safeParse(event);
+    if (!parsed.success) {
+      throw new StepInputError(`Invalid step input: ${JSON.stringify(fieldErrorsOf(parsed.error))}`);
+    }
+    const result = contract.output.safeParse(await fn(parsed.data as z.output<C['input']>, context));
+    if (!result.success) {
+      throw new StepOutputError(`Invalid step output: ${JSON.stringify(fieldErrorsOf(result.error))}`);
+    }
+    return result.data as z.output<C['output']>;
+  });
 }

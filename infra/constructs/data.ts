@@ -4,6 +4,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem';
+export type Index = 'gsi1' | 'gsi2';
 
 /** The single table of DESIGN §3: on-demand, point-in-time recovery, TTL, retained on stack delete. */
 export class HandoffTable extends Construct {
@@ -33,7 +34,7 @@ export class HandoffTable extends Construct {
   }
 
   /** Grants exactly the named item actions on the table (and on the named indexes, for Query) and nothing else. */
-  grant(grantee: IGrantable, actions: TableAction[], indexes: ('gsi1' | 'gsi2')[] = []): void {
+  grant(grantee: IGrantable, actions: TableAction[], indexes: Index[] = []): void {
     Grant.addToPrincipal({
       grantee,
       actions: actions.map((a) => `dynamodb:${a}`),

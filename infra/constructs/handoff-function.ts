@@ -4,7 +4,11 @@ import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import type { HandoffTable, Index, TableAction } from './data.ts';
+import type { HandoffMail } from './mail.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -14,12 +18,14 @@ export interface HandoffFunctionProps {
   description: string;
   timeout?: Duration;
   memorySize?: number;
-  environment?: Record<string, string>;
 }
 
 /**
- * One Lambda function with Handoff's defaults: ARM64, Node.js 24, ESM bundle minified with the AWS
- * SDK inside (pinned, not the runtime's), source maps, X-Ray, JSON logs in a log group with retention.
+ * One Lambda function with Handoff's defaults: ARM64, Node.js 24, minified ESM bundle with class names
+ * kept, source maps, X-Ray, JSON logs in a log group with retention. The AWS SDK v3 is the one the
+ * Node.js 24 runtime ships (`@aws-sdk/*` stays out of the bundle): bundled, the SDK alone is 200–270 KB
+ * per function and no handler fits the 300 KB budget (docs/performance.md has the measurements). What it may touch is added with the `use…` methods, each setting the environment
+ * variable the code reads and the grant that goes with it, so neither exists without the other.
  */
 export class HandoffFunction extends NodejsFunction {
   constructor(scope: Construct, id: string, props: HandoffFunctionProps) {
@@ -54,16 +60,18 @@ export class HandoffFunction extends NodejsFunction {
         POWERTOOLS_SERVICE_NAME: 'handoff',
         POWERTOOLS_METRICS_NAMESPACE: 'Handoff',
         POWERTOOLS_LOG_LEVEL: 'INFO',
-        ...props.environment,
       },
       bundling: {
         format: OutputFormat.ESM,
         minify: true,
+        // Error names are what Retry/Catch match and what run histories show (not "wh").
+        keepNames: true,
         sourceMap: true,
         sourcesContent: false,
         target: 'node24',
         mainFields: ['module', 'main'],
-        externalModules: [],
+        // The runtime's AWS SDK v3; locally the same import resolves to the lockfile's version.
+        externalModules: ['@aws-sdk/*'],
         metafile: true,
         logLevel: LogLevel.ERROR,
         // Some CommonJS dependencies call require(); give the ESM bundle one.
@@ -75,5 +83,45 @@ export class HandoffFunction extends NodejsFunction {
       reason:
         'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) has no resource-level permissions.',
     });
+  }
+
+  /** TABLE_NAME, and exactly these item actions on the table (Query on the named indexes too). */
+  useTable(data: HandoffTable, actions: TableAction[], indexes: Index[] = []): this {
+    this.addEnvironment('TABLE_NAME', data.table.tableName);
+    data.grant(this, actions, indexes);
+    return this;
+  }
+
+  /** LINK_SECRET_ARN and read access to it: the function verifies signed links. */
+  useLinkKey(secret: ISecret): this {
+    this.addEnvironment('LINK_SECRET_ARN', secret.secretArn);
+    secret.grantRead(this);
+    return this;
+  }
+
+  /** The link key plus PUBLIC_BASE_URL: the function builds signed links into emails. */
+  useLinks(secret: ISecret, publicBaseUrl: string): this {
+    this.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);
+    return this.useLinkKey(secret);
+  }
+
+  /** SES_CONFIGURATION_SET and ses:SendRawEmail, only as the configured sender. */
+  useMail(mail: HandoffMail): this {
+    this.addEnvironment('SES_CONFIGURATION_SET', mail.configurationSet.configurationSetName);
+    mail.allowSending(this);
+    return this;
+  }
+
+  /** STATE_MACHINE_ARN and states:StartExecution on it. */
+  startsRunsOf(stateMachine: StateMachine): this {
+    this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    stateMachine.grantStartExecution(this);
+    return this;
+  }
+
+  /** states:SendTaskSuccess on the machine's runs (the token names the run; no environment needed). */
+  resumesRunsOf(stateMachine: StateMachine): this {
+    stateMachine.grant(this, 'states:SendTaskSuccess');
+    return this;
   }
 }

@@ -66,13 +66,36 @@ describe('least-privilege function roles', () => {
         'dynamodb:UpdateItem',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
-        'states:SendTaskFailure',
-        'states:SendTaskHeartbeat',
         'states:SendTaskSuccess',
       ],
     ],
   ])('%s may do exactly what it uses', (id, actions) => {
     expect(actionsOf(id)).toEqual([...base, ...actions].sort());
+  });
+
+  it('gives a function an environment variable only with the grant it is for', () => {
+    const needs: Record<string, (actions: string[]) => boolean> = {
+      TABLE_NAME: (a) => a.some((x) => x.startsWith('dynamodb:')),
+      LINK_SECRET_ARN: (a) => a.includes('secretsmanager:GetSecretValue'),
+      SES_CONFIGURATION_SET: (a) => a.includes('ses:SendRawEmail'),
+      STATE_MACHINE_ARN: (a) => a.includes('states:StartExecution'),
+    };
+    const functions = Object.values(raw.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(10);
+    for (const fn of functions) {
+      const id = String(fn.Metadata?.['aws:cdk:path']).split('/')[1] ?? '';
+      const env = Object.keys(
+        (fn.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables ??
+          {},
+      );
+      const actions = actionsOf(id);
+      for (const [variable, granted] of Object.entries(needs)) {
+        if (env.includes(variable))
+          expect(granted(actions), `${id} has ${variable} without its grant`).toBe(true);
+        else if (variable !== 'TABLE_NAME')
+          expect(granted(actions), `${id} has a grant without ${variable}`).toBe(false);
+      }
+    }
   });
 
   it('grants no function a wildcard, a scan or a delete', () => {

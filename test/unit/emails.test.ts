@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assignmentEmail, nurtureEmail } from '../../functions/shared/emails.ts';
-import { buildMime, encodeHeader, escapeHtml } from '../../functions/shared/mail.ts';
+import { buildMime, encodeHeader, escapeHtml, formatMailbox } from '../../functions/shared/mail.ts';
 import { config } from '../fixtures/config.ts';
 import { aLead } from '../fixtures/leads.ts';
 import { parseMime } from '../fixtures/mail.ts';
@@ -81,12 +81,40 @@ describe('MIME', () => {
     expect(encodeHeader('Café')).toBe(`=?UTF-8?B?${Buffer.from('Café').toString('base64')}?=`);
     expect(encodeHeader('a\r\nBcc: evil@example.com')).toBe('a Bcc: evil@example.com');
     const raw = buildMime({
-      from: 'a@b.example',
+      from: { address: 'a@b.example' },
       to: 'c@d.example',
       subject: 'x\r\nBcc: e@f.example',
       text: 't',
       html: 'h',
     });
     expect(raw.split('\r\n\r\n')[0]).not.toMatch(/^Bcc:/m);
+  });
+});
+
+describe('mailbox headers', () => {
+  it('encodes a non-ASCII display name apart from the address', () => {
+    const from = formatMailbox({ name: 'Zoë Müller · Handoff', address: 'hello@handoff.example' });
+    expect(from).toMatch(/^=\?UTF-8\?B\?[A-Za-z0-9+/=]+\?= <hello@handoff\.example>$/);
+    const word = /=\?UTF-8\?B\?([^?]+)\?=/.exec(from)?.[1] ?? '';
+    expect(Buffer.from(word, 'base64').toString('utf8')).toBe('Zoë Müller · Handoff');
+  });
+
+  it('quotes an ASCII name with specials and leaves a plain one alone', () => {
+    expect(formatMailbox({ name: 'Handoff', address: 'a@b.example' })).toBe('Handoff <a@b.example>');
+    expect(formatMailbox({ name: 'Sales, "EMEA"', address: 'a@b.example' })).toBe(
+      '"Sales, \\"EMEA\\"" <a@b.example>',
+    );
+    expect(formatMailbox({ address: 'a@b.example' })).toBe('a@b.example');
+  });
+
+  it('splits a long non-ASCII subject into encoded-words of at most 75 characters', () => {
+    const subject = 'Überraschung für das ganze Team in München: ein Angebot, das bleibt';
+    const words = encodeHeader(subject).split('\r\n ');
+    expect(words.length).toBeGreaterThan(1);
+    for (const w of words) expect(w.length).toBeLessThanOrEqual(75);
+    const decoded = words
+      .map((w) => Buffer.from(/=\?UTF-8\?B\?([^?]+)\?=/.exec(w)?.[1] ?? '', 'base64').toString('utf8'))
+      .join('');
+    expect(decoded).toBe(subject);
   });
 });

@@ -22,11 +22,15 @@ const NEXT: Record<DealStage, readonly DealStage[]> = {
   stale: [],
 };
 
-export type DealAction =
-  | { type: 'accept' }
-  | { type: 'won'; amount: number }
-  | { type: 'lost'; reason: LostReason; note?: string }
-  | { type: 'stale' };
+/**
+ * What happened to a deal, in the one shape every party uses: the rep's link (RepAction), the run's
+ * waits (AwaitOutcome answers with it, SendTaskSuccess carries it) and "Close deal".
+ */
+export type DealOutcome =
+  | { action: 'accept' }
+  | { action: 'won'; amount: number }
+  | { action: 'lost'; reason: LostReason }
+  | { action: 'stale' };
 
 export interface DealState {
   stage: DealStage;
@@ -34,24 +38,57 @@ export interface DealState {
   lostReason?: LostReason;
 }
 
+const STAGE_OF: Record<DealOutcome['action'], DealStage> = {
+  accept: 'accepted',
+  won: 'won',
+  lost: 'lost',
+  stale: 'stale',
+};
+
 /** Pure deal state machine: returns the next state or throws a typed error. */
-export function transition(deal: DealState, action: DealAction): DealState {
-  const to: DealStage = action.type === 'accept' ? 'accepted' : action.type;
+export function transition(deal: DealState, outcome: DealOutcome): DealState {
+  const to = STAGE_OF[outcome.action];
   if (!NEXT[deal.stage].includes(to)) throw new IllegalTransitionError(deal.stage, to);
-  switch (action.type) {
+  switch (outcome.action) {
     case 'won':
-      if (!Number.isFinite(action.amount) || action.amount < 0) {
+      if (!Number.isFinite(outcome.amount) || outcome.amount < 0) {
         throw new ValidationError({ amount: ['must be a positive amount'] });
       }
-      return { stage: 'won', amount: Math.round(action.amount * 100) / 100 };
+      return { stage: 'won', amount: Math.round(outcome.amount * 100) / 100 };
     case 'lost':
-      if (!LOST_REASONS.includes(action.reason)) {
+      if (!LOST_REASONS.includes(outcome.reason)) {
         throw new ValidationError({ reason: [`must be one of: ${LOST_REASONS.join(', ')}`] });
       }
-      return { stage: 'lost', lostReason: action.reason };
+      return { stage: 'lost', lostReason: outcome.reason };
     default:
       return { stage: to };
   }
+}
+
+/** The outcome a deal's state records (what resumes a waiting run). */
+export function outcomeOf(deal: DealState): DealOutcome | undefined {
+  switch (deal.stage) {
+    case 'accepted':
+      return { action: 'accept' };
+    case 'won':
+      return { action: 'won', amount: deal.amount ?? 0 };
+    case 'lost':
+      return deal.lostReason ? { action: 'lost', reason: deal.lostReason } : undefined;
+    case 'stale':
+      return { action: 'stale' };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What a deal already answers to a run about to wait for the rep: a reported outcome ends either wait,
+ * an acceptance only answers the wait for acceptance. Undefined: the run should park and wait.
+ */
+export function answerFor(deal: DealState, waitingFor: 'acceptance' | 'outcome'): DealOutcome | undefined {
+  if (deal.stage === 'accepted' && waitingFor === 'outcome') return undefined;
+  if (deal.stage === 'stale') return undefined;
+  return outcomeOf(deal);
 }
 
 export function isClosed(stage: DealStage): boolean {

@@ -20,8 +20,9 @@ export class IllegalTransitionError extends DomainError {
   constructor(
     readonly from: string,
     readonly to: string,
+    readonly entity: 'deal' | 'lead' = 'deal',
   ) {
-    super(`A deal cannot go from ${from} to ${to}`, 409);
+    super(`A ${entity} cannot go from ${from} to ${to}`, 409);
   }
 }
 

@@ -1,79 +1,78 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod.ts';
 import { ValidationError } from './errors.ts';
+import { isTimeZone } from './schedule.ts';
 
-export const LEAD_STAGES = [
-  'captured',
-  'disqualified',
-  'nurturing',
-  'sales-ready',
-  'assigned',
-  'won',
-  'lost',
-  'stale',
-  'nurtured',
-  'not-emailable',
-  'unsubscribed',
-  'failed',
-] as const;
-export type LeadStage = (typeof LEAD_STAGES)[number];
-
+/** Strings a form may send for a field left empty; all mean "not given". */
+const blank = (v: unknown) => (v === '' || v === null ? undefined : v);
 const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max, `must be at most ${max} characters`)
+  z.pipe(
+    z.string().check(z.trim(), z.maxLength(max, `must be at most ${max} characters`)),
     // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-    .transform((s) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim());
-const optionalText = (max: number) =>
-  z.preprocess((v) => (v === '' || v === null ? undefined : v), text(max).optional());
+    z.transform((s) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()),
+  );
+const optionalText = (max: number) => z.pipe(z.transform(blank), z.optional(text(max)));
 
 /** What a web form (or the JSON API) may send. Unknown fields are dropped. */
 export const leadInputSchema = z.object({
-  email: z
-    .string()
-    .trim()
-    .max(254, 'must be at most 254 characters')
-    .pipe(z.email('must be a valid email address')),
-  firstName: text(80).pipe(z.string().min(1, 'is required')),
+  email: z.pipe(
+    z
+      .string('must be a valid email address')
+      .check(z.trim(), z.maxLength(254, 'must be at most 254 characters')),
+    z.email('must be a valid email address'),
+  ),
+  firstName: z.pipe(text(80), z.string().check(z.minLength(1, 'is required'))),
   lastName: optionalText(80),
   company: optionalText(120),
   title: optionalText(120),
-  companySize: z.preprocess(
-    (v) => (v === '' || v === undefined || v === null ? undefined : typeof v === 'string' ? Number(v) : v),
-    z.number('must be a number').int('must be a whole number').min(1).max(10_000_000).optional(),
+  companySize: z.pipe(
+    z.transform((v: unknown) =>
+      v === '' || v === undefined || v === null ? undefined : typeof v === 'string' ? Number(v) : v,
+    ),
+    z.optional(
+      z
+        .number('must be a number')
+        .check(
+          z.refine(Number.isInteger, 'must be a whole number'),
+          z.gte(1, 'must be at least 1'),
+          z.lte(10_000_000, 'must be at most 10000000'),
+        ),
+    ),
   ),
   industry: optionalText(80),
-  country: z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined),
-    z
-      .string()
-      .regex(/^[A-Z]{2}$/, 'must be a two-letter country code')
-      .optional(),
+  country: z.pipe(
+    z.transform((v: unknown) =>
+      typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined,
+    ),
+    z.optional(z.string().check(z.regex(/^[A-Z]{2}$/, 'must be a two-letter country code'))),
   ),
   phone: optionalText(40),
   message: optionalText(2000),
-  formType: z.preprocess(
-    (v) => (v === '' || v === undefined ? 'contact' : v),
-    z.string().regex(/^[a-z-]{1,40}$/, 'is not a known form type'),
+  formType: z.pipe(
+    z.transform((v: unknown) => (v === '' || v === undefined ? 'contact' : v)),
+    z.string('is not a known form type').check(z.regex(/^[a-z-]{1,40}$/, 'is not a known form type')),
   ),
-  consent: z.preprocess(
-    (v) => v === true || v === 'true' || v === 'on' || v === 'yes' || v === '1',
+  consent: z.pipe(
+    z.transform((v: unknown) => v === true || v === 'true' || v === 'on' || v === 'yes' || v === '1'),
     z.boolean(),
   ),
-  timeZone: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z
-      .string()
-      .max(64)
-      .refine((tz) => isTimeZone(tz), 'is not a time zone such as Europe/Berlin')
-      .optional(),
+  timeZone: z.pipe(
+    z.transform(blank),
+    z.optional(
+      z
+        .string()
+        .check(
+          z.maxLength(64, 'must be at most 64 characters'),
+          z.refine(isTimeZone, 'is not a time zone such as Europe/Berlin'),
+        ),
+    ),
   ),
   utmSource: optionalText(100),
   utmMedium: optionalText(100),
   utmCampaign: optionalText(100),
   /** Honeypot: humans never see or fill it. */
-  website: z.string().max(500).optional(),
+  website: z.optional(z.string().check(z.maxLength(500, 'must be at most 500 characters'))),
 });
 
 export type LeadInput = z.output<typeof leadInputSchema>;
@@ -81,15 +80,6 @@ export type LeadInput = z.output<typeof leadInputSchema>;
 export interface Lead extends Omit<LeadInput, 'website'> {
   id: string;
   emailDomain: string;
-}
-
-export function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Lower-cases, trims, and drops `+tag` sub-addresses so one person is one lead. */
@@ -108,14 +98,13 @@ export function executionNameFor(leadId: string, formType: string, at: Date): st
   return `${leadId}-${formType}-${at.toISOString().slice(0, 10).replaceAll('-', '')}`.slice(0, 80);
 }
 
-export function flattenZodErrors(error: z.ZodError): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const issue of error.issues) {
-    const key = issue.path.join('.') || '(body)';
-    if (!out[key]) out[key] = [];
-    out[key].push(issue.message);
-  }
-  return out;
+/** Field errors as the API returns them: `{ field: [messages] }`, problems with the whole body under `(body)`. */
+export function fieldErrorsOf(error: z.core.$ZodError): Record<string, string[]> {
+  const { formErrors, fieldErrors } = z.flattenError(error);
+  const fields = Object.fromEntries(
+    Object.entries(fieldErrors).filter((e): e is [string, string[]] => Array.isArray(e[1])),
+  );
+  return formErrors.length ? { '(body)': formErrors, ...fields } : fields;
 }
 
 export interface ParsedSubmission {
@@ -127,7 +116,7 @@ export interface ParsedSubmission {
 /** Validates and normalizes a form submission. Throws ValidationError with field-level messages. */
 export function parseLead(input: unknown, knownFormTypes: readonly string[]): ParsedSubmission {
   const result = leadInputSchema.safeParse(input);
-  if (!result.success) throw new ValidationError(flattenZodErrors(result.error));
+  if (!result.success) throw new ValidationError(fieldErrorsOf(result.error));
   const { website, ...data } = result.data;
   if (!knownFormTypes.includes(data.formType)) {
     throw new ValidationError({ formType: [`must be one of: ${knownFormTypes.join(', ')}`] });
@@ -143,7 +132,7 @@ export function parseLead(input: unknown, knownFormTypes: readonly string[]): Pa
 }
 
 /** A lead as it travels in workflow state: already normalized by the API, checked again by each step. */
-export const leadSchema = leadInputSchema.omit({ website: true }).extend({
-  id: z.string().regex(/^ld-[0-9a-f]{20}$/),
+export const leadSchema = z.extend(z.omit(leadInputSchema, { website: true }), {
+  id: z.string().check(z.regex(/^ld-[0-9a-f]{20}$/, 'is not a lead id')),
   emailDomain: z.string(),
 });

@@ -1,5 +1,15 @@
 import type { NurtureConfig } from '../config-schema.ts';
 
+/** True for an IANA time zone the runtime knows, such as `Europe/Berlin`. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 interface LocalParts {
   weekday: number;
   hour: number;

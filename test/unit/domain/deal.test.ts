@@ -4,35 +4,37 @@ import { IllegalTransitionError, ValidationError } from '../../../functions/shar
 
 describe('deal transitions', () => {
   it('goes assigned → accepted → won with the amount', () => {
-    const accepted = transition({ stage: 'assigned' }, { type: 'accept' });
+    const accepted = transition({ stage: 'assigned' }, { action: 'accept' });
     expect(accepted.stage).toBe('accepted');
-    expect(transition(accepted, { type: 'won', amount: 12_500.456 })).toEqual({
+    expect(transition(accepted, { action: 'won', amount: 12_500.456 })).toEqual({
       stage: 'won',
       amount: 12_500.46,
     });
   });
 
   it('can be lost straight from assigned, with its reason', () => {
-    expect(transition({ stage: 'assigned' }, { type: 'lost', reason: 'no-budget' })).toEqual({
+    expect(transition({ stage: 'assigned' }, { action: 'lost', reason: 'no-budget' })).toEqual({
       stage: 'lost',
       lostReason: 'no-budget',
     });
   });
 
   it.each([
-    { from: 'won', action: { type: 'lost', reason: 'other' } },
-    { from: 'lost', action: { type: 'accept' } },
-    { from: 'accepted', action: { type: 'accept' } },
-    { from: 'stale', action: { type: 'won', amount: 1 } },
-  ] as const)('rejects $from → $action.type with a typed error', ({ from, action }) => {
+    { from: 'won', action: { action: 'lost', reason: 'other' } },
+    { from: 'lost', action: { action: 'accept' } },
+    { from: 'accepted', action: { action: 'accept' } },
+    { from: 'stale', action: { action: 'won', amount: 1 } },
+  ] as const)('rejects $from → $action.action with a typed error', ({ from, action }) => {
     expect(() => transition({ stage: from }, action)).toThrow(IllegalTransitionError);
   });
 
   it('requires a known lost reason and a non-negative amount', () => {
     // @ts-expect-error an unknown reason, as a tampered form would send
-    expect(() => transition({ stage: 'accepted' }, { type: 'lost', reason: 'meh' })).toThrow(ValidationError);
-    expect(() => transition({ stage: 'accepted' }, { type: 'won', amount: -5 })).toThrow(ValidationError);
-    expect(() => transition({ stage: 'accepted' }, { type: 'won', amount: Number.NaN })).toThrow(
+    expect(() => transition({ stage: 'accepted' }, { action: 'lost', reason: 'meh' })).toThrow(
+      ValidationError,
+    );
+    expect(() => transition({ stage: 'accepted' }, { action: 'won', amount: -5 })).toThrow(ValidationError);
+    expect(() => transition({ stage: 'accepted' }, { action: 'won', amount: Number.NaN })).toThrow(
       ValidationError,
     );
   });

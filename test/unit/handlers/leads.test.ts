@@ -38,6 +38,35 @@ describe('POST /leads', () => {
     });
   });
 
+  it('reads a base64-encoded form body as API Gateway sends it', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    const body = Buffer.from(new URLSearchParams(aFormSubmission()).toString()).toString('base64');
+    const res = await handler(
+      {
+        ...anHttpEvent('POST', '/leads', {
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        }),
+        isBase64Encoded: true,
+      },
+      aLambdaContext(),
+    );
+    expect(res.statusCode).toBe(202);
+    expect(
+      JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input)).lead.email,
+    ).toBe('jordan.lee@acme-robotics.com');
+  });
+
+  it('gives CORS headers to an allowed origin’s 400 too, so the form can show the field errors', async () => {
+    const origin = config.app.forms.allowedOrigins[0] ?? '';
+    const res = await post(JSON.stringify(aFormSubmission({ email: 'nope' })), {
+      'content-type': 'application/json',
+      origin,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers?.['Access-Control-Allow-Origin']).toBe(origin);
+  });
+
   it('redirects a browser form post to the thank-you page with 303', async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
     const res = await form(aFormSubmission(), { accept: 'text/html,application/xhtml+xml' });
@@ -90,17 +119,22 @@ describe('POST /leads', () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
     const origin = config.app.forms.allowedOrigins[0] ?? '';
     const ok = await post(JSON.stringify(aFormSubmission()), { 'content-type': 'application/json', origin });
-    expect(ok.headers?.['access-control-allow-origin']).toBe(origin);
+    expect(ok.headers?.['Access-Control-Allow-Origin']).toBe(origin);
     const preflight = await handler(
       anHttpEvent('OPTIONS', '/leads', { headers: { origin } }),
       aLambdaContext(),
     );
     expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers?.['Access-Control-Allow-Origin']).toBe(origin);
+    expect(preflight.headers?.['Access-Control-Allow-Methods']).toContain('POST');
     const evil = await post(JSON.stringify(aFormSubmission()), {
       'content-type': 'application/json',
       origin: 'https://evil.example',
     });
     expect(evil.statusCode).toBe(403);
-    expect(evil.headers?.['access-control-allow-origin']).toBeUndefined();
+    expect(evil.headers?.['Access-Control-Allow-Origin']).toBeUndefined();
+    const evilForm = await form(aFormSubmission(), { origin: 'https://evil.example', accept: 'text/html' });
+    expect(evilForm.statusCode).toBe(403);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
   });
 });

@@ -1,26 +1,31 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handler as click } from '../../../functions/api/click.ts';
-import { handler as unsubscribe } from '../../../functions/api/unsubscribe.ts';
+import { createHandler as clickWith } from '../../../functions/api/click.ts';
+import { createHandler as unsubscribeWith } from '../../../functions/api/unsubscribe.ts';
 import { signLink } from '../../../functions/shared/domain/links.ts';
+import type { HttpEvent, HttpResult } from '../../../functions/shared/http.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
+import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
 
 const KEY = 'unit-test-signing-key-0123456789abcdef';
-const ddb = mockClient(DynamoDBDocumentClient);
 const secrets = mockClient(SecretsManagerClient);
 const lead = aLead();
 const now = () => Math.floor(Date.now() / 1000);
 
-beforeEach(() => {
+let db: MemoryStores;
+type Call = (event: HttpEvent, context: Context) => Promise<HttpResult>;
+const unsubscribe: Call = (event, context) => unsubscribeWith(db)(event, context);
+const click: Call = (event, context) => clickWith(db)(event, context);
+
+beforeEach(async () => {
+  db = memoryStores();
+  await db.leads.capture(lead, 'run-1', '2026-11-26T10:00:00.000Z');
   secrets.on(GetSecretValueCommand).resolves({ SecretString: KEY });
-  ddb.on(GetCommand).resolves({ Item: lead });
-  ddb.on(PutCommand).resolves({});
 });
 afterEach(() => {
-  ddb.reset();
   secrets.reset();
 });
 
@@ -30,7 +35,7 @@ describe('unsubscribe', () => {
   it('shows a confirmation page on GET and suppresses nothing', async () => {
     const res = await unsubscribe(anHttpEvent('GET', url), aLambdaContext());
     expect(res.statusCode).toBe(200);
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(await db.suppression.isSuppressed(lead.email)).toBe(false);
   });
 
   it('suppresses the address at once on a one-click POST', async () => {
@@ -42,9 +47,9 @@ describe('unsubscribe', () => {
       aLambdaContext(),
     );
     expect(res.statusCode).toBe(200);
-    const put = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item);
-    expect(put).toContainEqual(
-      expect.objectContaining({ pk: `SUPPRESS#${lead.email}`, reason: 'unsubscribed', how: 'one-click' }),
+    expect(db.suppression.reasonFor(lead.email)).toBe('unsubscribed');
+    expect(await db.leads.listEvents(lead.id)).toContainEqual(
+      expect.objectContaining({ type: 'unsubscribed', data: { how: 'one-click' } }),
     );
   });
 
@@ -52,7 +57,7 @@ describe('unsubscribe', () => {
     const t = signLink({ action: 'accept', subject: lead.id, audience: 'lead', exp: now() + 3600 }, KEY);
     const res = await unsubscribe(anHttpEvent('POST', `/unsubscribe?t=${t}`), aLambdaContext());
     expect(res.statusCode).toBe(403);
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect(await db.suppression.isSuppressed(lead.email)).toBe(false);
   });
 });
 
@@ -69,7 +74,7 @@ describe('click tracking', () => {
     const res = await get(token('https://www.handoff.example/resources/welcome', 3600));
     expect(res.statusCode).toBe(302);
     expect(res.headers?.location).toBe('https://www.handoff.example/resources/welcome');
-    expect(ddb.commandCalls(PutCommand)[0]?.args[0].input.Item).toMatchObject({ type: 'email-click' });
+    expect((await db.leads.listEvents(lead.id)).map((e) => e.type)).toContain('email-click');
   });
 
   it('never redirects off the allow-list, even with a valid signature', async () => {
@@ -85,6 +90,6 @@ describe('click tracking', () => {
   ])('redirects but does not score %s', async (_, ago, ua) => {
     const res = await get(token('https://www.handoff.example/x', ago), ua);
     expect(res.statusCode).toBe(302);
-    expect(ddb.commandCalls(PutCommand)).toHaveLength(0);
+    expect((await db.leads.listEvents(lead.id)).map((e) => e.type)).not.toContain('email-click');
   });
 });

@@ -1,162 +1,235 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { handler as assignRep, dealIdFor } from '../../../functions/steps/assign-rep.ts';
-import { handler as capture } from '../../../functions/steps/capture.ts';
-import { handler as sendNurture } from '../../../functions/steps/send-nurture.ts';
-import { aDeal } from '../../fixtures/deals.ts';
+import { StepInputError } from '../../../functions/shared/step.ts';
+import { createHandler as assignRepWith, dealIdFor } from '../../../functions/steps/assign-rep.ts';
+import { createHandler as captureWith } from '../../../functions/steps/capture.ts';
+import { createHandler as checkWith } from '../../../functions/steps/check-engagement.ts';
+import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
+import { createHandler as scoreWith } from '../../../functions/steps/score.ts';
+import { createHandler as sendNurtureWith } from '../../../functions/steps/send-nurture.ts';
+import { config } from '../../fixtures/config.ts';
 import { aLambdaContext } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
+import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
 
-const ddb = mockClient(DynamoDBDocumentClient);
 const ses = mockClient(SESClient);
 const secrets = mockClient(SecretsManagerClient);
 const lead = aLead({ formType: 'newsletter' });
-const conditionFailed = () => new ConditionalCheckFailedException({ message: 'no', $metadata: {} });
-const keyOf = (input: { Key?: Record<string, unknown> }) =>
-  String(input.Key?.pk ?? '') + String(input.Key?.sk ?? '');
+const AT = '2026-11-26T10:00:00.000Z';
+let db: MemoryStores;
 
 beforeEach(() => {
+  db = memoryStores();
   secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(40) });
   ses.on(SendRawEmailCommand).resolves({ MessageId: 'm-1' });
-  ddb.on(PutCommand).resolves({});
-  ddb.on(UpdateCommand).resolves({});
-  ddb.on(QueryCommand).resolves({ Items: [] });
 });
 afterEach(() => {
-  ddb.reset();
   ses.reset();
   secrets.reset();
 });
 
+/** A lead that has been captured and scored into nurture. */
+async function nurturingLead(overrides = {}) {
+  const l = { ...lead, ...overrides };
+  await db.leads.capture(l, 'run-1', AT);
+  await db.leads.setStage(l.id, 'nurturing', AT);
+  return l;
+}
+
 describe('Capture lead', () => {
   it('captures a new lead with its email claim and a form event', async () => {
-    const out = await capture(
-      { lead, receivedAt: '2026-11-26T10:00:00.000Z', executionName: 'run-1' },
-      aLambdaContext(),
-    );
+    const out = await captureWith(db)({ lead, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
     expect(out).toEqual({ leadId: lead.id, outcome: 'captured' });
-    const puts = ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.pk);
-    expect(puts).toContain(`EMAIL#${lead.email}`);
-    expect(puts).toContain(`LEAD#${lead.id}`);
+    expect(await db.leads.get(lead.id)).toMatchObject({ stage: 'captured', activeExecution: 'run-1' });
+    expect(await db.leads.listEvents(lead.id)).toEqual([
+      expect.objectContaining({
+        type: 'form',
+        at: AT,
+        data: expect.objectContaining({ formType: 'newsletter' }),
+      }),
+    ]);
   });
 
   it('merges into the lead’s active run instead of starting over', async () => {
-    ddb.on(UpdateCommand).rejects(conditionFailed());
-    const out = await capture(
-      { lead, receivedAt: '2026-11-26T10:00:00.000Z', executionName: 'run-2' },
+    await captureWith(db)({ lead, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
+    const out = await captureWith(db)(
+      { lead, receivedAt: '2026-11-26T11:00:00.000Z', executionName: 'run-2' },
       aLambdaContext(),
     );
     expect(out.outcome).toBe('merged');
+    expect((await db.leads.get(lead.id))?.activeExecution).toBe('run-1');
   });
 
   it('rejects input that breaks the step contract', async () => {
-    await expect(capture({ lead: { ...lead, id: 'nope' } }, aLambdaContext())).rejects.toThrow(
-      /Invalid step input/,
+    await expect(captureWith(db)({ lead: { ...lead, id: 'nope' } }, aLambdaContext())).rejects.toThrow(
+      StepInputError,
     );
   });
 });
 
+describe('Score lead', () => {
+  it('routes a demo request straight to sales and records the score with its reasons', async () => {
+    const hot = aLead({ formType: 'demo-request' });
+    await captureWith(db)({ lead: hot, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
+    const out = await scoreWith(db)({ leadId: hot.id }, aLambdaContext());
+    expect(out.route).toBe('sales-ready');
+    const stored = await db.leads.get(hot.id);
+    expect(stored?.stage).toBe('sales-ready');
+    expect(stored?.score?.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('refuses to move a lead the stage machine does not allow (a lead already won)', async () => {
+    await nurturingLead();
+    await db.leads.setStage(lead.id, 'sales-ready', AT);
+    await db.leads.setStage(lead.id, 'assigned', AT);
+    await db.leads.setStage(lead.id, 'won', AT);
+    await expect(scoreWith(db)({ leadId: lead.id }, aLambdaContext())).rejects.toThrow(/cannot go from won/);
+  });
+});
+
 describe('Send nurture email', () => {
-  const run = () => sendNurture({ leadId: lead.id, nurture: { cycle: 0, step: 1 } }, aLambdaContext());
+  const run = () =>
+    sendNurtureWith(db)({ leadId: lead.id, nurture: { cycle: 0, step: 1 } }, aLambdaContext());
 
   it('sends step 1 once and schedules the next step in business hours', async () => {
-    ddb.on(GetCommand).callsFake((input) => ({
-      Item: keyOf(input).startsWith('LEAD#') && keyOf(input).endsWith('PROFILE') ? lead : undefined,
-    }));
+    await nurturingLead();
     const out = await run();
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
     expect(out).toMatchObject({ cycle: 0, step: 2, status: 'sent', done: false });
     const hour = Number(
       new Intl.DateTimeFormat('en-US', { timeZone: lead.timeZone, hour: 'numeric', hourCycle: 'h23' }).format(
-        new Date(String((out as { nextSendAt: string }).nextSendAt)),
+        new Date(String(out.nextSendAt)),
       ),
     );
-    expect(hour).toBeGreaterThanOrEqual(9);
-    expect(hour).toBeLessThan(17);
-    expect(ddb.commandCalls(PutCommand).map((c) => c.args[0].input.Item?.sk)).toContain('SEND#0#1');
+    expect(hour).toBeGreaterThanOrEqual(config.nurture.businessHours.startHour);
+    expect(hour).toBeLessThan(config.nurture.businessHours.endHour);
+    expect(await db.sends.wasSent(lead.id, 0, 1)).toBe(true);
   });
 
   it('does not send again when a retry finds the send marker', async () => {
-    ddb.on(GetCommand).callsFake((input) => {
-      const k = keyOf(input);
-      if (k.endsWith('PROFILE')) return { Item: lead };
-      if (k.endsWith('SEND#0#1')) return { Item: { messageId: 'm-0' } };
-      return {};
-    });
-    const out = await run();
-    expect(out).toMatchObject({ status: 'sent', step: 2 });
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    await nurturingLead();
+    await run();
+    const again = await run();
+    expect(again).toMatchObject({ status: 'sent', step: 2 });
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
   });
 
-  it('honours the suppression list', async () => {
-    ddb.on(GetCommand).callsFake((input) => {
-      const k = keyOf(input);
-      if (k.endsWith('PROFILE')) return { Item: lead };
-      if (k.startsWith('SUPPRESS#')) return { Item: { reason: 'unsubscribed' } };
-      return {};
-    });
+  it('honours the suppression list and ends the lead as unsubscribed', async () => {
+    await nurturingLead();
+    await db.suppression.suppress(lead.email, 'unsubscribed', 'page', AT);
     expect(await run()).toMatchObject({ status: 'suppressed' });
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect((await db.leads.get(lead.id))?.stage).toBe('unsubscribed');
   });
 
   it('does not market to a lead without consent', async () => {
-    ddb.on(GetCommand).callsFake((input) => ({
-      Item: keyOf(input).endsWith('PROFILE') ? { ...lead, consent: false } : undefined,
-    }));
+    await nurturingLead({ consent: false });
     expect(await run()).toMatchObject({ status: 'not-emailable' });
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect((await db.leads.get(lead.id))?.stage).toBe('not-emailable');
+  });
+
+  it('sends a From header with the display name encoded apart from the address', async () => {
+    await nurturingLead();
+    await run();
+    const raw = Buffer.from(
+      ses.commandCalls(SendRawEmailCommand)[0]?.args[0].input.RawMessage?.Data ?? [],
+    ).toString();
+    expect(raw).toMatch(new RegExp(`^From: .* <${config.app.sender.fromAddress}>\\r$`, 'm'));
+  });
+});
+
+describe('Check engagement', () => {
+  it('keeps nurturing a lead that has not engaged, and ends the sequence when it is done', async () => {
+    await nurturingLead();
+    const check = checkWith(db);
+    expect(await check({ leadId: lead.id, nurture: { done: false } }, aLambdaContext())).toMatchObject({
+      next: 'continue',
+    });
+    expect(await check({ leadId: lead.id, nurture: { done: true } }, aLambdaContext())).toMatchObject({
+      next: 'done',
+    });
+    expect((await db.leads.get(lead.id))?.stage).toBe('nurtured');
+  });
+
+  it('hands a lead who asked for a demo to sales', async () => {
+    await nurturingLead();
+    await db.leads.putEvent(lead.id, {
+      type: 'form',
+      at: new Date().toISOString(),
+      data: { formType: 'demo-request' },
+    });
+    const out = await checkWith(db)({ leadId: lead.id, nurture: { done: false } }, aLambdaContext());
+    expect(out.next).toBe('sales-ready');
+    expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
   });
 });
 
 describe('Assign rep', () => {
-  const input = { leadId: lead.id, executionName: aDeal().executionName, cycle: 0 };
+  const hot = aLead();
+  const input = { leadId: hot.id, executionName: 'ld-run-demo-request-20261126', cycle: 0 };
+  const salesReady = async () => {
+    await db.leads.capture(hot, input.executionName, AT);
+    await db.leads.setStage(hot.id, 'sales-ready', AT);
+  };
 
-  it('assigns by territory with an atomic cursor, creates the deal and emails the rep', async () => {
-    ddb.on(GetCommand).callsFake((i) => ({
-      Item: keyOf(i).startsWith('LEAD#')
-        ? lead
-        : keyOf(i).startsWith('DEAL#') &&
-            ddb.commandCalls(PutCommand).some((c) => String(c.args[0].input.Item?.pk).startsWith('DEAL#'))
-          ? aDeal({ repId: 'rep-ava' })
-          : undefined,
-    }));
-    ddb
-      .on(UpdateCommand)
-      .callsFake((i) => (String(i.Key?.pk).startsWith('TEAM#') ? { Attributes: { position: 7 } } : {}));
-    ddb.on(BatchGetCommand).resolves({ Responses: {} });
-    const out = await assignRep(input, aLambdaContext());
-    expect(out).toMatchObject({ repId: 'rep-ava', attempt: 1, reassignmentsLeft: 2 });
-    const cursor = ddb
-      .commandCalls(UpdateCommand)
-      .find((c) => String(c.args[0].input.Key?.pk) === 'TEAM#enterprise-na');
-    expect(cursor?.args[0].input.UpdateExpression).toBe('ADD #p :one');
-    expect(
-      ddb.commandCalls(PutCommand).find((c) => String(c.args[0].input.Item?.pk).startsWith('DEAL#'))?.args[0]
-        .input.ConditionExpression,
-    ).toBe('attribute_not_exists(pk)');
+  it('assigns by territory through the team cursor, creates the deal and emails the rep', async () => {
+    await salesReady();
+    const out = await assignRepWith(db)(input, aLambdaContext());
+    expect(out).toMatchObject({ attempt: 1, reassignmentsLeft: config.reps.sla.maxReassignments });
+    const rep = config.reps.reps.find((r) => r.id === out.repId);
+    expect(rep?.team).toBe('enterprise-na');
+    expect(db.reps.load(out.repId)).toBe(1);
+    expect(await db.deals.get(dealIdFor(input.executionName, 0))).toMatchObject({
+      repId: out.repId,
+      stage: 'assigned',
+    });
+    expect((await db.leads.get(hot.id))?.stage).toBe('assigned');
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
   });
 
-  it('is idempotent: a retry after the email went out sends nothing and moves no cursor', async () => {
-    ddb
-      .on(GetCommand)
-      .callsFake((i) => ({ Item: keyOf(i).startsWith('LEAD#') ? lead : aDeal({ emailedAttempt: 1 }) }));
-    const out = await assignRep(input, aLambdaContext());
-    expect(out).toMatchObject({ dealId: dealIdFor(input.executionName, 0), repId: 'rep-ava', attempt: 1 });
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
-    expect(
-      ddb.commandCalls(UpdateCommand).some((c) => String(c.args[0].input.Key?.pk).startsWith('TEAM#')),
-    ).toBe(false);
+  it('is idempotent: a retry sends no second email, takes no second slot and moves no cursor', async () => {
+    await salesReady();
+    const first = await assignRepWith(db)(input, aLambdaContext());
+    const again = await assignRepWith(db)(input, aLambdaContext());
+    expect(again).toEqual(first);
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+    expect(db.reps.load(first.repId)).toBe(1);
+    expect(await db.reps.nextCursor('enterprise-na')).toBe(2);
+  });
+});
+
+describe('Close deal', () => {
+  it('records a win, frees the rep once and moves the lead to won', async () => {
+    const hot = aLead();
+    await db.leads.capture(hot, 'run-1', AT);
+    await db.leads.setStage(hot.id, 'sales-ready', AT);
+    await db.leads.setStage(hot.id, 'assigned', AT);
+    await db.reps.adjustLoad('rep-ava', 1, 3);
+    await db.deals.create({
+      dealId: 'dl-1',
+      leadId: hot.id,
+      executionName: 'run-1',
+      repId: 'rep-ava',
+      attempt: 1,
+      previousReps: [],
+      stage: 'accepted',
+      createdAt: AT,
+      updatedAt: AT,
+    });
+    const close = closeWith(db);
+    const input = {
+      leadId: hot.id,
+      dealId: 'dl-1',
+      cycle: 0,
+      outcome: { action: 'won' as const, amount: 900 },
+    };
+    expect(await close(input, aLambdaContext())).toEqual({ stage: 'won', recycle: false, nextCycle: 1 });
+    await close(input, aLambdaContext());
+    expect(db.reps.load('rep-ava')).toBe(0);
+    expect((await db.leads.get(hot.id))?.stage).toBe('won');
+    expect((await db.deals.get('dl-1'))?.amount).toBe(900);
   });
 });

@@ -1,0 +1,91 @@
+// Step contracts: what each Task of the lead-to-close workflow sends its handler and gets back. The
+// workflow (workflows/lead-to-close.ts) builds its payloads and reads results by these; each handler
+// parses its input and checks its output against them (functions/shared/step.ts).
+
+import * as z from 'zod/mini';
+import { DEAL_STAGES, LOST_REASONS } from './domain/deal.ts';
+import { leadSchema } from './domain/lead.ts';
+import './zod.ts';
+
+const id = z.string().check(z.minLength(1, 'is required'));
+const count = z.int('must be a whole number').check(z.gte(0, 'must be 0 or more'));
+const attempt = z.int('must be a whole number').check(z.gte(1, 'must be 1 or more'));
+
+export const dealOutcomeSchema = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('accept') }),
+  z.object({ action: z.literal('won'), amount: z.number().check(z.gte(0, 'must be 0 or more')) }),
+  z.object({ action: z.literal('lost'), reason: z.enum(LOST_REASONS) }),
+  z.object({ action: z.literal('stale') }),
+]);
+
+const route = z.enum(['disqualify', 'sales-ready', 'nurture']);
+
+export const contracts = {
+  capture: {
+    input: z.object({ lead: leadSchema, receivedAt: z.iso.datetime(), executionName: id }),
+    output: z.object({ leadId: id, outcome: z.enum(['captured', 'merged']) }),
+  },
+  score: {
+    input: z.object({ leadId: id }),
+    output: z.object({ total: count, fit: count, engagement: count, grade: z.string(), route }),
+  },
+  sendNurture: {
+    input: z.object({ leadId: id, nurture: z.object({ cycle: count, step: count }) }),
+    output: z.object({
+      cycle: count,
+      step: count,
+      status: z.enum(['sent', 'suppressed', 'not-emailable']),
+      done: z.optional(z.boolean()),
+      nextSendAt: z.optional(z.iso.datetime()),
+    }),
+  },
+  checkEngagement: {
+    input: z.object({ leadId: id, nurture: z.object({ done: z.boolean() }) }),
+    output: z.object({
+      next: z.enum(['unsubscribed', 'sales-ready', 'done', 'continue']),
+      total: count,
+      engagement: count,
+    }),
+  },
+  assignRep: {
+    input: z.object({
+      leadId: id,
+      executionName: id,
+      cycle: count,
+      /** Present on "Reassign rep": the assignment whose SLA lapsed. */
+      previous: z.optional(z.object({ dealId: id, repId: id, attempt })),
+    }),
+    output: z.object({ dealId: id, repId: id, attempt, reassignmentsLeft: count }),
+  },
+  awaitRep: {
+    input: z.object({
+      taskToken: id,
+      dealId: id,
+      attempt,
+      waitingFor: z.enum(['acceptance', 'outcome']),
+    }),
+    output: z.object({ parked: z.boolean() }),
+  },
+  closeDeal: {
+    input: z.object({ leadId: id, dealId: id, cycle: count, outcome: dealOutcomeSchema }),
+    output: z.object({ stage: z.enum(DEAL_STAGES), recycle: z.boolean(), nextCycle: count }),
+  },
+  recordFailure: {
+    input: z.object({
+      leadId: z.optional(z.string()),
+      error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+    }),
+    output: z.object({ recorded: z.boolean(), errorType: z.string() }),
+  },
+} as const;
+
+export interface StepContract<
+  I extends z.ZodMiniType = z.ZodMiniType,
+  O extends z.ZodMiniType = z.ZodMiniType,
+> {
+  input: I;
+  output: O;
+}
+export type StepName = keyof typeof contracts;
+export type StepInput<S extends StepName> = z.output<(typeof contracts)[S]['input']>;
+export type StepOutput<S extends StepName> = z.output<(typeof contracts)[S]['output']>;

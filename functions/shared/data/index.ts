@@ -1,0 +1,36 @@
+// The data layer handlers see: one store per entity, each behind a small interface (DESIGN §2, §3).
+// Handlers take `Stores` as a parameter, so unit tests hand them in-memory stores instead of DynamoDB.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { requireEnv } from '../env.ts';
+import { type DealStore, dynamoDeals } from './deals.ts';
+import { dynamoLeads, type LeadStore } from './leads.ts';
+import { dynamoReps, type RepStore } from './reps.ts';
+import { dynamoSends, type SendStore } from './sends.ts';
+import { dynamoSuppression, type SuppressionStore } from './suppression.ts';
+import { tableOf } from './table.ts';
+
+export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deals.ts';
+export type { LeadRecord, LeadStore, TimelineEvent } from './leads.ts';
+export type { RepStore } from './reps.ts';
+export type { SendStore } from './sends.ts';
+export type { SuppressionReason, SuppressionStore } from './suppression.ts';
+
+export interface Stores {
+  leads: LeadStore;
+  deals: DealStore;
+  reps: RepStore;
+  suppression: SuppressionStore;
+  sends: SendStore;
+}
+
+/** The DynamoDB stores on the table named by TABLE_NAME (or the given table and client, for scripts). */
+export function dynamoStores(tableName = requireEnv('TABLE_NAME'), client?: DynamoDBClient): Stores {
+  const table = tableOf(tableName, client);
+  return {
+    leads: dynamoLeads(table),
+    deals: dynamoDeals(table),
+    reps: dynamoReps(table),
+    suppression: dynamoSuppression(table),
+    sends: dynamoSends(table),
+  };
+}

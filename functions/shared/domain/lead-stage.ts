@@ -1,0 +1,104 @@
+import type { DealStage } from './deal.ts';
+import type { Route } from './scoring.ts';
+
+/** Where a lead is in the journey; the lead item's `stage` (and the stage index) hold one of these. */
+export const LEAD_STAGES = [
+  'captured',
+  'disqualified',
+  'nurturing',
+  'sales-ready',
+  'assigned',
+  'won',
+  'lost',
+  'stale',
+  'nurtured',
+  'not-emailable',
+  'unsubscribed',
+  'failed',
+] as const;
+export type LeadStage = (typeof LEAD_STAGES)[number];
+
+/** Stages in which a lead has a live run (a later submission for the lead belongs to that run). */
+export const ACTIVE_STAGES: readonly LeadStage[] = ['captured', 'nurturing', 'sales-ready', 'assigned'];
+
+/** A run that has ended leaves the lead here; a new submission starts a new run (back to captured). */
+const ENDED: readonly LeadStage[] = [
+  'disqualified',
+  'won',
+  'lost',
+  'stale',
+  'nurtured',
+  'not-emailable',
+  'unsubscribed',
+];
+
+/**
+ * The lead-stage machine: which stage may follow which. A stage may always be written again (every step
+ * is retried), and any stage may become `failed`; a failed run is redriven from the state that failed,
+ * so `failed` may be followed by any stage.
+ */
+const NEXT: Record<LeadStage, readonly LeadStage[]> = {
+  captured: ['disqualified', 'nurturing', 'sales-ready'],
+  nurturing: ['sales-ready', 'nurtured', 'not-emailable', 'unsubscribed'],
+  'sales-ready': ['assigned'],
+  assigned: ['won', 'lost', 'stale', 'nurturing'],
+  disqualified: ['captured'],
+  won: ['captured'],
+  lost: ['captured'],
+  stale: ['captured'],
+  nurtured: ['captured'],
+  'not-emailable': ['captured'],
+  unsubscribed: ['captured'],
+  failed: LEAD_STAGES,
+};
+
+export function canMoveLead(from: LeadStage, to: LeadStage): boolean {
+  return from === to || to === 'failed' || NEXT[from].includes(to);
+}
+
+/** Every stage `to` may be entered from (itself included): the store's write condition. */
+export function predecessorsOf(to: LeadStage): LeadStage[] {
+  return LEAD_STAGES.filter((from) => canMoveLead(from, to));
+}
+
+export function isEnded(stage: LeadStage): boolean {
+  return ENDED.includes(stage);
+}
+
+// ---- Which stage an event leads to: the only place handlers learn it. ----
+
+const ROUTED: Record<Route, LeadStage> = {
+  disqualify: 'disqualified',
+  'sales-ready': 'sales-ready',
+  nurture: 'nurturing',
+};
+
+/** After scoring: the route decides. */
+export function stageForRoute(route: Route): LeadStage {
+  return ROUTED[route];
+}
+
+/** What "Check engagement" decided for a nurtured lead. */
+export type NurtureNext = 'unsubscribed' | 'sales-ready' | 'done' | 'continue';
+
+const AFTER_CHECK: Record<NurtureNext, LeadStage> = {
+  unsubscribed: 'unsubscribed',
+  'sales-ready': 'sales-ready',
+  done: 'nurtured',
+  continue: 'nurturing',
+};
+
+export function stageAfterCheck(next: NurtureNext): LeadStage {
+  return AFTER_CHECK[next];
+}
+
+/** Why a nurture email was not sent: the address is suppressed, or the lead gave no marketing consent. */
+export function stageWhenNotEmailable(reason: 'suppressed' | 'no-consent'): LeadStage {
+  return reason === 'suppressed' ? 'unsubscribed' : 'not-emailable';
+}
+
+/** After "Close deal": a recycled loss goes back to nurture; a closed deal's stage is the lead's. */
+export function stageAfterClose(dealStage: DealStage, recycled: boolean): LeadStage {
+  if (recycled) return 'nurturing';
+  return dealStage === 'assigned' || dealStage === 'accepted' ? 'assigned' : dealStage;
+}
