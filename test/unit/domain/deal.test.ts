@@ -51,3 +51,16 @@ describe('shouldRecycle', () => {
     expect(shouldRecycle({ stage: 'stale' }, reasons)).toBe(false);
   });
 });
+
+describe('deal outcomes', () => {
+  it('reads the outcome a deal records, and what it answers to each wait', async () => {
+    const { answerFor, outcomeOf } = await import('../../../functions/shared/domain/deal.ts');
+    expect(outcomeOf({ stage: 'won', amount: 10 })).toEqual({ action: 'won', amount: 10 });
+    expect(outcomeOf({ stage: 'lost', lostReason: 'timing' })).toEqual({ action: 'lost', reason: 'timing' });
+    expect(outcomeOf({ stage: 'assigned' })).toBeUndefined();
+    expect(answerFor({ stage: 'accepted' }, 'acceptance')).toEqual({ action: 'accept' });
+    expect(answerFor({ stage: 'accepted' }, 'outcome')).toBeUndefined();
+    expect(answerFor({ stage: 'won', amount: 5 }, 'acceptance')).toEqual({ action: 'won', amount: 5 });
+    expect(answerFor({ stage: 'assigned' }, 'acceptance')).toBeUndefined();
+  });
+});

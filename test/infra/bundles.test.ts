@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, inject, it } from 'vitest';
+import { functionsOf, loadTemplate } from '../../local/template.ts';
+
+/** Each function's bundle as esbuild reports it in the metafile the synth wrote next to it. */
+function bundles() {
+  const cdkOut = inject('cdkOut');
+  const template = loadTemplate(cdkOut);
+  const apis = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api');
+  const names = {
+    region: 'us-east-1',
+    account: '000000000000',
+    overrides: Object.fromEntries(apis.map(([id]) => [`${id}.ApiEndpoint`, 'https://api.handoff.test'])),
+  };
+  return functionsOf(template, names).map((f) => {
+    const meta = JSON.parse(readFileSync(join(cdkOut, f.assetPath, 'index.meta.json'), 'utf8')) as {
+      outputs: Record<
+        string,
+        { bytes: number; inputs: Record<string, unknown>; imports: { path: string; external?: boolean }[] }
+      >;
+    };
+    const [, output] = Object.entries(meta.outputs).find(([path]) => path.endsWith('.mjs')) ?? [];
+    if (!output) throw new Error(`${f.id}: no .mjs output in its metafile`);
+    const code = readFileSync(join(cdkOut, f.assetPath, 'index.mjs'), 'utf8');
+    return {
+      id: f.id,
+      bytes: output.bytes,
+      inputs: Object.keys(output.inputs),
+      imports: output.imports,
+      code,
+    };
+  });
+}
+
+const BUDGET = 300 * 1000;
+
+describe('bundle budget (esbuild metafiles of the synthesized app)', () => {
+  const all = bundles();
+
+  it('has a bundle for every function', () => {
+    expect(all.map((b) => b.id).sort()).toEqual(
+      expect.arrayContaining(['AssignRep', 'CaptureLead', 'RepAction', 'SendNurtureEmail', 'SubmitLead']),
+    );
+    expect(all.length).toBeGreaterThanOrEqual(13);
+  });
+
+  it.each(bundles().map((b) => [b.id, b] as const))('%s is at most 300 KB minified', (_, b) => {
+    expect(b.bytes).toBeGreaterThan(10_000);
+    expect(b.bytes, `${b.id} is ${(b.bytes / 1000).toFixed(0)} KB`).toBeLessThanOrEqual(BUDGET);
+  });
+
+  it('keeps class names through minification, so run histories show real error names', () => {
+    const assign = all.find((b) => b.id === 'AssignRep');
+    for (const name of ['NoRepAvailableError', 'TransientError', 'StepInputError']) {
+      expect(assign?.code).toContain(`"${name}"`);
+    }
+  });
+
+  it('bundles zod/mini, never classic zod, and leaves the AWS SDK to the Lambda runtime', () => {
+    for (const b of all) {
+      expect(
+        b.inputs.filter((i) => /node_modules\/zod\/v4\/classic\//.test(i)),
+        b.id,
+      ).toEqual([]);
+      expect(
+        b.inputs.filter((i) => /node_modules\/@aws-sdk\//.test(i)),
+        b.id,
+      ).toEqual([]);
+      const external = b.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path);
+      for (const path of external) expect(path, b.id).toMatch(/^@aws-sdk\//);
+    }
+  });
+});

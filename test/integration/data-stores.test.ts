@@ -1,0 +1,141 @@
+import type { AddressInfo } from 'node:net';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
+import { IllegalTransitionError, NotFoundError } from '../../functions/shared/domain/errors.ts';
+import { createTables } from '../../local/tables.ts';
+import { loadTemplate } from '../../local/template.ts';
+import { config } from '../fixtures/config.ts';
+import { aDeal } from '../fixtures/deals.ts';
+import { aLead } from '../fixtures/leads.ts';
+import { memoryStores } from '../fixtures/memory-stores.ts';
+
+// One suite, two implementations: the DynamoDB stores on dynalite with the synthesized table, and the
+// in-memory stores the handler unit tests use. A condition one of them forgets fails here.
+const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+let client: DynamoDBClient;
+let tableName = '';
+let run = 0;
+beforeAll(async () => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  client = new DynamoDBClient({
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  tableName = (await createTables(client, loadTemplate(inject('cdkOut'))))[0]?.logicalId ?? '';
+});
+afterAll(async () => {
+  client?.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
+});
+
+const AT = '2026-11-26T10:00:00.000Z';
+const implementations: [string, () => Stores][] = [
+  ['DynamoDB (dynalite)', () => dynamoStores(tableName, client)],
+  ['in memory', () => memoryStores()],
+];
+
+describe.each(implementations)('data stores: %s', (_, make) => {
+  let s: Stores;
+  // Fresh ids per test: the dynalite table is shared by the tests of this file.
+  let lead: ReturnType<typeof aLead>;
+  let dealId: string;
+  beforeEach(() => {
+    s = make();
+    run += 1;
+    lead = aLead({ email: `pat.${run}@acme-robotics.com` });
+    dealId = `dl-contract-${run}`;
+  });
+
+  it('captures a lead once per run and merges a second run while the first is active', async () => {
+    expect(await s.leads.capture(lead, 'run-a', AT)).toBe('captured');
+    expect(await s.leads.capture(lead, 'run-a', AT)).toBe('captured');
+    expect(await s.leads.capture(lead, 'run-b', AT)).toBe('merged');
+    expect(await s.leads.get(lead.id)).toMatchObject({
+      stage: 'captured',
+      activeExecution: 'run-a',
+      capturedAt: AT,
+    });
+    await s.leads.setStage(lead.id, 'disqualified', AT);
+    expect(await s.leads.capture(lead, 'run-b', '2026-11-27T10:00:00.000Z')).toBe('captured');
+    expect(await s.leads.get(lead.id)).toMatchObject({ activeExecution: 'run-b', capturedAt: AT });
+  });
+
+  it('moves a lead only as the stage machine allows, and counts leads by stage', async () => {
+    await expect(s.leads.setStage(lead.id, 'nurturing', AT)).rejects.toBeInstanceOf(NotFoundError);
+    await s.leads.capture(lead, 'run-a', AT);
+    await expect(s.leads.setStage(lead.id, 'won', AT)).rejects.toBeInstanceOf(IllegalTransitionError);
+    const before = await s.leads.countByStage('nurturing');
+    await s.leads.setStage(lead.id, 'nurturing', AT, { engagementSince: AT });
+    await s.leads.setStage(lead.id, 'nurturing', AT);
+    expect(await s.leads.get(lead.id)).toMatchObject({ stage: 'nurturing', engagementSince: AT });
+    expect(await s.leads.countByStage('nurturing')).toBe(before + 1);
+    await s.leads.setStage(lead.id, 'failed', AT);
+    await s.leads.setStage(lead.id, 'assigned', AT);
+  });
+
+  it('stores each timeline event once, in time order', async () => {
+    await s.leads.putEvent(lead.id, { type: 'scored', at: '2026-11-26T10:00:02.000Z', data: { total: 5 } });
+    await s.leads.putEvent(lead.id, { type: 'form', at: AT, data: { formType: 'demo-request' } });
+    await s.leads.putEvent(lead.id, { type: 'form', at: AT, data: { formType: 'demo-request' } });
+    expect(await s.leads.listEvents(lead.id)).toEqual([
+      { type: 'form', at: AT, data: { formType: 'demo-request' } },
+      { type: 'scored', at: '2026-11-26T10:00:02.000Z', data: { total: 5 } },
+    ]);
+  });
+
+  it('creates a deal once and updates it only while it matches what the writer read', async () => {
+    const deal = aDeal({ dealId });
+    expect(await s.deals.create(deal)).toBe(true);
+    expect(await s.deals.create(deal)).toBe(false);
+    expect(await s.deals.update(dealId, { stage: 'accepted' }, { updatedAt: AT })).toBe(false);
+    expect(
+      await s.deals.update(
+        dealId,
+        { stage: 'assigned', taskToken: 'task-token-1' },
+        { stage: 'accepted', repId: deal.repId, updatedAt: AT },
+        ['taskToken', 'tokenFor'],
+      ),
+    ).toBe(true);
+    expect(await s.deals.update(dealId, { taskToken: 'task-token-1' }, { updatedAt: AT })).toBe(false);
+    expect(await s.deals.update(dealId, { taskToken: null }, { taskToken: 't2', updatedAt: AT })).toBe(true);
+    const stored = await s.deals.get(dealId);
+    expect(stored).toMatchObject({ stage: 'accepted', taskToken: 't2' });
+    expect(stored?.tokenFor).toBeUndefined();
+    expect(await s.deals.update('dl-none', {}, { updatedAt: AT })).toBe(false);
+    expect(await s.deals.markCloseRecorded(dealId, AT)).toBe(true);
+    expect(await s.deals.markCloseRecorded(dealId, AT)).toBe(false);
+  });
+
+  it('keeps a rep’s load between zero and capacity, and advances a team cursor by one', async () => {
+    const rep = `rep-contract-${run}`;
+    expect(await s.reps.adjustLoad(rep, -1, 2)).toBe(false);
+    expect(await s.reps.adjustLoad(rep, 1, 2)).toBe(true);
+    expect(await s.reps.adjustLoad(rep, 1, 2)).toBe(true);
+    expect(await s.reps.adjustLoad(rep, 1, 2)).toBe(false);
+    expect(await s.reps.loads([rep, 'rep-nobody'])).toEqual({ [rep]: { openDeals: 2 } });
+    expect(await s.reps.adjustLoad(rep, -1, 2)).toBe(true);
+    const team = `team-${run}`;
+    expect(await s.reps.nextCursor(team)).toBe(1);
+    expect(await s.reps.nextCursor(team)).toBe(2);
+    const [first] = config.reps.reps;
+    await s.reps.seed(config.reps.reps);
+    const loads = await s.reps.loads([first?.id ?? '']);
+    await s.reps.seed(config.reps.reps);
+    expect(await s.reps.loads([first?.id ?? ''])).toEqual(loads);
+  });
+
+  it('suppresses an address once (the first reason stands) and marks sends', async () => {
+    const email = `gone.${run}@acme-robotics.com`;
+    expect(await s.suppression.isSuppressed(email)).toBe(false);
+    await s.suppression.suppress(email, 'bounced', 'ses', AT);
+    await s.suppression.suppress(email, 'unsubscribed', 'page', AT);
+    expect(await s.suppression.isSuppressed(email)).toBe(true);
+    expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(false);
+    await s.sends.markSent(lead.id, 0, 1, 'm-1', AT, 2_000_000_000);
+    expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(true);
+    expect(await s.sends.wasSent(lead.id, 1, 1)).toBe(false);
+  });
+});
