@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml } from '../functions/shared/mail.ts';
-import type { LocalStepFunctions } from './sfn.ts';
+import type { LocalStepFunctions } from './sfn/api.ts';
 
 /** A placeholder console until the console issue lands: the executions, newest first, with their path. */
 export function consolePage(req: IncomingMessage, res: ServerResponse, sfn: LocalStepFunctions): void {

@@ -14,8 +14,7 @@ import { LocalFunctions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
-import { LocalStepFunctions, type MachineSpec } from './sfn.ts';
-import { sfnHandler } from './sfn-server.ts';
+import { LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
 import { createTables } from './tables.ts';
 import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf } from './template.ts';
 

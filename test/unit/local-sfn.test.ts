@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import '../../local/long-timers.ts';
-import { LocalStepFunctions, SfnError } from '../../local/sfn.ts';
+import { LocalStepFunctions, SfnError } from '../../local/sfn/api.ts';
 import type { AslDefinition } from '../../local/template.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:000000000000:function:Worker';
@@ -140,6 +140,22 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     expect(() => sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).toThrow(SfnError);
     sfn.stopExecution({ executionArn: b.executionArn });
     expect(sfn.describeExecution({ executionArn: b.executionArn }).status).toBe('ABORTED');
+  });
+
+  it('expireTask times a parked task out now (States.Timeout, TaskTimedOut) and forgets its token', async () => {
+    const tokens: string[] = [];
+    const sfn = engine(
+      tokenTask({ TimeoutSeconds: 86_400 }),
+      async (_, p) => void tokens.push((p as { taskToken: string }).taskToken),
+    );
+    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'expire', input: '{}' });
+    await vi.waitFor(() => expect(tokens).toHaveLength(1));
+    expect(sfn.expireTask({ taskToken: tokens[0] })).toEqual({});
+    expect(await untilDone(sfn, executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    const types = sfn.getExecutionHistory({ executionArn }).events.map((e) => e.type);
+    expect(types).toContain('TaskTimedOut');
+    expect(() => sfn.expireTask({ taskToken: tokens[0] })).toThrow(/Task Does Not Exist/);
+    expect(() => sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).toThrow(SfnError);
   });
 
   it('is idempotent on the execution name for the same input, and refuses another input', () => {

@@ -1,0 +1,256 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { awsJsonHandler } from '../aws-json.ts';
+import type { AslDefinition } from '../template.ts';
+import { type EngineOptions, ExecutionEngine, type MachineSpec, type TaskInvoker } from './engine.ts';
+import { SfnError } from './errors.ts';
+import { type ExecutionRecord, ExecutionStore, paginate, summary } from './executions.ts';
+import { TaskTokens } from './tokens.ts';
+
+export type { EngineOptions, MachineSpec, TaskContext, TaskInvoker } from './engine.ts';
+export { SfnError } from './errors.ts';
+export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './executions.ts';
+
+/**
+ * A Step Functions-compatible API over the local engine: runs the template's definitions with
+ * aws-local-stepfunctions, dispatches Lambda tasks by ARN, parks `.waitForTaskToken` tasks until a
+ * callback or their timeout, and keeps every execution (history included) on disk so a restart resumes it.
+ *
+ * Where the library differs from AWS, this matches AWS: a Task without TimeoutSeconds has no 60 s
+ * limit; long timeouts do not overflow Node timers (local/long-timers.ts); HeartbeatSeconds is enforced
+ * for token tasks. `timeScale` divides Wait durations and token-task timeouts (business time), not
+ * Lambda timeouts or retry intervals (compute time).
+ */
+export class LocalStepFunctions {
+  private readonly machines = new Map<string, MachineSpec>();
+  private readonly store: ExecutionStore;
+  private readonly tokens: TaskTokens;
+  private readonly engine: ExecutionEngine;
+
+  constructor(
+    machines: MachineSpec[],
+    invoker: TaskInvoker,
+    private readonly opts: EngineOptions,
+  ) {
+    for (const m of machines) this.machines.set(m.arn, m);
+    this.store = new ExecutionStore(opts.dataDir);
+    this.tokens = new TaskTokens(this.store, opts.timeScale);
+    this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
+  }
+
+  /** Resumes every execution that was RUNNING when the previous process stopped. */
+  resumeAll(): number {
+    let n = 0;
+    for (const rec of this.store.list()) {
+      if (rec.status !== 'RUNNING') continue;
+      this.engine.launch(this.machine(rec.stateMachineArn), rec, true);
+      n += 1;
+    }
+    return n;
+  }
+
+  // ---- API operations (names and shapes as the AWS SDK sends and expects them) ----
+
+  startExecution(req: { stateMachineArn?: string; name?: string; input?: string }) {
+    const machine = this.machine(req.stateMachineArn);
+    const name = req.name ?? randomBytes(16).toString('hex');
+    if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
+    const input = req.input ?? '{}';
+    try {
+      JSON.parse(input);
+    } catch {
+      throw new SfnError('InvalidExecutionInput', 'Invalid State Machine Execution Input: not valid JSON');
+    }
+    const executionArn = `arn:aws:states:${this.opts.region}:${this.opts.account}:execution:${machine.name}:${name}`;
+    const existing = this.store.get(executionArn);
+    if (existing) {
+      // AWS: same name + same input while running returns the same execution; anything else is a conflict.
+      if (existing.status === 'RUNNING' && existing.input === input) {
+        return { executionArn, startDate: existing.startDate / 1000 };
+      }
+      throw new SfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+    }
+    const rec: ExecutionRecord = {
+      executionArn,
+      stateMachineArn: machine.arn,
+      name,
+      status: 'RUNNING',
+      startDate: Date.now(),
+      input,
+      events: [],
+    };
+    this.store.add(rec);
+    this.store.event(rec, 'ExecutionStarted', {
+      executionStartedEventDetails: {
+        input,
+        inputDetails: { truncated: false },
+        roleArn: machine.roleArn ?? '',
+      },
+    });
+    this.engine.launch(machine, rec, false);
+    return { executionArn, startDate: rec.startDate / 1000 };
+  }
+
+  describeExecution(req: { executionArn?: string }) {
+    const r = this.store.require(req.executionArn);
+    return {
+      ...summary(r),
+      input: r.input,
+      inputDetails: { included: true },
+      ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
+      ...(r.error ? { error: r.error } : {}),
+      ...(r.cause ? { cause: r.cause } : {}),
+    };
+  }
+
+  listExecutions(req: {
+    stateMachineArn?: string;
+    statusFilter?: string;
+    maxResults?: number;
+    nextToken?: string;
+  }) {
+    this.machine(req.stateMachineArn);
+    const all = this.store
+      .list()
+      .filter(
+        (r) =>
+          r.stateMachineArn === req.stateMachineArn && (!req.statusFilter || r.status === req.statusFilter),
+      )
+      .sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name));
+    const { page, nextToken } = paginate(all, req.maxResults, req.nextToken);
+    return {
+      executions: page.map(summary),
+      ...(nextToken ? { nextToken } : {}),
+    };
+  }
+
+  getExecutionHistory(req: {
+    executionArn?: string;
+    maxResults?: number;
+    nextToken?: string;
+    reverseOrder?: boolean;
+  }) {
+    const r = this.store.require(req.executionArn);
+    const events = req.reverseOrder ? [...r.events].reverse() : r.events;
+    const { page, nextToken } = paginate(events, req.maxResults, req.nextToken);
+    return {
+      events: page.map((e) => ({ ...e, timestamp: e.timestamp / 1000 })),
+      ...(nextToken ? { nextToken } : {}),
+    };
+  }
+
+  stopExecution(req: { executionArn?: string; error?: string; cause?: string }) {
+    const r = this.store.require(req.executionArn);
+    this.engine.abort(r, { error: req.error, cause: req.cause });
+    return { stopDate: (r.stopDate ?? Date.now()) / 1000 };
+  }
+
+  sendTaskSuccess(req: { taskToken?: string; output?: string }) {
+    this.tokens.check(req.taskToken);
+    let output: unknown;
+    try {
+      output = JSON.parse(req.output ?? '');
+    } catch {
+      throw new SfnError('InvalidOutput', 'Invalid output: not valid JSON');
+    }
+    this.tokens.succeed(req.taskToken, output);
+    return {};
+  }
+
+  sendTaskFailure(req: { taskToken?: string; error?: string; cause?: string }) {
+    this.tokens.fail(req.taskToken, req.error, req.cause);
+    return {};
+  }
+
+  sendTaskHeartbeat(req: { taskToken?: string }) {
+    this.tokens.heartbeat(req.taskToken);
+    return {};
+  }
+
+  listStateMachines() {
+    return {
+      stateMachines: [...this.machines.values()].map((m) => ({
+        stateMachineArn: m.arn,
+        name: m.name,
+        type: 'STANDARD',
+        creationDate: m.createdAt / 1000,
+      })),
+    };
+  }
+
+  describeStateMachine(req: { stateMachineArn?: string }) {
+    const m = this.machine(req.stateMachineArn);
+    return {
+      stateMachineArn: m.arn,
+      name: m.name,
+      status: 'ACTIVE',
+      definition: JSON.stringify(m.definition),
+      roleArn: m.roleArn ?? `arn:aws:iam::${this.opts.account}:role/local`,
+      type: 'STANDARD',
+      creationDate: m.createdAt / 1000,
+    };
+  }
+
+  // ---- local-only operations ----
+
+  /** Times a parked `.waitForTaskToken` task out now, as if its TimeoutSeconds had passed. */
+  expireTask(req: { taskToken?: string }) {
+    this.tokens.expire(req.taskToken);
+    return {};
+  }
+
+  /** DescribeExecution once the execution has ended. */
+  async waitForExecution(req: { executionArn?: string }) {
+    await this.store.ended(this.store.require(req.executionArn));
+    return this.describeExecution(req);
+  }
+
+  /** Executions as stored, for the console and tests. */
+  list(): ExecutionRecord[] {
+    return this.store.list();
+  }
+
+  /** The definition as the library runs it from `startAt`. */
+  prepare(definition: AslDefinition, startAt: string): AslDefinition {
+    return this.engine.prepare(definition, startAt);
+  }
+
+  /**
+   * Stops without finishing anything: running executions stay RUNNING on disk, with the state they
+   * were in (a wait's deadline, a parked task's token), and `resumeAll()` picks them up next start.
+   */
+  async shutdown(): Promise<void> {
+    this.engine.stop();
+    this.tokens.clear();
+  }
+
+  private machine(arn?: string): MachineSpec {
+    const m = arn ? this.machines.get(arn) : undefined;
+    if (!m) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
+    return m;
+  }
+}
+
+/** The Step Functions API over AWS JSON 1.0 (`X-Amz-Target: AWSStepFunctions.<Operation>`). */
+export function sfnHandler(
+  sfn: LocalStepFunctions,
+  fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
+): RequestListener {
+  type Body = Record<string, never>;
+  return awsJsonHandler(
+    'AWSStepFunctions',
+    {
+      StartExecution: (b) => sfn.startExecution(b as Body),
+      DescribeExecution: (b) => sfn.describeExecution(b as Body),
+      ListExecutions: (b) => sfn.listExecutions(b as Body),
+      GetExecutionHistory: (b) => sfn.getExecutionHistory(b as Body),
+      StopExecution: (b) => sfn.stopExecution(b as Body),
+      SendTaskSuccess: (b) => sfn.sendTaskSuccess(b as Body),
+      SendTaskFailure: (b) => sfn.sendTaskFailure(b as Body),
+      SendTaskHeartbeat: (b) => sfn.sendTaskHeartbeat(b as Body),
+      ListStateMachines: () => sfn.listStateMachines(),
+      DescribeStateMachine: (b) => sfn.describeStateMachine(b as Body),
+    },
+    fallback,
+  );
+}

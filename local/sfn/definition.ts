@@ -1,0 +1,68 @@
+import type { AslDefinition } from '../template.ts';
+
+type States = AslDefinition['States'];
+
+const NO_TIMEOUT = 99_999_999; // AWS's default Task timeout (the library's default is 60 s)
+
+/**
+ * What the library runs: the template's definition with Waits as scaled sleeps (a Task overridden
+ * locally, so TimestampPath waits can be compressed) and AWS's default Task timeout made explicit.
+ * Token tasks get no library timeout or heartbeat: TaskTokens enforces both, scaled.
+ */
+export function prepareDefinition(
+  definition: AslDefinition,
+  startAt: string,
+  waitResource: string,
+): AslDefinition {
+  const states: States = {};
+  for (const [name, s] of Object.entries(definition.States)) {
+    if (s.Type === 'Wait') {
+      const { Seconds, SecondsPath, Timestamp, TimestampPath, Type, ...rest } = s;
+      states[name] = { ...rest, Type: 'Task', Resource: waitResource, TimeoutSeconds: NO_TIMEOUT };
+    } else if (s.Type === 'Task') {
+      const token = String(s.Resource).endsWith('.waitForTaskToken');
+      states[name] = {
+        ...s,
+        ...(token || (s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined)
+          ? { TimeoutSeconds: NO_TIMEOUT }
+          : {}),
+      };
+      if (token) delete states[name].HeartbeatSeconds;
+    } else {
+      states[name] = s;
+    }
+  }
+  return { ...definition, StartAt: startAt, States: states };
+}
+
+/** The library's `retryIntervalOverrides`: every state with a Retry waits `ms` between attempts. */
+export function retryIntervals(states: States, ms: number): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(states)
+      .filter(([, s]) => Array.isArray(s.Retry))
+      .map(([name]) => [name, ms]),
+  );
+}
+
+/** How long (real ms) a Wait state waits for this input, under the time scale. */
+export function waitMs(s: Record<string, unknown>, input: unknown, timeScale: number): number {
+  let ms = 0;
+  if (typeof s.Seconds === 'number') ms = s.Seconds * 1000;
+  else if (typeof s.SecondsPath === 'string') ms = Number(readPath(input, s.SecondsPath)) * 1000;
+  else if (typeof s.Timestamp === 'string') ms = Date.parse(s.Timestamp) - Date.now();
+  else if (typeof s.TimestampPath === 'string')
+    ms = Date.parse(String(readPath(input, s.TimestampPath))) - Date.now();
+  return Math.max(0, ms) / timeScale;
+}
+
+/** Reads a JSONPath like `$.a.b` (what Wait states use); enough for TimestampPath/SecondsPath. */
+function readPath(input: unknown, path: string): unknown {
+  if (path === '$') return input;
+  return path
+    .replace(/^\$\.?/, '')
+    .split('.')
+    .reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      input,
+    );
+}

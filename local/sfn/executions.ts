@@ -1,0 +1,179 @@
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SfnError } from './errors.ts';
+
+export interface HistoryEvent {
+  id: number;
+  previousEventId: number;
+  timestamp: number;
+  type: string;
+  [details: string]: unknown;
+}
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** A `.waitForTaskToken` task waiting for its callback: what a restart needs to keep waiting. */
+export interface Parked {
+  state: string;
+  token: string;
+  /** Real-time deadline (ms) for the task timeout, already divided by the time scale. */
+  deadline?: number;
+  heartbeatSeconds?: number;
+  lastHeartbeat?: number;
+  /** The function has run with this token; a resume before that runs it again (it is idempotent). */
+  invoked?: boolean;
+}
+
+export interface ExecutionRecord {
+  executionArn: string;
+  stateMachineArn: string;
+  name: string;
+  status: ExecutionStatus;
+  startDate: number;
+  stopDate?: number;
+  input: string;
+  output?: string;
+  error?: string;
+  cause?: string;
+  events: HistoryEvent[];
+  /** The last state entered and its input: where a restart resumes. */
+  current?: { state: string; input: unknown; waitUntil?: number; parked?: Parked };
+  /** The time scale the deadlines above were computed with (a restart may use another). */
+  timeScale?: number;
+}
+
+/**
+ * Every execution with its history, kept in memory and on disk (`<dataDir>/executions/<name>.json`),
+ * loaded at construction so a restart sees what the previous process left.
+ */
+export class ExecutionStore {
+  private readonly records = new Map<string, ExecutionRecord>();
+  private readonly dirty = new Set<ExecutionRecord>();
+  private readonly endWaiters = new Map<string, (() => void)[]>();
+  private readonly dir: string;
+  private stopping = false;
+
+  constructor(dataDir: string) {
+    this.dir = join(dataDir, 'executions');
+    mkdirSync(this.dir, { recursive: true });
+    for (const f of readdirSync(this.dir).filter((x) => x.endsWith('.json'))) {
+      const rec = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as ExecutionRecord;
+      this.records.set(rec.executionArn, rec);
+    }
+  }
+
+  get(executionArn: string): ExecutionRecord | undefined {
+    return this.records.get(executionArn);
+  }
+
+  /** The execution, or ExecutionDoesNotExist. */
+  require(executionArn?: string): ExecutionRecord {
+    const r = executionArn ? this.records.get(executionArn) : undefined;
+    if (!r) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
+    return r;
+  }
+
+  add(rec: ExecutionRecord): void {
+    this.records.set(rec.executionArn, rec);
+  }
+
+  list(): ExecutionRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Appends a history event (ids count from 1, each pointing at the one before). */
+  event(rec: ExecutionRecord, type: string, details: Record<string, unknown> = {}): void {
+    const id = rec.events.length + 1;
+    rec.events.push({ id, previousEventId: id - 1, timestamp: Date.now(), type, ...details });
+    this.save(rec);
+  }
+
+  /** Ends a RUNNING execution with its terminal history event; false when it had already ended. */
+  end(
+    rec: ExecutionRecord,
+    status: Exclude<ExecutionStatus, 'RUNNING'>,
+    r: { output?: unknown; error?: string; cause?: string },
+  ): boolean {
+    if (rec.status !== 'RUNNING') return false;
+    rec.status = status;
+    rec.stopDate = Date.now();
+    rec.current = undefined;
+    if (status === 'SUCCEEDED') {
+      rec.output = JSON.stringify(r.output ?? null);
+      this.event(rec, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: rec.output } });
+    } else {
+      rec.error = r.error;
+      rec.cause = r.cause;
+      const key = status === 'ABORTED' ? 'executionAbortedEventDetails' : 'executionFailedEventDetails';
+      this.event(rec, status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionFailed', {
+        [key]: { ...(r.error ? { error: r.error } : {}), ...(r.cause ? { cause: r.cause } : {}) },
+      });
+    }
+    for (const resolve of this.endWaiters.get(rec.executionArn) ?? []) resolve();
+    this.endWaiters.delete(rec.executionArn);
+    return true;
+  }
+
+  /** Resolves once the execution is no longer RUNNING. */
+  ended(rec: ExecutionRecord): Promise<void> {
+    if (rec.status !== 'RUNNING') return Promise.resolve();
+    return new Promise((resolve) => {
+      this.endWaiters.set(rec.executionArn, [...(this.endWaiters.get(rec.executionArn) ?? []), resolve]);
+    });
+  }
+
+  /** Writes are coalesced per execution (one write per tick, not per event); `close()` flushes. */
+  save(rec: ExecutionRecord): void {
+    if (this.stopping) return;
+    if (this.dirty.size === 0) setImmediate(() => this.flush());
+    this.dirty.add(rec);
+  }
+
+  flush(): void {
+    for (const rec of this.dirty) {
+      const file = join(this.dir, `${rec.name}.json`);
+      writeFileSync(`${file}.tmp`, JSON.stringify(rec));
+      renameSync(`${file}.tmp`, file);
+    }
+    this.dirty.clear();
+  }
+
+  /** Writes these executions (and anything pending) now; nothing after this reaches the disk. */
+  close(executionArns: Iterable<string>): void {
+    for (const arn of executionArns) {
+      const rec = this.records.get(arn);
+      if (rec) this.dirty.add(rec);
+    }
+    this.flush();
+    this.stopping = true;
+  }
+}
+
+/** The fields ListExecutions and DescribeExecution share, in the SDK's shape (dates in epoch seconds). */
+export function summary(r: ExecutionRecord) {
+  return {
+    executionArn: r.executionArn,
+    stateMachineArn: r.stateMachineArn,
+    name: r.name,
+    status: r.status,
+    startDate: r.startDate / 1000,
+    ...(r.stopDate ? { stopDate: r.stopDate / 1000 } : {}),
+  };
+}
+
+export function paginate<T>(
+  items: T[],
+  maxResults = 100,
+  nextToken?: string,
+): { page: T[]; nextToken?: string } {
+  const size = Math.min(Math.max(1, maxResults || 100), 1000);
+  let start = 0;
+  if (nextToken) {
+    start = Number(Buffer.from(nextToken, 'base64url').toString('utf8'));
+    if (!Number.isInteger(start) || start < 0) throw new SfnError('InvalidToken', 'Invalid Token');
+  }
+  const page = items.slice(start, start + size);
+  const next =
+    start + size < items.length ? Buffer.from(String(start + size)).toString('base64url') : undefined;
+  return next ? { page, nextToken: next } : { page };
+}

@@ -1,0 +1,158 @@
+import { SfnError } from './errors.ts';
+import type { ExecutionRecord, ExecutionStore, Parked } from './executions.ts';
+
+interface Waiter {
+  resolve: (output: unknown) => void;
+  reject: (e: Error) => void;
+  executionArn: string;
+}
+
+/** The parameters of a `.waitForTaskToken` Lambda task, as the state's Parameters produced them. */
+export interface TokenTaskInput {
+  FunctionName?: string;
+  Payload?: { taskToken?: string };
+}
+
+const taskError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+/**
+ * The live task tokens: each parked `.waitForTaskToken` task waits on one until SendTaskSuccess or
+ * SendTaskFailure, its (scaled) timeout or heartbeat, an `expire()`, or the end of its execution.
+ */
+export class TaskTokens {
+  private readonly waiters = new Map<string, Waiter>();
+
+  constructor(
+    private readonly store: ExecutionStore,
+    private readonly timeScale: number,
+  ) {}
+
+  /** The token's output, once a callback settles it. */
+  register(token: string, executionArn: string): Promise<unknown> {
+    const output = new Promise<unknown>((resolve, reject) => {
+      this.waiters.set(token, { resolve, reject, executionArn });
+    });
+    output.catch(() => undefined);
+    return output;
+  }
+
+  /** Throws TaskDoesNotExist unless the token is live. */
+  check(token?: string): void {
+    this.take(token, false);
+  }
+
+  succeed(token: string | undefined, output: unknown): void {
+    this.take(token).resolve(output);
+  }
+
+  fail(token: string | undefined, error?: string, cause?: string): void {
+    this.take(token).reject(taskError(error ?? 'States.TaskFailed', cause ?? ''));
+  }
+
+  /** Times the task out now, as if its TimeoutSeconds had passed. */
+  expire(token?: string): void {
+    this.take(token).reject(taskError('States.Timeout', 'Task timed out'));
+  }
+
+  heartbeat(token?: string): void {
+    this.check(token);
+    const rec = this.store.list().find((r) => r.current?.parked?.token === token);
+    if (rec?.current?.parked) {
+      rec.current.parked.lastHeartbeat = Date.now();
+      this.store.save(rec);
+    }
+  }
+
+  /** Forgets the tokens of an execution that has ended: callbacks for them get TaskDoesNotExist. */
+  dropExecution(executionArn: string): void {
+    for (const [token, w] of this.waiters) if (w.executionArn === executionArn) this.waiters.delete(token);
+  }
+
+  clear(): void {
+    this.waiters.clear();
+  }
+
+  private take(token?: string, remove = true): Waiter {
+    const w = token ? this.waiters.get(token) : undefined;
+    if (!w || !token) throw new SfnError('TaskDoesNotExist', 'Task Does Not Exist');
+    if (remove) this.waiters.delete(token);
+    return w;
+  }
+
+  /**
+   * `.waitForTaskToken`: invokes the function with the token (once: a resumed task keeps its token and
+   * does not invoke again), then waits for SendTaskSuccess/Failure, its (scaled) timeout or heartbeat.
+   */
+  async park(
+    rec: ExecutionRecord,
+    state: string,
+    def: Record<string, unknown>,
+    taskInput: TokenTaskInput,
+    resumed: Parked | undefined,
+    invoke: (functionName: string, payload: unknown) => Promise<unknown>,
+  ): Promise<unknown> {
+    let parked = resumed;
+    if (!parked) {
+      const token = String(taskInput.Payload?.taskToken ?? findToken(taskInput) ?? '');
+      if (!token) throw taskError('States.Runtime', 'No $$.Task.Token in the task parameters');
+      const timeout = typeof def.TimeoutSeconds === 'number' ? def.TimeoutSeconds : undefined;
+      parked = {
+        state,
+        token,
+        ...(timeout ? { deadline: Date.now() + (timeout * 1000) / this.timeScale } : {}),
+        ...(typeof def.HeartbeatSeconds === 'number'
+          ? { heartbeatSeconds: def.HeartbeatSeconds, lastHeartbeat: Date.now() }
+          : {}),
+      };
+    }
+    const p = parked;
+    // As in AWS, the token is live from the moment the task starts: a callback may arrive during the invoke.
+    const output = this.register(p.token, rec.executionArn);
+    if (rec.current) {
+      rec.current.parked = p;
+      this.store.save(rec);
+    }
+    if (!p.invoked) {
+      const payload = { ...(taskInput.Payload ?? {}), ...(resumed ? { taskToken: p.token } : {}) };
+      await invoke(String(taskInput.FunctionName), payload);
+      p.invoked = true;
+      this.store.save(rec);
+    }
+    const timers: NodeJS.Timeout[] = [];
+    const timedOut = new Promise<never>((_, reject) => {
+      const fail = (name: string) => {
+        this.waiters.delete(p.token);
+        reject(taskError(name, 'Task timed out'));
+      };
+      if (p.deadline !== undefined)
+        timers.push(setTimeout(() => fail('States.Timeout'), Math.max(0, p.deadline - Date.now())));
+      if (p.heartbeatSeconds) {
+        const check = () => {
+          const due = (p.lastHeartbeat ?? Date.now()) + ((p.heartbeatSeconds ?? 0) * 1000) / this.timeScale;
+          if (Date.now() >= due) fail('States.HeartbeatTimeout');
+          else timers.push(setTimeout(check, due - Date.now()));
+        };
+        check();
+      }
+    });
+    try {
+      return await Promise.race([output, timedOut]);
+    } finally {
+      for (const t of timers) clearTimeout(t);
+      if (rec.current?.parked) {
+        rec.current.parked = undefined;
+        this.store.save(rec);
+      }
+    }
+  }
+}
+
+function findToken(v: unknown): string | undefined {
+  if (!v || typeof v !== 'object') return undefined;
+  for (const [k, x] of Object.entries(v)) {
+    if (/token/i.test(k) && typeof x === 'string') return x;
+    const inner = findToken(x);
+    if (inner) return inner;
+  }
+  return undefined;
+}
