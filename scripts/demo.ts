@@ -4,11 +4,13 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DynamoDBClient, ListTablesCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { dynamoStores } from '../functions/shared/data/index.ts';
 import { leadIdFor } from '../functions/shared/domain/lead.ts';
 import { LEAD_STAGES } from '../functions/shared/domain/lead-stage.ts';
 import { loadConfig } from '../infra/load-config.ts';
+import { linksIn, Mailbox, type MailboxEmail, unsubscribeUrlOf } from '../local/mailbox.ts';
 import type { LocalStack } from '../local/runtime.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -20,13 +22,6 @@ const { values: v } = parseArgs({
   },
 });
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-
-interface Mail {
-  destination: { to: string[] };
-  subject: string;
-  body: { text?: string };
-  headers?: { name: string; value: string }[];
-}
 
 const company = (name: string, size: number, country: string, industry: string) => ({
   company: name,
@@ -174,6 +169,7 @@ async function main() {
   const [machine] = (await sfn.send(new ListStateMachinesCommand({}))).stateMachines ?? [];
   const stateMachineArn = String(machine?.stateMachineArn);
   const tableName = own?.tableName ?? (await db.send(new ListTablesCommand({}))).TableNames?.[0];
+  const mailbox = new Mailbox(urls.ses);
 
   // 1. Post the batch like web forms do (plus a same-day resubmit).
   console.log(`\n1. Posting ${BATCH.length} leads and one duplicate resubmit to ${api}/leads`);
@@ -192,9 +188,6 @@ async function main() {
     `   ${posts.filter((r) => r.status === 202).length}/${posts.length} answered 202 in ${postMs} ms (${((posts.length / postMs) * 1000).toFixed(0)} leads/s)`,
   );
 
-  const mails = async (): Promise<Mail[]> =>
-    ((await (await fetch(`${urls.ses}/store`)).json()) as { emails: Mail[] }).emails;
-  const links = (m: Mail) => [...(m.body.text ?? '').matchAll(/https?:\/\/[^\s>]+/g)].map((x) => x[0]);
   const runs = async () =>
     (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }))).executions ?? [];
 
@@ -204,7 +197,7 @@ async function main() {
   );
   const done = new Set<string>();
   const deadline = Date.now() + Number(v.timeout) * 1000;
-  const assignmentFor = (all: Mail[], name: string) =>
+  const assignmentFor = (all: MailboxEmail[], name: string) =>
     all.filter((m) => m.subject.startsWith('New lead') && m.subject.includes(name)).at(-1);
   const post = (url: string, body?: string) =>
     fetch(url, {
@@ -214,24 +207,22 @@ async function main() {
     });
   let last = '';
   while (Date.now() < deadline) {
-    const all = await mails();
+    const all = await mailbox.list();
     const maria = assignmentFor(all, 'Maria Garcia');
     if (maria && !done.has('maria-accept')) {
-      const [accept] = links(maria).filter((l) => l.includes('/deals/action'));
+      const [accept] = linksIn(maria).filter((l) => l.includes('/deals/action'));
       if ((await post(String(accept))).status === 200) done.add('maria-accept');
     } else if (maria && done.has('maria-accept') && !done.has('maria-won')) {
-      const [, won] = links(maria).filter((l) => l.includes('/deals/action'));
+      const [, won] = linksIn(maria).filter((l) => l.includes('/deals/action'));
       if ((await post(String(won), 'amount=48000')).status === 200) done.add('maria-won');
     }
     const jonas = assignmentFor(all, 'Jonas Weber');
     if (jonas && !done.has('jonas-lost')) {
-      const [, , lost] = links(jonas).filter((l) => l.includes('/deals/action'));
+      const [, , lost] = linksIn(jonas).filter((l) => l.includes('/deals/action'));
       if ((await post(String(lost), 'reason=not-now')).status === 200) done.add('jonas-lost');
     }
     const olivia = all.find((m) => m.destination.to.includes(UNSUBSCRIBER));
-    const unsub =
-      olivia?.headers?.find((h) => h.name.toLowerCase() === 'list-unsubscribe')?.value.slice(1, -1) ??
-      (olivia && links(olivia).find((l) => l.includes('/unsubscribe')));
+    const unsub = olivia && unsubscribeUrlOf(olivia);
     if (unsub && !done.has('unsubscribe')) {
       if ((await post(unsub, 'List-Unsubscribe=One-Click')).status === 200) done.add('unsubscribe');
     }
@@ -255,20 +246,12 @@ async function main() {
     await new Promise((res) => setTimeout(res, 250));
   }
 
-  // 3. The funnel, straight from the leads-by-stage index.
-  const stages = LEAD_STAGES;
+  // 3. The funnel, from the leads-by-stage index (through the data layer the handlers use).
+  const { leads } = dynamoStores(String(tableName), db);
   const funnel: [string, number][] = [];
-  for (const stage of stages) {
-    const q = await db.send(
-      new QueryCommand({
-        TableName: tableName,
-        IndexName: 'gsi2',
-        KeyConditionExpression: 'gsi2pk = :p',
-        ExpressionAttributeValues: { ':p': { S: `LEADSTAGE#${stage}` } },
-        Select: 'COUNT',
-      }),
-    );
-    if (q.Count) funnel.push([stage, q.Count]);
+  for (const stage of LEAD_STAGES) {
+    const n = await leads.countByStage(stage);
+    if (n) funnel.push([stage, n]);
   }
   const r = await runs();
   console.log(
