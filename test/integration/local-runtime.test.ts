@@ -14,6 +14,7 @@ import {
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { keys } from '../../functions/shared/data/keys.ts';
 import { leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { majorOf } from '../../local/template.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
@@ -94,7 +95,7 @@ describe('local runtime: AWS SDK v3 clients work unchanged', () => {
     const rep = await db.send(
       new GetItemCommand({
         TableName: t.stack.tableName,
-        Key: { pk: { S: 'REP#rep-ava' }, sk: { S: 'PROFILE' } },
+        Key: { pk: { S: keys.rep('rep-ava').pk }, sk: { S: keys.rep('rep-ava').sk } },
       }),
     );
     expect(rep.Item?.team?.S).toBe('enterprise-na');

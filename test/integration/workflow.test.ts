@@ -1,5 +1,6 @@
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { dynamoStores } from '../../functions/shared/data/index.ts';
 import { executionNameFor, leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
@@ -23,15 +24,10 @@ function submission(fields: Record<string, string>) {
   };
 }
 
+/** The lead as the data layer reads it (the harness's handlers share the table through TABLE_NAME). */
 async function leadItem(leadId: string) {
-  const db = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' });
-  const { Item } = await db.send(
-    new GetItemCommand({
-      TableName: process.env.TABLE_NAME,
-      Key: { pk: { S: `LEAD#${leadId}` }, sk: { S: 'PROFILE' } },
-    }),
-  );
-  return Item;
+  const client = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' });
+  return dynamoStores(process.env.TABLE_NAME, client).leads.get(leadId);
 }
 
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
@@ -80,7 +76,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       'Recycle?',
       'Deal closed',
     ]);
-    expect((await leadItem(lead.id))?.stage?.S).toBe('won');
+    expect((await leadItem(lead.id))?.stage).toBe('won');
     // Enterprise in the US → enterprise-na team; the rep was emailed once, with escaped lead fields.
     const mail = h.mails.filter((m) => m.subject.startsWith('New lead'))[before];
     expect(mail?.to).toMatch(/@sales\.handoff\.example$/);
@@ -157,7 +153,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path.slice(-3)).toEqual(['Check engagement', 'Next nurture move?', 'Unsubscribed']);
     expect(mailsTo(lead.email)).toHaveLength(1);
-    expect((await leadItem(lead.id))?.stage?.S).toBe('unsubscribed');
+    expect((await leadItem(lead.id))?.stage).toBe('unsubscribed');
   });
 
   it('Spam: a disposable address is disqualified without any email', async () => {
@@ -167,7 +163,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     expect(result.status).toBe('SUCCEEDED');
     expect(result.path.slice(-2)).toEqual(['Route lead', 'Disqualified']);
     expect(h.mails.length).toBe(sent);
-    expect((await leadItem(lead.id))?.stage?.S).toBe('disqualified');
+    expect((await leadItem(lead.id))?.stage).toBe('disqualified');
   });
 
   it('SlaTimeout: reassigned after the SLA, lost "not now", recycled to nurture', async () => {
@@ -196,7 +192,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     const [a, b] = h.mails.filter((m) => m.subject.startsWith('New lead')).slice(first);
     expect(a?.to).not.toBe(b?.to);
     expect(b?.subject).toContain('reassigned to you');
-    expect((await leadItem(lead.id))?.stage?.S).toBe('nurtured');
+    expect((await leadItem(lead.id))?.stage).toBe('nurtured');
   });
 
   it('FailingStep: a step that keeps failing is retried, caught and recorded', async () => {
@@ -214,7 +210,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     expect(result.status).toBe('FAILED');
     expect(result.path.slice(-3)).toEqual(['Send nurture email', 'Record failure', 'Lead processing failed']);
     expect(attempts).toBe(5); // first try + 4 retries from the Retry policy
-    expect((await leadItem(lead.id))?.stage?.S).toBe('failed');
+    expect((await leadItem(lead.id))?.stage).toBe('failed');
     expect(leadIdFor(lead.email)).toBe(lead.id);
   });
 });

@@ -12,9 +12,13 @@ import {
 
 describe('lead-stage machine', () => {
   it('walks the happy path: captured → sales-ready → assigned → won, then a new run starts over', () => {
-    const path = ['captured', 'sales-ready', 'assigned', 'won', 'captured'] as const;
-    for (let i = 1; i < path.length; i++)
-      expect(canMoveLead(path[i - 1], path[i]), path.join(' → ')).toBe(true);
+    const steps = [
+      ['captured', 'sales-ready'],
+      ['sales-ready', 'assigned'],
+      ['assigned', 'won'],
+      ['won', 'captured'],
+    ] as const;
+    for (const [from, to] of steps) expect(canMoveLead(from, to), `${from} → ${to}`).toBe(true);
   });
 
   it('recycles a "not now" loss to nurture, and lets a nurtured lead qualify later', () => {
