@@ -21,17 +21,6 @@ export type LeadStage = (typeof LEAD_STAGES)[number];
 /** Stages in which a lead has a live run (a later submission for the lead belongs to that run). */
 export const ACTIVE_STAGES: readonly LeadStage[] = ['captured', 'nurturing', 'sales-ready', 'assigned'];
 
-/** A run that has ended leaves the lead here; a new submission starts a new run (back to captured). */
-const ENDED: readonly LeadStage[] = [
-  'disqualified',
-  'won',
-  'lost',
-  'stale',
-  'nurtured',
-  'not-emailable',
-  'unsubscribed',
-];
-
 /**
  * The lead-stage machine: which stage may follow which. A stage may always be written again (every step
  * is retried), and any stage may become `failed`; a failed run is redriven from the state that failed,
@@ -61,8 +50,9 @@ export function predecessorsOf(to: LeadStage): LeadStage[] {
   return LEAD_STAGES.filter((from) => canMoveLead(from, to));
 }
 
+/** A run that has ended leaves the lead here: the only way on is a new submission (a new run, captured). */
 export function isEnded(stage: LeadStage): boolean {
-  return ENDED.includes(stage);
+  return NEXT[stage].length === 1 && NEXT[stage][0] === 'captured';
 }
 
 // ---- Which stage an event leads to: the only place handlers learn it. ----
