@@ -1,6 +1,7 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { type IRole, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { HandoffConfig } from '../functions/shared/config-schema.ts';
@@ -24,7 +25,7 @@ export const ENTRIES = {
   AssignRep: 'steps/assign-rep.ts',
   AwaitOutcome: 'steps/await-outcome.ts',
   CloseDeal: 'steps/close-deal.ts',
-  RecordFailure: 'steps/record-failure.ts',
+  RecordFailure: 'events/record-failure.ts',
   SubmitLead: 'api/leads.ts',
   RepAction: 'api/rep-action.ts',
   Unsubscribe: 'api/unsubscribe.ts',
@@ -75,19 +76,21 @@ export class HandoffStack extends Stack {
         'PutItem',
         'UpdateItem',
       ]),
+      // The capacity queue (TEAM#… WAIT#… items) needs Query and DeleteItem.
       assignRep: fn('AssignRep', 'Assign / reassign rep')
-        .useTable(data, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'])
+        .useTable(data, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
         .useMail(mail)
         .useLinks(linkKey, api.url),
       awaitOutcome: fn('AwaitOutcome', 'Park the task token on the deal').useTable(data, [
         'GetItem',
         'UpdateItem',
       ]),
-      closeDeal: fn('CloseDeal', 'Close deal').useTable(data, ['GetItem', 'PutItem', 'UpdateItem']),
-      recordFailure: fn('RecordFailure', 'Record failure').useTable(data, [
+      closeDeal: fn('CloseDeal', 'Close deal').useTable(data, [
         'GetItem',
+        'Query',
         'PutItem',
         'UpdateItem',
+        'DeleteItem',
       ]),
     };
 
@@ -95,15 +98,27 @@ export class HandoffStack extends Stack {
       functions: steps,
       acceptWithin: Duration.hours(config.reps.sla.acceptWithinHours),
       closeWithin: Duration.days(config.reps.sla.closeWithinDays),
+      capacityRecheck: Duration.minutes(config.reps.sla.capacityRecheckMinutes),
     });
     const sm = workflow.stateMachine;
-    // A rep can click before the wait parks its token; AwaitOutcome then resumes the run itself. A
-    // standalone policy (not the role's default one) keeps function → state machine → function acyclic.
-    new Policy(this, 'AwaitOutcomeResumesRun', {
-      roles: [steps.awaitOutcome.role as IRole],
-      statements: [
-        new PolicyStatement({ actions: ['states:SendTaskSuccess'], resources: [sm.stateMachineArn] }),
-      ],
+    // Steps that resume their own run (a rep faster than the wait, an assignment made at once) or wake a
+    // run waiting for a free rep.
+    steps.awaitOutcome.resumesRunsOf(sm);
+    steps.assignRep.resumesRunsOf(sm, ['SendTaskSuccess', 'SendTaskFailure']);
+    steps.closeDeal.resumesRunsOf(sm, ['SendTaskFailure']);
+
+    // A run that fails, times out or is stopped stays where it was (redrivable); this records it.
+    const recordFailure = fn('RecordFailure', 'Record failure (run status change)')
+      .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
+      .resumesRunsOf(sm, ['SendTaskFailure']);
+    new Rule(this, 'RunEnded', {
+      description: 'A lead run failed, timed out or was stopped: record it on the lead and free its rep',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [sm.stateMachineArn] },
+      },
+      targets: [new LambdaFunction(recordFailure, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
 
     const leads = fn('SubmitLead', 'POST /leads').startsRunsOf(sm);

@@ -1,39 +1,29 @@
-// The lead-to-close journey in one file on purpose: DESIGN §2 makes this the only place the flow is
-// defined, so a reader follows every state and transition here (≈330 lines, most of them state wiring).
-import { type CfnElement, Duration, Validations } from 'aws-cdk-lib';
+import { type CfnElement, type Duration, Validations } from 'aws-cdk-lib';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
   DefinitionBody,
-  Fail,
-  IntegrationPattern,
-  JitterType,
   JsonPath,
   LogLevel,
   Pass,
   Result,
-  type RetryProps,
   StateMachine,
   StateMachineType,
   Succeed,
-  TaskInput,
-  Timeout,
   Wait,
   WaitTime,
 } from 'aws-cdk-lib/aws-stepfunctions';
-import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { StepInput, StepName, StepOutput } from '../functions/shared/contracts.ts';
+import type { StepInput, StepOutput } from '../functions/shared/contracts.ts';
+import { payloadOf, step, waitingStep } from './tasks.ts';
 
-/** A Task payload with the keys of the step's input contract (functions/shared/contracts.ts), checked by tsc. */
-function payloadOf<S extends StepName>(_step: S, payload: { [K in keyof StepInput<S>]: unknown }) {
-  return TaskInput.fromObject(payload);
-}
+export { RETRY, TRANSIENT_ERRORS } from './tasks.ts';
 
 type Nurture = StepOutput<'sendNurture'>;
 type Engagement = StepOutput<'checkEngagement'>;
+type Outcome = StepInput<'closeDeal'>['outcome'];
 
 export interface StepFunctions {
   capture: IFunction;
@@ -43,7 +33,6 @@ export interface StepFunctions {
   assignRep: IFunction;
   awaitOutcome: IFunction;
   closeDeal: IFunction;
-  recordFailure: IFunction;
 }
 
 export interface LeadToCloseWorkflowProps {
@@ -52,38 +41,19 @@ export interface LeadToCloseWorkflowProps {
   acceptWithin: Duration;
   /** How long an accepted deal may stay open before it is closed as stale. */
   closeWithin: Duration;
+  /** How often a run waiting for a free rep looks again on its own (a closing deal wakes it sooner). */
+  capacityRecheck: Duration;
 }
 
-/** Errors worth another try: Lambda service hiccups, throttling, a lost race. Never validation errors. */
-export const TRANSIENT_ERRORS = [
-  'Lambda.ServiceException',
-  'Lambda.AWSLambdaException',
-  'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
-  'Lambda.ClientExecutionTimeoutException',
-  'TransientError',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-];
-
-/** Every Task's retry policy: transient errors only, exponential backoff with full jitter. */
-const RETRY: RetryProps = {
-  errors: TRANSIENT_ERRORS,
-  interval: Duration.seconds(2),
-  maxAttempts: 4,
-  backoffRate: 2,
-  maxDelay: Duration.seconds(60),
-  jitterStrategy: JitterType.FULL,
-};
+/** Thrown at a waiting "Assign rep" when a slot of its team frees up (functions/shared/runs.ts). */
+const CAPACITY_FREED = 'CapacityFreed';
 
 /**
  * The lead-to-close journey (DESIGN §1) as one Standard state machine; the only place the flow is
  * defined. State names are what admins read in the console. Every Task retries transient errors with
- * backoff and jitter and routes anything else to "Record failure"; every path ends in Succeed or Fail.
+ * backoff and jitter; a step that still fails fails the run at that state, so RedriveExecution resumes
+ * it there after the fix ("Record failure" runs from an EventBridge rule, not from this definition).
+ * A full sales team is a wait inside "Assign rep", never a failure.
  */
 export class LeadToCloseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -91,65 +61,6 @@ export class LeadToCloseWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: LeadToCloseWorkflowProps) {
     super(scope, id);
     const f = props.functions;
-
-    const recordFailure = new LambdaInvoke(this, 'Record failure', {
-      lambdaFunction: f.recordFailure,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      payload: payloadOf('recordFailure', {
-        leadId: JsonPath.stringAt('$.lead.id'),
-        error: JsonPath.objectAt('$.error'),
-      }),
-      resultPath: '$.failure',
-      taskTimeout: Timeout.duration(Duration.seconds(30)),
-    });
-    const failed = new Fail(this, 'Lead processing failed', {
-      error: 'LeadProcessingFailed',
-      cause: 'A step failed after its retries; see the lead timeline and the Record failure state',
-    });
-    recordFailure.addRetry(RETRY);
-    recordFailure.addCatch(failed, { resultPath: '$.recordError' });
-    recordFailure.next(failed);
-
-    const task = (
-      name: string,
-      fn: IFunction,
-      payload: TaskInput,
-      resultPath: string,
-      timeout = Duration.seconds(30),
-    ) => {
-      const t = new LambdaInvoke(this, name, {
-        lambdaFunction: fn,
-        payloadResponseOnly: true,
-        retryOnServiceExceptions: false, // covered by TRANSIENT_ERRORS below
-        payload,
-        resultPath,
-        taskTimeout: Timeout.duration(timeout),
-      });
-      t.addRetry(RETRY);
-      t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
-      return t;
-    };
-
-    /** A `.waitForTaskToken` task: the handler parks the token on the deal; a rep link resumes it. */
-    const waitForRep = (name: string, waitingFor: 'acceptance' | 'outcome', timeout: Duration) => {
-      const t = new LambdaInvoke(this, name, {
-        lambdaFunction: f.awaitOutcome,
-        integrationPattern: IntegrationPattern.WAIT_FOR_TASK_TOKEN,
-        retryOnServiceExceptions: false,
-        payload: payloadOf('awaitRep', {
-          taskToken: JsonPath.taskToken,
-          dealId: JsonPath.stringAt('$.assignment.dealId'),
-          attempt: JsonPath.numberAt('$.assignment.attempt'),
-          waitingFor,
-        }),
-        resultPath: '$.outcome',
-        taskTimeout: Timeout.duration(timeout),
-      });
-      t.addRetry(RETRY);
-      return t;
-    };
-
     const leadId = JsonPath.stringAt('$.lead.id');
     const cycle = JsonPath.numberAt('$.nurture.cycle');
 
@@ -157,7 +68,8 @@ export class LeadToCloseWorkflow extends Construct {
       result: Result.fromObject({ cycle: 0, step: 0 }),
       resultPath: '$.nurture',
     });
-    const capture = task(
+    const capture = step(
+      this,
       'Capture lead',
       f.capture,
       payloadOf('capture', {
@@ -170,9 +82,11 @@ export class LeadToCloseWorkflow extends Construct {
     const merged = new Succeed(this, 'Merged into active lead', {
       comment: 'The lead already has a run in progress; this submission counts as engagement there.',
     });
-    const score = task('Score lead', f.score, payloadOf('score', { leadId }), '$.score');
+    const score = step(this, 'Score lead', f.score, payloadOf('score', { leadId }), '$.score');
     const disqualified = new Succeed(this, 'Disqualified');
-    const sendNurture = task(
+
+    const sendNurture = step(
+      this,
       'Send nurture email',
       f.sendNurture,
       payloadOf('sendNurture', { leadId, nurture: JsonPath.objectAt('$.nurture') }),
@@ -181,7 +95,8 @@ export class LeadToCloseWorkflow extends Construct {
     const waitNext = new Wait(this, 'Wait until next nurture step', {
       time: WaitTime.timestampPath('$.nurture.nextSendAt'),
     });
-    const checkEngagement = task(
+    const checkEngagement = step(
+      this,
       'Check engagement',
       f.checkEngagement,
       payloadOf('checkEngagement', { leadId, nurture: JsonPath.objectAt('$.nurture') }),
@@ -191,32 +106,58 @@ export class LeadToCloseWorkflow extends Construct {
     const notEmailable = new Succeed(this, 'Not emailable (no marketing consent)');
     const nurtured = new Succeed(this, 'Nurtured (stays a marketing lead)');
 
-    const assign = task(
-      'Assign rep',
-      f.assignRep,
-      payloadOf('assignRep', { leadId, executionName: JsonPath.executionName, cycle }),
-      '$.assignment',
-    );
-    const reassign = task(
-      'Reassign rep',
-      f.assignRep,
-      payloadOf('assignRep', {
-        leadId,
-        executionName: JsonPath.executionName,
-        cycle,
-        previous: JsonPath.objectAt('$.assignment'),
-      }),
-      '$.assignment',
-    );
+    /** Assign / Reassign: resumes at once, or waits in the team's queue; a freed slot or the timer retries. */
+    const assignStep = (name: string, previous?: unknown) => {
+      const t = waitingStep(
+        this,
+        name,
+        f.assignRep,
+        payloadOf('assignRep', {
+          taskToken: JsonPath.taskToken,
+          leadId,
+          executionName: JsonPath.executionName,
+          cycle,
+          ...(previous ? { previous } : {}),
+        }),
+        '$.assignment',
+        props.capacityRecheck,
+      );
+      t.addCatch(t, { errors: [CAPACITY_FREED, 'States.Timeout'], resultPath: '$.capacity' });
+      return t;
+    };
+    const assign = assignStep('Assign rep');
+    const reassign = assignStep('Reassign rep', JsonPath.objectAt('$.assignment'));
+
+    const waitForRep = (name: string, waitingFor: 'acceptance' | 'outcome', timeout: Duration) =>
+      waitingStep(
+        this,
+        name,
+        f.awaitOutcome,
+        payloadOf('awaitRep', {
+          taskToken: JsonPath.taskToken,
+          dealId: JsonPath.stringAt('$.assignment.dealId'),
+          attempt: JsonPath.numberAt('$.assignment.attempt'),
+          waitingFor,
+        }),
+        '$.outcome',
+        timeout,
+      );
     const awaitAcceptance = waitForRep('Await rep acceptance', 'acceptance', props.acceptWithin);
     const awaitOutcome = waitForRep('Await deal outcome', 'outcome', props.closeWithin);
     const closePayload = (outcome: unknown) =>
       payloadOf('closeDeal', { leadId, dealId: JsonPath.stringAt('$.assignment.dealId'), cycle, outcome });
-    const close = task('Close deal', f.closeDeal, closePayload(JsonPath.objectAt('$.outcome')), '$.close');
-    const closeStale = task(
+    const close = step(
+      this,
+      'Close deal',
+      f.closeDeal,
+      closePayload(JsonPath.objectAt('$.outcome')),
+      '$.close',
+    );
+    const closeStale = step(
+      this,
       'Close as stale',
       f.closeDeal,
-      closePayload({ action: 'stale' } satisfies StepInput<'closeDeal'>['outcome']),
+      closePayload({ action: 'stale' } satisfies Outcome),
       '$.close',
     );
     const closed = new Succeed(this, 'Deal closed');
@@ -234,50 +175,48 @@ export class LeadToCloseWorkflow extends Construct {
         .otherwise(closeStale),
       { errors: ['States.Timeout'], resultPath: '$.timeout' },
     );
-    awaitAcceptance.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
     awaitOutcome.addCatch(closeStale, { errors: ['States.Timeout'], resultPath: '$.timeout' });
-    awaitOutcome.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
 
-    const afterClose = new Choice(this, 'Recycle?')
-      .when(Condition.booleanEquals('$.close.recycle', true), recycle.next(sendNurture))
-      .otherwise(closed);
-    close.next(afterClose);
+    close.next(
+      new Choice(this, 'Recycle?')
+        .when(Condition.booleanEquals('$.close.recycle', true), recycle.next(sendNurture))
+        .otherwise(closed),
+    );
     closeStale.next(closed);
 
     assign.next(awaitAcceptance);
     awaitAcceptance.next(
       new Choice(this, 'Rep accepted?')
         .when(
-          Condition.stringEquals(
-            '$.outcome.action',
-            'accept' satisfies StepInput<'closeDeal'>['outcome']['action'],
-          ),
+          Condition.stringEquals('$.outcome.action', 'accept' satisfies Outcome['action']),
           awaitOutcome.next(close),
         )
         .otherwise(close),
     );
 
-    const afterSend = new Choice(this, 'Still emailable?')
-      .when(
-        Condition.stringEquals('$.nurture.status', 'suppressed' satisfies Nurture['status']),
-        unsubscribed,
-      )
-      .when(
-        Condition.stringEquals('$.nurture.status', 'not-emailable' satisfies Nurture['status']),
-        notEmailable,
-      )
-      .otherwise(waitNext);
-    const afterCheck = new Choice(this, 'Next nurture move?')
-      .when(
-        Condition.stringEquals('$.engagement.next', 'unsubscribed' satisfies Engagement['next']),
-        unsubscribed,
-      )
-      .when(Condition.stringEquals('$.engagement.next', 'sales-ready' satisfies Engagement['next']), assign)
-      .when(Condition.stringEquals('$.engagement.next', 'done' satisfies Engagement['next']), nurtured)
-      .otherwise(sendNurture);
-    sendNurture.next(afterSend);
+    sendNurture.next(
+      new Choice(this, 'Still emailable?')
+        .when(
+          Condition.stringEquals('$.nurture.status', 'suppressed' satisfies Nurture['status']),
+          unsubscribed,
+        )
+        .when(
+          Condition.stringEquals('$.nurture.status', 'not-emailable' satisfies Nurture['status']),
+          notEmailable,
+        )
+        .otherwise(waitNext),
+    );
     waitNext.next(checkEngagement);
-    checkEngagement.next(afterCheck);
+    checkEngagement.next(
+      new Choice(this, 'Next nurture move?')
+        .when(
+          Condition.stringEquals('$.engagement.next', 'unsubscribed' satisfies Engagement['next']),
+          unsubscribed,
+        )
+        .when(Condition.stringEquals('$.engagement.next', 'sales-ready' satisfies Engagement['next']), assign)
+        .when(Condition.stringEquals('$.engagement.next', 'done' satisfies Engagement['next']), nurtured)
+        .otherwise(sendNurture),
+    );
 
     const route = new Choice(this, 'Route lead')
       .when(

@@ -2,7 +2,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { config } from '#shared/config.ts';
 import { executionNameFor, parseLead } from '#shared/domain/lead.ts';
 import { requireEnv } from '#shared/env.ts';
-import { type HttpRequest, type HttpResult, httpHandler, json, mediaType } from '#shared/http.ts';
+import { type HttpRequest, type HttpResult, httpHandler, json, mediaType, page } from '#shared/http.ts';
 import { logger, metrics } from '#shared/observability.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
@@ -55,6 +55,20 @@ export const handler = httpHandler(
       metrics.addMetric('LeadsReceived', 'Count', 1);
       logger.info('lead received', { leadId: lead.id, formType: lead.formType });
     } catch (e) {
+      // Step Functions is shedding load even after the SDK's retries: nothing was started, so say so and
+      // let the form (or its script) try again, rather than answer 202 for a lead that would be lost.
+      if ((e as Error).name === 'ThrottlingException') {
+        metrics.addMetric('LeadsShed', 'Count', 1);
+        logger.warn('lead shed: Step Functions throttled', { leadId: lead.id });
+        const busy = fromBrowserForm(event)
+          ? page(
+              429,
+              'Busy',
+              '<p>We could not take your request just now. Please go back and send it again.</p>',
+            )
+          : json(429, { error: 'Busy: please try again in a few seconds' });
+        return { ...busy, headers: { ...busy.headers, 'retry-after': '2' } };
+      }
       // Same name with a different input: a resubmission the same day. The first run owns it.
       if (!(e instanceof ExecutionAlreadyExists)) throw e;
       logger.info('duplicate submission', { leadId: lead.id });

@@ -1,22 +1,20 @@
-import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { config } from '#shared/config.ts';
 import { type DealRecord, dynamoStores, type Stores } from '#shared/data/index.ts';
 import {
   type DealOutcome,
   type DealState,
   LOST_REASONS,
+  MAX_AMOUNT,
   outcomeOf,
   transition,
 } from '#shared/domain/deal.ts';
 import { LinkError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
 import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#shared/domain/links.ts';
-import { type HttpRequest, httpHandler, page } from '#shared/http.ts';
+import { type HttpRequest, type HttpResult, httpHandler, page } from '#shared/http.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { escapeHtml } from '#shared/mail.ts';
 import { logger, metrics } from '#shared/observability.ts';
-
-// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
-const sfn = new SFNClient({});
+import { resumeTask } from '#shared/runs.ts';
 
 const TITLES: Record<DealLinkAction, string> = {
   accept: 'Accept this lead',
@@ -36,7 +34,7 @@ const LOST_LABELS: Record<(typeof LOST_REASONS)[number], string> = {
 function form(claims: LinkClaims, token: string): string {
   const fields =
     claims.action === 'won'
-      ? '<label for="amount">Deal amount (USD)</label><input id="amount" name="amount" type="number" min="0" step="0.01" required>'
+      ? `<label for="amount">Deal amount (USD)</label><input id="amount" name="amount" type="number" min="0" max="${MAX_AMOUNT}" step="0.01" required>`
       : claims.action === 'lost'
         ? `<label for="reason">Why was it lost?</label><select id="reason" name="reason" required>${LOST_REASONS.map(
             (r) => `<option value="${r}">${escapeHtml(LOST_LABELS[r])}</option>`,
@@ -50,8 +48,9 @@ function outcomeFrom(claims: LinkClaims, body: Record<string, unknown>): DealOut
   if (claims.action === 'accept') return { action: 'accept' };
   if (claims.action === 'won') {
     const amount = Number(body.amount);
-    if (body.amount === undefined || body.amount === '' || !Number.isFinite(amount) || amount < 0) {
-      throw new ValidationError({ amount: ['must be a positive amount'] });
+    const valid = body.amount !== undefined && body.amount !== '' && Number.isFinite(amount);
+    if (!valid || amount < 0 || amount > MAX_AMOUNT) {
+      throw new ValidationError({ amount: [`must be an amount from 0 to ${MAX_AMOUNT}`] });
     }
     return { action: 'won', amount };
   }
@@ -64,29 +63,91 @@ function outcomeFrom(claims: LinkClaims, body: Record<string, unknown>): DealOut
 const alreadyDone = (stage: string) =>
   page(409, 'Already done', `<p>This deal is already <b>${escapeHtml(stage)}</b>. Nothing changed.</p>`);
 
+/** 410: the lead's run is over (failed, stopped, or moved past this wait); the deal is left as it was. */
+const journeyEnded = (what: string) =>
+  page(
+    410,
+    'This lead’s journey has ended',
+    `<p>${escapeHtml(what)} Nothing was changed. Sales ops can see the lead and restart its run from the console.</p>`,
+  );
+
+const END_TEXT: Record<NonNullable<DealRecord['runEnd']>, string> = {
+  FAILED: 'The lead’s run stopped on an error before your answer could reach it.',
+  TIMED_OUT: 'The lead’s run timed out.',
+  ABORTED: 'The lead’s run was stopped by an admin.',
+  ERASED: 'The lead was erased at their request.',
+};
+
 /**
  * GET|POST /deals/action?t=<signed link>. GET only shows a confirmation page (mail scanners follow
- * every link); POST verifies the link, moves the deal, then resumes the run with the stored token.
+ * every link); POST verifies the link, moves the deal, then resumes the run with the stored token. A run
+ * that has ended gets 410 and the deal is left unchanged.
  */
 export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>) => {
-  /** Resumes the waiting run with the rep's answer; if that fails (not because the wait is over), undoes the claim. */
-  async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string) {
-    try {
-      await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(outcomeOf(next)) }));
-    } catch (e) {
-      // The wait already ended (SLA timeout): the deal change stands; the run has moved on.
-      if (e instanceof TaskTimedOut || e instanceof TaskDoesNotExist) {
-        logger.warn('task already closed', { dealId: deal.dealId });
-        return;
-      }
-      // Could not resume the run: undo the claim so the rep can simply try again.
-      await deals.update(
+  /** Resumes the waiting run; if it cannot (gone, or an error), puts the deal back as it was. */
+  async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string): Promise<boolean> {
+    const undo = () =>
+      deals.update(
         deal.dealId,
         { stage: next.stage },
         { stage: deal.stage, repId: deal.repId, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
       );
+    let resumed: boolean;
+    try {
+      resumed = await resumeTask(taskToken, outcomeOf(next));
+    } catch (e) {
+      await undo(); // the rep can simply try again
       throw e;
     }
+    if (!resumed) await undo();
+    return resumed;
+  }
+
+  async function act(event: HttpRequest, claims: LinkClaims, deal: DealRecord): Promise<HttpResult> {
+    const outcome = outcomeFrom(claims, (event.body ?? {}) as Record<string, unknown>);
+    // Optimistic loop: the claim holds only if stage, rep and parked token are as read. It loses when
+    // the workflow parks its token in between (then we read again and resume it) or another click won.
+    let current: DealRecord | undefined = deal;
+    for (let tries = 0; tries < 3 && current; tries++) {
+      if (current.repId !== claims.audience) break;
+      if (current.runEnd) return journeyEnded(END_TEXT[current.runEnd]);
+      let next: DealState;
+      try {
+        next = transition(current, outcome);
+      } catch (e) {
+        if (e instanceof ValidationError) throw e;
+        return alreadyDone(current.stage);
+      }
+      const taskToken = current.taskToken;
+      const at = new Date().toISOString();
+      const claimed = await deals.update(
+        current.dealId,
+        { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
+        { ...next, repId: current.repId, updatedAt: at },
+        ['taskToken', 'tokenFor'],
+      );
+      if (!claimed) {
+        current = await deals.get(current.dealId);
+        continue;
+      }
+      if (taskToken && !(await resume(current, next, taskToken, at))) {
+        logger.warn('rep acted on a run that has moved on', { dealId: current.dealId });
+        return journeyEnded('The lead’s run has already moved past this step (or ended).');
+      }
+      await leads.putEvent(current.leadId, {
+        type: `rep-${claims.action}`,
+        at,
+        data: { dealId: current.dealId, repId: current.repId },
+      });
+      metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
+      logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });
+      const message =
+        outcome.action === 'accept'
+          ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
+          : 'Thanks, the outcome is recorded and marketing has been told.';
+      return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
+    }
+    return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
   }
 
   return httpHandler(
@@ -101,61 +162,21 @@ export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>)
           'This lead has been reassigned to another rep, so this link no longer applies.',
         );
       }
-      if (event.requestContext.http.method !== 'POST') {
-        const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
-        if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
-          return page(
-            200,
-            'Already done',
-            `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
-          );
-        }
+      if (event.requestContext.http.method === 'POST') return act(event, claims, deal);
+      const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
+      if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
         return page(
           200,
-          TITLES[claims.action as DealLinkAction],
-          `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
+          'Already done',
+          `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
         );
       }
-      const outcome = outcomeFrom(claims, (event.body ?? {}) as Record<string, unknown>);
-      // Optimistic loop: the claim holds only if stage, rep and parked token are as read. It loses when
-      // the workflow parks its token in between (then we read again and resume it) or another click won.
-      let current: DealRecord | undefined = deal;
-      for (let tries = 0; tries < 3 && current; tries++) {
-        if (current.repId !== claims.audience) break;
-        let next: DealState;
-        try {
-          next = transition(current, outcome);
-        } catch (e) {
-          if (e instanceof ValidationError) throw e;
-          return alreadyDone(current.stage);
-        }
-        const taskToken = current.taskToken;
-        const at = new Date().toISOString();
-        const claimed = await deals.update(
-          current.dealId,
-          { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
-          { ...next, repId: current.repId, updatedAt: at },
-          ['taskToken', 'tokenFor'],
-        );
-        if (!claimed) {
-          current = await deals.get(current.dealId);
-          continue;
-        }
-        await leads.putEvent(current.leadId, {
-          type: `rep-${claims.action}`,
-          at,
-          data: { dealId: current.dealId, repId: current.repId },
-        });
-        if (taskToken) await resume(current, next, taskToken, at);
-        metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
-        logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });
-        const message =
-          outcome.action === 'accept'
-            ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
-            : 'Thanks, the outcome is recorded and marketing has been told.';
-        return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
-      }
-      return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
+      if (deal.runEnd) return journeyEnded(END_TEXT[deal.runEnd]);
+      return page(
+        200,
+        TITLES[claims.action as DealLinkAction],
+        `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
+      );
     },
     { format: 'html', body: { maxBytes: 4096, strict: true }, linkKey: true },
   );

@@ -148,6 +148,8 @@ export const repsSchema = z
         .check(z.positive('must be positive'), z.lte(24 * 14, 'must be at most 336')),
       maxReassignments: intIn(0, 10),
       closeWithinDays: intIn(1, 365),
+      /** A run waiting for a free rep looks again this often on its own (a closing deal wakes it sooner). */
+      capacityRecheckMinutes: z._default(intIn(1, 24 * 60), 60),
     }),
   })
   .check(

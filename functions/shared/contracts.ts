@@ -3,7 +3,7 @@
 // parses its input and checks its output against them (functions/shared/step.ts).
 
 import * as z from 'zod/mini';
-import { DEAL_STAGES, LOST_REASONS } from './domain/deal.ts';
+import { DEAL_STAGES, LOST_REASONS, MAX_AMOUNT } from './domain/deal.ts';
 import { leadSchema } from './domain/lead.ts';
 import './zod.ts';
 
@@ -13,7 +13,12 @@ const attempt = z.int('must be a whole number').check(z.gte(1, 'must be 1 or mor
 
 export const dealOutcomeSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('accept') }),
-  z.object({ action: z.literal('won'), amount: z.number().check(z.gte(0, 'must be 0 or more')) }),
+  z.object({
+    action: z.literal('won'),
+    amount: z
+      .number()
+      .check(z.gte(0, 'must be 0 or more'), z.lte(MAX_AMOUNT, `must be at most ${MAX_AMOUNT}`)),
+  }),
   z.object({ action: z.literal('lost'), reason: z.enum(LOST_REASONS) }),
   z.object({ action: z.literal('stale') }),
 ]);
@@ -47,15 +52,21 @@ export const contracts = {
       engagement: count,
     }),
   },
+  /**
+   * "Assign rep" / "Reassign rep" are `.waitForTaskToken` tasks: the handler sends the assignment (below)
+   * with SendTaskSuccess at once, or, when every rep of the team is full or away, queues the run and
+   * returns; a deal closing elsewhere then wakes it (a `CapacityFreed` failure the state catches to retry).
+   */
   assignRep: {
     input: z.object({
+      taskToken: id,
       leadId: id,
       executionName: id,
       cycle: count,
       /** Present on "Reassign rep": the assignment whose SLA lapsed. */
       previous: z.optional(z.object({ dealId: id, repId: id, attempt })),
     }),
-    output: z.object({ dealId: id, repId: id, attempt, reassignmentsLeft: count }),
+    output: z.object({ status: z.enum(['assigned', 'waiting']) }),
   },
   awaitRep: {
     input: z.object({
@@ -70,13 +81,26 @@ export const contracts = {
     input: z.object({ leadId: id, dealId: id, cycle: count, outcome: dealOutcomeSchema }),
     output: z.object({ stage: z.enum(DEAL_STAGES), recycle: z.boolean(), nextCycle: count }),
   },
-  recordFailure: {
-    input: z.object({
-      leadId: z.optional(z.string()),
-      error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+} as const;
+
+/** What "Assign rep" resumes its run with: the workflow keeps it at `$.assignment`. */
+export const assignmentSchema = z.object({ dealId: id, repId: id, attempt, reassignmentsLeft: count });
+export type Assignment = z.output<typeof assignmentSchema>;
+
+/** EventBridge "Step Functions Execution Status Change" for a run that ended without succeeding. */
+export const runEndedEvent = {
+  input: z.object({
+    'detail-type': z.literal('Step Functions Execution Status Change'),
+    detail: z.object({
+      executionArn: id,
+      name: id,
+      status: z.enum(['FAILED', 'TIMED_OUT', 'ABORTED']),
+      input: z.optional(z.nullable(z.string())),
+      error: z.optional(z.nullable(z.string())),
+      cause: z.optional(z.nullable(z.string())),
     }),
-    output: z.object({ recorded: z.boolean(), errorType: z.string() }),
-  },
+  }),
+  output: z.object({ recorded: z.boolean(), released: z.boolean() }),
 } as const;
 
 export interface StepContract<

@@ -107,6 +107,20 @@ function bodyLimit(maxBytes: number): MiddlewareObj<HttpEvent, HttpResult> {
   };
 }
 
+/** Bodies are read as UTF-8: a body that says it is in another charset gets 415 rather than garbled text. */
+function utf8Only(): MiddlewareObj<HttpEvent, HttpResult> {
+  return {
+    before: async ({ event }) => {
+      const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i
+        .exec(event.headers['content-type'] ?? '')?.[1]
+        ?.toLowerCase();
+      if (charset && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
+        throw new DomainError(`Send the body as UTF-8, not ${charset}`, 415);
+      }
+    },
+  };
+}
+
 /** After the parsers: a body they did not parse is a media type this route does not take. */
 function parsedBodyOnly(): MiddlewareObj<HttpRequest, HttpResult> {
   return {
@@ -177,6 +191,7 @@ export function httpHandler(
   if (body) {
     handler
       .use(bodyLimit(body.maxBytes))
+      .use(utf8Only())
       .use(httpJsonBodyParser({ disableContentTypeError: true }))
       .use(httpUrlencodeBodyParser({ disableContentTypeError: true }));
     if (body.strict) handler.use(parsedBodyOnly() as unknown as MiddlewareObj<HttpEvent, HttpResult>);

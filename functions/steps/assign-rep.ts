@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import { config } from '#shared/config.ts';
-import { contracts } from '#shared/contracts.ts';
-import { type DealRecord, dynamoStores, type Stores } from '#shared/data/index.ts';
+import { type Assignment, contracts, type StepInput } from '#shared/contracts.ts';
+import { type DealRecord, dynamoStores, type LeadRecord, type Stores } from '#shared/data/index.ts';
 import { pickRep, teamFor } from '#shared/domain/assignment.ts';
-import { NotFoundError } from '#shared/domain/errors.ts';
+import { NoRepAvailableError, NotFoundError } from '#shared/domain/errors.ts';
 import { assignmentEmail } from '#shared/emails.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { sendMail } from '#shared/mailer.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { linkContext } from '#shared/public-url.ts';
+import { resumeTask, wakeNextWaiter } from '#shared/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
 
 /** One deal per run and nurture cycle: a retried step finds the same deal. */
@@ -16,34 +18,48 @@ export const dealIdFor = (executionName: string, cycle: number) =>
   `dl-${createHash('sha256').update(`${executionName}#${cycle}`).digest('hex').slice(0, 20)}`;
 
 const repById = (id: string) => config.reps.reps.find((r) => r.id === id);
+type Input = StepInput<'assignRep'>;
 
 /**
- * Assign rep / Reassign rep: territory → team → weighted round-robin; creates (or moves) the deal
- * and emails the rep a lead summary, the score's reasons and signed action links. Idempotent.
+ * Assign rep / Reassign rep (`.waitForTaskToken`): territory → team → weighted round-robin; creates (or
+ * moves) the deal, emails the rep a lead summary, the score's reasons and signed action links, and resumes
+ * the run with the assignment. When every rep of the team is full or away, the run waits in the team's
+ * queue (first come, first served) until a deal of the team frees a slot or its timer looks again: a full
+ * team is a wait, never a failure. Idempotent.
  */
 export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) => {
-  async function chooseRep(team: string, now: Date, exclude: string[]) {
+  /** A rep with room, holding the slot; the lead's current holder keeps theirs (no load change). */
+  async function chooseRep(team: string, now: Date, exclude: string[], holder?: string) {
     const members = config.reps.reps.filter((r) => r.team === team);
     const position = await reps.nextCursor(team);
     const loads = await reps.loads(members.map((r) => r.id));
-    const rep = pickRep({ team, reps: members, loads, position, now, exclude });
+    const rep = pickRep({
+      team,
+      reps: members,
+      loads,
+      position,
+      now,
+      exclude,
+      ...(holder ? { holder } : {}),
+    });
     // Capacity is checked again atomically: losing the race retries the step, which picks the next rep.
-    if (!(await reps.adjustLoad(rep.id, 1, rep.capacity)))
+    if (rep.id !== holder && !(await reps.adjustLoad(rep.id, 1, rep.capacity)))
       throw new TransientError(`Rep ${rep.id} just filled up`);
     return rep;
   }
 
-  return stepHandler(
-    contracts.assignRep,
-    async ({ leadId, executionName, cycle, previous }, context) => {
-      const now = new Date();
-      const at = now.toISOString();
-      const lead = await leads.get(leadId);
-      if (!lead) throw new NotFoundError(`Lead ${leadId}`);
-      const team = teamFor(lead, config.reps);
-      const dealId = previous?.dealId ?? dealIdFor(executionName, cycle);
-      let deal = await deals.get(dealId);
+  /** A redriven run takes back the slot its deal gave up when the run ended. */
+  async function holdAgain(deal: DealRecord) {
+    const rep = repById(deal.repId);
+    if (rep && (await deals.holdLoad(deal.dealId))) await reps.adjustLoad(rep.id, 1, Number.MAX_SAFE_INTEGER);
+  }
 
+  /** Creates or moves the deal; undefined when no rep of the team can take the lead now. */
+  async function placeDeal(input: Input, team: string, now: Date, at: string) {
+    const { leadId, executionName, cycle, previous } = input;
+    const dealId = previous?.dealId ?? dealIdFor(executionName, cycle);
+    const deal = await deals.get(dealId);
+    try {
       if (!previous && !deal) {
         const rep = await chooseRep(team, now, []);
         const fresh: DealRecord = {
@@ -58,11 +74,10 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
           updatedAt: at,
         };
         if (!(await deals.create(fresh))) await reps.adjustLoad(rep.id, -1, rep.capacity);
-        deal = await deals.get(dealId);
-        await leads.putEvent(leadId, { type: 'assigned', at, data: { dealId, repId: deal?.repId, team } });
+        await leads.putEvent(leadId, { type: 'assigned', at, data: { dealId, repId: rep.id, team } });
       } else if (previous && deal && deal.attempt === previous.attempt) {
         const exclude = [...deal.previousReps, deal.repId];
-        const rep = await chooseRep(team, now, exclude);
+        const rep = await chooseRep(team, now, exclude, deal.repId);
         const moved = await deals.update(
           dealId,
           { attempt: previous.attempt },
@@ -75,60 +90,118 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
           },
           ['taskToken', 'tokenFor'],
         );
+        const old = repById(previous.repId);
+        if (rep.id !== previous.repId) {
+          // The slot moves with the deal: the rep it left gets one back (or the new one does, if we lost).
+          const freed = moved ? old : rep;
+          if (freed && (await reps.adjustLoad(freed.id, -1, freed.capacity)))
+            await wakeNextWaiter(reps, freed.team);
+        }
         if (moved) {
-          const old = repById(previous.repId);
-          if (old) await reps.adjustLoad(old.id, -1, old.capacity);
           metrics.addMetric('DealsReassigned', 'Count', 1);
           await leads.putEvent(leadId, {
             type: 'reassigned',
             at,
             data: { dealId, from: previous.repId, to: rep.id },
           });
-        } else {
-          await reps.adjustLoad(rep.id, -1, rep.capacity);
         }
-        deal = await deals.get(dealId);
+      } else if (deal) {
+        await holdAgain(deal);
       }
-      if (!deal) throw new StepInputError(`Deal ${dealId} was not found for reassignment`);
+    } catch (e) {
+      if (e instanceof NoRepAvailableError) return undefined;
+      throw e;
+    }
+    const placed = await deals.get(dealId);
+    if (!placed) throw new StepInputError(`Deal ${dealId} was not found for reassignment`);
+    return placed;
+  }
 
-      const rep = repById(deal.repId);
-      if (!rep)
-        throw new StepInputError(`Deal ${dealId} names rep ${deal.repId}, who is not in config/reps.json`);
-      if (deal.emailedAttempt !== deal.attempt) {
-        const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
-        const score = lead.score ?? {
-          total: 0,
-          fit: 0,
-          engagement: 0,
-          grade: '?',
-          reasons: [],
-          rulesVersion: config.scoring.version,
+  async function emailRep(deal: DealRecord, lead: LeadRecord, now: Date, at: string, context: Context) {
+    const rep = repById(deal.repId);
+    if (!rep)
+      throw new StepInputError(`Deal ${deal.dealId} names rep ${deal.repId}, who is not in config/reps.json`);
+    if (deal.emailedAttempt === deal.attempt) return rep;
+    const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
+    const score = lead.score ?? {
+      total: 0,
+      fit: 0,
+      engagement: 0,
+      grade: '?',
+      reasons: [],
+      rulesVersion: config.scoring.version,
+    };
+    const { dealId, attempt } = deal;
+    const slaHours = config.reps.sla.acceptWithinHours;
+    await sendMail(assignmentEmail({ lead, rep, dealId, score, attempt, slaHours }, config.app, ctx));
+    await deals.update(dealId, { attempt }, { emailedAttempt: attempt, updatedAt: at });
+    metrics.addMetric('AssignmentEmailsSent', 'Count', 1);
+    return rep;
+  }
+
+  return stepHandler(
+    contracts.assignRep,
+    async (input, context) => {
+      const now = new Date();
+      const at = now.toISOString();
+      const lead = await leads.get(input.leadId);
+      if (!lead) throw new NotFoundError(`Lead ${input.leadId}`);
+      const team = teamFor(lead, config.reps);
+      for (let look = 0; look < 2; look++) {
+        const deal = await placeDeal(input, team, now, at);
+        if (deal) {
+          const rep = await emailRep(deal, lead, now, at, context);
+          await leads.setStage(
+            input.leadId,
+            'assigned',
+            at,
+            { ownerRepId: rep.id, openDealId: deal.dealId },
+            ['waitingSince'],
+          );
+          const assignment: Assignment = {
+            dealId: deal.dealId,
+            repId: rep.id,
+            attempt: deal.attempt,
+            reassignmentsLeft: Math.max(0, config.reps.sla.maxReassignments - (deal.attempt - 1)),
+          };
+          // A retry after the run already moved on finds the task gone: nothing left to do.
+          await resumeTask(input.taskToken, assignment);
+          logger.info('lead assigned', { leadId: input.leadId, dealId: deal.dealId, repId: rep.id });
+          return { status: 'assigned' as const };
+        }
+        // Every rep of the team is full or away: queue the run for the team's next free slot.
+        const since = lead.waitingSince ?? at;
+        if (!lead.waitingSince) await leads.setStage(input.leadId, lead.stage, at, { waitingSince: since });
+        const waiter = {
+          team,
+          since,
+          executionName: input.executionName,
+          leadId: input.leadId,
+          taskToken: input.taskToken,
         };
-        await sendMail(
-          assignmentEmail(
-            { lead, rep, dealId, score, attempt: deal.attempt, slaHours: config.reps.sla.acceptWithinHours },
-            config.app,
-            ctx,
-          ),
-        );
-        await deals.update(
-          dealId,
-          { attempt: deal.attempt },
-          { emailedAttempt: deal.attempt, updatedAt: at },
-        );
-        metrics.addMetric('AssignmentEmailsSent', 'Count', 1);
+        await reps.enqueueWaiter(waiter);
+        // A deal may have closed between the look and the queueing: look once more before waiting.
+        if (look > 0 || !(await roomIn(team, now)) || !(await reps.removeWaiter(waiter))) break;
       }
-      await leads.setStage(leadId, 'assigned', at, { ownerRepId: rep.id });
-      logger.info('lead assigned', { leadId, dealId, repId: rep.id, attempt: deal.attempt });
-      return {
-        dealId,
-        repId: rep.id,
-        attempt: deal.attempt,
-        reassignmentsLeft: Math.max(0, config.reps.sla.maxReassignments - (deal.attempt - 1)),
-      };
+      await leads.putEvent(input.leadId, { type: 'waiting-for-rep', at, data: { team } });
+      metrics.addMetric('RepCapacityWaits', 'Count', 1);
+      logger.info('waiting for a free rep', { leadId: input.leadId, team });
+      return { status: 'waiting' as const };
     },
     { linkKey: true },
   );
+
+  async function roomIn(team: string, now: Date): Promise<boolean> {
+    const members = config.reps.reps.filter((r) => r.team === team);
+    const loads = await reps.loads(members.map((r) => r.id));
+    try {
+      pickRep({ team, reps: members, loads, position: 0, now });
+      return true;
+    } catch (e) {
+      if (e instanceof NoRepAvailableError) return false;
+      throw e;
+    }
+  }
 };
 
 export const handler = createHandler(dynamoStores());

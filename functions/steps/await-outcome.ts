@@ -1,27 +1,30 @@
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { config } from '#shared/config.ts';
 import { contracts } from '#shared/contracts.ts';
 import { dynamoStores, type Stores } from '#shared/data/index.ts';
-import { answerFor } from '#shared/domain/deal.ts';
+import { answerFor, isClosed } from '#shared/domain/deal.ts';
 import { logger } from '#shared/observability.ts';
+import { resumeTask } from '#shared/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
-
-// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
-const sfn = new SFNClient({});
 
 /**
  * Await rep acceptance / Await deal outcome (`.waitForTaskToken`): stores the task token on the deal,
  * server-side only; the rep's signed link later resumes the run with SendTaskSuccess. If the rep was
  * faster than this step (acted before the token was stored), it resumes the run itself at once.
  */
-export const createHandler = ({ deals }: Pick<Stores, 'deals'>) =>
+export const createHandler = ({ deals, reps }: Pick<Stores, 'deals' | 'reps'>) =>
   stepHandler(contracts.awaitRep, async ({ taskToken, dealId, attempt, waitingFor }) => {
     for (let tries = 0; tries < 2; tries++) {
       const deal = await deals.get(dealId);
       if (!deal || deal.attempt !== attempt)
         throw new StepInputError(`Deal ${dealId} is not at attempt ${attempt}`);
+      // A redriven run takes back the rep's slot its deal gave up when the run failed.
+      const rep = config.reps.reps.find((r) => r.id === deal.repId);
+      if (rep && deal.loadReleasedAt && !isClosed(deal.stage) && (await deals.holdLoad(dealId))) {
+        await reps.adjustLoad(rep.id, 1, Number.MAX_SAFE_INTEGER);
+      }
       const answer = answerFor(deal, waitingFor);
       if (answer) {
-        await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(answer) }));
+        await resumeTask(taskToken, answer);
         logger.info('rep answered before the wait', { dealId, attempt, waitingFor });
         return { parked: false };
       }

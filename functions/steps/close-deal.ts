@@ -5,6 +5,7 @@ import { isClosed, shouldRecycle, transition } from '#shared/domain/deal.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { stageAfterClose } from '#shared/domain/lead-stage.ts';
 import { logger, metrics } from '#shared/observability.ts';
+import { wakeNextWaiter } from '#shared/runs.ts';
 import { stepHandler, TransientError } from '#shared/step.ts';
 
 /**
@@ -30,16 +31,21 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
     }
     const recycle = shouldRecycle(deal, config.nurture.recycleLostReasons);
     if (await deals.markCloseRecorded(dealId, at)) {
-      const rep = config.reps.reps.find((r) => r.id === deal.repId);
-      if (rep) await reps.adjustLoad(rep.id, -1, rep.capacity);
       metrics.addMetric(`Deals_${deal.stage}`, 'Count', 1);
       if (deal.stage === 'won' && deal.amount) metrics.addMetric('Revenue', 'Count', deal.amount);
+    }
+    // The rep's slot comes back exactly once per hold, and goes to the run that has waited longest.
+    const rep = config.reps.reps.find((r) => r.id === deal.repId);
+    if (rep && (await deals.releaseLoad(dealId, at))) {
+      await reps.adjustLoad(rep.id, -1, rep.capacity);
+      await wakeNextWaiter(reps, rep.team);
     }
     await leads.setStage(
       leadId,
       stageAfterClose(deal.stage, recycle),
       at,
       recycle ? { engagementSince: at } : {},
+      ['openDealId'],
     );
     await leads.putEvent(leadId, {
       type: 'closed',

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { type IRole, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -119,9 +119,24 @@ export class HandoffFunction extends NodejsFunction {
     return this;
   }
 
-  /** states:SendTaskSuccess on the machine's runs (the token names the run; no environment needed). */
-  resumesRunsOf(stateMachine: StateMachine): this {
-    stateMachine.grant(this, 'states:SendTaskSuccess');
+  /**
+   * Task-token callbacks on the machine's runs (the token names the run; no environment needed). A
+   * standalone policy, not the role's default one: the machine invokes its steps, so a step's default
+   * policy naming the machine would make function → machine → function a dependency cycle.
+   */
+  resumesRunsOf(
+    stateMachine: StateMachine,
+    actions: ('SendTaskSuccess' | 'SendTaskFailure')[] = ['SendTaskSuccess'],
+  ): this {
+    new Policy(this, 'ResumesRuns', {
+      roles: [this.role as IRole],
+      statements: [
+        new PolicyStatement({
+          actions: actions.map((a) => `states:${a}`),
+          resources: [stateMachine.stateMachineArn],
+        }),
+      ],
+    });
     return this;
   }
 }

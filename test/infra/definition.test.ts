@@ -26,11 +26,38 @@ describe('synthesized lead-to-close definition', () => {
     }
   });
 
-  it('catches every error of every Task into a recorded failure (or a named timeout path)', () => {
+  it('catches no failure: a step that still fails after its retries fails the run there, to be redriven', () => {
+    const caught = tasks().flatMap(([name, s]) =>
+      ((s.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? []).map(
+        (c) => [name, c] as const,
+      ),
+    );
+    for (const [name, c] of caught) expect(c.ErrorEquals, name).not.toContain('States.ALL');
+    // Only named business paths: the rep SLA, the outcome wait, and a full team's wait for a free slot.
+    expect(caught.map(([name, c]) => `${name}: ${c.ErrorEquals.join(',')} → ${c.Next}`).sort()).toEqual(
+      [
+        'Assign rep: CapacityFreed,States.Timeout → Assign rep',
+        'Await deal outcome: States.Timeout → Close as stale',
+        'Await rep acceptance: States.Timeout → Reassignments left?',
+        'Reassign rep: CapacityFreed,States.Timeout → Reassign rep',
+      ].sort(),
+    );
+    expect(states().filter(([, s]) => s.Type === 'Fail')).toEqual([]);
+    expect(def.States['Record failure']).toBeUndefined();
+  });
+
+  it('retries a Lambda timeout, a throttle and a crashed sandbox: every step is idempotent', () => {
     for (const [name, s] of tasks()) {
-      const catches = (s.Catch as { ErrorEquals: string[]; Next: string }[] | undefined) ?? [];
-      const all = catches.find((c) => c.ErrorEquals.includes('States.ALL'));
-      expect(all?.Next, name).toBe(name === 'Record failure' ? 'Lead processing failed' : 'Record failure');
+      const errors = (s.Retry as { ErrorEquals: string[] }[])[0]?.ErrorEquals ?? [];
+      for (const e of ['Sandbox.Timedout', 'Lambda.TooManyRequestsException', 'Runtime.ExitError'])
+        expect(errors, name).toContain(e);
+    }
+  });
+
+  it('waits for a free rep inside "Assign rep", looking again on its own every capacityRecheckMinutes', () => {
+    for (const name of ['Assign rep', 'Reassign rep']) {
+      expect(def.States[name]?.Resource, name).toMatch(/waitForTaskToken$/);
+      expect(def.States[name]?.TimeoutSeconds, name).toBe(config.reps.sla.capacityRecheckMinutes * 60);
     }
   });
 
@@ -48,14 +75,13 @@ describe('synthesized lead-to-close definition', () => {
     });
   });
 
-  it('ends every path in an explicit Succeed or Fail', () => {
+  it('ends every path in an explicit Succeed (failures end where they fail, redrivable)', () => {
     const ends = states().filter(([, s]) => s.End === true || s.Type === 'Succeed' || s.Type === 'Fail');
     for (const [name, s] of ends) expect(['Succeed', 'Fail'], name).toContain(s.Type);
     expect(ends.map(([n]) => n).sort()).toEqual(
       [
         'Deal closed',
         'Disqualified',
-        'Lead processing failed',
         'Merged into active lead',
         'Not emailable (no marketing consent)',
         'Nurtured (stays a marketing lead)',

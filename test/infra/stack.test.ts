@@ -98,12 +98,38 @@ describe('least-privilege function roles', () => {
     }
   });
 
-  it('grants no function a wildcard, a scan or a delete', () => {
+  it('grants no function a DynamoDB wildcard or scan, and a delete only to those that keep the capacity queue', () => {
     const all = Object.values(raw.Resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((p) => statementsOf(p))
       .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
-    expect(all.filter((a) => /\*|Scan|Delete/.test(a) && a.startsWith('dynamodb'))).toEqual([]);
+    expect(all.filter((a) => /\*|Scan/.test(a) && a.startsWith('dynamodb'))).toEqual([]);
+    const deleters = [
+      'AssignRep',
+      'CloseDeal',
+      'RecordFailure',
+      'CaptureLead',
+      'ScoreLead',
+      'RepAction',
+      'SubmitLead',
+    ];
+    expect(deleters.filter((id) => actionsOf(id).includes('dynamodb:DeleteItem'))).toEqual([
+      'AssignRep',
+      'CloseDeal',
+      'RecordFailure',
+    ]);
+  });
+
+  it('records a run that fails, times out or is stopped from an EventBridge rule, not from the definition', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.states'],
+        'detail-type': ['Step Functions Execution Status Change'],
+        detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'] },
+      },
+      Targets: Match.arrayWith([Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 185 } })]),
+    });
+    expect(actionsOf('RecordFailure')).toContain('states:SendTaskFailure');
   });
 
   it('lets only the two mailing steps send email, and only as the configured sender', () => {

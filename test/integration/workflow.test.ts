@@ -195,7 +195,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     expect((await leadItem(lead.id))?.stage).toBe('nurtured');
   });
 
-  it('FailingStep: a step that keeps failing is retried, caught and recorded', async () => {
+  it('FailingStep: a step that keeps failing is retried, then fails the run at that state, and is recorded', async () => {
     const { SendRawEmailCommand } = await import('@aws-sdk/client-ses');
     const { input, name, lead } = submission({ email: 'unlucky@acme-robotics.com', formType: 'newsletter' });
     const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
@@ -208,8 +208,10 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     });
     const result = await h.run(input, name);
     expect(result.status).toBe('FAILED');
-    expect(result.path.slice(-3)).toEqual(['Send nurture email', 'Record failure', 'Lead processing failed']);
-    expect(attempts).toBe(5); // first try + 4 retries from the Retry policy
+    expect(result.error).toBe('ThrottlingException');
+    expect(result.path.at(-1)).toBe('Send nurture email');
+    expect(result.path).not.toContain('Record failure');
+    expect(attempts).toBe(7); // first try + 6 retries from the Retry policy
     expect((await leadItem(lead.id))?.stage).toBe('failed');
     expect(leadIdFor(lead.email)).toBe(lead.id);
   });

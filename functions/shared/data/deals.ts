@@ -18,8 +18,13 @@ export interface DealRecord {
   taskToken?: string;
   tokenFor?: string;
   emailedAttempt?: number;
-  /** Set once, when "Close deal" has released the rep's capacity for this deal. */
+  /** Set once, when "Close deal" recorded the outcome (metrics). */
   closeRecordedAt?: string;
+  /** Set while the deal does not hold a slot of its rep's capacity (closed, or its run ended). */
+  loadReleasedAt?: string;
+  /** Set when the deal's run ended without closing it (failed, timed out, aborted, erased); cleared on redrive. */
+  runEndedAt?: string;
+  runEnd?: 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'ERASED';
   createdAt: string;
   updatedAt: string;
 }
@@ -51,6 +56,12 @@ export interface DealStore {
   ): Promise<boolean>;
   /** Marks the deal's close as recorded exactly once; false when an earlier attempt already did. */
   markCloseRecorded(dealId: string, at: string): Promise<boolean>;
+  /** The deal gives back its rep's slot: true exactly once per hold (the caller then lowers the rep's load). */
+  releaseLoad(dealId: string, at: string): Promise<boolean>;
+  /** The deal takes its rep's slot again (a redriven run): true only if it had released it. */
+  holdLoad(dealId: string): Promise<boolean>;
+  /** Records that the deal's run ended without closing it; rep links then answer that the journey has ended. */
+  markRunEnded(dealId: string, end: NonNullable<DealRecord['runEnd']>, at: string): Promise<void>;
 }
 
 export function dynamoDeals({ doc, name: TableName }: Table): DealStore {
@@ -113,6 +124,47 @@ export function dynamoDeals({ doc, name: TableName }: Table): DealStore {
                   .map(([k, v]) => [`:e_${k}`, v]),
               ),
             },
+          }),
+        ),
+      );
+    },
+
+    async releaseLoad(dealId, at) {
+      return conditional(() =>
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.deal(dealId),
+            UpdateExpression: 'SET loadReleasedAt = :at',
+            ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(loadReleasedAt)',
+            ExpressionAttributeValues: { ':at': at },
+          }),
+        ),
+      );
+    },
+
+    async holdLoad(dealId) {
+      return conditional(() =>
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.deal(dealId),
+            UpdateExpression: 'REMOVE loadReleasedAt, runEndedAt, runEnd',
+            ConditionExpression: 'attribute_exists(loadReleasedAt)',
+          }),
+        ),
+      );
+    },
+
+    async markRunEnded(dealId, end, at) {
+      await conditional(() =>
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.deal(dealId),
+            UpdateExpression: 'SET runEndedAt = :at, runEnd = :end',
+            ConditionExpression: 'attribute_exists(pk)',
+            ExpressionAttributeValues: { ':at': at, ':end': end },
           }),
         ),
       );

@@ -11,7 +11,7 @@ import { tableOf } from './table.ts';
 
 export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deals.ts';
 export type { LeadRecord, LeadStore, TimelineEvent } from './leads.ts';
-export type { RepStore } from './reps.ts';
+export type { CapacityWaiter, RepStore } from './reps.ts';
 export type { SendStore } from './sends.ts';
 export type { SuppressionReason, SuppressionStore } from './suppression.ts';
 

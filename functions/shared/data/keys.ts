@@ -6,6 +6,12 @@ export const keys = {
   eventPrefix: 'EVENT#',
   rep: (repId: string) => ({ pk: `REP#${repId}`, sk: 'PROFILE' }),
   teamCursor: (team: string) => ({ pk: `TEAM#${team}`, sk: 'CURSOR' }),
+  /** A run waiting for a rep of the team to have room, in the order it started waiting. */
+  capacityWaiter: (team: string, since: string, executionName: string) => ({
+    pk: `TEAM#${team}`,
+    sk: `WAIT#${since}#${executionName}`,
+  }),
+  capacityWaiterPrefix: 'WAIT#',
   deal: (dealId: string) => ({ pk: `DEAL#${dealId}`, sk: 'PROFILE' }),
   suppression: (email: string) => ({ pk: `SUPPRESS#${email}`, sk: 'EMAIL' }),
   nurtureSend: (leadId: string, cycle: number, step: number) => ({

@@ -11,6 +11,10 @@ export interface LeadRecord extends Lead {
   activeExecution?: string;
   score?: Omit<Score, 'flags'> & { flags: string[] };
   ownerRepId?: string;
+  /** The deal of the current assignment, while one is open (Record failure releases its rep's slot). */
+  openDealId?: string;
+  /** When the lead started waiting for a free rep (its place in the team's queue). */
+  waitingSince?: string;
   /** Set when a lost deal recycles the lead: engagement before it no longer counts. */
   engagementSince?: string;
   capturedAt: string;
@@ -35,7 +39,13 @@ export interface LeadStore {
    * Moves the lead to `stage` if the lead-stage machine allows it from the stage it is in; throws
    * NotFoundError for no lead and IllegalTransitionError for a move the machine forbids.
    */
-  setStage(leadId: string, stage: LeadStage, at: string, extra?: Partial<LeadRecord>): Promise<void>;
+  setStage(
+    leadId: string,
+    stage: LeadStage,
+    at: string,
+    extra?: Partial<LeadRecord>,
+    remove?: (keyof LeadRecord)[],
+  ): Promise<void>;
   /** Timeline events have deterministic keys, so writing one twice stores it once. */
   putEvent(leadId: string, event: TimelineEvent): Promise<void>;
   listEvents(leadId: string): Promise<TimelineEvent[]>;
@@ -89,17 +99,22 @@ export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
       return captured ? 'captured' : 'merged';
     },
 
-    async setStage(leadId, stage, at, extra = {}) {
+    async setStage(leadId, stage, at, extra = {}, remove = []) {
       const set = setExpression({ ...extra, stage, updatedAt: at, ...indexKeys.leadStage(stage, at) });
       const from = inList('stage', predecessorsOf(stage), 'from');
+      const removed = remove.length ? ` REMOVE ${remove.map((r) => `#r_${r}`).join(', ')}` : '';
       const moved = await conditional(() =>
         doc.send(
           new UpdateCommand({
             TableName,
             Key: keys.lead(leadId),
             ConditionExpression: `attribute_exists(pk) AND ${from.expression}`,
-            UpdateExpression: set.UpdateExpression,
-            ExpressionAttributeNames: { ...set.ExpressionAttributeNames, ...from.names },
+            UpdateExpression: `${set.UpdateExpression}${removed}`,
+            ExpressionAttributeNames: {
+              ...set.ExpressionAttributeNames,
+              ...from.names,
+              ...Object.fromEntries(remove.map((r) => [`#r_${r}`, r])),
+            },
             ExpressionAttributeValues: { ...set.ExpressionAttributeValues, ...from.values },
           }),
         ),

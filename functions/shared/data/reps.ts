@@ -1,10 +1,26 @@
-import { BatchGetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { Rep } from '../config-schema.ts';
 import type { RepLoad } from '../domain/assignment.ts';
 import { keys } from './keys.ts';
 import { conditional, type Table } from './table.ts';
 
-/** Reps' live state (open deals) and each team's round-robin cursor; config/reps.json holds the rest. */
+/** A run parked until a rep of its team has room (its "Assign rep" task token). */
+export interface CapacityWaiter {
+  team: string;
+  /** When the lead started waiting: the queue is first come, first served. */
+  since: string;
+  executionName: string;
+  leadId: string;
+  taskToken: string;
+}
+
+/** Reps' live state (open deals), each team's round-robin cursor and capacity queue; config/reps.json holds the rest. */
 export interface RepStore {
   /** Atomically advances a team's round-robin cursor and returns the new position. */
   nextCursor(team: string): Promise<number>;
@@ -13,6 +29,12 @@ export interface RepStore {
   adjustLoad(repId: string, delta: 1 | -1, capacity: number): Promise<boolean>;
   /** Writes each rep's profile, keeping the live open-deal count: idempotent. */
   seed(reps: Rep[]): Promise<number>;
+  /** Queues a run for the team's next free slot (writing the same waiter twice stores it once). */
+  enqueueWaiter(waiter: CapacityWaiter): Promise<void>;
+  /** The team's longest-waiting runs, oldest first. */
+  oldestWaiters(team: string, limit: number): Promise<CapacityWaiter[]>;
+  /** Takes a waiter off the queue; false when someone else already did (only one waker wins it). */
+  removeWaiter(waiter: Pick<CapacityWaiter, 'team' | 'since' | 'executionName'>): Promise<boolean>;
 }
 
 export function dynamoReps({ doc, name: TableName }: Table): RepStore {
@@ -67,6 +89,49 @@ export function dynamoReps({ doc, name: TableName }: Table): RepStore {
               ':d': delta,
               ...(delta > 0 ? { ':cap': capacity } : { ':zero': 0 }),
             },
+          }),
+        ),
+      );
+    },
+
+    async enqueueWaiter(w) {
+      await doc.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.capacityWaiter(w.team, w.since, w.executionName), ...w },
+        }),
+      );
+    },
+
+    async oldestWaiters(team, limit) {
+      const { Items } = await doc.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: {
+            ':pk': keys.teamCursor(team).pk,
+            ':prefix': keys.capacityWaiterPrefix,
+          },
+          Limit: limit,
+          ConsistentRead: true,
+        }),
+      );
+      return (Items ?? []).map((i) => ({
+        team: String(i.team),
+        since: String(i.since),
+        executionName: String(i.executionName),
+        leadId: String(i.leadId),
+        taskToken: String(i.taskToken),
+      }));
+    },
+
+    async removeWaiter(w) {
+      return conditional(() =>
+        doc.send(
+          new DeleteCommand({
+            TableName,
+            Key: keys.capacityWaiter(w.team, w.since, w.executionName),
+            ConditionExpression: 'attribute_exists(pk)',
           }),
         ),
       );

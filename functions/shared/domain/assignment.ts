@@ -64,6 +64,8 @@ export interface PickInput {
   now: Date;
   /** Reps who already had this lead and let it lapse: skipped on reassignment. */
   exclude?: string[];
+  /** The rep who holds this lead's deal now: that deal never counts against them (reassignment). */
+  holder?: string;
 }
 
 /**
@@ -71,12 +73,12 @@ export interface PickInput {
  * Inactive, out-of-office and full reps are skipped; a rep returning from leave simply re-enters the
  * rotation at their slots (the cursor is shared), so they never get a catch-up burst.
  */
-export function pickRep({ team, reps, loads, position, now, exclude = [] }: PickInput): Rep {
+export function pickRep({ team, reps, loads, position, now, exclude = [], holder }: PickInput): Rep {
   const members = reps.filter((r) => r.team === team);
   const slots = rotation(members);
   const byId = new Map(members.map((r) => [r.id, r]));
-  const available = (r: Rep) =>
-    r.active && !isOutOfOffice(r, now) && (loads[r.id]?.openDeals ?? 0) < r.capacity;
+  const open = (r: Rep) => (loads[r.id]?.openDeals ?? 0) - (r.id === holder ? 1 : 0);
+  const available = (r: Rep) => r.active && !isOutOfOffice(r, now) && open(r) < r.capacity;
   // Prefer a rep who has not had this lead yet; when none is left, a previous owner beats no one.
   for (const eligible of [(r: Rep) => available(r) && !exclude.includes(r.id), available]) {
     for (let i = 0; i < slots.length; i++) {

@@ -14,6 +14,9 @@ export const LOST_REASONS = [
 ] as const;
 export type LostReason = (typeof LOST_REASONS)[number];
 
+/** The largest deal amount Handoff records (USD): a trillion, well inside DynamoDB's exact numbers. */
+export const MAX_AMOUNT = 1_000_000_000_000;
+
 const NEXT: Record<DealStage, readonly DealStage[]> = {
   assigned: ['accepted', 'won', 'lost', 'stale'],
   accepted: ['won', 'lost', 'stale'],
@@ -51,8 +54,8 @@ export function transition(deal: DealState, outcome: DealOutcome): DealState {
   if (!NEXT[deal.stage].includes(to)) throw new IllegalTransitionError(deal.stage, to);
   switch (outcome.action) {
     case 'won':
-      if (!Number.isFinite(outcome.amount) || outcome.amount < 0) {
-        throw new ValidationError({ amount: ['must be a positive amount'] });
+      if (!Number.isFinite(outcome.amount) || outcome.amount < 0 || outcome.amount > MAX_AMOUNT) {
+        throw new ValidationError({ amount: [`must be an amount from 0 to ${MAX_AMOUNT}`] });
       }
       return { stage: 'won', amount: Math.round(outcome.amount * 100) / 100 };
     case 'lost':

@@ -41,7 +41,7 @@ export class NotFoundError extends DomainError {
   }
 }
 
-/** Raised by a workflow step when no rep can take a lead; the workflow records it as a failure. */
+/** No rep of the team is active, in office and under capacity: the run waits for one (never a failure). */
 export class NoRepAvailableError extends DomainError {
   constructor(team: string) {
     super(`No rep in team ${team} is active, in office and under capacity`, 503);

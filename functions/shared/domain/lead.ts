@@ -6,13 +6,18 @@ import { isTimeZone } from './schedule.ts';
 
 /** Strings a form may send for a field left empty; all mean "not given". */
 const blank = (v: unknown) => (v === '' || v === null ? undefined : v);
-const text = (max: number) =>
-  z.pipe(
-    z.string().check(z.trim(), z.maxLength(max, `must be at most ${max} characters`)),
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-    z.transform((s) => s.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()),
-  );
-const optionalText = (max: number) => z.pipe(z.transform(blank), z.optional(text(max)));
+// Control characters, and the bidi overrides and isolates that make text display in another order
+// than it reads (U+202A–U+202E, U+2066–U+2069): refused, never silently stripped.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: as above; a message may have line breaks and tabs
+const CONTROL_IN_MESSAGE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+const plain = (pattern: RegExp) =>
+  z.refine<string>((s) => !pattern.test(s), 'must not contain control or text-direction characters');
+const text = (max: number, pattern = CONTROL) =>
+  z.string().check(z.trim(), z.maxLength(max, `must be at most ${max} characters`), plain(pattern));
+const optionalText = (max: number, pattern = CONTROL) =>
+  z.pipe(z.transform(blank), z.optional(text(max, pattern)));
 
 /** What a web form (or the JSON API) may send. Unknown fields are dropped. */
 export const leadInputSchema = z.object({
@@ -20,7 +25,14 @@ export const leadInputSchema = z.object({
     z
       .string('must be a valid email address')
       .check(z.trim(), z.maxLength(254, 'must be at most 254 characters')),
-    z.email('must be a valid email address'),
+    z.email('must be a valid email address').check(
+      // RFC 5321 §4.5.3.1.1: a local part is at most 64 octets.
+      z.refine(
+        (e) => Buffer.byteLength(e.split('@')[0] ?? '') <= 64,
+        'must have at most 64 characters before the @',
+      ),
+      z.refine((e) => normalizeEmail(e).split('@')[0] !== '', 'must have an address before the +tag'),
+    ),
   ),
   firstName: z.pipe(text(80), z.string().check(z.minLength(1, 'is required'))),
   lastName: optionalText(80),
@@ -48,7 +60,7 @@ export const leadInputSchema = z.object({
     z.optional(z.string().check(z.regex(/^[A-Z]{2}$/, 'must be a two-letter country code'))),
   ),
   phone: optionalText(40),
-  message: optionalText(2000),
+  message: optionalText(2000, CONTROL_IN_MESSAGE),
   formType: z.pipe(
     z.transform((v: unknown) => (v === '' || v === undefined ? 'contact' : v)),
     z.string('is not a known form type').check(z.regex(/^[a-z-]{1,40}$/, 'is not a known form type')),

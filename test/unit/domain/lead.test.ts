@@ -55,9 +55,31 @@ describe('parseLead', () => {
     expect(parseLead(aFormSubmission({ website: 'http://spam.example' }), forms).bot).toBe(true);
   });
 
-  it('strips control characters from text fields', () => {
-    const { lead } = parseLead(aFormSubmission({ company: 'Acme\u0000\r\nRobotics' }), forms);
-    expect(lead.company).toBe('Acme Robotics');
+  it.each([
+    ['company', 'Acme\u0000Robotics'],
+    ['company', 'Acme\r\nBcc: x'],
+    ['firstName', 'Jordan\u202eevil'],
+    ['lastName', 'Lee\u2066'],
+    ['title', 'VP\u0007'],
+  ])('refuses a control or text-direction character in %s, naming the field', (field, value) => {
+    expect(fieldErrors(aFormSubmission({ [field]: value }))).toEqual({
+      [field]: ['must not contain control or text-direction characters'],
+    });
+  });
+
+  it('keeps line breaks and tabs in a message, and nothing else of the kind', () => {
+    expect(parseLead(aFormSubmission({ message: 'Hi,\n\tcall me.' }), forms).lead.message).toBe(
+      'Hi,\n\tcall me.',
+    );
+    expect(fieldErrors(aFormSubmission({ message: 'Hi\u202e' }))).toHaveProperty('message');
+  });
+
+  it.each([
+    ['+x@acme.com', 'must have an address before the +tag'],
+    [`${'a'.repeat(65)}@acme.com`, 'must have at most 64 characters before the @'],
+    [`a@${'b'.repeat(250)}.com`, 'must be at most 254 characters'],
+  ])('refuses the email %s', (email, message) => {
+    expect(fieldErrors(aFormSubmission({ email }))).toEqual({ email: [message] });
   });
 });
 

@@ -96,6 +96,27 @@ describe('POST /leads', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it('answers 415 for a body in another charset, and takes UTF-8 said either way', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    const body = JSON.stringify(aFormSubmission());
+    expect((await post(body, { 'content-type': 'application/json; charset=iso-8859-1' })).statusCode).toBe(
+      415,
+    );
+    expect((await post(body, { 'content-type': 'application/json; charset=UTF-8' })).statusCode).toBe(202);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(1);
+  });
+
+  it('answers 429 with Retry-After when Step Functions keeps throttling, and starts nothing', async () => {
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: {},
+    });
+    sfn.on(StartExecutionCommand).rejects(throttled);
+    const res = await json(aFormSubmission());
+    expect(res.statusCode).toBe(429);
+    expect(res.headers?.['retry-after']).toBe('2');
+  });
+
   it('silently accepts and drops a filled honeypot', async () => {
     const res = await json(aFormSubmission({ website: 'https://spam.example' }));
     expect(res.statusCode).toBe(202);

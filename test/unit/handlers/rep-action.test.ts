@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SendTaskSuccessCommand, SFNClient, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/rep-action.ts';
@@ -101,12 +101,33 @@ describe('rep action links', () => {
     expect(resumed()).toHaveLength(1);
   });
 
-  it('keeps the rep’s answer when the wait already timed out', async () => {
+  it.each([
+    ['timed out', () => new TaskTimedOut({ message: 'timed out', $metadata: {} })],
+    ['gone', () => new TaskDoesNotExist({ message: 'gone', $metadata: {} })],
+  ])('answers 410 and leaves the deal as it was when the wait has %s', async (_, error) => {
     await givenDeal();
-    sfn.on(SendTaskSuccessCommand).rejects(new TaskTimedOut({ message: 'timed out', $metadata: {} }));
+    sfn.on(SendTaskSuccessCommand).rejects(error());
     const res = await call('POST', link('lost'), 'reason=no-budget');
-    expect(res.statusCode).toBe(200);
-    expect((await deal())?.stage).toBe('lost');
+    expect(res.statusCode).toBe(410);
+    expect(res.body).toContain('journey has ended');
+    expect(await deal()).toMatchObject({ stage: 'assigned', taskToken: 'task-token-1' });
+  });
+
+  it('answers 410 on a deal whose run has failed, on GET and POST, and changes nothing', async () => {
+    await givenDeal({ runEnd: 'FAILED', runEndedAt: '2026-11-26T11:00:00.000Z', taskToken: undefined });
+    const get = await call('GET', link('accept'));
+    const post = await call('POST', link('accept'));
+    expect([get.statusCode, post.statusCode]).toEqual([410, 410]);
+    expect(post.body).toContain('stopped on an error');
+    expect((await deal())?.stage).toBe('assigned');
+    expect(resumed()).toHaveLength(0);
+  });
+
+  it.each(['1e20', '-1', 'abc'])('refuses the amount %s with 400', async (amount) => {
+    await givenDeal({ stage: 'accepted' });
+    const res = await call('POST', link('won'), `amount=${amount}`);
+    expect(res.statusCode).toBe(400);
+    expect((await deal())?.stage).toBe('accepted');
   });
 
   it('undoes its claim when the run cannot be resumed, so the rep can try again', async () => {

@@ -3,7 +3,6 @@ import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepInputError } from '../../../functions/shared/step.ts';
-import { createHandler as assignRepWith, dealIdFor } from '../../../functions/steps/assign-rep.ts';
 import { createHandler as captureWith } from '../../../functions/steps/capture.ts';
 import { createHandler as checkWith } from '../../../functions/steps/check-engagement.ts';
 import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
@@ -164,40 +163,6 @@ describe('Check engagement', () => {
     const out = await checkWith(db)({ leadId: lead.id, nurture: { done: false } }, aLambdaContext());
     expect(out.next).toBe('sales-ready');
     expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
-  });
-});
-
-describe('Assign rep', () => {
-  const hot = aLead();
-  const input = { leadId: hot.id, executionName: 'ld-run-demo-request-20261126', cycle: 0 };
-  const salesReady = async () => {
-    await db.leads.capture(hot, input.executionName, AT);
-    await db.leads.setStage(hot.id, 'sales-ready', AT);
-  };
-
-  it('assigns by territory through the team cursor, creates the deal and emails the rep', async () => {
-    await salesReady();
-    const out = await assignRepWith(db)(input, aLambdaContext());
-    expect(out).toMatchObject({ attempt: 1, reassignmentsLeft: config.reps.sla.maxReassignments });
-    const rep = config.reps.reps.find((r) => r.id === out.repId);
-    expect(rep?.team).toBe('enterprise-na');
-    expect(db.reps.load(out.repId)).toBe(1);
-    expect(await db.deals.get(dealIdFor(input.executionName, 0))).toMatchObject({
-      repId: out.repId,
-      stage: 'assigned',
-    });
-    expect((await db.leads.get(hot.id))?.stage).toBe('assigned');
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
-  });
-
-  it('is idempotent: a retry sends no second email, takes no second slot and moves no cursor', async () => {
-    await salesReady();
-    const first = await assignRepWith(db)(input, aLambdaContext());
-    const again = await assignRepWith(db)(input, aLambdaContext());
-    expect(again).toEqual(first);
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
-    expect(db.reps.load(first.repId)).toBe(1);
-    expect(await db.reps.nextCursor('enterprise-na')).toBe(2);
   });
 });
 

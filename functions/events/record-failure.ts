@@ -1,0 +1,50 @@
+import { config } from '#shared/config.ts';
+import { runEndedEvent } from '#shared/contracts.ts';
+import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import { isClosed } from '#shared/domain/deal.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { wakeNextWaiter } from '#shared/runs.ts';
+import { stepHandler } from '#shared/step.ts';
+
+/** The lead id in a run's input (`{ lead: { id } }`), if the input is one. */
+function leadIdOf(input: string | null | undefined): string | undefined {
+  try {
+    const id = (JSON.parse(input ?? '{}') as { lead?: { id?: unknown } }).lead?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Record failure: the target of the EventBridge rule on "Step Functions Execution Status Change" (FAILED,
+ * TIMED_OUT, ABORTED). The run stays at the state that failed, so it can be redriven after a fix; this
+ * marks the lead failed, gives the rep's slot back exactly once (and hands it to a waiting run), and tells
+ * the rep's links that the journey has ended. Delivered at least once: every write is idempotent.
+ */
+export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
+  stepHandler(runEndedEvent, async ({ detail }) => {
+    const at = new Date().toISOString();
+    const errorType = detail.error ?? detail.status;
+    metrics.addMetric('LeadFailures', 'Count', 1);
+    const leadId = leadIdOf(detail.input);
+    const lead = leadId ? await leads.get(leadId) : undefined;
+    logger.error('lead run ended without finishing', { leadId, status: detail.status, errorType });
+    // Only the run that owns the lead speaks for it (a merged or superseded run changes nothing).
+    if (!lead || lead.activeExecution !== detail.name) return { recorded: false, released: false };
+    await leads.setStage(lead.id, 'failed', at);
+    await leads.putEvent(lead.id, { type: 'failed', at, data: { errorType, status: detail.status } });
+    let released = false;
+    const deal = lead.openDealId ? await deals.get(lead.openDealId) : undefined;
+    if (deal && !isClosed(deal.stage)) {
+      await deals.markRunEnded(deal.dealId, detail.status, at);
+      const rep = config.reps.reps.find((r) => r.id === deal.repId);
+      if (rep && (await deals.releaseLoad(deal.dealId, at))) {
+        released = await reps.adjustLoad(rep.id, -1, rep.capacity);
+        await wakeNextWaiter(reps, rep.team);
+      }
+    }
+    return { recorded: true, released };
+  });
+
+export const handler = createHandler(dynamoStores());
