@@ -23,8 +23,9 @@ function leadIdOf(input: string | null | undefined): string | undefined {
  * the rep's links that the journey has ended. Delivered at least once: every write is idempotent.
  */
 export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
-  stepHandler(runEndedEvent, async ({ detail }) => {
-    const at = new Date().toISOString();
+  stepHandler(runEndedEvent, async ({ detail, time }) => {
+    // The event's own time: a redelivered event writes the same timeline entry, not a second one.
+    const at = time ?? new Date().toISOString();
     const errorType = detail.error ?? detail.status;
     metrics.addMetric('LeadFailures', 'Count', 1);
     const leadId = leadIdOf(detail.input);

@@ -91,6 +91,8 @@ export type Assignment = z.output<typeof assignmentSchema>;
 export const runEndedEvent = {
   input: z.object({
     'detail-type': z.literal('Step Functions Execution Status Change'),
+    /** When the status changed: the same on every redelivery of the event. */
+    time: z.optional(z.iso.datetime()),
     detail: z.object({
       executionArn: id,
       name: id,

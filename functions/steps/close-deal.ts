@@ -14,9 +14,10 @@ import { stepHandler, TransientError } from '#shared/step.ts';
  */
 export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
   stepHandler(contracts.closeDeal, async ({ leadId, dealId, cycle, outcome }) => {
-    const at = new Date().toISOString();
     let deal = await deals.get(dealId);
     if (!deal) throw new NotFoundError(`Deal ${dealId}`);
+    // A retry writes what the first attempt wrote: the same close time, so one timeline entry.
+    const at = deal.closeRecordedAt ?? new Date().toISOString();
     if (!isClosed(deal.stage)) {
       // The rep page closes the deal before resuming the run; a callback from elsewhere (CLI, timeout) lands here.
       const next = transition(deal, outcome);
