@@ -1,21 +1,27 @@
-// One Lambda function in a worker thread: imports its bundled asset once (cold start), then serves
-// invocations. Its process.env is the function's template environment (set by the parent).
+// One Lambda sandbox in a worker thread: imports its bundled asset at start (the init phase, which
+// does not count against the function's timeout), then serves the invocations the pool sends it.
+// Its process.env is the function's template environment (set by the parent).
 
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
 
 const { file, handlerName, functionName, memory, timeoutSeconds } = workerData;
-let handlerPromise;
-const load = () => {
-  handlerPromise ??= import(pathToFileURL(file).href).then((mod) => {
-    const fn = mod[handlerName];
-    if (typeof fn !== 'function') throw new Error(`${file} does not export ${handlerName}`);
-    return fn;
-  });
-  return handlerPromise;
+const errorOf = (e) => {
+  const err = e instanceof Error ? e : new Error(String(e));
+  return { errorType: err.name || 'Error', errorMessage: err.message };
 };
 
-parentPort.on('message', async ({ id, payload }) => {
+const handlerPromise = import(pathToFileURL(file).href).then((mod) => {
+  const fn = mod[handlerName];
+  if (typeof fn !== 'function')
+    throw Object.assign(new Error(`${file} does not export ${handlerName}`), {
+      name: 'Runtime.HandlerNotFound',
+    });
+  return fn;
+});
+handlerPromise.catch(() => undefined);
+
+parentPort.on('message', async ({ id, payload, crash }) => {
   const started = Date.now();
   const context = {
     callbackWaitsForEmptyEventLoop: false,
@@ -32,13 +38,23 @@ parentPort.on('message', async ({ id, payload }) => {
     succeed() {},
   };
   try {
-    const handler = await load();
-    const result = await handler(payload, context);
+    const handler = await handlerPromise;
+    const running = handler(payload, context);
+    // Fault injection: the sandbox dies mid-invocation, after the handler has started.
+    if (crash) setImmediate(() => process.exit(70));
+    const result = await running;
+    if (crash) return;
     parentPort.postMessage({ id, ok: true, result: result === undefined ? null : result });
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    parentPort.postMessage({ id, ok: false, errorType: err.name || 'Error', errorMessage: err.message });
+    if (crash) return;
+    parentPort.postMessage({ id, ok: false, ...errorOf(e) });
   }
 });
-// The parent checks this against the template's Lambda runtime (nodejs24.x → 24).
-parentPort.postMessage({ ready: true, node: process.version });
+
+// The parent checks `node` against the template's Lambda runtime (nodejs24.x → 24) at once, and
+// dispatches invocations after `init` (the bundle imported, or the error that will fail them).
+parentPort.postMessage({ node: process.version });
+handlerPromise.then(
+  () => parentPort.postMessage({ init: { ok: true } }),
+  (e) => parentPort.postMessage({ init: { ok: false, ...errorOf(e) } }),
+);

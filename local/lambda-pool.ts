@@ -1,0 +1,261 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { LocalFunction } from './template.ts';
+
+export type InvokeResult =
+  | { ok: true; result: unknown }
+  | { ok: false; errorType: string; errorMessage: string };
+
+export interface PoolOptions {
+  /** Invocations of one function running at once (Lambda's concurrency limit, per function). */
+  concurrency: number;
+  /** Invocations of one function waiting for a free slot; beyond it they are throttled. */
+  queue: number;
+  /** Worker threads per function, started on demand; each takes its share of the concurrency. */
+  maxWorkers: number;
+  /** A worker beyond the first is stopped after this long idle (ms). */
+  idleMs: number;
+}
+
+/** Sized for a 2-core machine: 8 concurrent invocations per function over at most 2 workers. */
+export const DEFAULT_POOL: PoolOptions = { concurrency: 8, queue: 300, maxWorkers: 2, idleMs: 60_000 };
+
+export interface PoolStats {
+  functionId: string;
+  workers: number;
+  running: number;
+  queued: number;
+  invocations: number;
+  throttles: number;
+  timeouts: number;
+  crashes: number;
+}
+
+interface Invocation {
+  id: string;
+  payload: unknown;
+  resolve: (r: InvokeResult) => void;
+}
+
+interface Sandbox {
+  worker: Worker;
+  /** `init` arrived: the bundle is imported (or failed to, with this error). */
+  ready: boolean;
+  initError?: { errorType: string; errorMessage: string };
+  running: Map<string, { inv: Invocation; timer: NodeJS.Timeout }>;
+  retired: boolean;
+  lastError?: string;
+  idleTimer?: NodeJS.Timeout;
+}
+
+const WORKER = join(import.meta.dirname, 'function-worker.mjs');
+const fail = (errorType: string, errorMessage: string): InvokeResult => ({
+  ok: false,
+  errorType,
+  errorMessage,
+});
+
+/**
+ * One function's sandboxes, as Lambda runs them: at most `concurrency` invocations at once, spread over
+ * up to `maxWorkers` worker threads started on demand; the rest wait in a bounded queue (queue time does
+ * not count against the timeout, which starts when a worker takes the invocation) and beyond it are
+ * throttled (`Lambda.TooManyRequestsException`). A timed-out invocation recycles its worker
+ * (`Sandbox.Timedout` for everything on it); a worker that dies fails its invocations with
+ * `Runtime.ExitError` and is replaced.
+ */
+export class FunctionPool {
+  private readonly sandboxes: Sandbox[] = [];
+  private readonly waiting: Invocation[] = [];
+  private readonly counts = { invocations: 0, throttles: 0, timeouts: 0, crashes: 0 };
+  private stopped = false;
+  /** Resolves with the worker's Node.js version once the first worker has started. */
+  nodeVersion?: Promise<string>;
+
+  constructor(
+    readonly fn: LocalFunction,
+    private readonly cdkOut: string,
+    private readonly env: Record<string, string>,
+    private readonly opts: PoolOptions,
+    private readonly crash: (fn: LocalFunction) => boolean = () => false,
+  ) {}
+
+  /** Starts one worker ahead of demand (a warm sandbox); resolves with its Node.js version. */
+  warm(): Promise<string> {
+    if (!this.sandboxes.length) this.spawn();
+    return this.nodeVersion as Promise<string>;
+  }
+
+  invoke(payload: unknown): Promise<InvokeResult> {
+    if (this.stopped) return Promise.resolve(fail('Runtime.ExitError', 'The local runtime is stopping'));
+    if (this.running() + this.waiting.length >= this.opts.concurrency + this.opts.queue) {
+      this.counts.throttles += 1;
+      return Promise.resolve(
+        fail(
+          'Lambda.TooManyRequestsException',
+          `Rate Exceeded. (Service: AWSLambda; Status Code: 429; Error Code: TooManyRequestsException; function ${this.fn.id}: ${this.opts.concurrency} running, ${this.waiting.length} queued)`,
+        ),
+      );
+    }
+    this.counts.invocations += 1;
+    return new Promise((resolve) => {
+      this.waiting.push({ id: randomUUID(), payload: JSON.parse(JSON.stringify(payload ?? null)), resolve });
+      this.pump();
+    });
+  }
+
+  stats(): PoolStats {
+    return {
+      functionId: this.fn.id,
+      workers: this.sandboxes.length,
+      running: this.running(),
+      queued: this.waiting.length,
+      ...this.counts,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const inv of this.waiting.splice(0)) inv.resolve(fail('Runtime.ExitError', 'The runtime stopped'));
+    await Promise.all([...this.sandboxes].map((s) => this.retire(s, 'Runtime.ExitError', 'stopped')));
+  }
+
+  private running(): number {
+    return this.sandboxes.reduce((n, s) => n + s.running.size, 0);
+  }
+
+  /** Moves queued invocations onto workers with a free slot, starting a worker when all are full. */
+  private pump(): void {
+    const share = Math.ceil(this.opts.concurrency / this.opts.maxWorkers);
+    while (this.waiting.length && this.running() < this.opts.concurrency) {
+      const free = this.sandboxes
+        .filter((s) => s.ready && s.running.size < share)
+        .sort((a, b) => a.running.size - b.running.size)[0];
+      if (!free) {
+        const starting = this.sandboxes.some((s) => !s.ready);
+        if (!starting && this.sandboxes.length < this.opts.maxWorkers && !this.stopped) this.spawn();
+        return;
+      }
+      this.dispatch(free, this.waiting.shift() as Invocation);
+    }
+  }
+
+  private dispatch(s: Sandbox, inv: Invocation): void {
+    if (s.initError) {
+      // Like Lambda after a failed init: this invocation fails with it, and the next one starts a new sandbox.
+      inv.resolve(fail(s.initError.errorType, s.initError.errorMessage));
+      void this.retire(s);
+      return;
+    }
+    clearTimeout(s.idleTimer);
+    const ms = this.fn.timeoutSeconds * 1000;
+    const timer = setTimeout(() => this.timedOut(s, inv.id), ms);
+    s.running.set(inv.id, { inv, timer });
+    s.worker.postMessage({ id: inv.id, payload: inv.payload, crash: this.crash(this.fn) || undefined });
+  }
+
+  private timedOut(s: Sandbox, id: string): void {
+    this.counts.timeouts += 1;
+    const message = `Task timed out after ${this.fn.timeoutSeconds.toFixed(2)} seconds`;
+    const own = s.running.get(id);
+    s.running.delete(id);
+    own?.inv.resolve(fail('Sandbox.Timedout', message));
+    // Lambda tears a timed-out sandbox down; whatever else ran on this worker goes with it.
+    void this.retire(s, 'Sandbox.Timedout', `${message} (another invocation on this sandbox timed out)`);
+  }
+
+  private settle(s: Sandbox, msg: { id: string } & InvokeResult): void {
+    const entry = s.running.get(msg.id);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    s.running.delete(msg.id);
+    entry.inv.resolve(msg.ok ? { ok: true, result: msg.result } : fail(msg.errorType, msg.errorMessage));
+    if (s.running.size === 0 && this.sandboxes.length > 1) {
+      s.idleTimer = setTimeout(() => {
+        if (s.running.size === 0 && this.sandboxes.length > 1 && !this.waiting.length) void this.retire(s);
+      }, this.opts.idleMs);
+      s.idleTimer.unref();
+    }
+    this.pump();
+  }
+
+  /** Takes a sandbox out of the pool, failing what runs on it, and stops its worker. */
+  private async retire(s: Sandbox, errorType = 'Runtime.ExitError', message = ''): Promise<void> {
+    if (s.retired) return;
+    s.retired = true;
+    clearTimeout(s.idleTimer);
+    this.sandboxes.splice(this.sandboxes.indexOf(s), 1);
+    for (const { inv, timer } of s.running.values()) {
+      clearTimeout(timer);
+      inv.resolve(fail(errorType, message));
+    }
+    s.running.clear();
+    this.pump();
+    await s.worker.terminate();
+  }
+
+  private spawn(): void {
+    const f = this.fn;
+    const [module = 'index', handlerName = 'handler'] = f.handler.split('.');
+    const worker = new Worker(WORKER, {
+      workerData: {
+        file: join(this.cdkOut, f.assetPath, `${module}.mjs`),
+        handlerName,
+        functionName: f.logicalId,
+        arn: f.arn,
+        memory: 512,
+        timeoutSeconds: f.timeoutSeconds,
+      },
+      env: {
+        PATH: process.env.PATH ?? '',
+        TZ: process.env.TZ ?? 'UTC',
+        AWS_REGION: 'us-east-1',
+        AWS_DEFAULT_REGION: 'us-east-1',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        AWS_LAMBDA_FUNCTION_NAME: f.logicalId,
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+        ...f.environment,
+        ...this.env,
+      },
+      // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread.
+      execArgv: [],
+      stdout: false,
+      stderr: false,
+    });
+    const s: Sandbox = { worker, ready: false, running: new Map(), retired: false };
+    this.sandboxes.push(s);
+    let version: (v: string) => void = () => undefined;
+    const node = new Promise<string>((r) => {
+      version = r;
+    });
+    this.nodeVersion ??= node;
+    worker.on(
+      'message',
+      (msg: { id?: string; node?: string; init?: { ok: boolean } & Sandbox['initError'] }) => {
+        if (msg.node) version(msg.node);
+        else if (msg.init) {
+          s.ready = true;
+          if (!msg.init.ok)
+            s.initError = {
+              errorType: String(msg.init.errorType),
+              errorMessage: String(msg.init.errorMessage),
+            };
+          this.pump();
+        } else if (msg.id) this.settle(s, msg as { id: string } & InvokeResult);
+      },
+    );
+    worker.on('error', (e) => {
+      s.lastError = e.message;
+    });
+    worker.on('exit', (code) => {
+      version('');
+      if (s.retired) return;
+      this.counts.crashes += 1;
+      const why = s.lastError
+        ? `Error: ${s.lastError}`
+        : `Error: Runtime exited with error: exit status ${code}`;
+      void this.retire(s, 'Runtime.ExitError', `RequestId: local ${why}`);
+    });
+  }
+}
