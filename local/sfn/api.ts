@@ -5,11 +5,15 @@ import type { AslDefinition } from '../template.ts';
 import { type EngineOptions, ExecutionEngine, type MachineSpec, type TaskInvoker } from './engine.ts';
 import { SfnError } from './errors.ts';
 import { type ExecutionRecord, ExecutionStore, paginate, summary } from './executions.ts';
+import { redrive, redriveStatusOf } from './redrive.ts';
+import { statusChangeEntry } from './status-event.ts';
+import { TokenBucket } from './throttle.ts';
 import { TaskTokens } from './tokens.ts';
 
 export type { EngineOptions, MachineSpec, TaskContext, TaskInvoker } from './engine.ts';
 export { SfnError } from './errors.ts';
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './executions.ts';
+export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
 
 /**
  * A Step Functions-compatible API over the local engine: runs the template's definitions with
@@ -26,6 +30,7 @@ export class LocalStepFunctions {
   private readonly store: ExecutionStore;
   private readonly tokens: TaskTokens;
   private readonly engine: ExecutionEngine;
+  private readonly startBucket?: TokenBucket;
 
   constructor(
     machines: MachineSpec[],
@@ -33,7 +38,11 @@ export class LocalStepFunctions {
     private readonly opts: EngineOptions,
   ) {
     for (const m of machines) this.machines.set(m.arn, m);
-    this.store = new ExecutionStore(opts.dataDir);
+    this.store = new ExecutionStore(opts.dataDir, (rec) => {
+      opts.onStatusChange?.(rec);
+      opts.events?.putEvents([statusChangeEntry(rec)]);
+    });
+    if (opts.startRate) this.startBucket = new TokenBucket(opts.startRate);
     this.tokens = new TaskTokens(this.store, opts.timeScale);
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
@@ -43,7 +52,7 @@ export class LocalStepFunctions {
     let n = 0;
     for (const rec of this.store.list()) {
       if (rec.status !== 'RUNNING') continue;
-      this.engine.launch(this.machine(rec.stateMachineArn), rec, true);
+      this.engine.launch(this.machine(rec.stateMachineArn), rec, 'resume');
       n += 1;
     }
     return n;
@@ -52,6 +61,9 @@ export class LocalStepFunctions {
   // ---- API operations (names and shapes as the AWS SDK sends and expects them) ----
 
   startExecution(req: { stateMachineArn?: string; name?: string; input?: string }) {
+    // AWS throttles StartExecution with a token bucket per account and region: HTTP 400 ThrottlingException.
+    if (this.startBucket && !this.startBucket.take())
+      throw new SfnError('ThrottlingException', 'Rate exceeded');
     const machine = this.machine(req.stateMachineArn);
     const name = req.name ?? randomBytes(16).toString('hex');
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
@@ -87,7 +99,8 @@ export class LocalStepFunctions {
         roleArn: machine.roleArn ?? '',
       },
     });
-    this.engine.launch(machine, rec, false);
+    this.store.statusChanged(rec);
+    this.engine.launch(machine, rec, 'start');
     return { executionArn, startDate: rec.startDate / 1000 };
   }
 
@@ -100,21 +113,26 @@ export class LocalStepFunctions {
       ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
       ...(r.error ? { error: r.error } : {}),
       ...(r.cause ? { cause: r.cause } : {}),
+      ...redriveStatusOf(r),
     };
   }
 
   listExecutions(req: {
     stateMachineArn?: string;
     statusFilter?: string;
+    redriveFilter?: string;
     maxResults?: number;
     nextToken?: string;
   }) {
     this.machine(req.stateMachineArn);
+    const redriven = (r: ExecutionRecord) => (r.redriveCount ?? 0) > 0;
     const all = this.store
       .list()
       .filter(
         (r) =>
-          r.stateMachineArn === req.stateMachineArn && (!req.statusFilter || r.status === req.statusFilter),
+          r.stateMachineArn === req.stateMachineArn &&
+          (!req.statusFilter || r.status === req.statusFilter) &&
+          (!req.redriveFilter || redriven(r) === (req.redriveFilter === 'REDRIVEN')),
       )
       .sort((a, b) => b.startDate - a.startDate || b.name.localeCompare(a.name));
     const { page, nextToken } = paginate(all, req.maxResults, req.nextToken);
@@ -143,6 +161,12 @@ export class LocalStepFunctions {
     const r = this.store.require(req.executionArn);
     this.engine.abort(r, { error: req.error, cause: req.cause });
     return { stopDate: (r.stopDate ?? Date.now()) / 1000 };
+  }
+
+  /** RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs again from the state it ended in. */
+  redriveExecution(req: { executionArn?: string; clientToken?: string }) {
+    const r = this.store.require(req.executionArn);
+    return redrive(this.store, this.engine, this.machine(r.stateMachineArn), r, req.clientToken);
   }
 
   sendTaskSuccess(req: { taskToken?: string; output?: string }) {
@@ -245,6 +269,7 @@ export function sfnHandler(
       ListExecutions: (b) => sfn.listExecutions(b as Body),
       GetExecutionHistory: (b) => sfn.getExecutionHistory(b as Body),
       StopExecution: (b) => sfn.stopExecution(b as Body),
+      RedriveExecution: (b) => sfn.redriveExecution(b as Body),
       SendTaskSuccess: (b) => sfn.sendTaskSuccess(b as Body),
       SendTaskFailure: (b) => sfn.sendTaskFailure(b as Body),
       SendTaskHeartbeat: (b) => sfn.sendTaskHeartbeat(b as Body),

@@ -1,9 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { PutEventsEntry } from '../events.ts';
 import type { AslDefinition } from '../template.ts';
-import { prepareDefinition, retryIntervals, waitMs } from './definition.ts';
-import type { ExecutionRecord, ExecutionStatus, ExecutionStore, Parked } from './executions.ts';
-import type { TaskTokens, TokenTaskInput } from './tokens.ts';
+import { prepareDefinition, retryIntervals } from './definition.ts';
+import type { ExecutionRecord, ExecutionStatus, ExecutionStore } from './executions.ts';
+import { type TaskInvoker, taskHandlers } from './task-handlers.ts';
+import type { TaskTokens } from './tokens.ts';
+
+export type { TaskContext, TaskInvoker } from './task-handlers.ts';
 
 export interface MachineSpec {
   arn: string;
@@ -11,14 +15,6 @@ export interface MachineSpec {
   definition: AslDefinition;
   roleArn?: string;
   createdAt: number;
-}
-
-/** Which task an invocation is for. */
-export type TaskContext = { state: string; executionArn: string };
-
-export interface TaskInvoker {
-  /** Runs a Lambda function by ARN; throws an Error whose name is the errorType on failure. */
-  call(functionArn: string, payload: unknown, ctx?: TaskContext): Promise<unknown>;
 }
 
 export interface EngineOptions {
@@ -29,12 +25,22 @@ export interface EngineOptions {
   account: string;
   /** Tests only: every Retry waits this long (ms) instead of its IntervalSeconds/backoff/jitter. */
   retryIntervalMs?: number;
+  /** StartExecution's token bucket (local/sfn/throttle.ts); none when absent. */
+  startRate?: { perSecond: number; burst: number };
+  /** Called on every status change: RUNNING at start and on redrive, then the terminal status. */
+  onStatusChange?: (rec: ExecutionRecord) => void;
+  /** Where "Step Functions Execution Status Change" events go (the local EventBridge bus). */
+  events?: { putEvents(entries: PutEventsEntry[]): unknown };
 }
 
-const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+/**
+ * How a run starts: `start` from the definition's StartAt with the execution input; `resume` (after a
+ * restart) at the state it was in, already entered, keeping its wait deadline or parked token; `redrive`
+ * at the state that failed, entered again with the input it had.
+ */
+export type LaunchMode = 'start' | 'resume' | 'redrive';
 
 type States = AslDefinition['States'];
-type Handlers = Record<string, (input: unknown) => Promise<unknown>>;
 type Execution = ReturnType<StateMachine['run']>;
 interface LibraryEvent {
   type: string;
@@ -49,7 +55,9 @@ interface LibraryEvent {
  * event log becomes the execution's history. A resumed execution restarts at the state it was in.
  */
 export class ExecutionEngine {
-  private readonly running = new Map<string, { abort: () => void }>();
+  /** The library run of each execution, with its generation: a redrive supersedes an ended run's leftovers. */
+  private readonly running = new Map<string, { execution: Execution; gen: number }>();
+  private readonly generation = new Map<string, number>();
   private readonly compiled = new Map<string, StateMachine>();
   private readonly waitResource: string;
   private stopping = false;
@@ -68,36 +76,48 @@ export class ExecutionEngine {
     return prepareDefinition(definition, startAt, this.waitResource);
   }
 
-  launch(machine: MachineSpec, rec: ExecutionRecord, resuming: boolean): void {
-    const resumeAt = resuming ? rec.current : undefined;
-    const startAt = resumeAt ? resumeAt.state : machine.definition.StartAt;
-    const input = resumeAt ? resumeAt.input : JSON.parse(rec.input);
+  launch(machine: MachineSpec, rec: ExecutionRecord, mode: LaunchMode): void {
+    const at = mode === 'start' ? undefined : rec.current;
+    if (mode !== 'start' && !at) throw new Error(`${rec.name}: no state to ${mode} from`);
+    const startAt = at ? at.state : machine.definition.StartAt;
+    const input = at ? at.input : JSON.parse(rec.input);
     // Deadlines are real time under the scale they were set with: keep the remaining *scaled* time.
     const rescale = (deadline: number) =>
       Date.now() + ((deadline - Date.now()) * (rec.timeScale ?? 1)) / this.opts.timeScale;
-    const parked = resumeAt?.parked;
+    const parked = mode === 'resume' ? at?.parked : undefined;
     const resume = {
       parked: parked?.deadline !== undefined ? { ...parked, deadline: rescale(parked.deadline) } : parked,
-      waitUntil: resumeAt?.waitUntil !== undefined ? rescale(resumeAt.waitUntil) : undefined,
+      waitUntil: mode === 'resume' && at?.waitUntil !== undefined ? rescale(at.waitUntil) : undefined,
     };
     rec.timeScale = this.opts.timeScale;
+    const gen = (this.generation.get(rec.executionArn) ?? 0) + 1;
+    this.generation.set(rec.executionArn, gen);
+    const live = () => !this.stopping && this.generation.get(rec.executionArn) === gen;
 
-    // A resumed run starts mid-graph, which the validator reports as unreachable states; it was validated at first launch.
+    // A run started mid-graph has states the validator reports as unreachable; it was validated at first launch.
     // Validation compiles JSON schemas (slow): validate each machine once, and reuse its engine for fresh runs.
-    let sm = resuming ? undefined : this.compiled.get(machine.arn);
+    let sm = mode === 'start' ? this.compiled.get(machine.arn) : undefined;
     if (!sm) {
       sm = new StateMachine(this.prepare(machine.definition, startAt) as never, {
         validationOptions:
-          this.compiled.has(machine.arn) || resuming
+          this.compiled.has(machine.arn) || mode !== 'start'
             ? { noValidate: true }
             : { checkArn: false, checkPaths: true },
       });
-      if (!resuming) this.compiled.set(machine.arn, sm);
+      if (mode === 'start') this.compiled.set(machine.arn, sm);
     }
     const states = machine.definition.States;
+    const deps = {
+      store: this.store,
+      tokens: this.tokens,
+      invoker: this.invoker,
+      timeScale: this.opts.timeScale,
+      entered: (r: ExecutionRecord, state: string, i: unknown) => this.entered(r, state, i),
+      live,
+    };
     const execution = sm.run(input as never, {
       overrides: {
-        taskResourceLocalHandlers: this.handlers(rec, states, startAt, resume) as never,
+        taskResourceLocalHandlers: taskHandlers(rec, states, startAt, resume, deps) as never,
         ...(this.opts.retryIntervalMs !== undefined
           ? { retryIntervalOverrides: retryIntervals(states, this.opts.retryIntervalMs) }
           : {}),
@@ -108,6 +128,7 @@ export class ExecutionEngine {
           Name: rec.name,
           StartTime: new Date(rec.startDate).toISOString(),
           RoleArn: machine.roleArn ?? '',
+          ...(rec.redriveCount ? { RedriveCount: rec.redriveCount } : {}),
         },
         StateMachine: { Id: machine.arn, Name: machine.name },
         Task: {
@@ -117,83 +138,25 @@ export class ExecutionEngine {
         },
       } as never,
     });
-    this.running.set(rec.executionArn, execution);
-    // The resumed state's StateEntered is already in the history (and `current` holds its deadline or token).
-    const consumed = this.consume(rec, execution, states, resumeAt ? startAt : undefined);
-    this.settle(rec, execution, consumed);
+    this.running.set(rec.executionArn, { execution, gen });
+    // A resumed state's StateEntered is already in the history (and `current` holds its deadline or token).
+    const consumed = this.consume(rec, execution, states, mode === 'resume' ? startAt : undefined, live);
+    this.settle(rec, execution, consumed, live);
   }
 
   /** StopExecution: ends the execution as ABORTED and stops the library's run. */
   abort(rec: ExecutionRecord, r: { error?: string; cause?: string }): void {
     if (rec.status !== 'RUNNING') return;
     this.finish(rec, 'ABORTED', r);
-    this.running.get(rec.executionArn)?.abort();
+    this.running.get(rec.executionArn)?.execution.abort();
   }
 
   /** Aborts every run without finishing it: on disk they stay RUNNING, to resume on the next start. */
   stop(): void {
     this.store.close(this.running.keys());
     this.stopping = true;
-    for (const r of this.running.values()) r.abort();
+    for (const r of this.running.values()) r.execution.abort();
     this.running.clear();
-  }
-
-  /** The local implementation of every Task state, and of every Wait state (as a scaled sleep). */
-  private handlers(
-    rec: ExecutionRecord,
-    states: States,
-    startAt: string,
-    resume: { parked?: Parked; waitUntil?: number },
-  ): Handlers {
-    let firstState = true;
-    const handlers: Handlers = {};
-    for (const [name, s] of Object.entries(states)) {
-      if (s.Type === 'Wait') {
-        handlers[name] = async (waitInput) => {
-          const resumed = firstState && name === startAt && resume.waitUntil !== undefined;
-          firstState = false;
-          await this.entered(rec, name, waitInput);
-          const until = resumed
-            ? (resume.waitUntil as number)
-            : Date.now() + waitMs(s, waitInput, this.opts.timeScale);
-          if (rec.current) rec.current.waitUntil = until;
-          this.store.save(rec);
-          await sleep(until - Date.now());
-          return waitInput;
-        };
-      }
-      if (s.Type !== 'Task') continue;
-      const resource = String(s.Resource);
-      const ctx = { state: name, executionArn: rec.executionArn };
-      handlers[name] = async (taskInput) => {
-        const resumedHere = firstState && name === startAt;
-        firstState = false;
-        if (resource.endsWith('.waitForTaskToken')) {
-          await this.entered(rec, name, taskInput);
-          return this.tokens.park(
-            rec,
-            name,
-            s,
-            taskInput as TokenTaskInput,
-            resumedHere ? resume.parked : undefined,
-            (fn, payload) => this.invoker.call(fn, payload, ctx),
-          );
-        }
-        if (resource === LAMBDA_INVOKE) {
-          const p = taskInput as { FunctionName: string; Payload?: unknown };
-          const result = await this.invoker.call(p.FunctionName, p.Payload ?? {}, ctx);
-          return {
-            ExecutedVersion: '$LATEST',
-            Payload: result,
-            StatusCode: 200,
-            SdkHttpMetadata: { HttpStatusCode: 200 },
-          };
-        }
-        if (resource.startsWith('arn:aws:lambda:')) return this.invoker.call(resource, taskInput, ctx);
-        throw Object.assign(new Error(`Unsupported resource ${resource}`), { name: 'States.Runtime' });
-      };
-    }
-    return handlers;
   }
 
   /** Turns the library's event log into history events; `skipEnterOf` is a resumed state already entered. */
@@ -202,11 +165,12 @@ export class ExecutionEngine {
     execution: Execution,
     states: States,
     skipEnterOf: string | undefined,
+    live: () => boolean,
   ): Promise<void> {
     let skip = skipEnterOf;
     const typeOf = (state: { name: string; type: string }) => String(states[state.name]?.Type ?? state.type);
     for await (const ev of execution.eventLogs as AsyncIterable<LibraryEvent>) {
-      if (rec.status !== 'RUNNING') continue;
+      if (rec.status !== 'RUNNING' || !live()) continue;
       if (ev.type === 'StateEntered' && ev.state && skip !== undefined && ev.state.name === skip) {
         skip = undefined;
       } else if (ev.type === 'StateEntered' && ev.state) {
@@ -243,7 +207,12 @@ export class ExecutionEngine {
   }
 
   /** Finishes the execution from the library's result, only after the event log is drained. */
-  private settle(rec: ExecutionRecord, execution: Execution, consumed: Promise<void>): void {
+  private settle(
+    rec: ExecutionRecord,
+    execution: Execution,
+    consumed: Promise<void>,
+    live: () => boolean,
+  ): void {
     const settled = execution.result.then(
       (output) => ({ ok: true as const, output }),
       (error: { name?: string; cause?: { name?: string; message?: string; cause?: string } }) => ({
@@ -252,8 +221,9 @@ export class ExecutionEngine {
       }),
     );
     void Promise.all([settled, consumed.catch(() => undefined)]).then(([r]) => {
+      // Shutdown: the execution stays RUNNING on disk and resumes next start. Superseded: a redrive runs it now.
+      if (!live()) return;
       this.running.delete(rec.executionArn);
-      if (this.stopping) return; // shutdown: the execution stays RUNNING on disk and resumes next start
       if (r.ok) return this.finish(rec, 'SUCCEEDED', { output: r.output });
       const e = r.error;
       if (e.name === 'ExecutionAbortedError') return this.finish(rec, 'ABORTED', {});
@@ -287,8 +257,4 @@ export class ExecutionEngine {
 
 function cloneJson<T>(v: T): T {
   return v === undefined ? v : JSON.parse(JSON.stringify(v));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }

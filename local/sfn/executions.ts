@@ -40,6 +40,11 @@ export interface ExecutionRecord {
   current?: { state: string; input: unknown; waitUntil?: number; parked?: Parked };
   /** The time scale the deadlines above were computed with (a restart may use another). */
   timeScale?: number;
+  /** Successful RedriveExecutions so far, and when the last one was. */
+  redriveCount?: number;
+  redriveDate?: number;
+  /** The client tokens of recent redrives (AWS answers a repeated one idempotently for 15 minutes). */
+  redriveTokens?: { token: string; at: number }[];
 }
 
 /**
@@ -53,9 +58,12 @@ export class ExecutionStore {
   private readonly dir: string;
   private stopping = false;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    private readonly onStatusChange: (rec: ExecutionRecord) => void = () => undefined,
+  ) {
     this.dir = join(dataDir, 'executions');
-    mkdirSync(this.dir, { recursive: true });
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     for (const f of readdirSync(this.dir).filter((x) => x.endsWith('.json'))) {
       const rec = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as ExecutionRecord;
       this.records.set(rec.executionArn, rec);
@@ -97,7 +105,11 @@ export class ExecutionStore {
     if (rec.status !== 'RUNNING') return false;
     rec.status = status;
     rec.stopDate = Date.now();
-    rec.current = undefined;
+    // A run that did not succeed keeps the state it ended in and that state's input: a redrive starts there.
+    rec.current =
+      status === 'SUCCEEDED' || !rec.current
+        ? undefined
+        : { state: rec.current.state, input: rec.current.input };
     if (status === 'SUCCEEDED') {
       rec.output = JSON.stringify(r.output ?? null);
       this.event(rec, 'ExecutionSucceeded', { executionSucceededEventDetails: { output: rec.output } });
@@ -111,7 +123,17 @@ export class ExecutionStore {
     }
     for (const resolve of this.endWaiters.get(rec.executionArn) ?? []) resolve();
     this.endWaiters.delete(rec.executionArn);
+    this.statusChanged(rec);
     return true;
+  }
+
+  /** Tells the status-change listener (EventBridge's "Step Functions Execution Status Change"). */
+  statusChanged(rec: ExecutionRecord): void {
+    try {
+      this.onStatusChange(rec);
+    } catch (e) {
+      console.error(`local Step Functions: status-change listener failed: ${(e as Error).message}`);
+    }
   }
 
   /** Resolves once the execution is no longer RUNNING. */
@@ -132,7 +154,7 @@ export class ExecutionStore {
   flush(): void {
     for (const rec of this.dirty) {
       const file = join(this.dir, `${rec.name}.json`);
-      writeFileSync(`${file}.tmp`, JSON.stringify(rec));
+      writeFileSync(`${file}.tmp`, JSON.stringify(rec), { mode: 0o600 });
       renameSync(`${file}.tmp`, file);
     }
     this.dirty.clear();
@@ -158,6 +180,8 @@ export function summary(r: ExecutionRecord) {
     status: r.status,
     startDate: r.startDate / 1000,
     ...(r.stopDate ? { stopDate: r.stopDate / 1000 } : {}),
+    redriveCount: r.redriveCount ?? 0,
+    ...(r.redriveDate ? { redriveDate: r.redriveDate / 1000 } : {}),
   };
 }
 

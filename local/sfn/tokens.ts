@@ -139,7 +139,8 @@ export class TaskTokens {
       return await Promise.race([output, timedOut]);
     } finally {
       for (const t of timers) clearTimeout(t);
-      if (rec.current?.parked) {
+      // Only this park's: a redrive may have parked the same state again meanwhile.
+      if (rec.current?.parked === p) {
         rec.current.parked = undefined;
         this.store.save(rec);
       }
