@@ -1,16 +1,8 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './edge.ts';
 
-export async function readBody(req: IncomingMessage, limit = 6 * 1024 * 1024): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw Object.assign(new Error('Request too large'), { status: 413 });
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
+export { readBody } from './edge.ts';
 
 export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -35,7 +27,9 @@ type Operation = (body: Record<string, unknown>) => unknown | Promise<unknown>;
 
 /**
  * An AWS JSON protocol endpoint (`X-Amz-Target: <Prefix>.<Operation>`), as the AWS SDKs and CLI speak
- * it. Errors with a `name` answer 400 with `__type`, which the SDK turns into its typed exception.
+ * it. Errors with a `name` answer 400 with `__type`, which the SDK turns into its typed exception; a
+ * body that is not JSON is a SerializationException. Run it behind an edge server (local/edge.ts),
+ * which answers a body over the limit with 413.
  */
 export function awsJsonHandler(
   targetPrefix: string,
@@ -50,7 +44,9 @@ export function awsJsonHandler(
       return;
     }
     const [prefix, op = ''] = target.split('.');
-    const contentType = String(req.headers['content-type'] ?? 'application/x-amz-json-1.0');
+    const contentType = /^application\/x-amz-json-1\.[01]$/.test(String(req.headers['content-type']))
+      ? String(req.headers['content-type'])
+      : 'application/x-amz-json-1.0';
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': crypto.randomUUID() });
       res.end(JSON.stringify(body));
@@ -58,14 +54,26 @@ export function awsJsonHandler(
     const handler = prefix === targetPrefix ? operations[op] : undefined;
     if (!handler)
       return send(400, { __type: 'UnknownOperationException', message: `Unknown operation ${target}` });
+    const raw = (await readBody(req)).toString('utf8');
+    let body: Record<string, unknown>;
     try {
-      const raw = (await readBody(req)).toString('utf8');
-      const body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
+      const parsed: unknown = raw ? JSON.parse(raw) : {};
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw new Error('not an object');
+      body = parsed as Record<string, unknown>;
+    } catch {
+      return send(400, {
+        __type: 'SerializationException',
+        message: 'The request body is not a JSON object',
+      });
+    }
+    try {
       send(200, (await handler(body)) ?? {});
     } catch (e) {
       const err = e as Error;
       const known =
         err.name && err.name !== 'Error' && err.name !== 'TypeError' && err.name !== 'SyntaxError';
+      if (!known) console.error(`${targetPrefix}.${op}: ${err.stack ?? err}`);
       send(known ? 400 : 500, { __type: known ? err.name : 'InternalFailure', message: err.message });
     }
   };

@@ -1,6 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml } from '../functions/shared/mail.ts';
+import type { Faults } from './faults.ts';
 import type { LocalStepFunctions } from './sfn/api.ts';
+
+/** What the Step Functions port serves besides the API: the fault switch and the console page. */
+export function consoleFallback(sfn: LocalStepFunctions, faults: Faults) {
+  return (req: IncomingMessage, res: ServerResponse): void | Promise<void> => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/_local/faults') return faults.handle(req, res);
+    return consolePage(req, res, sfn);
+  };
+}
 
 /** A placeholder console until the console issue lands: the executions, newest first, with their path. */
 export function consolePage(req: IncomingMessage, res: ServerResponse, sfn: LocalStepFunctions): void {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { readBody } from './aws-json.ts';
+import { EdgeError, readBody, urlOf } from './edge.ts';
 import type { LocalFunctions } from './functions.ts';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
@@ -83,9 +83,14 @@ function eventFor(
   };
 }
 
+/** API Gateway's payload limit for HTTP APIs. */
+const MAX_BODY = 10 * 1024 * 1024;
+
 /**
  * Serves the template's routes on one port. IAM-authorized routes (admin) need
- * `Authorization: Bearer <adminToken>` locally, where AWS would check a SigV4 signature.
+ * `Authorization: Bearer <adminToken>` locally, where AWS would check a SigV4 signature. A throttled
+ * invocation answers 429 with Retry-After; any other function error 500, as API Gateway does.
+ * Run it behind an edge server (local/edge.ts): malformed requests, 413 and crashes are handled there.
  */
 export function httpApiHandler(
   routes: LocalRoute[],
@@ -93,28 +98,25 @@ export function httpApiHandler(
   adminToken: string,
 ): RequestListener {
   return async (req, res) => {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const url = urlOf(req);
+    const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body));
     };
     let params: Record<string, string> = {};
     const route = routes.find((r) => {
       if (r.method !== req.method && r.method !== 'ANY') return false;
       const m = r.pattern.exec(url.pathname);
       if (!m) return false;
-      params = Object.fromEntries(r.params.map((p, i) => [p, decodeURIComponent(m[i + 1] ?? '')]));
+      params = Object.fromEntries(r.params.map((p, i) => [p, decode(m[i + 1] ?? '')]));
       return true;
     });
     if (!route) return json(404, { message: 'Not Found' });
     if (route.iam && req.headers.authorization !== `Bearer ${adminToken}`)
       return json(403, { message: 'Forbidden' });
-    let body: Buffer;
-    try {
-      body = await readBody(req, 10 * 1024 * 1024);
-    } catch {
-      return json(413, { message: 'Request Entity Too Large' });
-    }
+    const body = await readBody(req, MAX_BODY);
     const out = await functions.invoke(route.functionArn, eventFor(req, url, body, route, params));
+    if (!out.ok && out.errorType === 'Lambda.TooManyRequestsException')
+      return json(429, { message: 'Too Many Requests' }, { 'retry-after': '1' });
     if (!out.ok) return json(500, { message: 'Internal Server Error' });
     const r = out.result as {
       statusCode?: number;
@@ -132,4 +134,12 @@ export function httpApiHandler(
     res.writeHead(r.statusCode, headers);
     res.end(r.body ? Buffer.from(r.body, r.isBase64Encoded ? 'base64' : 'utf8') : undefined);
   };
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new EdgeError(400, 'bad percent-encoding in the path');
+  }
 }

@@ -1,20 +1,24 @@
 import './long-timers.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type RequestListener, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { DeleteItemCommand, DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import * as sesModule from 'aws-ses-v2-local';
-import dynalite from 'dynalite';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { HandoffConfig } from '../functions/shared/config-schema.ts';
 import { close, listen } from './aws-json.ts';
-import { consolePage } from './console.ts';
-import { LocalFunctions } from './functions.ts';
+import { consoleFallback } from './console.ts';
+import { privateDataDir } from './data-dir.ts';
+import { type EdgeServer, edgeServer } from './edge.ts';
+import { startDynalite, startSes, sweepExpired } from './emulators.ts';
+import { EventBus, type PutEventsEntry, rulesOf } from './events.ts';
+import { dynamodbProxy, sesProxy } from './fault-proxy.ts';
+import { Faults } from './faults.ts';
+import { LocalFunctions, type PoolOptions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
-import { LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
+import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
+import type { RateLimit } from './sfn/throttle.ts';
 import { createTables } from './tables.ts';
 import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf } from './template.ts';
 
@@ -29,6 +33,18 @@ export interface LocalOptions {
   logLevel?: string;
   /** How often expired items (the template's TTL attribute) are deleted, in ms. */
   ttlSweepMs?: number;
+  /** Lambda: concurrency and queue per function, workers per function (see local/lambda-pool.ts). */
+  lambda?: Partial<PoolOptions>;
+  /** StartExecution's token bucket (default 50/s, burst 100). */
+  startRate?: RateLimit;
+  /** EventBridge delivery retries: count and first delay (default 3, 1000 ms). */
+  events?: { retries?: number; retryDelayMs?: number };
+  /** Tests: every Step Functions Retry waits this long instead of its interval and backoff. */
+  retryIntervalMs?: number;
+  /** Where listeners and the event bus log a line (a refused request, a dropped event); default stderr. */
+  log?: (line: string) => void;
+  /** Called once every port listens, before any handler is attached (requests get 503 until it returns). */
+  onListening?: (urls: LocalStack['urls']) => Promise<void> | void;
 }
 
 export interface LocalStack {
@@ -46,6 +62,12 @@ export interface LocalStack {
   adminToken: string;
   resumed: number;
   sfn: LocalStepFunctions;
+  functions: LocalFunctions;
+  /** The fault switch (also `/_local/faults` on the Step Functions port). */
+  faults: Faults;
+  /** EventBridge PutEvents on the default bus: rules from the template, delivered to their targets. */
+  putEvents: EventBus['putEvents'];
+  events: EventBus;
   /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
   runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;
@@ -54,53 +76,59 @@ export interface LocalStack {
 
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
+const url = (port: number) => `http://127.0.0.1:${port}`;
 
-/** Starts the synthesized app on embedded emulators: tables, functions, state machine, HTTP routes. */
+/**
+ * Starts the synthesized app on embedded emulators: tables, functions, state machine, HTTP routes,
+ * EventBridge rules. Every port listens first and answers 503 until the whole stack is ready.
+ */
 export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
-  if (opts.fresh) rmSync(opts.dataDir, { recursive: true, force: true });
-  mkdirSync(opts.dataDir, { recursive: true });
+  const restoreUmask = privateDataDir(opts.dataDir, opts.fresh);
   const portFor = (offset: number) => (opts.port === 0 ? 0 : opts.port + offset);
   const servers: Server[] = [];
   const template = loadTemplate(opts.cdkOut);
-
-  const url = (port: number) => `http://127.0.0.1:${port}`;
-  const serve = async (handler: RequestListener | undefined, offset: number) => {
-    const server = createServer(handler);
-    servers.push(server);
-    return { server, port: await listen(server, portFor(offset)) };
+  const serve = async (name: string, offset: number): Promise<EdgeServer & { port: number }> => {
+    const edge = edgeServer(name, opts.log);
+    servers.push(edge.server);
+    return { ...edge, port: await listen(edge.server, portFor(offset)) };
   };
 
-  // DynamoDB: dynalite, persisted under the data folder.
-  const db = dynalite({
-    path: join(opts.dataDir, 'dynamodb'),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  });
-  servers.push(db);
-  const dbPort = await listen(db, portFor(2));
-  // SES: aws-ses-v2-local (v1 and v2 APIs; its mailbox viewer at /).
-  const ses = await sesServer()({ host: '127.0.0.1', port: opts.port === 0 ? await freePort() : portFor(3) });
-  servers.push(ses);
-  const sesPort = (ses.address() as AddressInfo).port;
-  // Secrets Manager: GetSecretValue for the template's generated secrets.
-  const secretArns = Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
-    .map(([id]) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}`);
-  const secrets = await serve(secretsHandler(opts.dataDir, secretArns), 4);
-  // The API and Step Functions servers listen before the functions start: their URLs are in the functions' environment.
-  const api = await serve(undefined, 0);
-  const sfnHttp = await serve(undefined, 1);
+  // Public ports first (their URLs go into the functions' environment); each answers 503 until ready.
+  const api = await serve('api', 0);
+  const sfnHttp = await serve('sfn', 1);
+  const dbEdge = await serve('dynamodb', 2);
+  const sesEdge = await serve('ses', 3);
+  const secretsEdge = await serve('secrets', 4);
+  // The emulators themselves listen on internal ports, behind the fault proxies.
+  const db = await startDynalite(opts.dataDir);
+  const ses = await startSes();
+  servers.push(db.server, ses.server);
+  const urls = {
+    api: url(api.port),
+    console: `${url(sfnHttp.port)}/`,
+    mailbox: `${url(sesEdge.port)}/`,
+    sfn: url(sfnHttp.port),
+    dynamodb: url(dbEdge.port),
+    ses: url(sesEdge.port),
+    secrets: url(secretsEdge.port),
+  };
+  const stopServers = () => Promise.all(servers.map((s) => close(s)));
+  try {
+    await opts.onListening?.(urls);
+  } catch (e) {
+    await stopServers();
+    restoreUmask();
+    throw e;
+  }
 
   const apiIds = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api');
   const names: LocalNames = {
     region: REGION,
     account: ACCOUNT,
-    overrides: Object.fromEntries(apiIds.map(([id]) => [`${id}.ApiEndpoint`, url(api.port)])),
+    overrides: Object.fromEntries(apiIds.map(([id]) => [`${id}.ApiEndpoint`, urls.api])),
   };
-
   const dbClient = new DynamoDBClient({
-    endpoint: url(dbPort),
+    endpoint: db.url,
     region: REGION,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
@@ -109,17 +137,27 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   await seedReps(dbClient, tableName, opts.config.reps.reps);
 
   const env = {
-    AWS_ENDPOINT_URL_DYNAMODB: url(dbPort),
-    AWS_ENDPOINT_URL_SES: url(sesPort),
-    AWS_ENDPOINT_URL_SFN: url(sfnHttp.port),
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: url(secrets.port),
+    AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+    AWS_ENDPOINT_URL_SES: urls.ses,
+    AWS_ENDPOINT_URL_SFN: urls.sfn,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.secrets,
     POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN',
     // Metrics are CloudWatch EMF lines on stdout: meaningful in Lambda, noise in a terminal.
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
   const functionList = functionsOf(template, names);
-  const functions = new LocalFunctions(opts.cdkOut, functionList, env);
+  const faults = new Faults(functionList);
+  const functions = new LocalFunctions(opts.cdkOut, functionList, env, {
+    ...opts.lambda,
+    crash: (fn) => faults.crash(fn),
+  });
   await functions.start();
+  const events = new EventBus(rulesOf(template, names), functions, {
+    region: REGION,
+    account: ACCOUNT,
+    ...opts.events,
+    ...(opts.log ? { log: opts.log } : {}),
+  });
 
   const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
     arn: m.arn,
@@ -132,17 +170,18 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     timeScale: opts.timeScale,
     region: REGION,
     account: ACCOUNT,
+    startRate: opts.startRate ?? DEFAULT_START_RATE,
+    events,
+    ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
   });
-  sfnHttp.server.on(
-    'request',
-    sfnHandler(sfn, (req, res) => consolePage(req, res, sfn)),
-  );
 
   const tokenFile = join(opts.dataDir, 'admin-token');
   if (!existsSync(tokenFile))
     writeFileSync(tokenFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
-  api.server.on('request', httpApiHandler(routesOf(template, names), functions, adminToken));
+  const secretArns = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
+    .map(([id]) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}`);
 
   // dynalite has no UpdateTimeToLive: delete expired items on the template's TTL attribute ourselves.
   const ttlAttr = tables[0]?.ttlAttribute;
@@ -154,22 +193,24 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     : undefined;
   sweep?.unref();
 
+  // Ready: attach every handler, then resume what was running (its invocations reach open ports).
+  dbEdge.open(dynamodbProxy(db.url, faults));
+  sesEdge.open(sesProxy(ses.url, faults));
+  secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
+  sfnHttp.open(sfnHandler(sfn, consoleFallback(sfn, faults)));
+  api.open(httpApiHandler(routesOf(template, names), functions, adminToken));
   const resumed = sfn.resumeAll();
   return {
-    urls: {
-      api: url(api.port),
-      console: `${url(sfnHttp.port)}/`,
-      mailbox: `${url(sesPort)}/`,
-      sfn: url(sfnHttp.port),
-      dynamodb: url(dbPort),
-      ses: url(sesPort),
-      secrets: url(secrets.port),
-    },
+    urls,
     stateMachineArn: machines[0]?.arn ?? '',
     tableName,
     adminToken,
     resumed,
     sfn,
+    functions,
+    faults,
+    events,
+    putEvents: (entries: PutEventsEntry[]) => events.putEvents(entries),
     runtimes: functionList.map((f) => ({
       functionId: f.id,
       node: functions.nodeVersions.get(f.logicalId) ?? '',
@@ -178,51 +219,12 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     env,
     async stop() {
       if (sweep) clearInterval(sweep);
+      events.stop();
       await sfn.shutdown();
       await functions.stop();
-      await Promise.all(servers.map((s) => close(s)));
+      await stopServers();
+      dbClient.destroy();
+      restoreUmask();
     },
   };
-}
-
-export async function sweepExpired(db: DynamoDBClient, table: string, attr: string): Promise<number> {
-  const now = Math.floor(Date.now() / 1000);
-  let deleted = 0;
-  let ExclusiveStartKey: Record<string, never> | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({
-        TableName: table,
-        FilterExpression: '#t < :now',
-        ExpressionAttributeNames: { '#t': attr },
-        ExpressionAttributeValues: { ':now': { N: String(now) } },
-        ProjectionExpression: 'pk, sk',
-        ExclusiveStartKey,
-      }),
-    );
-    for (const item of page.Items ?? []) {
-      await db.send(
-        new DeleteItemCommand({ TableName: table, Key: { pk: item.pk as never, sk: item.sk as never } }),
-      );
-      deleted += 1;
-    }
-    ExclusiveStartKey = page.LastEvaluatedKey as never;
-  } while (ExclusiveStartKey);
-  return deleted;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** aws-ses-v2-local is CommonJS with `exports.default`: Node's ESM interop nests it one level deeper. */
-function sesServer(): (config: { host: string; port: number }) => Promise<Server> {
-  const m = sesModule as unknown as { default: unknown };
-  const fn = typeof m.default === 'function' ? m.default : (m.default as { default: unknown }).default;
-  return fn as (config: { host: string; port: number }) => Promise<Server>;
 }

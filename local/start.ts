@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/shared/config-schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
+import { DEFAULT_POOL } from './functions.ts';
 import { startLocal } from './runtime.ts';
+import { DEFAULT_START_RATE } from './sfn/throttle.ts';
 import { majorOf } from './template.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -17,6 +19,19 @@ const USAGE = `Usage: npm start -- [options]
   --fresh           start with an empty data folder
   --log-level L     functions' log level: DEBUG, INFO, WARN, ERROR, SILENT (default WARN)
   --synth           synthesize even if cdk.out looks current
+
+Lambda and Step Functions limits (as AWS applies them; defaults sized for 2 cores):
+  --concurrency N   invocations of one function running at once (default ${DEFAULT_POOL.concurrency}), over up to
+                    ${DEFAULT_POOL.maxWorkers} worker threads started on demand
+  --queue N         invocations of one function waiting for a slot (default ${DEFAULT_POOL.queue}); beyond it
+                    they are throttled (Lambda.TooManyRequestsException; the API answers 429)
+  --start-rate N    StartExecution calls per second before ThrottlingException (default ${DEFAULT_START_RATE.perSecond},
+                    burst twice the rate)
+
+Faults, while it runs (DynamoDB and SES errors, worker crashes), on the Step Functions port:
+  curl -X POST <sfn>/_local/faults -d '{"dynamodb":{"rate":0.1,"error":"ThrottlingException"}}'
+  (GET reads the setting and what was injected, DELETE clears it)
+
   -h, --help        this help`;
 
 function newest(dir: string): number {
@@ -40,6 +55,9 @@ async function main() {
         fresh: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'WARN' },
         synth: { type: 'boolean', default: false },
+        concurrency: { type: 'string', default: String(DEFAULT_POOL.concurrency) },
+        queue: { type: 'string', default: String(DEFAULT_POOL.queue) },
+        'start-rate': { type: 'string', default: String(DEFAULT_START_RATE.perSecond) },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -58,6 +76,15 @@ async function main() {
   if (!Number.isFinite(timeScale) || timeScale < 1 || timeScale > 10_000_000) {
     return fail(`--time-scale must be a number from 1 to 10000000, not "${v['time-scale']}"`);
   }
+  const concurrency = Number(v.concurrency);
+  const queue = Number(v.queue);
+  const startRate = Number(v['start-rate']);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000)
+    return fail(`--concurrency must be a whole number from 1 to 1000, not "${v.concurrency}"`);
+  if (!Number.isInteger(queue) || queue < 0 || queue > 100_000)
+    return fail(`--queue must be a whole number from 0 to 100000, not "${v.queue}"`);
+  if (!Number.isFinite(startRate) || startRate <= 0 || startRate > 100_000)
+    return fail(`--start-rate must be a number above 0 (per second), not "${v['start-rate']}"`);
   const level = String(v['log-level']).toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(level))
     return fail(`--log-level must be DEBUG, INFO, WARN, ERROR or SILENT`);
@@ -94,6 +121,8 @@ async function main() {
     timeScale,
     fresh: Boolean(v.fresh),
     logLevel: level,
+    lambda: { concurrency, queue },
+    startRate: { perSecond: startRate, burst: Math.max(1, Math.ceil(startRate * 2)) },
   });
   console.log('done');
   const u = stack.urls;
@@ -109,6 +138,8 @@ Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1
   Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
   State machine ${stack.stateMachineArn}
+  Limits       ${concurrency} concurrent per function (queue ${queue}), StartExecution ${startRate}/s
+  Faults       ${u.sfn}/_local/faults  (see npm start -- --help)${rules(stack.events.rules.length)}
 
 Point the AWS CLI or SDKs at the local stack:
   export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
@@ -137,6 +168,10 @@ Ctrl-C stops everything; running executions resume on the next start.`);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+function rules(n: number): string {
+  return n ? `\n  Events       ${n} EventBridge rule(s) from the template` : '';
 }
 
 /** A path relative to the working directory when it is inside it, else absolute. */

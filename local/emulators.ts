@@ -1,0 +1,68 @@
+// The third-party emulators, on internal ports behind the fault proxies: dynalite (DynamoDB, persisted
+// in the data folder) and aws-ses-v2-local (SES v1 and v2, its mailbox viewer at /).
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { DeleteItemCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import * as sesModule from 'aws-ses-v2-local';
+import dynalite from 'dynalite';
+import { listen } from './aws-json.ts';
+
+export async function startDynalite(dataDir: string): Promise<{ server: Server; url: string }> {
+  const server = dynalite({
+    path: join(dataDir, 'dynamodb'),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  });
+  const port = await listen(server, 0);
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+export async function startSes(): Promise<{ server: Server; url: string }> {
+  const server = await sesServer()({ host: '127.0.0.1', port: await freePort() });
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+/** dynalite has no UpdateTimeToLive: deletes the items whose TTL attribute has passed. */
+export async function sweepExpired(db: DynamoDBClient, table: string, attr: string): Promise<number> {
+  const now = Math.floor(Date.now() / 1000);
+  let deleted = 0;
+  let ExclusiveStartKey: Record<string, never> | undefined;
+  do {
+    const page = await db.send(
+      new ScanCommand({
+        TableName: table,
+        FilterExpression: '#t < :now',
+        ExpressionAttributeNames: { '#t': attr },
+        ExpressionAttributeValues: { ':now': { N: String(now) } },
+        ProjectionExpression: 'pk, sk',
+        ExclusiveStartKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      await db.send(
+        new DeleteItemCommand({ TableName: table, Key: { pk: item.pk as never, sk: item.sk as never } }),
+      );
+      deleted += 1;
+    }
+    ExclusiveStartKey = page.LastEvaluatedKey as never;
+  } while (ExclusiveStartKey);
+  return deleted;
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** aws-ses-v2-local is CommonJS with `exports.default`: Node's ESM interop nests it one level deeper. */
+function sesServer(): (config: { host: string; port: number }) => Promise<Server> {
+  const m = sesModule as unknown as { default: unknown };
+  const fn = typeof m.default === 'function' ? m.default : (m.default as { default: unknown }).default;
+  return fn as (config: { host: string; port: number }) => Promise<Server>;
+}
