@@ -47,9 +47,11 @@ function form(claims: LinkClaims, token: string): string {
 function outcomeFrom(claims: LinkClaims, body: Record<string, unknown>): DealOutcome {
   if (claims.action === 'accept') return { action: 'accept' };
   if (claims.action === 'won') {
-    const amount = Number(body.amount);
-    const valid = body.amount !== undefined && body.amount !== '' && Number.isFinite(amount);
-    if (!valid || amount < 0 || amount > MAX_AMOUNT) {
+    // A plain decimal amount, as a number input sends it: no hex, exponents or thousands separators.
+    const text = String(body.amount ?? '').trim();
+    const amount = Number(text);
+    const valid = /^\d+(\.\d{1,2})?$/.test(text) && Number.isFinite(amount);
+    if (!valid || amount > MAX_AMOUNT) {
       throw new ValidationError({ amount: [`must be an amount from 0 to ${MAX_AMOUNT}`] });
     }
     return { action: 'won', amount };

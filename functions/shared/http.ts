@@ -125,7 +125,9 @@ function utf8Only(): MiddlewareObj<HttpEvent, HttpResult> {
 function parsedBodyOnly(): MiddlewareObj<HttpRequest, HttpResult> {
   return {
     before: async ({ event }) => {
-      if (typeof event.body === 'string' && event.body !== '') {
+      // A JSON body that parsed to a string, a number or null is a bad body (400), not a bad media type.
+      const parsable = ['application/json', 'application/x-www-form-urlencoded'].includes(mediaType(event));
+      if (!parsable && typeof event.body === 'string' && event.body !== '') {
         throw new DomainError('Send application/json or application/x-www-form-urlencoded', 415);
       }
       if (

@@ -55,9 +55,13 @@ export const leadInputSchema = z.object({
   industry: optionalText(80),
   country: z.pipe(
     z.transform((v: unknown) =>
-      typeof v === 'string' && v.trim() !== '' ? v.trim().toUpperCase() : undefined,
+      typeof v === 'string' ? v.trim().toUpperCase() || undefined : (v ?? undefined),
     ),
-    z.optional(z.string().check(z.regex(/^[A-Z]{2}$/, 'must be a two-letter country code'))),
+    z.optional(
+      z
+        .string('must be a two-letter country code')
+        .check(z.regex(/^[A-Z]{2}$/, 'must be a two-letter country code')),
+    ),
   ),
   phone: optionalText(40),
   message: optionalText(2000, CONTROL_IN_MESSAGE),
