@@ -34,7 +34,8 @@ export interface LocalRule {
   name: string;
   pattern: EventPattern;
   enabled: boolean;
-  targets: { id: string; arn: string; input?: string; inputPath?: string }[];
+  /** `retries`: the target's RetryPolicy.MaximumRetryAttempts, when it sets one. */
+  targets: { id: string; arn: string; input?: string; inputPath?: string; retries?: number }[];
 }
 
 /** The template's rules on the default bus, with their patterns and targets resolved to local ARNs. */
@@ -50,6 +51,7 @@ export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
         Arn?: string;
         Input?: string;
         InputPath?: string;
+        RetryPolicy?: { MaximumRetryAttempts?: number };
       }[];
       return {
         logicalId,
@@ -61,6 +63,9 @@ export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
           arn: String(t.Arn ?? ''),
           ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
           ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
+          ...(t.RetryPolicy?.MaximumRetryAttempts !== undefined
+            ? { retries: Number(t.RetryPolicy.MaximumRetryAttempts) }
+            : {}),
         })),
       };
     });
@@ -69,7 +74,7 @@ export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
 export interface EventBusOptions {
   region: string;
   account: string;
-  /** Deliveries after the first when a target fails (default 3). */
+  /** Deliveries after the first when a target fails (default 3; fewer if the target's RetryPolicy says so). */
   retries?: number;
   /** First retry delay; each next one doubles, with jitter (default 1000 ms). */
   retryDelayMs?: number;
@@ -156,14 +161,14 @@ export class EventBus {
         }
         const payload =
           target.input !== undefined ? JSON.parse(target.input) : pathOf(event, target.inputPath);
-        const p = this.deliver(rule, target.arn, payload).finally(() => this.pending.delete(p));
+        const retries = Math.min(target.retries ?? Number.POSITIVE_INFINITY, this.opts.retries ?? 3);
+        const p = this.deliver(rule, target.arn, payload, retries).finally(() => this.pending.delete(p));
         this.pending.add(p);
       }
     }
   }
 
-  private async deliver(rule: LocalRule, arn: string, payload: unknown): Promise<void> {
-    const retries = this.opts.retries ?? 3;
+  private async deliver(rule: LocalRule, arn: string, payload: unknown, retries: number): Promise<void> {
     const base = this.opts.retryDelayMs ?? 1000;
     let last: InvokeResult | undefined;
     for (let attempt = 0; attempt <= retries && !this.stopped; attempt++) {

@@ -38,7 +38,13 @@ const template: CfnTemplate = {
       Properties: {
         EventPattern: JSON.stringify({ source: ['aws.states'] }),
         State: 'DISABLED',
-        Targets: [{ Id: 'T', Arn: { 'Fn::GetAtt': ['RecordFailureABCD', 'Arn'] } }],
+        Targets: [
+          {
+            Id: 'T',
+            Arn: { 'Fn::GetAtt': ['RecordFailureABCD', 'Arn'] },
+            RetryPolicy: { MaximumRetryAttempts: 0 },
+          },
+        ],
       },
     },
     OtherBus: {
@@ -137,6 +143,7 @@ describe('local EventBridge bus', () => {
     ]);
     expect(rules[0]?.pattern).toMatchObject({ detail: { stateMachineArn: [MACHINE] } });
     expect(rules[0]?.targets).toEqual([{ id: 'Target0', arn: RECORD_FAILURE }]);
+    expect(rules[1]?.targets).toEqual([{ id: 'T', arn: RECORD_FAILURE, retries: 0 }]);
   });
 
   function bus(outcomes: InvokeResult[] = []) {
@@ -207,6 +214,26 @@ describe('local EventBridge bus', () => {
     expect(second.lines).toEqual([
       expect.stringMatching(/RunEndedRule: dropped an event for RecordFailureABCD after 3 attempts: Boom/),
     ]);
+  });
+
+  it('honours a target’s RetryPolicy that allows fewer retries', async () => {
+    const rules = rulesOf(template, names).filter((r) => r.logicalId === 'Dormant');
+    for (const r of rules) r.enabled = true;
+    const calls: string[] = [];
+    const b = new EventBus(
+      rules,
+      {
+        invoke: async (arn) => {
+          calls.push(arn);
+          return { ok: false, errorType: 'Boom', errorMessage: 'no' };
+        },
+      },
+      { ...names, retryDelayMs: 1, log: () => undefined },
+    );
+    b.putEvents([statusEntry('FAILED')]);
+    await b.drain();
+    expect(calls).toHaveLength(1);
+    expect(b.counts.dropped).toBe(1);
   });
 
   it('gets Step Functions status changes from the engine: a failed run reaches the rule’s target', async () => {
