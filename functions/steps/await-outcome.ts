@@ -11,16 +11,20 @@ import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
  * server-side only; the rep's signed link later resumes the run with SendTaskSuccess. If the rep was
  * faster than this step (acted before the token was stored), it resumes the run itself at once.
  */
-export const createHandler = ({ deals, reps }: Pick<Stores, 'deals' | 'reps'>) =>
+export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
   stepHandler(contracts.awaitRep, async ({ taskToken, dealId, attempt, waitingFor }) => {
     for (let tries = 0; tries < 2; tries++) {
       const deal = await deals.get(dealId);
       if (!deal || deal.attempt !== attempt)
         throw new StepInputError(`Deal ${dealId} is not at attempt ${attempt}`);
-      // A redriven run takes back the rep's slot its deal gave up when the run failed.
+      // A redriven run takes back the rep's slot its deal gave up when the run failed, and the lead is
+      // with its rep again.
       const rep = config.reps.reps.find((r) => r.id === deal.repId);
       if (rep && deal.loadReleasedAt && !isClosed(deal.stage) && (await deals.holdLoad(dealId))) {
         await reps.adjustLoad(rep.id, 1, Number.MAX_SAFE_INTEGER);
+        const at = new Date().toISOString();
+        await leads.setStage(deal.leadId, 'assigned', at, { ownerRepId: rep.id, openDealId: dealId });
+        await leads.putEvent(deal.leadId, { type: 'redriven', at, data: { dealId } });
       }
       const answer = answerFor(deal, waitingFor);
       if (answer) {
