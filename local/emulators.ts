@@ -1,6 +1,6 @@
 // The third-party emulators, on internal ports behind the fault proxies: dynalite (DynamoDB, persisted
 // in the data folder) and aws-ses-v2-local (SES v1 and v2, its mailbox viewer at /).
-import type { Server } from 'node:http';
+import type { RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteItemCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -8,7 +8,16 @@ import * as sesModule from 'aws-ses-v2-local';
 import dynalite from 'dynalite';
 import { listen } from './aws-json.ts';
 
-export async function startDynalite(dataDir: string): Promise<{ server: Server; url: string }> {
+/** A running emulator: its server on an internal port, and its request handler for the fault proxy. */
+export interface Emulator {
+  server: Server;
+  url: string;
+  handler: RequestListener;
+}
+
+const handlerOf = (server: Server) => server.listeners('request')[0] as RequestListener;
+
+export async function startDynalite(dataDir: string): Promise<Emulator> {
   const server = dynalite({
     path: join(dataDir, 'dynamodb'),
     createTableMs: 0,
@@ -16,12 +25,16 @@ export async function startDynalite(dataDir: string): Promise<{ server: Server; 
     updateTableMs: 0,
   });
   const port = await listen(server, 0);
-  return { server, url: `http://127.0.0.1:${port}` };
+  return { server, url: `http://127.0.0.1:${port}`, handler: handlerOf(server) };
 }
 
-export async function startSes(): Promise<{ server: Server; url: string }> {
+export async function startSes(): Promise<Emulator> {
   const server = await sesServer()({ host: '127.0.0.1', port: await freePort() });
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    handler: handlerOf(server),
+  };
 }
 
 /** dynalite has no UpdateTimeToLive: deletes the items whose TTL attribute has passed. */

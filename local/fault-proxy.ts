@@ -1,46 +1,12 @@
-// A small HTTP proxy in front of dynalite and aws-ses-v2-local: the functions' AWS_ENDPOINT_URL_DYNAMODB
-// and _SES point here. It passes requests on, except the fraction the fault switch picks, which it
-// answers as the service would (status, error type, body and headers), so the SDK raises its own
+// The fault proxy in front of dynalite and aws-ses-v2-local: the public DynamoDB and SES ports (which the
+// functions' AWS_ENDPOINT_URL_DYNAMODB and _SES point at) pass each request to the emulator's own request
+// handler, in process (no second HTTP hop on the main thread), except the fraction the fault switch picks,
+// which they answer as the service would (status, error type, body and headers), so the SDK raises its own
 // exception class and retries it as throttling or a transient error.
 import { randomUUID } from 'node:crypto';
-import { Agent, type IncomingMessage, type RequestListener, request, type ServerResponse } from 'node:http';
+import type { RequestListener } from 'node:http';
 import { crc32 } from 'node:zlib';
 import type { Faults } from './faults.ts';
-
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-/** Passes every request on to `target` (an http://host:port URL), streaming both ways. */
-export function forward(target: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const t = new URL(target);
-  return new Promise((resolve) => {
-    const up = request(
-      {
-        host: t.hostname,
-        port: t.port,
-        method: req.method,
-        path: req.url,
-        headers: { ...req.headers, host: t.host },
-        agent,
-      },
-      (upRes) => {
-        res.writeHead(upRes.statusCode ?? 502, upRes.headers);
-        upRes.pipe(res);
-        upRes.on('end', resolve);
-        upRes.on('error', () => {
-          res.destroy();
-          resolve();
-        });
-      },
-    );
-    up.on('error', (e) => {
-      if (!res.headersSent)
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(`upstream: ${e.message}`);
-      else res.destroy();
-      resolve();
-    });
-    req.pipe(up);
-  });
-}
 
 const DYNAMODB_ERRORS = {
   ProvisionedThroughputExceededException: {
@@ -62,11 +28,11 @@ const DYNAMODB_ERRORS = {
 };
 
 /** DynamoDB (AWS JSON 1.0): every API call (`X-Amz-Target: DynamoDB_20120810.*`) may be faulted. */
-export function dynamodbProxy(target: string, faults: Faults): RequestListener {
+export function dynamodbProxy(emulator: RequestListener, faults: Faults): RequestListener {
   return async (req, res) => {
     const api = req.method === 'POST' && String(req.headers['x-amz-target'] ?? '').startsWith('DynamoDB_');
     const fault = api ? faults.dynamodb() : undefined;
-    if (!fault) return forward(target, req, res);
+    if (!fault) return emulator(req, res);
     req.resume();
     const e = DYNAMODB_ERRORS[fault];
     const body = JSON.stringify({ __type: e.type, message: e.message });
@@ -100,13 +66,13 @@ const SES_ERRORS = {
  * SES: the v1 query API (`POST /`) and the v2 REST API (`/v2/email/…`) may be faulted; the mailbox
  * viewer and its store are passed on untouched.
  */
-export function sesProxy(target: string, faults: Faults): RequestListener {
+export function sesProxy(emulator: RequestListener, faults: Faults): RequestListener {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const v1 = req.method === 'POST' && path === '/';
     const v2 = path?.startsWith('/v2/email/') ?? false;
     const fault = v1 || v2 ? faults.ses() : undefined;
-    if (!fault) return forward(target, req, res);
+    if (!fault) return emulator(req, res);
     req.resume();
     const e = SES_ERRORS[fault];
     const requestId = randomUUID();

@@ -11,17 +11,26 @@ const errorOf = (e) => {
   return { errorType: err.name || 'Error', errorMessage: err.message };
 };
 
-const handlerPromise = import(pathToFileURL(file).href).then((mod) => {
-  const fn = mod[handlerName];
-  if (typeof fn !== 'function')
-    throw Object.assign(new Error(`${file} does not export ${handlerName}`), {
-      name: 'Runtime.HandlerNotFound',
-    });
-  return fn;
+// The init phase starts when the parent says so (after every warm worker has booted: importing 13
+// bundles at once would slow each worker's boot).
+let startInit;
+const initStarted = new Promise((r) => {
+  startInit = r;
 });
+const handlerPromise = initStarted.then(() =>
+  import(pathToFileURL(file).href).then((mod) => {
+    const fn = mod[handlerName];
+    if (typeof fn !== 'function')
+      throw Object.assign(new Error(`${file} does not export ${handlerName}`), {
+        name: 'Runtime.HandlerNotFound',
+      });
+    return fn;
+  }),
+);
 handlerPromise.catch(() => undefined);
 
-parentPort.on('message', async ({ id, payload, crash }) => {
+parentPort.on('message', async ({ id, payload, crash, init }) => {
+  if (init) return startInit();
   const started = Date.now();
   const context = {
     callbackWaitsForEmptyEventLoop: false,

@@ -67,6 +67,7 @@ export class LocalFunctions {
         this.nodeVersions.set(p.fn.logicalId, await p.warm());
       }),
     );
+    for (const p of this.pools.values()) p.init();
   }
 
   private find(arn: string): FunctionPool | undefined {

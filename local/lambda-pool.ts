@@ -80,10 +80,18 @@ export class FunctionPool {
     private readonly crash: (fn: LocalFunction) => boolean = () => false,
   ) {}
 
-  /** Starts one worker ahead of demand (a warm sandbox); resolves with its Node.js version. */
+  /**
+   * Starts one worker ahead of demand (a warm sandbox) and resolves with its Node.js version once it has
+   * booted; its init (importing the bundle) waits for `init()`.
+   */
   warm(): Promise<string> {
-    if (!this.sandboxes.length) this.spawn();
+    if (!this.sandboxes.length) this.spawn(true);
     return this.nodeVersion as Promise<string>;
+  }
+
+  /** Lets warm workers import their bundles. */
+  init(): void {
+    for (const s of this.sandboxes) s.worker.postMessage({ init: true });
   }
 
   invoke(payload: unknown): Promise<InvokeResult> {
@@ -116,6 +124,10 @@ export class FunctionPool {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // A worker stopped mid-import prints module-loading warnings: let inits finish first (briefly).
+    const deadline = Date.now() + 3000;
+    while (this.sandboxes.some((s) => !s.ready) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     for (const inv of this.waiting.splice(0)) inv.resolve(fail('Runtime.ExitError', 'The runtime stopped'));
     await Promise.all([...this.sandboxes].map((s) => this.retire(s, 'Runtime.ExitError', 'stopped')));
   }
@@ -194,7 +206,7 @@ export class FunctionPool {
     await s.worker.terminate();
   }
 
-  private spawn(): void {
+  private spawn(deferInit = false): void {
     const f = this.fn;
     const [module = 'index', handlerName = 'handler'] = f.handler.split('.');
     const worker = new Worker(WORKER, {
@@ -203,7 +215,7 @@ export class FunctionPool {
         handlerName,
         functionName: f.logicalId,
         arn: f.arn,
-        memory: 512,
+        memory: f.memorySize,
         timeoutSeconds: f.timeoutSeconds,
       },
       env: {
@@ -214,12 +226,15 @@ export class FunctionPool {
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         AWS_LAMBDA_FUNCTION_NAME: f.logicalId,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '512',
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(f.memorySize),
         ...f.environment,
         ...this.env,
       },
       // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread.
       execArgv: [],
+      // The function's memory bounds its heap (an overrun exits the worker: Runtime.ExitError, as an OOM
+      // does in Lambda); a small young generation keeps ~26 isolates' memory modest under load.
+      resourceLimits: { maxOldGenerationSizeMb: f.memorySize, maxYoungGenerationSizeMb: 8 },
       stdout: false,
       stderr: false,
     });
@@ -233,8 +248,10 @@ export class FunctionPool {
     worker.on(
       'message',
       (msg: { id?: string; node?: string; init?: { ok: boolean } & Sandbox['initError'] }) => {
-        if (msg.node) version(msg.node);
-        else if (msg.init) {
+        if (msg.node) {
+          version(msg.node);
+          if (!deferInit) worker.postMessage({ init: true });
+        } else if (msg.init) {
           s.ready = true;
           if (!msg.init.ok)
             s.initError = {

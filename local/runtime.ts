@@ -35,7 +35,7 @@ export interface LocalOptions {
   ttlSweepMs?: number;
   /** Lambda: concurrency and queue per function, workers per function (see local/lambda-pool.ts). */
   lambda?: Partial<PoolOptions>;
-  /** StartExecution's token bucket (default 50/s, burst 100). */
+  /** StartExecution's token bucket (default 20/s, burst 100: local/sfn/throttle.ts). */
   startRate?: RateLimit;
   /** EventBridge delivery retries: count and first delay (default 3, 1000 ms). */
   events?: { retries?: number; retryDelayMs?: number };
@@ -194,8 +194,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   sweep?.unref();
 
   // Ready: attach every handler, then resume what was running (its invocations reach open ports).
-  dbEdge.open(dynamodbProxy(db.url, faults));
-  sesEdge.open(sesProxy(ses.url, faults));
+  dbEdge.open(dynamodbProxy(db.handler, faults));
+  sesEdge.open(sesProxy(ses.handler, faults));
   secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
   sfnHttp.open(sfnHandler(sfn, consoleFallback(sfn, faults)));
   api.open(httpApiHandler(routesOf(template, names), functions, adminToken));

@@ -7,7 +7,7 @@ import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { DEFAULT_POOL } from './functions.ts';
 import { startLocal } from './runtime.ts';
-import { DEFAULT_START_RATE } from './sfn/throttle.ts';
+import { burstFor, DEFAULT_START_RATE } from './sfn/throttle.ts';
 import { majorOf } from './template.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -26,7 +26,7 @@ Lambda and Step Functions limits (as AWS applies them; defaults sized for 2 core
   --queue N         invocations of one function waiting for a slot (default ${DEFAULT_POOL.queue}); beyond it
                     they are throttled (Lambda.TooManyRequestsException; the API answers 429)
   --start-rate N    StartExecution calls per second before ThrottlingException (default ${DEFAULT_START_RATE.perSecond},
-                    burst twice the rate)
+                    burst five times the rate)
 
 Faults, while it runs (DynamoDB and SES errors, worker crashes), on the Step Functions port:
   curl -X POST <sfn>/_local/faults -d '{"dynamodb":{"rate":0.1,"error":"ThrottlingException"}}'
@@ -122,7 +122,7 @@ async function main() {
     fresh: Boolean(v.fresh),
     logLevel: level,
     lambda: { concurrency, queue },
-    startRate: { perSecond: startRate, burst: Math.max(1, Math.ceil(startRate * 2)) },
+    startRate: { perSecond: startRate, burst: burstFor(startRate) },
   });
   console.log('done');
   const u = stack.urls;
@@ -138,7 +138,7 @@ Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1
   Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
   State machine ${stack.stateMachineArn}
-  Limits       ${concurrency} concurrent per function (queue ${queue}), StartExecution ${startRate}/s
+  Limits       ${concurrency} concurrent per function (queue ${queue}), StartExecution ${startRate}/s (burst ${burstFor(startRate)})
   Faults       ${u.sfn}/_local/faults  (see npm start -- --help)${rules(stack.events.rules.length)}
 
 Point the AWS CLI or SDKs at the local stack:

@@ -113,6 +113,8 @@ export interface LocalFunction {
   /** The Lambda runtime, e.g. `nodejs24.x`. */
   runtime: string;
   timeoutSeconds: number;
+  /** MemorySize in MB (Lambda's default 128 when the template leaves it out). */
+  memorySize: number;
   environment: Record<string, string>;
 }
 
@@ -131,6 +133,7 @@ export function functionsOf(template: CfnTemplate, n: LocalNames): LocalFunction
         handler: String(props.Handler ?? 'index.handler'),
         runtime: String(props.Runtime ?? ''),
         timeoutSeconds: Number(props.Timeout ?? 3),
+        memorySize: Number(props.MemorySize ?? 128),
         environment: resolve(template, env, n) as Record<string, string>,
       };
     });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../infra/load-config.ts';
 import { startLocal } from '../local/runtime.ts';
+import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
 
 const N = Number(process.env.BENCH_LEADS ?? 200);
 const C = Number(process.env.BENCH_CONCURRENCY ?? 20);
@@ -33,7 +34,7 @@ const stack = await startLocal({
     queue: num('BENCH_QUEUE'),
     maxWorkers: num('BENCH_WORKERS'),
   },
-  ...(startRate ? { startRate: { perSecond: startRate, burst: startRate * 2 } } : {}),
+  ...(startRate ? { startRate: { perSecond: startRate, burst: burstFor(startRate) } } : {}),
 });
 const startMs = performance.now() - t0;
 await new Promise((r) => setTimeout(r, 1500)); // let the warm workers finish importing their bundles
@@ -42,6 +43,7 @@ const forms = ['demo-request', 'newsletter', 'content-download', 'pricing'];
 let next = 0;
 let throttled = 0;
 const latencies: number[] = [];
+const elu0 = performance.eventLoopUtilization();
 const t1 = performance.now();
 await Promise.all(
   Array.from({ length: C }, async () => {
@@ -79,6 +81,7 @@ const settled = () =>
     .filter((r) => r.current?.parked || r.current?.waitUntil !== undefined || r.status !== 'RUNNING').length;
 while (settled() < N) await new Promise((r) => setTimeout(r, 50));
 const allSecs = (performance.now() - t1) / 1000;
+const mainBusy = performance.eventLoopUtilization(elu0).utilization;
 clearInterval(sampler);
 latencies.sort((a, b) => a - b);
 const runs = stack.sfn.list();
@@ -88,7 +91,7 @@ const limits = stack.functions.options;
 console.log('\n## Local stack throughput\n');
 console.log(`start (no synth): ${startMs.toFixed(0)} ms`);
 console.log(
-  `limits: ${limits.concurrency} concurrent per function over ≤${limits.maxWorkers} workers, queue ${limits.queue}; StartExecution ${startRate ?? 'default'}/s`,
+  `limits: ${limits.concurrency} concurrent per function over ≤${limits.maxWorkers} workers, queue ${limits.queue}; StartExecution ${startRate ?? `${DEFAULT_START_RATE.perSecond} (default)`}/s`,
 );
 console.log(
   `POST /leads: ${N} leads, ${C} in flight: ${(N / postSecs).toFixed(0)} leads/s, p50 ${latencies[Math.floor(N / 2)]?.toFixed(0)} ms, p95 ${latencies[Math.floor(N * 0.95)]?.toFixed(0)} ms, ${throttled} answered 429 (retried)`,
@@ -96,6 +99,7 @@ console.log(
 console.log(
   `all ${N} runs captured, scored, routed and parked or waiting in ${allSecs.toFixed(1)} s: ${(N / allSecs).toFixed(0)} leads/s end to end (${runs.length} runs, ${failed.length} failed${failed.length ? `: ${[...new Set(failed.map((r) => r.error))].join(', ')}` : ''})`,
 );
+console.log(`main thread (engine, HTTP, dynalite, SES) busy ${(mainBusy * 100).toFixed(0)}% of the run`);
 console.log(
   `lambda: ${pools.map((p) => `${p.functionId} ${p.workers}w ${p.throttles ? `${p.throttles} throttled ` : ''}${p.timeouts ? `${p.timeouts} timed out` : ''}`.trim()).join(', ')}`,
 );

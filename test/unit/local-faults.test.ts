@@ -28,9 +28,9 @@ beforeAll(async () => {
   const db = await startDynalite(mkdtempSync(join(tmpdir(), 'handoff-faults-')));
   const ses = await startSes();
   const dbEdge = edgeServer('dynamodb', () => undefined);
-  dbEdge.open(dynamodbProxy(db.url, faults));
+  dbEdge.open(dynamodbProxy(db.handler, faults));
   const sesEdge = edgeServer('ses', () => undefined);
-  sesEdge.open(sesProxy(ses.url, faults));
+  sesEdge.open(sesProxy(ses.handler, faults));
   dbUrl = `http://127.0.0.1:${await listen(dbEdge.server, 0)}`;
   sesUrl = `http://127.0.0.1:${await listen(sesEdge.server, 0)}`;
   stops.push(...[dbEdge.server, sesEdge.server, db.server, ses.server].map((s) => () => close(s)));

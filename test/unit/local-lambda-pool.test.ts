@@ -16,6 +16,7 @@ export const handler = async (event, context) => {
   if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep));
   if (event.hang) await new Promise(() => setInterval(() => {}, 1000));
   if (event.exit) process.exit(3);
+  if (event.hog) for (const heap = []; ; ) heap.push(new Array(1e6).fill(calls));
   if (event.fail) throw Object.assign(new Error('boom'), { name: 'BoomError' });
   return { calls, remaining: context.getRemainingTimeInMillis() };
 };`,
@@ -28,6 +29,7 @@ const probe: LocalFunction = {
   handler: 'index.handler',
   runtime: 'nodejs24.x',
   timeoutSeconds: 1,
+  memorySize: 128,
   environment: {},
 };
 
@@ -105,6 +107,14 @@ describe('local Lambda pool: concurrency, queue, throttling, timeouts, crashes',
     expect(await bystander).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
     expect(resultOf(await fns.invoke(probe.arn, {}))?.calls).toBe(1);
     expect(stats(fns)?.crashes).toBe(1);
+  });
+
+  it('ends a worker that outgrows the function’s memory with Runtime.ExitError, as an OOM in Lambda', async () => {
+    const fns = pool({});
+    const r = await fns.invoke(probe.arn, { hog: true });
+    expect(r).toMatchObject({ ok: false, errorType: 'Runtime.ExitError' });
+    expect(r.ok ? '' : r.errorMessage).toMatch(/memory/i);
+    expect((await fns.invoke(probe.arn, {})).ok).toBe(true);
   });
 
   it('crashes the worker mid-invocation when the fault switch says so', async () => {
