@@ -69,6 +69,7 @@ export class FunctionPool {
   private readonly waiting: Invocation[] = [];
   private readonly counts = { invocations: 0, throttles: 0, timeouts: 0, crashes: 0 };
   private stopped = false;
+  private initSent = false;
   /** Resolves with the worker's Node.js version once the first worker has started. */
   nodeVersion?: Promise<string>;
 
@@ -89,9 +90,18 @@ export class FunctionPool {
     return this.nodeVersion as Promise<string>;
   }
 
-  /** Lets warm workers import their bundles. */
-  init(): void {
-    for (const s of this.sandboxes) s.worker.postMessage({ init: true });
+  /** Lets warm workers import their bundles (once); resolves when they have (or failed to, or 10 s passed). */
+  init(): Promise<void> {
+    if (!this.initSent) {
+      this.initSent = true;
+      for (const s of this.sandboxes) s.worker.postMessage({ init: true });
+    }
+    const deadline = Date.now() + 10_000;
+    const wait = async () => {
+      while (this.sandboxes.some((s) => !s.ready) && Date.now() < deadline && !this.stopped)
+        await new Promise((r) => setTimeout(r, 10));
+    };
+    return wait();
   }
 
   invoke(payload: unknown): Promise<InvokeResult> {
@@ -106,6 +116,8 @@ export class FunctionPool {
       );
     }
     this.counts.invocations += 1;
+    void this.init(); // a warm worker still waiting its turn to import starts now: it has work
+
     return new Promise((resolve) => {
       this.waiting.push({ id: randomUUID(), payload: JSON.parse(JSON.stringify(payload ?? null)), resolve });
       this.pump();

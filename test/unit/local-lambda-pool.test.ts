@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { type InvokeResult, LocalFunctions, type LocalFunctionsOptions } from '../../local/functions.ts';
 import type { LocalFunction } from '../../local/template.ts';
 
@@ -138,6 +138,14 @@ describe('local Lambda pool: concurrency, queue, throttling, timeouts, crashes',
     expect(await fns.invoke('arn:aws:lambda:us-east-1:000000000000:function:Nope', {})).toMatchObject({
       errorType: 'ResourceNotFoundException',
     });
+  });
+
+  it('stops a worker beyond the first once it has been idle', async () => {
+    const fns = pool({ concurrency: 4, maxWorkers: 2, idleMs: 200 });
+    await Promise.all(Array.from({ length: 8 }, () => fns.invoke(probe.arn, { sleep: 150 })));
+    expect(stats(fns)?.workers).toBe(2);
+    await vi.waitFor(() => expect(stats(fns)?.workers).toBe(1), { timeout: 2000 });
+    expect((await fns.invoke(probe.arn, {})).ok).toBe(true);
   });
 
   it('warms one worker per function at start and reports its Node.js version', async () => {
