@@ -14,7 +14,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'synthesized',
-          include: ['test/infra/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/reliability/**/*.test.ts'],
+          include: [
+            'test/infra/**/*.test.ts',
+            'test/integration/**/*.test.ts',
+            'test/reliability/**/*.test.ts',
+          ],
           globalSetup: ['test/global-setup.ts'],
         },
       },

@@ -1,0 +1,187 @@
+// A load run against a fresh local Handoff (used by `npm run bench` and `npm run test:load`): starts the
+// stack on free ports, posts N distinct leads with C in flight (a 429 is retried after its Retry-After,
+// as a form's script would), waits until every run has reached its first wait (a rep wait, a nurture
+// wait, a capacity wait) or ended, and reports what was accepted, shed, lost and failed, with latency,
+// throughput and memory.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildApp } from '../infra/app.ts';
+import { loadConfig } from '../infra/load-config.ts';
+import type { PoolOptions } from '../local/lambda-pool.ts';
+import { startLocal } from '../local/runtime.ts';
+import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
+
+export interface LoadOptions {
+  leads: number;
+  concurrency: number;
+  lambda?: Partial<PoolOptions>;
+  startRate?: number;
+  /** Progress lines on stderr. */
+  progress?: boolean;
+}
+
+export interface LoadReport {
+  leads: number;
+  concurrency: number;
+  startMs: number;
+  limits: string;
+  accepted: number;
+  shed: number;
+  /** Accepted (202) but no run was ever started for the lead. */
+  lost: number;
+  failed: number;
+  failures: string[];
+  /** Every HTTP response, 429s included. */
+  responseMs: { p50: number; p95: number; p99: number };
+  postSecs: number;
+  settleSecs: number;
+  endToEndPerSecond: number;
+  mainBusy: number;
+  idleRssMiB: number;
+  peakRssMiB: number;
+  lambda: string;
+}
+
+const root = join(import.meta.dirname, '..');
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+
+export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
+  const { leads: N, concurrency: C } = opts;
+  const cdkOut = join(root, 'cdk.out');
+  const config = loadConfig(join(root, 'config'));
+  if (!existsSync(join(cdkOut, 'Handoff.template.json'))) buildApp(config, cdkOut).app.synth();
+  let peakRss = 0;
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  }, 100);
+  const t0 = performance.now();
+  const stack = await startLocal({
+    cdkOut,
+    config,
+    dataDir: mkdtempSync(join(tmpdir(), 'handoff-load-')),
+    port: 0,
+    timeScale: 1,
+    logLevel: 'ERROR',
+    ...(opts.lambda ? { lambda: opts.lambda } : {}),
+    ...(opts.startRate ? { startRate: { perSecond: opts.startRate, burst: burstFor(opts.startRate) } } : {}),
+  });
+  const startMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 1500)); // let the warm workers finish importing their bundles
+  const idleRss = process.memoryUsage.rss();
+  const forms = ['demo-request', 'newsletter', 'content-download', 'pricing'];
+  const leadIds = new Set<string>();
+  let next = 0;
+  let shed = 0;
+  const responses: number[] = [];
+  const elu0 = performance.eventLoopUtilization();
+  const t1 = performance.now();
+  const report = opts.progress
+    ? setInterval(
+        () =>
+          process.stderr.write(
+            `\r  posted ${leadIds.size}/${N}, ${shed} answered 429, ${stack.sfn.list().length} runs `,
+          ),
+        1000,
+      )
+    : undefined;
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < N) {
+        const i = next++;
+        for (;;) {
+          const s = performance.now();
+          const res = await fetch(`${stack.urls.api}/leads`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              email: `load.${i}@company${i % 50}.com`,
+              firstName: 'Load',
+              formType: forms[i % forms.length],
+              companySize: 100 + i,
+              country: 'US',
+              title: 'VP Sales',
+              consent: true,
+            }),
+          });
+          const body = (await res.json()) as { leadId?: string };
+          responses.push(performance.now() - s);
+          if (res.status === 202 && body.leadId) {
+            leadIds.add(body.leadId);
+            break;
+          }
+          if (res.status !== 429) throw new Error(`lead ${i}: HTTP ${res.status} ${JSON.stringify(body)}`);
+          shed += 1;
+          await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+        }
+      }
+    }),
+  );
+  const postSecs = (performance.now() - t1) / 1000;
+  const settled = () =>
+    stack.sfn
+      .list()
+      .filter((r) => r.current?.parked || r.current?.waitUntil !== undefined || r.status !== 'RUNNING')
+      .length;
+  while (settled() < N) await new Promise((r) => setTimeout(r, 100));
+  if (report) clearInterval(report);
+  if (opts.progress) process.stderr.write('\n');
+  const settleSecs = (performance.now() - t1) / 1000;
+  const mainBusy = performance.eventLoopUtilization(elu0).utilization;
+  clearInterval(sampler);
+  const runs = stack.sfn.list();
+  const started = new Set(runs.map((r) => r.name.slice(0, 'ld-'.length + 20)));
+  const failed = runs.filter((r) => r.status === 'FAILED' || r.status === 'TIMED_OUT');
+  const sorted = [...responses].sort((a, b) => a - b);
+  const limits = stack.functions.options;
+  const pools = stack.functions.stats().filter((p) => p.invocations || p.throttles);
+  const result: LoadReport = {
+    leads: N,
+    concurrency: C,
+    startMs,
+    limits: `${limits.concurrency} concurrent per function over ≤${limits.maxWorkers} workers, queue ${limits.queue}; StartExecution ${opts.startRate ?? DEFAULT_START_RATE.perSecond}/s`,
+    accepted: leadIds.size,
+    shed,
+    lost: [...leadIds].filter((id) => !started.has(id)).length,
+    failed: failed.length,
+    failures: [...new Set(failed.map((r) => `${r.error}: ${r.cause?.slice(0, 120)}`))],
+    responseMs: { p50: pct(sorted, 0.5), p95: pct(sorted, 0.95), p99: pct(sorted, 0.99) },
+    postSecs,
+    settleSecs,
+    endToEndPerSecond: N / settleSecs,
+    mainBusy,
+    idleRssMiB: mib(idleRss),
+    peakRssMiB: mib(peakRss),
+    lambda: pools
+      .map(
+        (p) =>
+          `${p.functionId} ${p.workers}w${p.throttles ? ` ${p.throttles} throttled` : ''}${p.timeouts ? ` ${p.timeouts} timed out` : ''}`,
+      )
+      .join(', '),
+  };
+  await stack.stop();
+  return result;
+}
+
+export function printReport(r: LoadReport): void {
+  const f = (ms: number) => `${ms.toFixed(0)} ms`;
+  console.log(`start (no synth): ${r.startMs.toFixed(0)} ms; limits: ${r.limits}`);
+  console.log(`| leads posted | in flight | accepted (202) | answered 429 (retried) | lost | failed |`);
+  console.log('|---:|---:|---:|---:|---:|---:|');
+  console.log(`| ${r.leads} | ${r.concurrency} | ${r.accepted} | ${r.shed} | ${r.lost} | ${r.failed} |`);
+  console.log('');
+  console.log(
+    `POST /leads responses: p50 ${f(r.responseMs.p50)}, p95 ${f(r.responseMs.p95)}, p99 ${f(r.responseMs.p99)}; all accepted in ${r.postSecs.toFixed(1)} s (${(r.leads / r.postSecs).toFixed(0)} leads/s)`,
+  );
+  console.log(
+    `end to end (posted → parked, waiting or ended): ${r.settleSecs.toFixed(1)} s, ${r.endToEndPerSecond.toFixed(1)} leads/s`,
+  );
+  console.log(`main thread (engine, HTTP, dynalite, SES) busy ${(r.mainBusy * 100).toFixed(0)}% of the run`);
+  console.log(
+    `memory (one process: main thread + function workers): rss ${r.idleRssMiB} MiB idle, peak ${r.peakRssMiB} MiB`,
+  );
+  console.log(`lambda: ${r.lambda}`);
+  if (r.failures.length) console.log(`failures: ${r.failures.join('; ')}`);
+}
