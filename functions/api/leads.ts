@@ -5,8 +5,9 @@ import { requireEnv } from '#shared/env.ts';
 import { type HttpRequest, type HttpResult, httpHandler, json, mediaType, page } from '#shared/http.ts';
 import { logger, metrics } from '#shared/observability.ts';
 
-// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
-const sfn = new SFNClient({});
+// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN. StartExecution throttling is retried
+// with the SDK's backoff (5 attempts, ~1.5 s) before the form is told to try again (429).
+const sfn = new SFNClient({ maxAttempts: 5 });
 const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
