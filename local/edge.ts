@@ -55,6 +55,10 @@ export function edgeServer(name: string, log: Log = defaultLog): EdgeServer {
       res.end(JSON.stringify({ message: STATUS_CODES[status] }));
     }
   });
+  // Keep idle keep-alive sockets longer than clients do (as AWS endpoints do): Node's 5 s default makes a
+  // client that reuses a socket just as the server closes it fail with ECONNRESET under load.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) return void socket.destroy();
     const status =

@@ -106,13 +106,18 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
               consent: true,
             }),
           });
-          const body = (await res.json()) as { leadId?: string };
+          const text = await res.text();
+          const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as {
+            leadId?: string;
+          };
           responses.push(performance.now() - s);
           if (res.status === 202 && body.leadId) {
             leadIds.add(body.leadId);
             break;
           }
-          if (res.status !== 429) throw new Error(`lead ${i}: HTTP ${res.status} ${JSON.stringify(body)}`);
+          // 429 (throttled) and 503 (briefly unavailable) mean "nothing started, send again later".
+          if (res.status !== 429 && res.status !== 503)
+            throw new Error(`lead ${i}: HTTP ${res.status} ${text.slice(0, 200)}`);
           shed += 1;
           await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
         }
@@ -168,7 +173,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
 export function printReport(r: LoadReport): void {
   const f = (ms: number) => `${ms.toFixed(0)} ms`;
   console.log(`start (no synth): ${r.startMs.toFixed(0)} ms; limits: ${r.limits}`);
-  console.log(`| leads posted | in flight | accepted (202) | answered 429 (retried) | lost | failed |`);
+  console.log(`| leads posted | in flight | accepted (202) | answered 429/503 (retried) | lost | failed |`);
   console.log('|---:|---:|---:|---:|---:|---:|');
   console.log(`| ${r.leads} | ${r.concurrency} | ${r.accepted} | ${r.shed} | ${r.lost} | ${r.failed} |`);
   console.log('');

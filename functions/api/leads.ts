@@ -11,6 +11,16 @@ const sfn = new SFNClient({ maxAttempts: 5 });
 const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
+/** Why StartExecution did not take the lead, when trying again later may work. */
+function whyNotStarted(e: unknown): 'throttled' | 'unavailable' | undefined {
+  const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  if (err.name === 'ThrottlingException') return 'throttled';
+  const network = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(String(err.code));
+  if (err.name === 'TimeoutError' || network || (err.$metadata?.httpStatusCode ?? 0) >= 500)
+    return 'unavailable';
+  return undefined;
+}
+
 /** A plain HTML form post from a browser gets a redirect to the thank-you page instead of JSON. */
 function fromBrowserForm(event: HttpRequest): boolean {
   return (
@@ -56,18 +66,24 @@ export const handler = httpHandler(
       metrics.addMetric('LeadsReceived', 'Count', 1);
       logger.info('lead received', { leadId: lead.id, formType: lead.formType });
     } catch (e) {
-      // Step Functions is shedding load even after the SDK's retries: nothing was started, so say so and
-      // let the form (or its script) try again, rather than answer 202 for a lead that would be lost.
-      if ((e as Error).name === 'ThrottlingException') {
+      // Step Functions is shedding load (or unreachable) even after the SDK's retries: nothing was started,
+      // so say so and let the form (or its script) try again, rather than answer 202 for a lead that would
+      // be lost, or a bare 500. Throttling gets 429; a transient failure (timeout, reset, 5xx) gets 503.
+      const why = whyNotStarted(e);
+      if (why) {
         metrics.addMetric('LeadsShed', 'Count', 1);
-        logger.warn('lead shed: Step Functions throttled', { leadId: lead.id });
+        logger.warn('lead shed: Step Functions did not take it', {
+          leadId: lead.id,
+          error: (e as Error).name,
+        });
+        const status = why === 'throttled' ? 429 : 503;
         const busy = fromBrowserForm(event)
           ? page(
-              429,
+              status,
               'Busy',
               '<p>We could not take your request just now. Please go back and send it again.</p>',
             )
-          : json(429, { error: 'Busy: please try again in a few seconds' });
+          : json(status, { error: 'Busy: please try again in a few seconds' });
         return { ...busy, headers: { ...busy.headers, 'retry-after': '2' } };
       }
       // Same name with a different input: a resubmission the same day. The first run owns it.

@@ -117,6 +117,15 @@ describe('POST /leads', () => {
     expect(res.headers?.['retry-after']).toBe('2');
   });
 
+  it('answers 503 with Retry-After when Step Functions cannot be reached, and starts nothing', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('read ECONNRESET'), { name: 'TimeoutError', $metadata: {} }));
+    const res = await json(aFormSubmission());
+    expect(res.statusCode).toBe(503);
+    expect(res.headers?.['retry-after']).toBe('2');
+  });
+
   it('silently accepts and drops a filled honeypot', async () => {
     const res = await json(aFormSubmission({ website: 'https://spam.example' }));
     expect(res.statusCode).toBe(202);
