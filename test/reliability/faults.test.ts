@@ -65,8 +65,11 @@ describe('transient faults: every run retries and finishes', () => {
       90_000,
       '20 runs to end',
     );
-    const injected = t.stack.faults.get().injected;
+    const { injected, seen } = t.stack.faults.get();
     t.stack.faults.clear();
+    console.log(
+      `faults: ${injected.dynamodb}/${seen.dynamodb} DynamoDB calls, ${injected.ses}/${seen.ses} SES calls, ${injected.crash}/${seen.invocations} invocations crashed; ${runs.length} runs`,
+    );
     const notOk = runs
       .filter((r) => r.status !== 'SUCCEEDED')
       .map(
