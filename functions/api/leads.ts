@@ -6,8 +6,9 @@ import { type HttpRequest, type HttpResult, httpHandler, json, mediaType, page }
 import { logger, metrics } from '#shared/observability.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN. StartExecution throttling is retried
-// with the SDK's backoff (5 attempts, ~1.5 s) before the form is told to try again (429).
-const sfn = new SFNClient({ maxAttempts: 5 });
+// with the SDK's backoff (4 attempts) before the form is told to try again (429); each attempt may take
+// 2 s at most, so a slow Step Functions gets a 503 well inside the function's 10 s, not a timeout.
+const sfn = new SFNClient({ maxAttempts: 4, requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } });
 const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
