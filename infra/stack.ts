@@ -19,18 +19,19 @@ export interface HandoffStackProps extends StackProps {
 /** Each function's construct id → its handler under `functions/`. Tests map template functions back through this. */
 export const ENTRIES = {
   CaptureLead: 'steps/capture.ts',
-  ScoreLead: 'steps/score.ts',
-  SendNurtureEmail: 'steps/send-nurture.ts',
-  CheckEngagement: 'steps/check-engagement.ts',
+  Nurture: 'steps/nurture.ts',
+  AwaitSignal: 'steps/await-signal.ts',
   AssignRep: 'steps/assign-rep.ts',
   AwaitOutcome: 'steps/await-outcome.ts',
   CloseDeal: 'steps/close-deal.ts',
   RecordFailure: 'events/record-failure.ts',
+  SesEvents: 'events/ses-events.ts',
   SubmitLead: 'api/leads.ts',
   RepAction: 'api/rep-action.ts',
   Unsubscribe: 'api/unsubscribe.ts',
   TrackClick: 'api/click.ts',
   AdminRead: 'api/admin.ts',
+  AdminWrite: 'api/admin-write.ts',
 } as const;
 export type FunctionId = keyof typeof ENTRIES;
 
@@ -64,18 +65,17 @@ export class HandoffStack extends Stack {
       return f;
     };
     const steps = {
-      capture: fn('CaptureLead', 'Capture lead').useTable(data, ['PutItem', 'UpdateItem']),
-      score: fn('ScoreLead', 'Score lead').useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem']),
-      sendNurture: fn('SendNurtureEmail', 'Send nurture email')
-        .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
-        .useMail(mail)
-        .useLinks(linkKey, api.url),
-      checkEngagement: fn('CheckEngagement', 'Check engagement').useTable(data, [
+      capture: fn('CaptureLead', 'Capture & score lead').useTable(data, [
         'GetItem',
         'Query',
         'PutItem',
         'UpdateItem',
       ]),
+      nurture: fn('Nurture', 'Nurture: the next email, or the next move')
+        .useTable(data, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
+        .useMail(mail)
+        .useLinks(linkKey, api.url),
+      awaitSignal: fn('AwaitSignal', 'Park the nurture wait on the lead').useTable(data, ['UpdateItem']),
       // The capacity queue (TEAM#… WAIT#… items) needs Query and DeleteItem.
       assignRep: fn('AssignRep', 'Assign / reassign rep')
         .useTable(data, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
@@ -104,6 +104,7 @@ export class HandoffStack extends Stack {
     // Steps that resume their own run (a rep faster than the wait, an assignment made at once) or wake a
     // run waiting for a free rep.
     steps.awaitOutcome.resumesRunsOf(sm);
+    steps.awaitSignal.resumesRunsOf(sm);
     steps.assignRep.resumesRunsOf(sm, ['SendTaskSuccess', 'SendTaskFailure']);
     steps.closeDeal.resumesRunsOf(sm, ['SendTaskFailure']);
 
@@ -121,16 +122,51 @@ export class HandoffStack extends Stack {
       targets: [new LambdaFunction(recordFailure, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
 
-    const leads = fn('SubmitLead', 'POST /leads').startsRunsOf(sm);
+    // SubmitLead hands a submission for a lead with an active run to that run (a signal), and tells the
+    // rep of an assigned lead about new activity (at most daily).
+    const leads = fn('SubmitLead', 'POST /leads')
+      .startsRunsOf(sm)
+      .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
+      .useMail(mail)
+      .resumesRunsOf(sm);
+
+    // SES events (bounces, complaints, sends, deliveries) from the configuration set, via EventBridge.
+    const sesEvents = fn('SesEvents', 'SES events: suppression, signals, deliverability')
+      .useTable(data, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'])
+      .resumesRunsOf(sm);
+    new Rule(this, 'MailEvents', {
+      description: 'SES sending, delivery, bounce and complaint events of the configuration set',
+      eventPattern: {
+        source: ['aws.ses'],
+        detailType: [
+          'Email Sent',
+          'Email Delivered',
+          'Email Bounced',
+          'Email Complaint Received',
+          'Email Rejected',
+        ],
+        detail: { mail: { tags: { 'ses:configuration-set': [mail.configurationSet.configurationSetName] } } },
+      },
+      targets: [new LambdaFunction(sesEvents, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
     const repAction = fn('RepAction', 'Rep action pages')
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
       .useLinkKey(linkKey)
       .resumesRunsOf(sm);
+    // Unsubscribes and tracked clicks wake a nurtured lead's run at once (signals).
     const unsubscribe = fn('Unsubscribe', 'Unsubscribe')
-      .useTable(data, ['GetItem', 'PutItem'])
-      .useLinkKey(linkKey);
-    const click = fn('TrackClick', 'Click tracking redirect').useTable(data, ['PutItem']).useLinkKey(linkKey);
-    const admin = fn('AdminRead', 'Admin reads').useTable(data, ['GetItem', 'Query']);
+      .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
+      .useLinkKey(linkKey)
+      .resumesRunsOf(sm);
+    const click = fn('TrackClick', 'Click tracking redirect')
+      .useTable(data, ['PutItem', 'UpdateItem'])
+      .useLinkKey(linkKey)
+      .resumesRunsOf(sm);
+    const admin = fn('AdminRead', 'Admin reads').useTable(data, ['GetItem', 'BatchGetItem', 'Query']);
+    // Erase (stops the run, frees the rep, deletes the lead's items) and the deliverability breaker's reset.
+    const adminWrite = fn('AdminWrite', 'Admin: erase a lead, reset the deliverability breaker')
+      .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
+      .stopsRunsOf(sm);
 
     api.route('/leads', [HttpMethod.POST, HttpMethod.OPTIONS], leads);
     api.route('/deals/action', [HttpMethod.GET, HttpMethod.POST], repAction);
@@ -138,6 +174,9 @@ export class HandoffStack extends Stack {
     api.route('/c', [HttpMethod.GET], click);
     api.route('/admin/leads/{leadId}', [HttpMethod.GET], admin, { iam: true });
     api.route('/admin/deals/{dealId}', [HttpMethod.GET], admin, { iam: true });
+    api.route('/admin/leads/{leadId}', [HttpMethod.DELETE], adminWrite, { iam: true });
+    api.route('/admin/deliverability', [HttpMethod.GET], admin, { iam: true });
+    api.route('/admin/deliverability/reset', [HttpMethod.POST], adminWrite, { iam: true });
 
     const monitoring = new HandoffMonitoring(this, 'Monitoring', {
       stateMachine: sm,

@@ -8,12 +8,10 @@ import {
   JsonPath,
   LogLevel,
   Pass,
-  Result,
   StateMachine,
   StateMachineType,
   Succeed,
-  Wait,
-  WaitTime,
+  Timeout,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StepInput, StepOutput } from '../functions/shared/contracts.ts';
@@ -21,15 +19,14 @@ import { payloadOf, step, waitingStep } from './tasks.ts';
 
 export { RETRY, TRANSIENT_ERRORS } from './tasks.ts';
 
-type Nurture = StepOutput<'sendNurture'>;
-type Engagement = StepOutput<'checkEngagement'>;
+type Nurture = StepOutput<'nurture'>;
 type Outcome = StepInput<'closeDeal'>['outcome'];
+type Route = StepOutput<'capture'>['route'];
 
 export interface StepFunctions {
   capture: IFunction;
-  score: IFunction;
-  sendNurture: IFunction;
-  checkEngagement: IFunction;
+  nurture: IFunction;
+  awaitSignal: IFunction;
   assignRep: IFunction;
   awaitOutcome: IFunction;
   closeDeal: IFunction;
@@ -53,7 +50,9 @@ const CAPACITY_FREED = 'CapacityFreed';
  * defined. State names are what admins read in the console. Every Task retries transient errors with
  * backoff and jitter; a step that still fails fails the run at that state, so RedriveExecution resumes
  * it there after the fix ("Record failure" runs from an EventBridge rule, not from this definition).
- * A full sales team is a wait inside "Assign rep", never a failure.
+ * The journey listens: a nurtured lead's run waits on a task token that any signal (a form, a click, an
+ * unsubscribe, a bounce, a complaint) resumes at once. A full sales team is a wait inside "Assign rep".
+ * Every state costs a transition: a nurture email costs three (Nurture, Next?, the wait).
  */
 export class LeadToCloseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -64,13 +63,9 @@ export class LeadToCloseWorkflow extends Construct {
     const leadId = JsonPath.stringAt('$.lead.id');
     const cycle = JsonPath.numberAt('$.nurture.cycle');
 
-    const receive = new Pass(this, 'Receive lead', {
-      result: Result.fromObject({ cycle: 0, step: 0 }),
-      resultPath: '$.nurture',
-    });
     const capture = step(
       this,
-      'Capture lead',
+      'Capture & score lead',
       f.capture,
       payloadOf('capture', {
         lead: JsonPath.objectAt('$.lead'),
@@ -80,29 +75,38 @@ export class LeadToCloseWorkflow extends Construct {
       '$.capture',
     );
     const merged = new Succeed(this, 'Merged into active lead', {
-      comment: 'The lead already has a run in progress; this submission counts as engagement there.',
+      comment:
+        'Another run of this lead started at the same moment; this submission counts as engagement there.',
     });
-    const score = step(this, 'Score lead', f.score, payloadOf('score', { leadId }), '$.score');
     const disqualified = new Succeed(this, 'Disqualified');
 
-    const sendNurture = step(
+    const nurture = step(
       this,
-      'Send nurture email',
-      f.sendNurture,
-      payloadOf('sendNurture', { leadId, nurture: JsonPath.objectAt('$.nurture') }),
+      'Nurture',
+      f.nurture,
+      payloadOf('nurture', {
+        leadId,
+        nurture: JsonPath.objectAt('$.nurture'),
+        wake: JsonPath.objectAt('$.wake'),
+      }),
       '$.nurture',
     );
-    const waitNext = new Wait(this, 'Wait until next nurture step', {
-      time: WaitTime.timestampPath('$.nurture.nextSendAt'),
-    });
-    const checkEngagement = step(
+    const waitForSignal = waitingStep(
       this,
-      'Check engagement',
-      f.checkEngagement,
-      payloadOf('checkEngagement', { leadId, nurture: JsonPath.objectAt('$.nurture') }),
-      '$.engagement',
+      'Wait for a signal or the next send',
+      f.awaitSignal,
+      payloadOf('awaitSignal', { taskToken: JsonPath.taskToken, leadId }),
+      '$.wake',
+      // Until the next email is due (the nurture step's answer), unless a signal wakes it sooner.
+      Timeout.at('$.nurture.waitSeconds'),
     );
+    waitForSignal.addCatch(nurture, { errors: ['States.Timeout'], resultPath: '$.wake' });
+    waitForSignal.next(nurture);
     const unsubscribed = new Succeed(this, 'Unsubscribed');
+    const bounced = new Succeed(this, 'Bounced', { comment: 'The address bounced permanently: suppressed.' });
+    const complained = new Succeed(this, 'Complained', {
+      comment: 'The lead marked an email as spam: suppressed.',
+    });
     const notEmailable = new Succeed(this, 'Not emailable (no marketing consent)');
     const nurtured = new Succeed(this, 'Nurtured (stays a marketing lead)');
 
@@ -179,7 +183,7 @@ export class LeadToCloseWorkflow extends Construct {
 
     close.next(
       new Choice(this, 'Recycle?')
-        .when(Condition.booleanEquals('$.close.recycle', true), recycle.next(sendNurture))
+        .when(Condition.booleanEquals('$.close.recycle', true), recycle.next(nurture))
         .otherwise(closed),
     );
     closeStale.next(closed);
@@ -194,51 +198,30 @@ export class LeadToCloseWorkflow extends Construct {
         .otherwise(close),
     );
 
-    sendNurture.next(
-      new Choice(this, 'Still emailable?')
+    nurture.next(
+      new Choice(this, 'Next?')
+        .when(Condition.stringEquals('$.nurture.next', 'wait' satisfies Nurture['next']), waitForSignal)
+        .when(Condition.stringEquals('$.nurture.next', 'sales-ready' satisfies Nurture['next']), assign)
         .when(
-          Condition.stringEquals('$.nurture.status', 'suppressed' satisfies Nurture['status']),
+          Condition.stringEquals('$.nurture.next', 'unsubscribed' satisfies Nurture['next']),
           unsubscribed,
         )
+        .when(Condition.stringEquals('$.nurture.next', 'bounced' satisfies Nurture['next']), bounced)
+        .when(Condition.stringEquals('$.nurture.next', 'complained' satisfies Nurture['next']), complained)
         .when(
-          Condition.stringEquals('$.nurture.status', 'not-emailable' satisfies Nurture['status']),
+          Condition.stringEquals('$.nurture.next', 'not-emailable' satisfies Nurture['next']),
           notEmailable,
         )
-        .otherwise(waitNext),
-    );
-    waitNext.next(checkEngagement);
-    checkEngagement.next(
-      new Choice(this, 'Next nurture move?')
-        .when(
-          Condition.stringEquals('$.engagement.next', 'unsubscribed' satisfies Engagement['next']),
-          unsubscribed,
-        )
-        .when(Condition.stringEquals('$.engagement.next', 'sales-ready' satisfies Engagement['next']), assign)
-        .when(Condition.stringEquals('$.engagement.next', 'done' satisfies Engagement['next']), nurtured)
-        .otherwise(sendNurture),
+        .otherwise(nurtured),
     );
 
-    const route = new Choice(this, 'Route lead')
-      .when(
-        Condition.stringEquals('$.score.route', 'disqualify' satisfies StepOutput<'score'>['route']),
-        disqualified,
-      )
-      .when(
-        Condition.stringEquals('$.score.route', 'sales-ready' satisfies StepOutput<'score'>['route']),
-        assign,
-      )
-      .otherwise(sendNurture);
-
-    const definition = receive
-      .next(capture)
-      .next(
-        new Choice(this, 'Already in progress?')
-          .when(
-            Condition.stringEquals('$.capture.outcome', 'merged' satisfies StepOutput<'capture'>['outcome']),
-            merged,
-          )
-          .otherwise(score.next(route)),
-      );
+    const definition = capture.next(
+      new Choice(this, 'Route lead')
+        .when(Condition.stringEquals('$.capture.route', 'merged' satisfies Route), merged)
+        .when(Condition.stringEquals('$.capture.route', 'disqualify' satisfies Route), disqualified)
+        .when(Condition.stringEquals('$.capture.route', 'sales-ready' satisfies Route), assign)
+        .otherwise(nurture),
+    );
 
     this.stateMachine = new StateMachine(this, 'StateMachine', {
       stateMachineType: StateMachineType.STANDARD,

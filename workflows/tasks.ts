@@ -74,7 +74,7 @@ export function waitingStep(
   fn: IFunction,
   payload: TaskInput,
   resultPath: string,
-  timeout: Duration,
+  timeout: Duration | Timeout,
 ) {
   const t = new LambdaInvoke(scope, name, {
     lambdaFunction: fn,
@@ -82,7 +82,7 @@ export function waitingStep(
     retryOnServiceExceptions: false,
     payload,
     resultPath,
-    taskTimeout: Timeout.duration(timeout),
+    taskTimeout: timeout instanceof Duration ? Timeout.duration(timeout) : timeout,
   });
   t.addRetry(RETRY);
   return t;

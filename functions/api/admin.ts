@@ -1,19 +1,31 @@
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import { evaluateBreaker } from '#shared/breaker.ts';
+import { config } from '#shared/config.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { httpHandler, json } from '#shared/http.ts';
+import { appStores } from '#shared/stores.ts';
 
 /**
  * Admin reads (IAM-authorized on the API in AWS):
- *   GET /admin/leads/{leadId}  the lead with its score reasons and timeline
- *   GET /admin/deals/{dealId}  the deal (without its task token)
+ *   GET /admin/leads/{leadId}     the lead with its score reasons and timeline
+ *   GET /admin/deals/{dealId}     the deal (without its task token)
+ *   GET /admin/deliverability     the breaker (tripped or not, why) and the rolling rates against their limits
  */
-export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>) =>
+export const createHandler = ({
+  leads,
+  deals,
+  deliverability,
+}: Pick<Stores, 'leads' | 'deals' | 'deliverability'>) =>
   httpHandler(async (event) => {
     const { leadId, dealId } = event.pathParameters ?? {};
     if (leadId) {
       const lead = await leads.get(leadId);
       if (!lead) throw new NotFoundError('Lead');
-      return json(200, { lead, timeline: await leads.listEvents(leadId) });
+      const { waitToken, ...shown } = lead as typeof lead & { waitToken?: string };
+      return json(200, {
+        lead: { ...shown, waiting: Boolean(waitToken) },
+        timeline: await leads.listEvents(leadId),
+      });
     }
     if (dealId) {
       const deal = await deals.get(dealId);
@@ -21,7 +33,11 @@ export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>)
       const { taskToken, ...rest } = deal;
       return json(200, { deal: { ...rest, waiting: Boolean(taskToken) } });
     }
+    if (event.rawPath.endsWith('/admin/deliverability')) {
+      const state = await evaluateBreaker(deliverability, new Date());
+      return json(200, { ...state, limits: config.app.deliverability });
+    }
     throw new NotFoundError('Route');
   });
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

@@ -1,10 +1,12 @@
 import { config } from '#shared/config.ts';
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { LinkError } from '#shared/domain/errors.ts';
 import { verifyLink } from '#shared/domain/links.ts';
 import { httpHandler } from '#shared/http.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { logger, metrics } from '#shared/observability.ts';
+import { signalLead } from '#shared/signals.ts';
+import { appStores } from '#shared/stores.ts';
 
 const allowedHosts = new Set(config.app.links.clickAllowedHosts);
 const SCANNER_AGENTS =
@@ -24,7 +26,7 @@ export function looksLikeScanner(
  * GET /c?t=…: click tracking. Redirects only to allow-listed hosts (the destination is inside the
  * signed token and checked again), and records engagement unless the click looks like a scanner.
  */
-export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
+export const createHandler = ({ leads, signals }: Pick<Stores, 'leads' | 'signals'>) =>
   httpHandler(
     async (event, context) => {
       const now = new Date();
@@ -48,6 +50,8 @@ export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
           data: { host: url.hostname, path: url.pathname },
         });
         metrics.addMetric('EmailClicks', 'Count', 1);
+        // A click is engagement: wake the lead's nurture wait so the score is looked at now.
+        await signalLead(signals, claims.subject, 'click');
       }
       logger.info('click', { leadId: claims.subject, scanner });
       return {
@@ -58,4 +62,4 @@ export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
     { format: 'html', linkKey: true },
   );
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

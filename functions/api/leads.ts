@@ -1,25 +1,56 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { config } from '#shared/config.ts';
+import { runInput } from '#shared/contracts.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { executionNameFor, parseLead } from '#shared/domain/lead.ts';
 import { requireEnv } from '#shared/env.ts';
 import { type HttpRequest, type HttpResult, httpHandler, json, mediaType, page } from '#shared/http.ts';
 import { logger, metrics } from '#shared/observability.ts';
+import { appStores } from '#shared/stores.ts';
+import { deliverToActiveRun } from '#shared/submissions.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN. StartExecution throttling is retried
 // with the SDK's backoff (4 attempts) before the form is told to try again (429); each attempt may take
 // 2 s at most, so a slow Step Functions gets a 503 well inside the function's 10 s, not a timeout.
-const sfn = new SFNClient({ maxAttempts: 4, requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } });
+const sfn = new SFNClient({
+  maxAttempts: 4,
+  requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 },
+});
 const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
-/** Why StartExecution did not take the lead, when trying again later may work. */
-function whyNotStarted(e: unknown): 'throttled' | 'unavailable' | undefined {
+/** DynamoDB's ways of saying "too fast" that outlast the SDK's retries: transient, like a 5xx. */
+const BUSY = new Set([
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'ThrottlingException',
+]);
+
+/**
+ * Why the lead was not taken, when trying again later may work: Step Functions throttling StartExecution
+ * ('throttled'), or a timeout, reset, 5xx or DynamoDB throttle on the way ('unavailable').
+ */
+function whyNotTaken(e: unknown, starting: boolean): 'throttled' | 'unavailable' | undefined {
   const err = e as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
-  if (err.name === 'ThrottlingException') return 'throttled';
+  if (starting && err.name === 'ThrottlingException') return 'throttled';
   const network = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(String(err.code));
   if (err.name === 'TimeoutError' || network || (err.$metadata?.httpStatusCode ?? 0) >= 500)
     return 'unavailable';
+  if (BUSY.has(String(err.name))) return 'unavailable';
   return undefined;
+}
+
+/** 429 or 503 with Retry-After: nothing was taken, and the form (or its script) should send it again. */
+function busy(event: HttpRequest, why: 'throttled' | 'unavailable'): HttpResult {
+  const status = why === 'throttled' ? 429 : 503;
+  const answer = fromBrowserForm(event)
+    ? page(
+        status,
+        'Busy',
+        '<p>We could not take your request just now. Please go back and send it again.</p>',
+      )
+    : json(status, { error: 'Busy: please try again in a few seconds' });
+  return { ...answer, headers: { ...answer.headers, 'retry-after': '2' } };
 }
 
 /** A plain HTML form post from a browser gets a redirect to the thank-you page instead of JSON. */
@@ -42,64 +73,63 @@ function accepted(event: HttpRequest, leadId: string): HttpResult {
 }
 
 /**
- * POST /leads: validate, then start one workflow run named by lead id + form + day.
- * StartExecution is idempotent on the name, so a re-sent form does not start a second run.
+ * POST /leads: validate; hand the submission to the lead's active run if it has one; else start one run
+ * named by lead id + form + day (StartExecution is idempotent on the name: a re-sent form starts nothing).
  * OPTIONS /leads: the CORS preflight, answered by @middy/http-cors.
  */
-export const handler = httpHandler(
-  async (event) => {
-    const { bot, lead } = parseLead(event.body ?? {}, formTypes);
-    if (bot) {
-      // Honeypot filled: answer exactly as for a real lead, store and start nothing.
-      metrics.addMetric('HoneypotDrops', 'Count', 1);
-      return accepted(event, lead.id);
-    }
-    const receivedAt = new Date();
-    const name = executionNameFor(lead.id, lead.formType, receivedAt);
-    try {
-      await sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn,
-          name,
-          input: JSON.stringify({ lead, receivedAt: receivedAt.toISOString() }),
-        }),
-      );
-      metrics.addMetric('LeadsReceived', 'Count', 1);
-      logger.info('lead received', { leadId: lead.id, formType: lead.formType });
-    } catch (e) {
-      // Step Functions is shedding load (or unreachable) even after the SDK's retries: nothing was started,
-      // so say so and let the form (or its script) try again, rather than answer 202 for a lead that would
-      // be lost, or a bare 500. Throttling gets 429; a transient failure (timeout, reset, 5xx) gets 503.
-      const why = whyNotStarted(e);
-      if (why) {
+export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
+  httpHandler(
+    async (event) => {
+      const { bot, lead } = parseLead(event.body ?? {}, formTypes);
+      if (bot) {
+        // Honeypot filled: answer exactly as for a real lead, store and start nothing.
+        metrics.addMetric('HoneypotDrops', 'Count', 1);
+        return accepted(event, lead.id);
+      }
+      const receivedAt = new Date();
+      let starting = false;
+      try {
+        if ((await deliverToActiveRun(stores, lead, receivedAt)) === 'delivered')
+          return accepted(event, lead.id);
+        starting = true;
+        await sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn,
+            name: executionNameFor(lead.id, lead.formType, receivedAt),
+            input: JSON.stringify(runInput(lead, receivedAt)),
+          }),
+        );
+        metrics.addMetric('LeadsReceived', 'Count', 1);
+        logger.info('lead received', { leadId: lead.id, formType: lead.formType });
+      } catch (e) {
+        // Same name with a different input: a resubmission the same day. The first run owns it.
+        if (e instanceof ExecutionAlreadyExists) {
+          logger.info('duplicate submission', { leadId: lead.id });
+          return accepted(event, lead.id);
+        }
+        // Step Functions is shedding load, or a dependency is briefly unavailable even after the SDK's
+        // retries: nothing was started (and a claim taken on the way was given back), so say so and let
+        // the form try again, rather than answer 202 for a lead that would be lost, or a bare 500.
+        const why = whyNotTaken(e, starting);
+        if (!why) throw e;
         metrics.addMetric('LeadsShed', 'Count', 1);
-        logger.warn('lead shed: Step Functions did not take it', {
+        logger.warn('lead shed: not taken, the form is asked to retry', {
           leadId: lead.id,
           error: (e as Error).name,
         });
-        const status = why === 'throttled' ? 429 : 503;
-        const busy = fromBrowserForm(event)
-          ? page(
-              status,
-              'Busy',
-              '<p>We could not take your request just now. Please go back and send it again.</p>',
-            )
-          : json(status, { error: 'Busy: please try again in a few seconds' });
-        return { ...busy, headers: { ...busy.headers, 'retry-after': '2' } };
+        return busy(event, why);
       }
-      // Same name with a different input: a resubmission the same day. The first run owns it.
-      if (!(e instanceof ExecutionAlreadyExists)) throw e;
-      logger.info('duplicate submission', { leadId: lead.id });
-    }
-    return accepted(event, lead.id);
-  },
-  {
-    cors: {
-      origins: config.app.forms.allowedOrigins,
-      methods: 'POST, OPTIONS',
-      headers: 'content-type',
-      maxAge: 600,
+      return accepted(event, lead.id);
     },
-    body: { maxBytes: config.app.forms.maxBodyBytes, strict: true },
-  },
-);
+    {
+      cors: {
+        origins: config.app.forms.allowedOrigins,
+        methods: 'POST, OPTIONS',
+        headers: 'content-type',
+        maxAge: 600,
+      },
+      body: { maxBytes: config.app.forms.maxBodyBytes, strict: true },
+    },
+  );
+
+export const handler = createHandler(appStores());

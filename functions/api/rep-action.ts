@@ -1,5 +1,5 @@
 import { config } from '#shared/config.ts';
-import { type DealRecord, dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { DealRecord, Stores } from '#shared/data/index.ts';
 import {
   type DealOutcome,
   type DealState,
@@ -15,6 +15,7 @@ import { linkKeyOf } from '#shared/link-key.ts';
 import { escapeHtml } from '#shared/mail.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { resumeTask } from '#shared/runs.ts';
+import { appStores } from '#shared/stores.ts';
 
 const TITLES: Record<DealLinkAction, string> = {
   accept: 'Accept this lead',
@@ -184,4 +185,4 @@ export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>)
   );
 };
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

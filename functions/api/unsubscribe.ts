@@ -1,10 +1,12 @@
 import { config } from '#shared/config.ts';
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { verifyLink } from '#shared/domain/links.ts';
 import { type HttpRequest, httpHandler, page } from '#shared/http.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { escapeHtml } from '#shared/mail.ts';
 import { logger, metrics } from '#shared/observability.ts';
+import { signalLead } from '#shared/signals.ts';
+import { appStores } from '#shared/stores.ts';
 
 /** RFC 8058: the one-click POST carries `List-Unsubscribe=One-Click` (URL-encoded, or as a multipart field). */
 function isOneClick(body: unknown): boolean {
@@ -16,9 +18,13 @@ function isOneClick(body: unknown): boolean {
 /**
  * GET /unsubscribe?t=…: a confirmation page (a link scanner's GET changes nothing).
  * POST /unsubscribe?t=…: RFC 8058 one-click (body `List-Unsubscribe=One-Click`) or the page's button;
- * takes effect at once: the next nurture step sees the suppression and ends the run.
+ * takes effect at once: the lead's run is woken and ends as Unsubscribed.
  */
-export const createHandler = ({ leads, suppression }: Pick<Stores, 'leads' | 'suppression'>) =>
+export const createHandler = ({
+  leads,
+  suppression,
+  signals,
+}: Pick<Stores, 'leads' | 'suppression' | 'signals'>) =>
   httpHandler(
     async (event: HttpRequest, context) => {
       const token = event.queryStringParameters?.t ?? '';
@@ -37,6 +43,8 @@ export const createHandler = ({ leads, suppression }: Pick<Stores, 'leads' | 'su
         await suppression.suppress(lead.email, 'unsubscribed', how, at);
         await leads.putEvent(lead.id, { type: 'unsubscribed', at, data: { how } });
         metrics.addMetric('Unsubscribes', 'Count', 1);
+        // Wake the lead's nurture wait: the run ends as Unsubscribed now, not at the next due email.
+        await signalLead(signals, lead.id, 'unsubscribe');
         logger.info('unsubscribed', { leadId: lead.id });
       }
       return page(
@@ -49,4 +57,4 @@ export const createHandler = ({ leads, suppression }: Pick<Stores, 'leads' | 'su
     { format: 'html', body: { maxBytes: 4096, strict: false }, linkKey: true },
   );
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

@@ -1,10 +1,13 @@
+import * as z from 'zod/mini';
 import { config } from '#shared/config.ts';
 import { runEndedEvent } from '#shared/contracts.ts';
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { isClosed } from '#shared/domain/deal.ts';
+import { leadSchema } from '#shared/domain/lead.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { wakeNextWaiter } from '#shared/runs.ts';
 import { stepHandler } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
 
 /** The lead id in a run's input (`{ lead: { id } }`), if the input is one. */
 function leadIdOf(input: string | null | undefined): string | undefined {
@@ -16,21 +19,47 @@ function leadIdOf(input: string | null | undefined): string | undefined {
   }
 }
 
+const submittedSchema = z.object({ lead: leadSchema, receivedAt: z.iso.datetime() });
+
+/** The lead and its time in a run's input (`{ lead, receivedAt }`), if the input is a run's input. */
+function submittedIn(input: string | null | undefined): z.output<typeof submittedSchema> | undefined {
+  try {
+    const parsed = submittedSchema.safeParse(JSON.parse(input ?? '{}'));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Record failure: the target of the EventBridge rule on "Step Functions Execution Status Change" (FAILED,
  * TIMED_OUT, ABORTED). The run stays at the state that failed, so it can be redriven after a fix; this
  * marks the lead failed, gives the rep's slot back exactly once (and hands it to a waiting run), and tells
  * the rep's links that the journey has ended. Delivered at least once: every write is idempotent.
  */
-export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
+export const createHandler = ({
+  leads,
+  deals,
+  reps,
+  suppression,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression'>) =>
   stepHandler(runEndedEvent, async ({ detail, time }) => {
     // The event's own time: a redelivered event writes the same timeline entry, not a second one.
     const at = time ?? new Date().toISOString();
     const errorType = detail.error ?? detail.status;
     metrics.addMetric('LeadFailures', 'Count', 1);
+    const submitted = submittedIn(detail.input);
     const leadId = leadIdOf(detail.input);
-    const lead = leadId ? await leads.get(leadId) : undefined;
     logger.error('lead run ended without finishing', { leadId, status: detail.status, errorType });
+    // A run that failed before "Capture & score lead" stored its lead stores it now, so the failed lead is
+    // in the console (and erasable); a redrive captures it again under the same run. Never an erased one.
+    if (
+      submitted &&
+      !(await leads.get(submitted.lead.id)) &&
+      (await suppression.reasonFor(submitted.lead.email)) !== 'erased'
+    )
+      await leads.capture(submitted.lead, detail.name, submitted.receivedAt);
+    const lead = leadId ? await leads.get(leadId) : undefined;
     // Only the run that owns the lead speaks for it (a merged or superseded run changes nothing).
     if (!lead || lead.activeExecution !== detail.name) return { recorded: false, released: false };
     await leads.setStage(lead.id, 'failed', at);
@@ -48,4 +77,4 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
     return { recorded: true, released };
   });
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

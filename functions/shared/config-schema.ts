@@ -214,6 +214,24 @@ export const appSchema = z.object({
     scannerGraceSeconds: intIn(0, 600),
   }),
   data: z.object({ leadRetentionDays: intIn(30, 36_500) }),
+  /**
+   * The deliverability circuit breaker: nurture sends pause when, over the last `windowHours`, permanent
+   * bounces or complaints pass their share of sent emails (SES reviews accounts at 5 % and 0.1 %), once
+   * at least `minVolume` emails were sent in the window.
+   */
+  deliverability: z._default(
+    z.object({
+      bounceRate: z
+        .number()
+        .check(z.gt(0, 'must be above 0'), z.lt(0.05, 'must be below SES’s 5 % review line')),
+      complaintRate: z
+        .number()
+        .check(z.gt(0, 'must be above 0'), z.lt(0.001, 'must be below SES’s 0.1 % review line')),
+      minVolume: intIn(1, 1_000_000),
+      windowHours: intIn(1, 72),
+    }),
+    { bounceRate: 0.04, complaintRate: 0.0008, minVolume: 100, windowHours: 24 },
+  ),
 });
 
 export const configFiles = {

@@ -23,34 +23,41 @@ export const dealOutcomeSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('stale') }),
 ]);
 
-const route = z.enum(['disqualify', 'sales-ready', 'nurture']);
+const nurtureState = z.object({
+  cycle: count,
+  step: count,
+  nextSendAt: z.optional(z.iso.datetime()),
+});
+
+/** What a lead's run starts with: the lead, when it came, and an empty nurture state and wake-up. */
+export function runInput(lead: z.output<typeof leadSchema>, receivedAt: Date) {
+  return { lead, receivedAt: receivedAt.toISOString(), nurture: { cycle: 0, step: 0 }, wake: null };
+}
 
 export const contracts = {
+  /** "Capture & score lead": stores the lead, scores it and routes it ("merged": another run owns it). */
   capture: {
     input: z.object({ lead: leadSchema, receivedAt: z.iso.datetime(), executionName: id }),
-    output: z.object({ leadId: id, outcome: z.enum(['captured', 'merged']) }),
-  },
-  score: {
-    input: z.object({ leadId: id }),
-    output: z.object({ total: count, fit: count, engagement: count, grade: z.string(), route }),
-  },
-  sendNurture: {
-    input: z.object({ leadId: id, nurture: z.object({ cycle: count, step: count }) }),
     output: z.object({
-      cycle: count,
-      step: count,
-      status: z.enum(['sent', 'suppressed', 'not-emailable']),
-      done: z.optional(z.boolean()),
-      nextSendAt: z.optional(z.iso.datetime()),
-    }),
-  },
-  checkEngagement: {
-    input: z.object({ leadId: id, nurture: z.object({ done: z.boolean() }) }),
-    output: z.object({
-      next: z.enum(['unsubscribed', 'sales-ready', 'done', 'continue']),
+      leadId: id,
+      route: z.enum(['merged', 'disqualify', 'sales-ready', 'nurture']),
       total: count,
-      engagement: count,
+      grade: z.string(),
     }),
+  },
+  /** "Nurture": the lead's next move, after a wake-up (the first, a timer, or a signal at `$.wake`). */
+  nurture: {
+    input: z.object({ leadId: id, nurture: nurtureState, wake: z.optional(z.unknown()) }),
+    output: z.extend(nurtureState, {
+      next: z.enum(['wait', 'sales-ready', 'done', 'unsubscribed', 'bounced', 'complained', 'not-emailable']),
+      /** With `wait`: seconds until the next email is due (the wait's TimeoutSecondsPath). */
+      waitSeconds: z.optional(z.int().check(z.gte(1, 'must be at least 1'))),
+    }),
+  },
+  /** "Wait for a signal or the next send" (`.waitForTaskToken`): parks the token on the lead. */
+  awaitSignal: {
+    input: z.object({ taskToken: id, leadId: id }),
+    output: z.object({ parked: z.boolean() }),
   },
   /**
    * "Assign rep" / "Reassign rep" are `.waitForTaskToken` tasks: the handler sends the assignment (below)
@@ -115,3 +122,28 @@ export interface StepContract<
 export type StepName = keyof typeof contracts;
 export type StepInput<S extends StepName> = z.output<(typeof contracts)[S]['input']>;
 export type StepOutput<S extends StepName> = z.output<(typeof contracts)[S]['output']>;
+
+/** An SES event of the configuration set, as EventBridge delivers it (the fields Handoff reads). */
+export const sesEvent = {
+  input: z.object({
+    'detail-type': z.string(),
+    time: z.optional(z.iso.datetime()),
+    detail: z.object({
+      eventType: z.string(),
+      mail: z.object({
+        destination: z.array(z.string()),
+        tags: z.optional(z.record(z.string(), z.array(z.string()))),
+      }),
+      bounce: z.optional(
+        z.object({
+          bounceType: z.string(),
+          bouncedRecipients: z.array(z.object({ emailAddress: z.string() })),
+        }),
+      ),
+      complaint: z.optional(
+        z.object({ complainedRecipients: z.array(z.object({ emailAddress: z.string() })) }),
+      ),
+    }),
+  }),
+  output: z.object({ counted: z.string(), suppressed: z.int(), woken: z.int(), tripped: z.boolean() }),
+} as const;

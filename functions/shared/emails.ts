@@ -66,7 +66,8 @@ export function nurtureEmail(
     unsubscribeUrl: unsub,
     text: `Hi ${values.firstName},\n\nWe put together something for ${values.company}: ${read}\n${f.text}`,
     html: `<p>Hi ${escapeHtml(values.firstName)},</p><p>We put together something for ${escapeHtml(values.company)}: <a href="${escapeHtml(read)}">read it here</a>.</p>${f.html}`,
-    tags: { kind: 'nurture', template: step.template },
+    // SES hands tags back with bounce and complaint events: the lead id finds the run to wake.
+    tags: { kind: 'nurture', template: step.template, leadId: lead.id },
   };
 }
 
@@ -133,5 +134,19 @@ export function assignmentEmail(input: AssignmentEmailInput, app: AppConfig, ctx
         '',
       )}</ul><p><a href="${escapeHtml(accept)}">Accept</a> · <a href="${escapeHtml(won)}">Report won</a> · <a href="${escapeHtml(lost)}">Report lost</a></p>${f.html}`,
     tags: { kind: 'assignment' },
+  };
+}
+
+/** A short note to the rep who has a lead: the lead did something new (at most one a day). */
+export function activityEmail(lead: Lead, rep: Rep, what: string, app: AppConfig): MailMessage {
+  const name = [lead.firstName, lead.lastName].filter(Boolean).join(' ');
+  const f = footer(app.sender.postalAddress);
+  return {
+    from: from(app),
+    to: rep.email,
+    subject: `New activity: ${name}${lead.company ? ` at ${lead.company}` : ''}`,
+    text: `Hi ${rep.name},\n\n${name} (${lead.email}), whose lead you have, just ${what}. Worth a follow-up today.\n${f.text}`,
+    html: `<p>Hi ${escapeHtml(rep.name)},</p><p>${escapeHtml(name)} (${escapeHtml(lead.email)}), whose lead you have, just ${escapeHtml(what)}. Worth a follow-up today.</p>${f.html}`,
+    tags: { kind: 'activity' },
   };
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { config } from '#shared/config.ts';
 import { type Assignment, contracts, type StepInput } from '#shared/contracts.ts';
-import { type DealRecord, dynamoStores, type LeadRecord, type Stores } from '#shared/data/index.ts';
+import type { DealRecord, LeadRecord, Stores } from '#shared/data/index.ts';
 import { pickRep, teamFor } from '#shared/domain/assignment.ts';
 import { NoRepAvailableError, NotFoundError } from '#shared/domain/errors.ts';
 import { assignmentEmail } from '#shared/emails.ts';
@@ -12,6 +12,7 @@ import { logger, metrics } from '#shared/observability.ts';
 import { linkContext } from '#shared/public-url.ts';
 import { resumeTask, wakeNextWaiter } from '#shared/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
 
 /** One deal per run and nurture cycle: a retried step finds the same deal. */
 export const dealIdFor = (executionName: string, cycle: number) =>
@@ -204,4 +205,4 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
   }
 };
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

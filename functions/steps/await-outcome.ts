@@ -1,10 +1,11 @@
 import { config } from '#shared/config.ts';
 import { contracts } from '#shared/contracts.ts';
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { answerFor, isClosed } from '#shared/domain/deal.ts';
 import { logger } from '#shared/observability.ts';
 import { resumeTask } from '#shared/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
 
 /**
  * Await rep acceptance / Await deal outcome (`.waitForTaskToken`): stores the task token on the deal,
@@ -46,4 +47,4 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
     throw new TransientError(`Deal ${dealId} kept changing while parking the task token`);
   });
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

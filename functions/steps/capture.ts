@@ -1,15 +1,22 @@
 import { contracts } from '#shared/contracts.ts';
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { Stores } from '#shared/data/index.ts';
+import { stageForRoute } from '#shared/domain/lead-stage.ts';
 import { logger, metrics } from '#shared/observability.ts';
+import { rescore } from '#shared/rescore.ts';
 import { stepHandler } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
 
 /**
- * Capture lead: persists the lead and its email claim. A submission from a lead who already has an
- * active run is merged into that lead (its form counts as engagement) and this run ends.
+ * Capture & score lead: persists the lead, its email claim and the form on its timeline, then scores it
+ * (fit + engagement, with reasons) and routes it (disqualify / sales-ready / nurture). One step, not two:
+ * every state costs a transition. A submission for a lead whose active run owns it (two forms racing past
+ * SubmitLead) is merged into that lead and this run ends.
  */
 export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
   stepHandler(contracts.capture, async ({ lead, receivedAt, executionName }) => {
-    const outcome = await leads.capture(lead, executionName, new Date().toISOString());
+    const now = new Date();
+    const at = now.toISOString();
+    const outcome = await leads.capture(lead, executionName, at);
     await leads.putEvent(lead.id, {
       type: 'form',
       at: receivedAt,
@@ -22,9 +29,34 @@ export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
         merged: outcome === 'merged',
       },
     });
-    metrics.addMetric(outcome === 'merged' ? 'LeadsMerged' : 'LeadsCaptured', 'Count', 1);
-    logger.info('lead captured', { leadId: lead.id, outcome });
-    return { leadId: lead.id, outcome };
+    if (outcome === 'merged') {
+      metrics.addMetric('LeadsMerged', 'Count', 1);
+      logger.info('lead merged into its active run', { leadId: lead.id });
+      return { leadId: lead.id, route: 'merged' as const, total: 0, grade: '' };
+    }
+    const { score, route } = await rescore(leads, lead.id, now);
+    await leads.setStage(lead.id, stageForRoute(route), at, { score });
+    await leads.putEvent(lead.id, {
+      type: 'scored',
+      at,
+      data: {
+        total: score.total,
+        fit: score.fit,
+        engagement: score.engagement,
+        grade: score.grade,
+        route,
+        flags: score.flags,
+      },
+    });
+    metrics.addMetric('LeadsCaptured', 'Count', 1);
+    metrics.addMetric(`Route_${route}`, 'Count', 1);
+    logger.info('lead captured and scored', {
+      leadId: lead.id,
+      total: score.total,
+      grade: score.grade,
+      route,
+    });
+    return { leadId: lead.id, route, total: score.total, grade: score.grade };
   });
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

@@ -1,12 +1,13 @@
 import { config } from '#shared/config.ts';
 import { contracts } from '#shared/contracts.ts';
-import { dynamoStores, type Stores } from '#shared/data/index.ts';
+import type { Stores } from '#shared/data/index.ts';
 import { isClosed, shouldRecycle, transition } from '#shared/domain/deal.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { stageAfterClose } from '#shared/domain/lead-stage.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { wakeNextWaiter } from '#shared/runs.ts';
 import { stepHandler, TransientError } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
 
 /**
  * Close deal / Close as stale: records won (revenue), lost (reason) or stale, frees the rep's
@@ -63,4 +64,4 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
     return { stage: deal.stage, recycle, nextCycle: cycle + 1 };
   });
 
-export const handler = createHandler(dynamoStores());
+export const handler = createHandler(appStores());

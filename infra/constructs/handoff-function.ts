@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, type CfnElement, Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { type IRole, Policy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -116,6 +116,37 @@ export class HandoffFunction extends NodejsFunction {
   startsRunsOf(stateMachine: StateMachine): this {
     this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     stateMachine.grantStartExecution(this);
+    return this;
+  }
+
+  /** states:StopExecution on the machine's runs (erase stops the lead's run) and SendTaskFailure (wakes a waiter). */
+  stopsRunsOf(stateMachine: StateMachine): this {
+    const policy = new Policy(this, 'StopsRuns', {
+      roles: [this.role as IRole],
+      statements: [
+        new PolicyStatement({
+          actions: ['states:StopExecution'],
+          resources: [
+            stateMachine.stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              resourceName: `${stateMachine.stateMachineName}:*`,
+            }),
+          ],
+        }),
+        new PolicyStatement({
+          actions: ['states:SendTaskFailure'],
+          resources: [stateMachine.stateMachineArn],
+        }),
+      ],
+    });
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<${stateMachine.stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>:*]`,
+      reason:
+        'StopExecution names an execution of this one state machine; execution names are not known in advance.',
+    });
+    this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     return this;
   }
 

@@ -1,10 +1,21 @@
 import type { Stack } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
 import { type IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { ConfigurationSet, EmailIdentity, Identity } from 'aws-cdk-lib/aws-ses';
+import {
+  ConfigurationSet,
+  ConfigurationSetEventDestination,
+  EmailIdentity,
+  EmailSendingEvent,
+  EventDestination,
+  Identity,
+} from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import type { AppConfig } from '../../functions/shared/config-schema.ts';
 
-/** SES: the sender domain's identity (DKIM) and the configuration set every email is sent with. */
+/**
+ * SES: the sender domain's identity (DKIM) and the configuration set every email is sent with, which
+ * sends its sending, delivery, bounce and complaint events to the default EventBridge bus.
+ */
 export class HandoffMail extends Construct {
   readonly identity: EmailIdentity;
   readonly configurationSet: ConfigurationSet;
@@ -21,6 +32,17 @@ export class HandoffMail extends Construct {
     this.configurationSet = new ConfigurationSet(this, 'Mail', {
       reputationMetrics: true,
       sendingEnabled: true,
+    });
+    new ConfigurationSetEventDestination(this, 'ToEventBridge', {
+      configurationSet: this.configurationSet,
+      destination: EventDestination.eventBus(EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
+      events: [
+        EmailSendingEvent.SEND,
+        EmailSendingEvent.DELIVERY,
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.REJECT,
+      ],
     });
   }
 

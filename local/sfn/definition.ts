@@ -27,7 +27,10 @@ export function prepareDefinition(
           ? { TimeoutSeconds: NO_TIMEOUT }
           : {}),
       };
-      if (token) delete states[name].HeartbeatSeconds;
+      if (token) {
+        delete states[name].HeartbeatSeconds;
+        delete states[name].TimeoutSecondsPath; // TaskTokens reads it from the state input, scaled
+      }
     } else {
       states[name] = s;
     }
@@ -56,7 +59,7 @@ export function waitMs(s: Record<string, unknown>, input: unknown, timeScale: nu
 }
 
 /** Reads a JSONPath like `$.a.b` (what Wait states use); enough for TimestampPath/SecondsPath. */
-function readPath(input: unknown, path: string): unknown {
+export function readPath(input: unknown, path: string): unknown {
   if (path === '$') return input;
   return path
     .replace(/^\$\.?/, '')

@@ -1,3 +1,4 @@
+import { readPath } from './definition.ts';
 import { SfnError } from './errors.ts';
 import type { ExecutionRecord, ExecutionStore, Parked } from './executions.ts';
 
@@ -95,7 +96,17 @@ export class TaskTokens {
     if (!parked) {
       const token = String(taskInput.Payload?.taskToken ?? findToken(taskInput) ?? '');
       if (!token) throw taskError('States.Runtime', 'No $$.Task.Token in the task parameters');
-      const timeout = typeof def.TimeoutSeconds === 'number' ? def.TimeoutSeconds : undefined;
+      // TimeoutSecondsPath is read from the state's input (as AWS does), which `entered` put on the record.
+      const fromPath =
+        typeof def.TimeoutSecondsPath === 'string'
+          ? Number(readPath(rec.current?.input, def.TimeoutSecondsPath))
+          : undefined;
+      const timeout =
+        typeof def.TimeoutSeconds === 'number'
+          ? def.TimeoutSeconds
+          : fromPath !== undefined && Number.isFinite(fromPath)
+            ? Math.max(1, fromPath)
+            : undefined;
       parked = {
         state,
         token,

@@ -40,7 +40,7 @@ describe('bundle budget (esbuild metafiles of the synthesized app)', () => {
 
   it('has a bundle for every function', () => {
     expect(all.map((b) => b.id).sort()).toEqual(
-      expect.arrayContaining(['AssignRep', 'CaptureLead', 'RepAction', 'SendNurtureEmail', 'SubmitLead']),
+      expect.arrayContaining(['AssignRep', 'CaptureLead', 'Nurture', 'RepAction', 'SesEvents', 'SubmitLead']),
     );
     expect(all.length).toBeGreaterThanOrEqual(13);
   });

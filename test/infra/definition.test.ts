@@ -40,6 +40,7 @@ describe('synthesized lead-to-close definition', () => {
         'Await deal outcome: States.Timeout → Close as stale',
         'Await rep acceptance: States.Timeout → Reassignments left?',
         'Reassign rep: CapacityFreed,States.Timeout → Reassign rep',
+        'Wait for a signal or the next send: States.Timeout → Nurture',
       ].sort(),
     );
     expect(states().filter(([, s]) => s.Type === 'Fail')).toEqual([]);
@@ -62,17 +63,20 @@ describe('synthesized lead-to-close definition', () => {
   });
 
   it('gives every Task an explicit timeout, the rep SLA on acceptance', () => {
-    for (const [name, s] of tasks()) expect(s.TimeoutSeconds, name).toBeGreaterThan(0);
+    for (const [name, s] of tasks())
+      expect(Number(s.TimeoutSeconds ?? 0) > 0 || typeof s.TimeoutSecondsPath === 'string', name).toBe(true);
     expect(def.States['Await rep acceptance']?.TimeoutSeconds).toBe(config.reps.sla.acceptWithinHours * 3600);
     expect(def.States['Await deal outcome']?.TimeoutSeconds).toBe(config.reps.sla.closeWithinDays * 86_400);
     expect(def.States['Await rep acceptance']?.Resource).toMatch(/waitForTaskToken$/);
   });
 
-  it('waits for the next nurture step by a timestamp from the input', () => {
-    expect(def.States['Wait until next nurture step']).toMatchObject({
-      Type: 'Wait',
-      TimestampPath: '$.nurture.nextSendAt',
+  it('waits for a signal or the next send on a task token, until the time the nurture step gave', () => {
+    expect(def.States['Wait for a signal or the next send']).toMatchObject({
+      Type: 'Task',
+      TimeoutSecondsPath: '$.nurture.waitSeconds',
+      Resource: expect.stringMatching(/waitForTaskToken$/),
     });
+    expect(states().filter(([, s]) => s.Type === 'Wait')).toEqual([]);
   });
 
   it('ends every path in an explicit Succeed (failures end where they fail, redrivable)', () => {
@@ -80,6 +84,8 @@ describe('synthesized lead-to-close definition', () => {
     for (const [name, s] of ends) expect(['Succeed', 'Fail'], name).toContain(s.Type);
     expect(ends.map(([n]) => n).sort()).toEqual(
       [
+        'Bounced',
+        'Complained',
         'Deal closed',
         'Disqualified',
         'Merged into active lead',

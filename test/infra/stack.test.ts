@@ -42,16 +42,61 @@ describe('least-privilege function roles', () => {
     'xray:PutTraceSegments',
   ];
   it.each([
-    ['SubmitLead', ['states:StartExecution']],
-    ['CaptureLead', ['dynamodb:PutItem', 'dynamodb:UpdateItem']],
-    ['AwaitOutcome', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess']],
-    ['AdminRead', ['dynamodb:GetItem', 'dynamodb:Query']],
-    ['TrackClick', ['dynamodb:PutItem', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']],
     [
-      'SendNurtureEmail',
+      'SubmitLead',
       [
         'dynamodb:GetItem',
         'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'ses:SendRawEmail',
+        'states:SendTaskSuccess',
+        'states:StartExecution',
+      ],
+    ],
+    ['CaptureLead', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']],
+    ['AwaitSignal', ['dynamodb:UpdateItem', 'states:SendTaskSuccess']],
+    ['AwaitOutcome', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess']],
+    ['AdminRead', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']],
+    [
+      'AdminWrite',
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'states:SendTaskFailure',
+        'states:StopExecution',
+      ],
+    ],
+    [
+      'TrackClick',
+      [
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+        'states:SendTaskSuccess',
+      ],
+    ],
+    [
+      'SesEvents',
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'states:SendTaskSuccess',
+      ],
+    ],
+    [
+      'Nurture',
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
         'dynamodb:UpdateItem',
         'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
@@ -78,7 +123,7 @@ describe('least-privilege function roles', () => {
       TABLE_NAME: (a) => a.some((x) => x.startsWith('dynamodb:')),
       LINK_SECRET_ARN: (a) => a.includes('secretsmanager:GetSecretValue'),
       SES_CONFIGURATION_SET: (a) => a.includes('ses:SendRawEmail'),
-      STATE_MACHINE_ARN: (a) => a.includes('states:StartExecution'),
+      STATE_MACHINE_ARN: (a) => a.includes('states:StartExecution') || a.includes('states:StopExecution'),
     };
     const functions = Object.values(raw.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(10);
@@ -104,20 +149,38 @@ describe('least-privilege function roles', () => {
       .flatMap((p) => statementsOf(p))
       .flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
     expect(all.filter((a) => /\*|Scan/.test(a) && a.startsWith('dynamodb'))).toEqual([]);
-    const deleters = [
+    const candidates = [
       'AssignRep',
       'CloseDeal',
       'RecordFailure',
+      'Nurture',
+      'AdminWrite',
       'CaptureLead',
-      'ScoreLead',
       'RepAction',
       'SubmitLead',
+      'SesEvents',
     ];
-    expect(deleters.filter((id) => actionsOf(id).includes('dynamodb:DeleteItem'))).toEqual([
+    // The capacity queue (Assign, Close, Record failure), the breaker's reset (Nurture, AdminWrite), erase.
+    expect(candidates.filter((id) => actionsOf(id).includes('dynamodb:DeleteItem'))).toEqual([
       'AssignRep',
       'CloseDeal',
       'RecordFailure',
+      'Nurture',
+      'AdminWrite',
     ]);
+  });
+
+  it('sends SES events of the configuration set to EventBridge, where a rule feeds the events handler', () => {
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      EventDestination: Match.objectLike({
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['send', 'delivery', 'bounce', 'complaint']),
+        EventBridgeDestination: Match.anyValue(),
+      }),
+    });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: Match.objectLike({ source: ['aws.ses'] }),
+    });
   });
 
   it('records a run that fails, times out or is stopped from an EventBridge rule, not from the definition', () => {
@@ -132,7 +195,7 @@ describe('least-privilege function roles', () => {
     expect(actionsOf('RecordFailure')).toContain('states:SendTaskFailure');
   });
 
-  it('lets only the two mailing steps send email, and only as the configured sender', () => {
+  it('lets only the mailing functions send email (nurture, assignment, a rep’s activity note), as the configured sender', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: Match.arrayWith([
@@ -145,14 +208,14 @@ describe('least-privilege function roles', () => {
     });
     const senders = [
       'AssignRep',
-      'SendNurtureEmail',
+      'Nurture',
+      'SubmitLead',
       'CaptureLead',
-      'ScoreLead',
       'CloseDeal',
       'RepAction',
-      'SubmitLead',
+      'SesEvents',
     ].filter((id) => actionsOf(id).includes('ses:SendRawEmail'));
-    expect(senders).toEqual(['AssignRep', 'SendNurtureEmail']);
+    expect(senders).toEqual(['AssignRep', 'Nurture', 'SubmitLead']);
   });
 });
 
@@ -188,7 +251,7 @@ describe('data', () => {
 describe('functions', () => {
   it('run Node.js 24 on ARM64 with tracing, and log to a group with retention', () => {
     const fns = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(13);
+    expect(Object.keys(fns)).toHaveLength(14);
     for (const f of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -224,7 +287,7 @@ describe('workflow', () => {
     const errorAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (a) => a.Properties.MetricName === 'Errors',
     );
-    expect(errorAlarms).toHaveLength(13);
+    expect(errorAlarms).toHaveLength(14);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
 import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { config } from '../fixtures/config.ts';
@@ -56,23 +57,19 @@ describe('a full sales team is a wait, never a failure', () => {
         'demo-request',
       ]);
       const receivedAt = new Date();
-      return h.run(
-        { lead, receivedAt: receivedAt.toISOString() },
-        executionNameFor(lead.id, 'demo-request', receivedAt),
-        {
-          onWait: async (w) => {
-            if (w.waitingFor === 'acceptance') {
-              expect((await post(linkFor(w.dealId, 'accept'))).statusCode).toBe(200);
-              return undefined;
-            }
-            parked.push(w);
-            // The rep works the deal until the test says it is won.
-            await new Promise<void>((resolve) => closeOne.push(resolve));
-            expect((await post(linkFor(w.dealId, 'won'), 'amount=1000')).statusCode).toBe(200);
+      return h.run(runInput(lead, receivedAt), executionNameFor(lead.id, 'demo-request', receivedAt), {
+        onWait: async (w) => {
+          if (w.waitingFor === 'acceptance') {
+            expect((await post(linkFor(w.dealId, 'accept'))).statusCode).toBe(200);
             return undefined;
-          },
+          }
+          parked.push(w);
+          // The rep works the deal until the test says it is won.
+          await new Promise<void>((resolve) => closeOne.push(resolve));
+          expect((await post(linkFor(w.dealId, 'won'), 'amount=1000')).statusCode).toBe(200);
+          return undefined;
         },
-      );
+      });
     });
     // Well under the 3.6 s recheck: a lead reaching a rep in time was handed the slot, not found by its timer.
     const until = async (check: () => boolean | Promise<boolean>, what: string) => {

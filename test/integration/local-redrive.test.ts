@@ -34,10 +34,10 @@ const admin = async (leadId: string) => {
 };
 
 describe('local runtime: a failed run is redriven from the state that failed', () => {
-  it('fails at Score lead while its worker crashes, records the failure from the rule, and succeeds on redrive', async () => {
+  it('fails at Capture & score lead while its worker crashes, records the failure from the rule, and succeeds on redrive', async () => {
     const email = 'redrive.me@acme-robotics.com';
     const leadId = leadIdFor(email);
-    t.stack.faults.set({ crash: { function: 'ScoreLead', rate: 1 } });
+    t.stack.faults.set({ crash: { function: 'CaptureLead', rate: 1 } });
     const posted = await t.api('/leads', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -86,8 +86,8 @@ describe('local runtime: a failed run is redriven from the state that failed', (
       .map((e) => e.stateEnteredEventDetails?.name);
     const redriven = events.findIndex((e) => e.type === 'ExecutionRedriven');
     expect(redriven).toBeGreaterThan(0);
-    expect(events[redriven + 1]?.stateEnteredEventDetails?.name).toBe('Score lead');
-    expect(entered.filter((s) => s === 'Capture lead')).toHaveLength(1); // not run again
+    expect(events[redriven + 1]?.stateEnteredEventDetails?.name).toBe('Capture & score lead');
+    expect(entered.filter((s) => s === 'Capture & score lead')).toHaveLength(2); // entered, failed there, redriven there
     expect(entered.at(-1)).toBe('Nurtured (stays a marketing lead)');
     expect((await admin(leadId)).lead.stage).not.toBe('failed');
   });

@@ -14,6 +14,7 @@ import {
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runInput } from '../../functions/shared/contracts.ts';
 import { keys } from '../../functions/shared/data/keys.ts';
 import { leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { majorOf } from '../../local/template.ts';
@@ -39,13 +40,13 @@ describe('local runtime: AWS SDK v3 clients work unchanged', () => {
     const { stateMachines } = await sfn.send(new ListStateMachinesCommand({}));
     expect(stateMachines?.map((m) => m.stateMachineArn)).toEqual([t.stack.stateMachineArn]);
     const d = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn: t.stack.stateMachineArn }));
-    expect(JSON.parse(String(d.definition)).States['Score lead'].Type).toBe('Task');
+    expect(JSON.parse(String(d.definition)).States['Capture & score lead'].Type).toBe('Task');
   });
 
   it('starts one run for two StartExecutions with one name, and refuses the name with another input', async () => {
     // A lead that parks at "Await rep acceptance", so the run is still RUNNING for the second call.
     const { lead } = parseLead(aFormSubmission({ email: 'twice@acme-robotics.com' }), ['demo-request']);
-    const input = JSON.stringify({ lead, receivedAt: new Date().toISOString() });
+    const input = JSON.stringify(runInput(lead, new Date()));
     const cmd = new StartExecutionCommand({ stateMachineArn: t.stack.stateMachineArn, name: 'twice', input });
     const a = await sfn.send(cmd);
     const b = await sfn.send(cmd);

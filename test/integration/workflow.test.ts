@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores } from '../../functions/shared/data/index.ts';
 import { executionNameFor, leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
@@ -18,7 +19,7 @@ function submission(fields: Record<string, string>) {
   const { lead } = parseLead(aFormSubmission(fields), forms);
   const receivedAt = new Date();
   return {
-    input: { lead, receivedAt: receivedAt.toISOString() },
+    input: runInput(lead, receivedAt),
     name: executionNameFor(lead.id, lead.formType, receivedAt),
     lead,
   };
@@ -62,11 +63,9 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       },
     });
     expect(result.status).toBe('SUCCEEDED');
+    // 9 state transitions from form to won.
     expect(result.path).toEqual([
-      'Receive lead',
-      'Capture lead',
-      'Already in progress?',
-      'Score lead',
+      'Capture & score lead',
       'Route lead',
       'Assign rep',
       'Await rep acceptance',
@@ -84,14 +83,16 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
   });
 
   it('WarmLead: nurtured, then qualifies on engagement and is assigned', async () => {
+    let clicked = false;
     const { input, name, lead } = submission({
       email: 'warm.one@acme-robotics.com',
       formType: 'content-download',
     });
     const result = await h.run(input, name, {
-      beforeTask: async (state, visit) => {
-        if (state !== 'Check engagement' || visit !== 1) return;
-        // Two days later the lead clicks twice in the nurture email, from a real browser.
+      beforeTask: async (state) => {
+        // After the first nurture email, before the next look: two days later the lead clicks, from a real browser.
+        if (state !== 'Nurture' || mailsTo(lead.email).length !== 1 || clicked) return;
+        clicked = true;
         const mail = mailsTo(lead.email).at(-1);
         const click = mail?.links.find((l) => l.includes('/c?t='));
         expect(click).toBeDefined();
@@ -116,17 +117,17 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       },
     });
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.path.slice(0, 12)).toEqual([
-      'Receive lead',
-      'Capture lead',
-      'Already in progress?',
-      'Score lead',
+    expect(result.path.slice(0, 5)).toEqual([
+      'Capture & score lead',
       'Route lead',
-      'Send nurture email',
-      'Still emailable?',
-      'Wait until next nurture step',
-      'Check engagement',
-      'Next nurture move?',
+      'Nurture',
+      'Next?',
+      'Wait for a signal or the next send',
+    ]);
+    const assigned = result.path.indexOf('Assign rep');
+    expect(result.path.slice(assigned - 2, assigned + 2)).toEqual([
+      'Nurture',
+      'Next?',
       'Assign rep',
       'Await rep acceptance',
     ]);
@@ -139,8 +140,8 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
   it('Unsubscribe: one-click unsubscribe mid-nurture ends the run', async () => {
     const { input, name, lead } = submission({ email: 'leaving@acme-robotics.com', formType: 'newsletter' });
     const result = await h.run(input, name, {
-      beforeTask: async (state, visit) => {
-        if (state !== 'Check engagement' || visit !== 1) return;
+      beforeTask: async (state) => {
+        if (state !== 'Nurture' || mailsTo(lead.email).length !== 1) return;
         const header = mailsTo(lead.email).at(-1)?.headers['list-unsubscribe'] ?? '';
         const url = header.slice(1, -1);
         const res = await h.http('Unsubscribe', 'POST', url, {
@@ -151,7 +152,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       },
     });
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.path.slice(-3)).toEqual(['Check engagement', 'Next nurture move?', 'Unsubscribed']);
+    expect(result.path.slice(-3)).toEqual(['Nurture', 'Next?', 'Unsubscribed']);
     expect(mailsTo(lead.email)).toHaveLength(1);
     expect((await leadItem(lead.id))?.stage).toBe('unsubscribed');
   });
@@ -187,7 +188,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       ]),
     );
     const afterRecycle = result.path.slice(result.path.indexOf('Recycle to nurture'));
-    expect(afterRecycle[1]).toBe('Send nurture email');
+    expect(afterRecycle[1]).toBe('Nurture');
     expect(result.path.at(-1)).toBe('Nurtured (stays a marketing lead)');
     const [a, b] = h.mails.filter((m) => m.subject.startsWith('New lead')).slice(first);
     expect(a?.to).not.toBe(b?.to);
@@ -209,7 +210,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     const result = await h.run(input, name);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('ThrottlingException');
-    expect(result.path.at(-1)).toBe('Send nurture email');
+    expect(result.path.at(-1)).toBe('Nurture');
     expect(result.path).not.toContain('Record failure');
     expect(attempts).toBe(7); // first try + 6 retries from the Retry policy
     expect((await leadItem(lead.id))?.stage).toBe('failed');

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
 import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { signLink } from '../../functions/shared/domain/links.ts';
@@ -28,7 +29,7 @@ function submission(fields: Record<string, string>) {
   const { lead } = parseLead(aFormSubmission(fields), forms);
   const receivedAt = new Date();
   return {
-    input: { lead, receivedAt: receivedAt.toISOString() },
+    input: runInput(lead, receivedAt),
     name: executionNameFor(lead.id, lead.formType, receivedAt),
     lead,
   };

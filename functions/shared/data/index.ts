@@ -3,16 +3,20 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requireEnv } from '../env.ts';
 import { type DealStore, dynamoDeals } from './deals.ts';
-import { dynamoLeads, type LeadStore } from './leads.ts';
+import { type DeliverabilityStore, dynamoDeliverability } from './deliverability.ts';
+import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './leads.ts';
 import { dynamoReps, type RepStore } from './reps.ts';
 import { dynamoSends, type SendStore } from './sends.ts';
+import { dynamoSignals, type SignalStore } from './signals.ts';
 import { dynamoSuppression, type SuppressionStore } from './suppression.ts';
 import { tableOf } from './table.ts';
 
 export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deals.ts';
+export type { BreakerState, DeliverabilityStore, DeliveryCounts, DeliveryEvent } from './deliverability.ts';
 export type { LeadRecord, LeadStore, TimelineEvent } from './leads.ts';
 export type { CapacityWaiter, RepStore } from './reps.ts';
 export type { SendStore } from './sends.ts';
+export type { Signal, SignalStore } from './signals.ts';
 export type { SuppressionReason, SuppressionStore } from './suppression.ts';
 
 export interface Stores {
@@ -21,16 +25,24 @@ export interface Stores {
   reps: RepStore;
   suppression: SuppressionStore;
   sends: SendStore;
+  signals: SignalStore;
+  deliverability: DeliverabilityStore;
 }
 
 /** The DynamoDB stores on the table named by TABLE_NAME (or the given table and client, for scripts). */
-export function dynamoStores(tableName = requireEnv('TABLE_NAME'), client?: DynamoDBClient): Stores {
+export function dynamoStores(
+  tableName = requireEnv('TABLE_NAME'),
+  client?: DynamoDBClient,
+  options?: LeadStoreOptions,
+): Stores {
   const table = tableOf(tableName, client);
   return {
-    leads: dynamoLeads(table),
+    leads: dynamoLeads(table, options),
     deals: dynamoDeals(table),
     reps: dynamoReps(table),
     suppression: dynamoSuppression(table),
     sends: dynamoSends(table),
+    signals: dynamoSignals(table),
+    deliverability: dynamoDeliverability(table),
   };
 }

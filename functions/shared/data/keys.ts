@@ -13,7 +13,14 @@ export const keys = {
   }),
   capacityWaiterPrefix: 'WAIT#',
   deal: (dealId: string) => ({ pk: `DEAL#${dealId}`, sk: 'PROFILE' }),
-  suppression: (email: string) => ({ pk: `SUPPRESS#${email}`, sk: 'EMAIL' }),
+  /** By the address's hash only: an erased lead's address is never stored again, yet never mailed. */
+  suppression: (emailHash: string) => ({ pk: `SUPPRESS#${emailHash}`, sk: 'EMAIL' }),
+  /** A one-off for the lead: the day's "new activity" email to its rep, a form delivered to its run. */
+  once: (leadId: string, marker: string) => ({ pk: `LEAD#${leadId}`, sk: `ONCE#${marker}` }),
+  /** Deliverability counters per UTC hour (`2026-11-27T10`), and the circuit breaker's state. */
+  deliverabilityHour: (hour: string) => ({ pk: 'DELIVERABILITY', sk: `HOUR#${hour}` }),
+  deliverabilityState: { pk: 'DELIVERABILITY', sk: 'STATE' },
+  leadPrefix: (leadId: string) => `LEAD#${leadId}`,
   nurtureSend: (leadId: string, cycle: number, step: number) => ({
     pk: `LEAD#${leadId}`,
     sk: `SEND#${cycle}#${step}`,

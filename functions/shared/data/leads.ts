@@ -1,4 +1,4 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { IllegalTransitionError, NotFoundError } from '../domain/errors.ts';
 import type { Lead } from '../domain/lead.ts';
 import { ACTIVE_STAGES, type LeadStage, predecessorsOf } from '../domain/lead-stage.ts';
@@ -51,9 +51,47 @@ export interface LeadStore {
   listEvents(leadId: string): Promise<TimelineEvent[]>;
   /** How many leads are in a stage now (the stage index; no scan). */
   countByStage(stage: LeadStage): Promise<number>;
+  /** Deletes every item of the lead and its email claim (GDPR erase); returns how many items went. */
+  erase(leadId: string): Promise<number>;
+  /**
+   * Claims a one-off for the lead (`marker` such as `notice#2026-11-27`, `form#2026-11-27#pricing`): true
+   * the first time only. Kept as long as the lead's other items.
+   */
+  claimOnce(leadId: string, marker: string): Promise<boolean>;
+  /** Gives a claim back when the work it guarded failed, so a retry claims it again. */
+  releaseOnce(leadId: string, marker: string): Promise<void>;
 }
 
-export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
+export interface LeadStoreOptions {
+  /** Lead items expire this long after they were last written (the table's TTL attribute, `expiresAt`). */
+  retentionDays: number;
+}
+
+export function dynamoLeads(
+  { doc, name: TableName }: Table,
+  { retentionDays }: LeadStoreOptions = { retentionDays: 730 },
+): LeadStore {
+  const expiresAt = (at: string) => Math.floor(Date.parse(at) / 1000) + retentionDays * 86_400;
+  /** Every item key under the lead's partition (profile, events, send markers, notices). */
+  async function itemKeys(leadId: string): Promise<{ pk: string; sk: string }[]> {
+    const out: { pk: string; sk: string }[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(
+        new QueryCommand({
+          TableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.leadPrefix(leadId) },
+          ProjectionExpression: 'pk, sk',
+          ConsistentRead: true,
+          ExclusiveStartKey,
+        }),
+      );
+      for (const i of page.Items ?? []) out.push({ pk: String(i.pk), sk: String(i.sk) });
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return out;
+  }
   const store: LeadStore = {
     async get(leadId) {
       const { Item } = await doc.send(
@@ -67,7 +105,7 @@ export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
         doc.send(
           new PutCommand({
             TableName,
-            Item: { ...keys.emailClaim(lead.email), leadId: lead.id },
+            Item: { ...keys.emailClaim(lead.email), leadId: lead.id, expiresAt: expiresAt(at) },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
@@ -77,6 +115,7 @@ export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
         stage: 'captured',
         activeExecution: executionName,
         updatedAt: at,
+        expiresAt: expiresAt(at),
         ...indexKeys.leadStage('captured', at),
       });
       const active = inList('stage', ACTIVE_STAGES, 's');
@@ -100,7 +139,13 @@ export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
     },
 
     async setStage(leadId, stage, at, extra = {}, remove = []) {
-      const set = setExpression({ ...extra, stage, updatedAt: at, ...indexKeys.leadStage(stage, at) });
+      const set = setExpression({
+        ...extra,
+        stage,
+        updatedAt: at,
+        expiresAt: expiresAt(at),
+        ...indexKeys.leadStage(stage, at),
+      });
       const from = inList('stage', predecessorsOf(stage), 'from');
       const removed = remove.length ? ` REMOVE ${remove.map((r) => `#r_${r}`).join(', ')}` : '';
       const moved = await conditional(() =>
@@ -127,7 +172,10 @@ export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
 
     async putEvent(leadId, event) {
       await doc.send(
-        new PutCommand({ TableName, Item: { ...keys.event(leadId, event.at, event.type), ...event } }),
+        new PutCommand({
+          TableName,
+          Item: { ...keys.event(leadId, event.at, event.type), ...event, expiresAt: expiresAt(event.at) },
+        }),
       );
     },
 
@@ -148,6 +196,41 @@ export function dynamoLeads({ doc, name: TableName }: Table): LeadStore {
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return items;
+    },
+
+    async claimOnce(leadId, marker) {
+      return conditional(() =>
+        doc.send(
+          new PutCommand({
+            TableName,
+            Item: { ...keys.once(leadId, marker), expiresAt: expiresAt(new Date().toISOString()) },
+            ConditionExpression: 'attribute_not_exists(pk) OR released = :released',
+            ExpressionAttributeValues: { ':released': true },
+          }),
+        ),
+      );
+    },
+
+    async releaseOnce(leadId, marker) {
+      // A put, not a delete: the functions that claim hold no delete permission.
+      await doc.send(
+        new PutCommand({
+          TableName,
+          Item: {
+            ...keys.once(leadId, marker),
+            released: true,
+            expiresAt: expiresAt(new Date().toISOString()),
+          },
+        }),
+      );
+    },
+
+    async erase(leadId) {
+      const lead = await store.get(leadId);
+      const all = await itemKeys(leadId);
+      for (const key of all) await doc.send(new DeleteCommand({ TableName, Key: key }));
+      if (lead) await doc.send(new DeleteCommand({ TableName, Key: keys.emailClaim(lead.email) }));
+      return all.length + (lead ? 1 : 0);
     },
 
     async countByStage(stage) {

@@ -1,34 +1,41 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { emailHash } from '../domain/lead.ts';
 import { keys } from './keys.ts';
 import { conditional, type Table } from './table.ts';
 
-export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained';
+export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained' | 'erased';
 
-/** Addresses never to market to again. */
+/** Addresses never to market to again, kept by hash (the address itself is not stored). */
 export interface SuppressionStore {
   isSuppressed(email: string): Promise<boolean>;
+  /** Why the address is suppressed (the first reason stands), or undefined. */
+  reasonFor(email: string): Promise<SuppressionReason | undefined>;
   /** Suppresses the address once; the first reason stands. */
   suppress(email: string, reason: SuppressionReason, how: string, at: string): Promise<void>;
 }
 
 export function dynamoSuppression({ doc, name: TableName }: Table): SuppressionStore {
-  return {
+  const store: SuppressionStore = {
     async isSuppressed(email) {
+      return (await store.reasonFor(email)) !== undefined;
+    },
+    async reasonFor(email) {
       const { Item } = await doc.send(
-        new GetCommand({ TableName, Key: keys.suppression(email), ConsistentRead: true }),
+        new GetCommand({ TableName, Key: keys.suppression(emailHash(email)), ConsistentRead: true }),
       );
-      return Boolean(Item);
+      return Item?.reason as SuppressionReason | undefined;
     },
     async suppress(email, reason, how, at) {
       await conditional(() =>
         doc.send(
           new PutCommand({
             TableName,
-            Item: { ...keys.suppression(email), reason, how, at },
+            Item: { ...keys.suppression(emailHash(email)), reason, how, at },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
       );
     },
   };
+  return store;
 }

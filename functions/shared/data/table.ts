@@ -26,6 +26,16 @@ export async function conditional(write: () => Promise<unknown>): Promise<boolea
   }
 }
 
+/** Runs a conditional write that returns something; undefined when its condition did not hold. */
+export async function unlessConditionFails<T>(write: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException) return undefined;
+    throw e;
+  }
+}
+
 /** `SET #a = :a, #b = :b` with its names and values, for every defined entry of `values`. */
 export function setExpression(values: Record<string, unknown>) {
   const entries = Object.entries(values).filter(([, v]) => v !== undefined);

@@ -14,6 +14,8 @@ export const LEAD_STAGES = [
   'nurtured',
   'not-emailable',
   'unsubscribed',
+  'bounced',
+  'complained',
   'failed',
 ] as const;
 export type LeadStage = (typeof LEAD_STAGES)[number];
@@ -28,7 +30,7 @@ export const ACTIVE_STAGES: readonly LeadStage[] = ['captured', 'nurturing', 'sa
  */
 const NEXT: Record<LeadStage, readonly LeadStage[]> = {
   captured: ['disqualified', 'nurturing', 'sales-ready'],
-  nurturing: ['sales-ready', 'nurtured', 'not-emailable', 'unsubscribed'],
+  nurturing: ['sales-ready', 'nurtured', 'not-emailable', 'unsubscribed', 'bounced', 'complained'],
   'sales-ready': ['assigned'],
   assigned: ['won', 'lost', 'stale', 'nurturing'],
   disqualified: ['captured'],
@@ -38,6 +40,8 @@ const NEXT: Record<LeadStage, readonly LeadStage[]> = {
   nurtured: ['captured'],
   'not-emailable': ['captured'],
   unsubscribed: ['captured'],
+  bounced: ['captured'],
+  complained: ['captured'],
   failed: LEAD_STAGES,
 };
 
@@ -68,23 +72,28 @@ export function stageForRoute(route: Route): LeadStage {
   return ROUTED[route];
 }
 
-/** What "Check engagement" decided for a nurtured lead. */
-export type NurtureNext = 'unsubscribed' | 'sales-ready' | 'done' | 'continue';
+/** What the nurture step decided: keep waiting (and sending), hand to sales, or end the sequence. */
+export type NurtureNext =
+  | 'wait'
+  | 'sales-ready'
+  | 'done'
+  | 'unsubscribed'
+  | 'bounced'
+  | 'complained'
+  | 'not-emailable';
 
-const AFTER_CHECK: Record<NurtureNext, LeadStage> = {
-  unsubscribed: 'unsubscribed',
+const AFTER_NURTURE: Record<NurtureNext, LeadStage> = {
+  wait: 'nurturing',
   'sales-ready': 'sales-ready',
   done: 'nurtured',
-  continue: 'nurturing',
+  unsubscribed: 'unsubscribed',
+  bounced: 'bounced',
+  complained: 'complained',
+  'not-emailable': 'not-emailable',
 };
 
-export function stageAfterCheck(next: NurtureNext): LeadStage {
-  return AFTER_CHECK[next];
-}
-
-/** Why a nurture email was not sent: the address is suppressed, or the lead gave no marketing consent. */
-export function stageWhenNotEmailable(reason: 'suppressed' | 'no-consent'): LeadStage {
-  return reason === 'suppressed' ? 'unsubscribed' : 'not-emailable';
+export function stageAfterNurture(next: NurtureNext): LeadStage {
+  return AFTER_NURTURE[next];
 }
 
 /** After "Close deal": a recycled loss goes back to nurture; a closed deal's stage is the lead's. */

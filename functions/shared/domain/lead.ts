@@ -109,6 +109,11 @@ export function leadIdFor(email: string): string {
   return `ld-${createHash('sha256').update(normalizeEmail(email)).digest('hex').slice(0, 20)}`;
 }
 
+/** The address as suppression keeps it: SHA-256 of the normalized email, never the address itself. */
+export function emailHash(email: string): string {
+  return createHash('sha256').update(normalizeEmail(email)).digest('hex');
+}
+
 /** Execution name: lead id + form + UTC day, so a re-sent form on the same day starts no second run. */
 export function executionNameFor(leadId: string, formType: string, at: Date): string {
   return `${leadId}-${formType}-${at.toISOString().slice(0, 10).replaceAll('-', '')}`.slice(0, 80);

@@ -4,10 +4,9 @@ import {
   isEnded,
   LEAD_STAGES,
   predecessorsOf,
-  stageAfterCheck,
   stageAfterClose,
+  stageAfterNurture,
   stageForRoute,
-  stageWhenNotEmailable,
 } from '../../../functions/shared/domain/lead-stage.ts';
 
 describe('lead-stage machine', () => {
@@ -52,17 +51,28 @@ describe('lead-stage machine', () => {
 
   it('knows which stages end a run', () => {
     expect(LEAD_STAGES.filter(isEnded).sort()).toEqual(
-      ['disqualified', 'lost', 'not-emailable', 'nurtured', 'stale', 'unsubscribed', 'won'].sort(),
+      [
+        'bounced',
+        'complained',
+        'disqualified',
+        'lost',
+        'not-emailable',
+        'nurtured',
+        'stale',
+        'unsubscribed',
+        'won',
+      ].sort(),
     );
   });
 
   it('decides the stage after each event', () => {
     expect(stageForRoute('disqualify')).toBe('disqualified');
     expect(stageForRoute('nurture')).toBe('nurturing');
-    expect(stageAfterCheck('done')).toBe('nurtured');
-    expect(stageAfterCheck('continue')).toBe('nurturing');
-    expect(stageWhenNotEmailable('suppressed')).toBe('unsubscribed');
-    expect(stageWhenNotEmailable('no-consent')).toBe('not-emailable');
+    expect(stageAfterNurture('done')).toBe('nurtured');
+    expect(stageAfterNurture('wait')).toBe('nurturing');
+    expect(stageAfterNurture('bounced')).toBe('bounced');
+    expect(stageAfterNurture('complained')).toBe('complained');
+    expect(stageAfterNurture('not-emailable')).toBe('not-emailable');
     expect(stageAfterClose('lost', true)).toBe('nurturing');
     expect(stageAfterClose('lost', false)).toBe('lost');
     expect(stageAfterClose('accepted', false)).toBe('assigned');

@@ -209,4 +209,32 @@ describe('Record failure (EventBridge: run status change)', () => {
     });
     expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
   });
+
+  it('stores the lead of a run that failed before capturing it, failed, so it shows in the console; never an erased one', async () => {
+    const lead = aLead({ email: 'early.failure@acme-robotics.com' });
+    const failedEarly = {
+      ...event('early-run', lead.id),
+      detail: { ...event('early-run', lead.id).detail, input: JSON.stringify({ lead, receivedAt: AT }) },
+    };
+    expect(await recordFailureWith(db)(failedEarly, aLambdaContext())).toEqual({
+      recorded: true,
+      released: false,
+    });
+    expect(await db.leads.get(lead.id)).toMatchObject({ stage: 'failed', activeExecution: 'early-run' });
+
+    const erased = aLead({ email: 'erased.person@acme-robotics.com' });
+    await db.suppression.suppress(erased.email, 'erased', 'admin', AT);
+    const stopped = {
+      ...event('erased-run', erased.id, 'ABORTED'),
+      detail: {
+        ...event('erased-run', erased.id, 'ABORTED').detail,
+        input: JSON.stringify({ lead: erased, receivedAt: AT }),
+      },
+    };
+    expect(await recordFailureWith(db)(stopped, aLambdaContext())).toEqual({
+      recorded: false,
+      released: false,
+    });
+    expect(await db.leads.get(erased.id)).toBeUndefined();
+  });
 });

@@ -1,13 +1,15 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { handler } from '../../../functions/api/leads.ts';
+import { createHandler } from '../../../functions/api/leads.ts';
 import { executionNameFor, leadIdFor } from '../../../functions/shared/domain/lead.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
-import { aFormSubmission } from '../../fixtures/leads.ts';
+import { aFormSubmission, aLead } from '../../fixtures/leads.ts';
+import { memoryStores } from '../../fixtures/memory-stores.ts';
 
 const sfn = mockClient(SFNClient);
+const handler = createHandler(memoryStores());
 afterEach(() => sfn.reset());
 
 const post = (body: string, headers: Record<string, string>) =>
@@ -124,6 +126,40 @@ describe('POST /leads', () => {
     const res = await json(aFormSubmission());
     expect(res.statusCode).toBe(503);
     expect(res.headers?.['retry-after']).toBe('2');
+  });
+
+  it('answers 503 when DynamoDB stays throttled while handing the form to the active run, and gives its claim back for the retry', async () => {
+    const db = memoryStores();
+    const lead = aLead({ email: 'busy.db@acme-robotics.com' });
+    await db.leads.capture(lead, 'run-1', '2026-11-26T10:00:00.000Z');
+    await db.leads.setStage(lead.id, 'nurturing', '2026-11-26T10:00:01.000Z');
+    const putEvent = db.leads.putEvent;
+    let failures = 1;
+    db.leads.putEvent = async (...args) => {
+      if (failures-- > 0)
+        throw Object.assign(new Error('throttled'), {
+          name: 'ProvisionedThroughputExceededException',
+          $metadata: { httpStatusCode: 400 },
+        });
+      return putEvent(...args);
+    };
+    const withDb = createHandler(db);
+    const send = () =>
+      withDb(
+        anHttpEvent('POST', '/leads', {
+          body: JSON.stringify(aFormSubmission({ email: lead.email, formType: 'pricing' })),
+          headers: { 'content-type': 'application/json' },
+        }),
+        aLambdaContext(),
+      );
+    const first = await send();
+    expect(first.statusCode).toBe(503);
+    expect(first.headers?.['retry-after']).toBe('2');
+    expect((await send()).statusCode).toBe(202);
+    expect((await send()).statusCode).toBe(202);
+    const forms = (await db.leads.listEvents(lead.id)).filter((e) => e.type === 'form');
+    expect(forms).toHaveLength(1); // delivered once: the retry after the 503, not the resend after it
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
   it('silently accepts and drops a filled honeypot', async () => {

@@ -47,7 +47,7 @@ describe('unsubscribe', () => {
       aLambdaContext(),
     );
     expect(res.statusCode).toBe(200);
-    expect(db.suppression.reasonFor(lead.email)).toBe('unsubscribed');
+    expect(await db.suppression.reasonFor(lead.email)).toBe('unsubscribed');
     expect(await db.leads.listEvents(lead.id)).toContainEqual(
       expect.objectContaining({ type: 'unsubscribed', data: { how: 'one-click' } }),
     );

@@ -4,11 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StepInputError } from '../../../functions/shared/step.ts';
 import { createHandler as captureWith } from '../../../functions/steps/capture.ts';
-import { createHandler as checkWith } from '../../../functions/steps/check-engagement.ts';
 import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
-import { createHandler as scoreWith } from '../../../functions/steps/score.ts';
-import { createHandler as sendNurtureWith } from '../../../functions/steps/send-nurture.ts';
-import { config } from '../../fixtures/config.ts';
 import { aLambdaContext } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
 import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
@@ -30,25 +26,31 @@ afterEach(() => {
 });
 
 /** A lead that has been captured and scored into nurture. */
-async function nurturingLead(overrides = {}) {
+async function _nurturingLead(overrides = {}) {
   const l = { ...lead, ...overrides };
   await db.leads.capture(l, 'run-1', AT);
   await db.leads.setStage(l.id, 'nurturing', AT);
   return l;
 }
 
-describe('Capture lead', () => {
-  it('captures a new lead with its email claim and a form event', async () => {
+describe('Capture & score lead', () => {
+  it('captures a new lead with its email claim and a form event, scores it and routes it', async () => {
     const out = await captureWith(db)({ lead, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
-    expect(out).toEqual({ leadId: lead.id, outcome: 'captured' });
-    expect(await db.leads.get(lead.id)).toMatchObject({ stage: 'captured', activeExecution: 'run-1' });
-    expect(await db.leads.listEvents(lead.id)).toEqual([
-      expect.objectContaining({
-        type: 'form',
-        at: AT,
-        data: expect.objectContaining({ formType: 'newsletter' }),
-      }),
-    ]);
+    expect(out).toMatchObject({ leadId: lead.id, route: 'nurture' });
+    expect(await db.leads.get(lead.id)).toMatchObject({ stage: 'nurturing', activeExecution: 'run-1' });
+    const events = await db.leads.listEvents(lead.id);
+    expect(events.map((e) => e.type).sort()).toEqual(['form', 'scored']);
+    expect((await db.leads.get(lead.id))?.score?.reasons.length).toBeGreaterThan(0);
+  });
+
+  it('routes a demo request straight to sales', async () => {
+    const hot = aLead({ formType: 'demo-request' });
+    const out = await captureWith(db)(
+      { lead: hot, receivedAt: AT, executionName: 'run-1' },
+      aLambdaContext(),
+    );
+    expect(out.route).toBe('sales-ready');
+    expect((await db.leads.get(hot.id))?.stage).toBe('sales-ready');
   });
 
   it('merges into the lead’s active run instead of starting over', async () => {
@@ -57,7 +59,7 @@ describe('Capture lead', () => {
       { lead, receivedAt: '2026-11-26T11:00:00.000Z', executionName: 'run-2' },
       aLambdaContext(),
     );
-    expect(out.outcome).toBe('merged');
+    expect(out.route).toBe('merged');
     expect((await db.leads.get(lead.id))?.activeExecution).toBe('run-1');
   });
 
@@ -65,104 +67,6 @@ describe('Capture lead', () => {
     await expect(captureWith(db)({ lead: { ...lead, id: 'nope' } }, aLambdaContext())).rejects.toThrow(
       StepInputError,
     );
-  });
-});
-
-describe('Score lead', () => {
-  it('routes a demo request straight to sales and records the score with its reasons', async () => {
-    const hot = aLead({ formType: 'demo-request' });
-    await captureWith(db)({ lead: hot, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
-    const out = await scoreWith(db)({ leadId: hot.id }, aLambdaContext());
-    expect(out.route).toBe('sales-ready');
-    const stored = await db.leads.get(hot.id);
-    expect(stored?.stage).toBe('sales-ready');
-    expect(stored?.score?.reasons.length).toBeGreaterThan(0);
-  });
-
-  it('refuses to move a lead the stage machine does not allow (a lead already won)', async () => {
-    await nurturingLead();
-    await db.leads.setStage(lead.id, 'sales-ready', AT);
-    await db.leads.setStage(lead.id, 'assigned', AT);
-    await db.leads.setStage(lead.id, 'won', AT);
-    await expect(scoreWith(db)({ leadId: lead.id }, aLambdaContext())).rejects.toThrow(/cannot go from won/);
-  });
-});
-
-describe('Send nurture email', () => {
-  const run = () =>
-    sendNurtureWith(db)({ leadId: lead.id, nurture: { cycle: 0, step: 1 } }, aLambdaContext());
-
-  it('sends step 1 once and schedules the next step in business hours', async () => {
-    await nurturingLead();
-    const out = await run();
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
-    expect(out).toMatchObject({ cycle: 0, step: 2, status: 'sent', done: false });
-    const hour = Number(
-      new Intl.DateTimeFormat('en-US', { timeZone: lead.timeZone, hour: 'numeric', hourCycle: 'h23' }).format(
-        new Date(String(out.nextSendAt)),
-      ),
-    );
-    expect(hour).toBeGreaterThanOrEqual(config.nurture.businessHours.startHour);
-    expect(hour).toBeLessThan(config.nurture.businessHours.endHour);
-    expect(await db.sends.wasSent(lead.id, 0, 1)).toBe(true);
-  });
-
-  it('does not send again when a retry finds the send marker', async () => {
-    await nurturingLead();
-    await run();
-    const again = await run();
-    expect(again).toMatchObject({ status: 'sent', step: 2 });
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
-  });
-
-  it('honours the suppression list and ends the lead as unsubscribed', async () => {
-    await nurturingLead();
-    await db.suppression.suppress(lead.email, 'unsubscribed', 'page', AT);
-    expect(await run()).toMatchObject({ status: 'suppressed' });
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
-    expect((await db.leads.get(lead.id))?.stage).toBe('unsubscribed');
-  });
-
-  it('does not market to a lead without consent', async () => {
-    await nurturingLead({ consent: false });
-    expect(await run()).toMatchObject({ status: 'not-emailable' });
-    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
-    expect((await db.leads.get(lead.id))?.stage).toBe('not-emailable');
-  });
-
-  it('sends a From header with the display name encoded apart from the address', async () => {
-    await nurturingLead();
-    await run();
-    const raw = Buffer.from(
-      ses.commandCalls(SendRawEmailCommand)[0]?.args[0].input.RawMessage?.Data ?? [],
-    ).toString();
-    expect(raw).toMatch(new RegExp(`^From: .* <${config.app.sender.fromAddress}>\\r$`, 'm'));
-  });
-});
-
-describe('Check engagement', () => {
-  it('keeps nurturing a lead that has not engaged, and ends the sequence when it is done', async () => {
-    await nurturingLead();
-    const check = checkWith(db);
-    expect(await check({ leadId: lead.id, nurture: { done: false } }, aLambdaContext())).toMatchObject({
-      next: 'continue',
-    });
-    expect(await check({ leadId: lead.id, nurture: { done: true } }, aLambdaContext())).toMatchObject({
-      next: 'done',
-    });
-    expect((await db.leads.get(lead.id))?.stage).toBe('nurtured');
-  });
-
-  it('hands a lead who asked for a demo to sales', async () => {
-    await nurturingLead();
-    await db.leads.putEvent(lead.id, {
-      type: 'form',
-      at: new Date().toISOString(),
-      data: { formType: 'demo-request' },
-    });
-    const out = await checkWith(db)({ leadId: lead.id, nurture: { done: false } }, aLambdaContext());
-    expect(out.next).toBe('sales-ready');
-    expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
   });
 });
 

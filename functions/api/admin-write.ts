@@ -1,0 +1,75 @@
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { config } from '#shared/config.ts';
+import type { Stores } from '#shared/data/index.ts';
+import { isClosed } from '#shared/domain/deal.ts';
+import { NotFoundError } from '#shared/domain/errors.ts';
+import { requireEnv } from '#shared/env.ts';
+import { httpHandler, json } from '#shared/http.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { wakeNextWaiter } from '#shared/runs.ts';
+import { appStores } from '#shared/stores.ts';
+
+// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
+const sfn = new SFNClient({});
+const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
+const executionArnOf = (name: string) =>
+  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+
+/**
+ * Admin writes (IAM-authorized on the API in AWS):
+ *   DELETE /admin/leads/{leadId}          erase a lead (GDPR): stop its run, free its rep, delete its items,
+ *                                         keep only a hash of the address in suppression (never mailed again)
+ *   POST   /admin/deliverability/reset    close the deliverability breaker: nurture sends resume
+ */
+export const createHandler = ({
+  leads,
+  deals,
+  reps,
+  suppression,
+  deliverability,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression' | 'deliverability'>) =>
+  httpHandler(async (event) => {
+    const at = new Date().toISOString();
+    if (event.rawPath.endsWith('/admin/deliverability/reset')) {
+      const reset = await deliverability.reset();
+      logger.warn('deliverability breaker reset by an admin', { wasTripped: reset });
+      return json(200, { reset, state: await deliverability.state() });
+    }
+    const leadId = event.pathParameters?.leadId;
+    if (!leadId) throw new NotFoundError('Route');
+    const lead = await leads.get(leadId);
+    if (!lead) throw new NotFoundError('Lead');
+    // The run first: nothing may write the lead again once it is gone.
+    let stopped = false;
+    if (lead.activeExecution) {
+      try {
+        await sfn.send(
+          new StopExecutionCommand({
+            executionArn: executionArnOf(lead.activeExecution),
+            error: 'Erased',
+            cause: 'The lead was erased at their request',
+          }),
+        );
+        stopped = true;
+      } catch (e) {
+        if ((e as Error).name !== 'ExecutionDoesNotExist') throw e;
+      }
+    }
+    // The rep's slot comes back once, and the deal's links answer that the journey has ended.
+    const deal = lead.openDealId ? await deals.get(lead.openDealId) : undefined;
+    if (deal && !isClosed(deal.stage)) {
+      await deals.markRunEnded(deal.dealId, 'ERASED', at);
+      const rep = config.reps.reps.find((r) => r.id === deal.repId);
+      if (rep && (await deals.releaseLoad(deal.dealId, at))) {
+        await reps.adjustLoad(rep.id, -1, rep.capacity);
+        await wakeNextWaiter(reps, rep.team);
+      }
+    }
+    await suppression.suppress(lead.email, 'erased', 'admin', at);
+    const deleted = await leads.erase(leadId);
+    metrics.addMetric('LeadsErased', 'Count', 1);
+    logger.warn('lead erased', { leadId, deleted, stopped });
+    return json(200, { erased: true, itemsDeleted: deleted, runStopped: stopped });
+  });
+
+export const handler = createHandler(appStores());

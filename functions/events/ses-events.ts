@@ -1,0 +1,64 @@
+import { evaluateBreaker } from '#shared/breaker.ts';
+import { sesEvent } from '#shared/contracts.ts';
+import type { DeliveryEvent, Stores } from '#shared/data/index.ts';
+import { leadIdFor } from '#shared/domain/lead.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { signalLead } from '#shared/signals.ts';
+import { stepHandler } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
+
+/**
+ * SES events of the configuration set (EventBridge): every send and delivery is counted (the breaker's
+ * denominator); a permanent bounce or a complaint suppresses the address for good, goes on the lead's
+ * timeline and wakes the lead's run, which then ends as Bounced or Complained; a transient bounce is only
+ * counted. Each bounce or complaint re-evaluates the deliverability breaker.
+ */
+export const createHandler = ({
+  leads,
+  suppression,
+  signals,
+  deliverability,
+}: Pick<Stores, 'leads' | 'suppression' | 'signals' | 'deliverability'>) =>
+  stepHandler(sesEvent, async ({ detail, time }) => {
+    const at = time ?? new Date().toISOString();
+    const now = new Date(at);
+    const kind = detail.eventType;
+    const permanent = kind === 'Bounce' && detail.bounce?.bounceType === 'Permanent';
+    const counted: DeliveryEvent | undefined =
+      kind === 'Send'
+        ? 'sent'
+        : kind === 'Delivery'
+          ? 'delivered'
+          : kind === 'Complaint'
+            ? 'complained'
+            : kind === 'Bounce'
+              ? permanent
+                ? 'bounced'
+                : 'transient'
+              : undefined;
+    if (!counted) return { counted: 'ignored', suppressed: 0, woken: 0, tripped: false };
+    await deliverability.count(counted, now);
+    if (counted !== 'bounced' && counted !== 'complained')
+      return { counted, suppressed: 0, woken: 0, tripped: false };
+
+    const recipients =
+      counted === 'bounced'
+        ? (detail.bounce?.bouncedRecipients ?? [])
+        : (detail.complaint?.complainedRecipients ?? []);
+    const reason = counted === 'bounced' ? 'bounced' : 'complained';
+    let woken = 0;
+    for (const { emailAddress } of recipients) {
+      await suppression.suppress(emailAddress, reason, 'ses', at);
+      // Nurture email carries its lead's id as a tag; the id is also derived from the address.
+      const leadId = detail.mail.tags?.leadId?.[0] ?? leadIdFor(emailAddress);
+      if (!(await leads.get(leadId))) continue;
+      await leads.putEvent(leadId, { type: reason, at, data: { how: 'ses' } });
+      if (await signalLead(signals, leadId, counted === 'bounced' ? 'bounce' : 'complaint')) woken += 1;
+    }
+    metrics.addMetric(counted === 'bounced' ? 'Bounces' : 'Complaints', 'Count', recipients.length);
+    const { tripped } = await evaluateBreaker(deliverability, now);
+    logger.info('ses event', { kind, recipients: recipients.length, woken, tripped });
+    return { counted, suppressed: recipients.length, woken, tripped };
+  });
+
+export const handler = createHandler(appStores());

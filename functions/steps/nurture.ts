@@ -1,0 +1,103 @@
+import { evaluateBreaker } from '#shared/breaker.ts';
+import { config } from '#shared/config.ts';
+import { contracts } from '#shared/contracts.ts';
+import type { Stores } from '#shared/data/index.ts';
+import { NotFoundError } from '#shared/domain/errors.ts';
+import { stageAfterNurture } from '#shared/domain/lead-stage.ts';
+import { decideNurture } from '#shared/domain/nurture.ts';
+import { nextSendTime } from '#shared/domain/schedule.ts';
+import { nurtureEmail } from '#shared/emails.ts';
+import { linkKeyOf } from '#shared/link-key.ts';
+import { sendMail } from '#shared/mailer.ts';
+import { logger, metrics } from '#shared/observability.ts';
+import { linkContext } from '#shared/public-url.ts';
+import { rescore } from '#shared/rescore.ts';
+import { stepHandler } from '#shared/step.ts';
+import { appStores } from '#shared/stores.ts';
+
+const SEND_MARKER_DAYS = 400;
+const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Nurture: one step per wake-up of a nurtured lead's run — the first time, each time its wait ends
+ * (the next email is due), and each time a signal wakes it (a form, a click, an unsubscribe, a bounce,
+ * a complaint). It looks at everything afresh: a suppressed address ends the sequence (Unsubscribed,
+ * Bounced, Complained), a lead now sales-ready goes to sales, and otherwise the next email goes out
+ * once (a retry finds the send marker) when it is due, inside business hours, unless the deliverability
+ * breaker has paused sending. Then the run waits for the next due time or the next signal.
+ */
+export const createHandler = ({
+  leads,
+  suppression,
+  sends,
+  signals,
+  deliverability,
+}: Pick<Stores, 'leads' | 'suppression' | 'sends' | 'signals' | 'deliverability'>) =>
+  stepHandler(
+    contracts.nurture,
+    async ({ leadId, nurture: state, wake }, context) => {
+      const steps = config.nurture.steps;
+      const now = new Date();
+      const at = now.toISOString();
+      const lead = await leads.get(leadId);
+      if (!lead) throw new NotFoundError(`Lead ${leadId}`);
+      // This step looks at everything that happened: signals waiting for it are consumed.
+      await signals.clear(leadId);
+      const { score, route } = await rescore(leads, leadId, now);
+      const timeZone = lead.timeZone ?? config.nurture.businessHours.defaultTimeZone;
+      const decision = decideNurture({
+        now,
+        state,
+        steps: steps.length,
+        // A timer ended the wait for a time the step itself scheduled (a recycle starts without one).
+        dueByTimer:
+          (wake as { Error?: string } | null | undefined)?.Error === 'States.Timeout' &&
+          state.nextSendAt !== undefined,
+        suppressed: await suppression.reasonFor(lead.email),
+        consent: lead.consent,
+        route,
+        // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
+        breakerTripped:
+          (await deliverability.state()).tripped && (await evaluateBreaker(deliverability, now)).tripped,
+        firstSlot: nextSendTime(now, 0, timeZone, config.nurture.businessHours),
+      });
+      const waitUntil = (until: Date, next: typeof state) => ({
+        ...next,
+        nextSendAt: iso(until),
+        next: 'wait' as const,
+        waitSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
+      });
+
+      if (decision.action === 'end' || decision.action === 'sales-ready') {
+        const next = decision.action === 'end' ? decision.next : ('sales-ready' as const);
+        await leads.setStage(leadId, stageAfterNurture(next), at, { score });
+        await leads.putEvent(leadId, { type: 'nurture-decided', at, data: { next, total: score.total } });
+        logger.info('nurture ended', { leadId, next });
+        return { ...state, next };
+      }
+      await leads.setStage(leadId, 'nurturing', at, { score });
+      if (decision.action === 'wait') {
+        if (decision.why === 'sending paused') metrics.addMetric('NurtureSendsPaused', 'Count', 1);
+        return waitUntil(decision.until, state);
+      }
+      const current = steps[state.step];
+      if (!current) throw new NotFoundError(`Nurture step ${state.step}`);
+      if (!(await sends.wasSent(leadId, state.cycle, state.step))) {
+        const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
+        const messageId = await sendMail(nurtureEmail(lead, current, config.app, ctx));
+        const expiresAt = Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400;
+        await sends.markSent(leadId, state.cycle, state.step, messageId, at, expiresAt);
+        await leads.putEvent(leadId, {
+          type: 'emailed',
+          at,
+          data: { template: current.template, cycle: state.cycle, step: state.step },
+        });
+        metrics.addMetric('NurtureEmailsSent', 'Count', 1);
+      }
+      const nextSend = nextSendTime(now, current.delayDays, timeZone, config.nurture.businessHours);
+      return waitUntil(nextSend, { ...state, step: state.step + 1 });
+    },
+    { linkKey: true },
+  );
+
+export const handler = createHandler(appStores());
