@@ -17,6 +17,7 @@ import { LocalFunctions, type PoolOptions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
+import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
 import type { RateLimit } from './sfn/throttle.ts';
 import { createTables } from './tables.ts';
@@ -195,7 +196,12 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
 
   // Ready: attach every handler, then resume what was running (its invocations reach open ports).
   dbEdge.open(dynamodbProxy(db.handler, faults));
-  sesEdge.open(sesProxy(ses.handler, faults));
+  // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
+  const simulator = sesSimulator(ses.handler, (e) => events.putEvents(e), {
+    region: REGION,
+    account: ACCOUNT,
+  });
+  sesEdge.open(sesProxy(simulator, faults));
   secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
   sfnHttp.open(sfnHandler(sfn, consoleFallback(sfn, faults)));
   api.open(httpApiHandler(routesOf(template, names), functions, adminToken));

@@ -19,7 +19,8 @@ const executionArnOf = (name: string) =>
  * Admin writes (IAM-authorized on the API in AWS):
  *   DELETE /admin/leads/{leadId}          erase a lead (GDPR): stop its run, free its rep, delete its items,
  *                                         keep only a hash of the address in suppression (never mailed again)
- *   POST   /admin/deliverability/reset    close the deliverability breaker: nurture sends resume
+ *   POST   /admin/deliverability/reset    close the deliverability breaker and restart its window: nurture
+ *                                         sends resume (paused runs look again within the hour)
  */
 export const createHandler = ({
   leads,
@@ -31,7 +32,9 @@ export const createHandler = ({
   httpHandler(async (event) => {
     const at = new Date().toISOString();
     if (event.rawPath.endsWith('/admin/deliverability/reset')) {
+      // The window restarts too: the counts that tripped the breaker would trip it again on the next event.
       const reset = await deliverability.reset();
+      await deliverability.restartWindow(new Date());
       logger.warn('deliverability breaker reset by an admin', { wasTripped: reset });
       return json(200, { reset, state: await deliverability.state() });
     }

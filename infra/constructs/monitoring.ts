@@ -6,6 +6,7 @@ import {
   Dashboard,
   GraphWidget,
   type IMetric,
+  Metric,
   SingleValueWidget,
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
@@ -50,6 +51,19 @@ export class HandoffMonitoring extends Construct {
       'A lead run failed: open the execution (named by lead id).',
     );
     alarm('ExecutionsTimedOut', sm.metricTimedOut({ period: Duration.minutes(5) }), 'A lead run timed out.');
+    // Raised by the events handler (or a nurture step) when the bounce or complaint rate passed its limit:
+    // nurture sends are paused until an admin resets the breaker or the rates recover.
+    alarm(
+      'DeliverabilityBreakerTripped',
+      new Metric({
+        namespace: 'Handoff',
+        metricName: 'DeliverabilityBreakerTripped',
+        dimensionsMap: { service: 'handoff' },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      'Bounce or complaint rate over its limit: nurture sends are paused. See GET /admin/deliverability.',
+    );
     for (const [fnId, f] of Object.entries(functions)) {
       alarm(`${fnId}Errors`, f.metricErrors({ period: Duration.minutes(5) }), `${fnId} threw errors.`);
     }

@@ -275,7 +275,13 @@ describe('workflow', () => {
     });
   });
 
-  it('alarms on failed and timed-out runs and on every function’s errors', () => {
+  it('alarms on failed and timed-out runs, a tripped deliverability breaker, and every function’s errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'DeliverabilityBreakerTripped',
+      Namespace: 'Handoff',
+      Dimensions: [{ Name: 'service', Value: 'handoff' }],
+      AlarmActions: Match.anyValue(),
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'ExecutionsFailed',
       Namespace: 'AWS/States',

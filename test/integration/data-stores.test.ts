@@ -138,4 +138,29 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(true);
     expect(await s.sends.wasSent(lead.id, 1, 1)).toBe(false);
   });
+
+  it('sums delivery counters over the window, trips and resets the breaker once, and restarts the window', async () => {
+    const now = new Date(Date.UTC(2031, 0, run, 10, 30));
+    const hourAgo = new Date(now.getTime() - 3_600_000);
+    for (const [event, at] of [
+      ['sent', hourAgo],
+      ['sent', now],
+      ['bounced', now],
+    ] as const)
+      await s.deliverability.count(event, at);
+    expect(await s.deliverability.window(24, now)).toMatchObject({ sent: 2, bounced: 1, complained: 0 });
+    expect(await s.deliverability.window(1, now)).toMatchObject({ sent: 1, bounced: 1 });
+    expect(await s.deliverability.trip('bounce rate', now.toISOString())).toBe(true);
+    expect(await s.deliverability.trip('again', now.toISOString())).toBe(false);
+    expect(await s.deliverability.state()).toMatchObject({ tripped: true, reason: 'bounce rate' });
+    expect(await s.deliverability.reset()).toBe(true);
+    expect(await s.deliverability.reset()).toBe(false);
+    // An admin's reset restarts the window: earlier hours and this hour's counts so far no longer count.
+    await s.deliverability.restartWindow(now);
+    expect(await s.deliverability.window(24, now)).toMatchObject({ sent: 0, bounced: 0 });
+    await s.deliverability.count('sent', now);
+    const nextHour = new Date(now.getTime() + 3_600_000);
+    await s.deliverability.count('sent', nextHour);
+    expect(await s.deliverability.window(24, nextHour)).toMatchObject({ sent: 2, bounced: 0 });
+  });
 });

@@ -23,7 +23,39 @@ export interface DeliverabilityStore {
   trip(reason: string, at: string): Promise<boolean>;
   /** Closes the breaker (an admin, or the rates recovered); false if it was not tripped. */
   reset(): Promise<boolean>;
+  /**
+   * Starts the window afresh at `now` (an admin's reset): what was counted before no longer counts, so
+   * the rates that tripped the breaker do not trip it again with the next event.
+   */
+  restartWindow(now: Date): Promise<void>;
 }
+
+/** Where the window restarts: the hour of an admin's reset and that hour's counts at the time. */
+export interface WindowStart {
+  hour: string;
+  baseline: DeliveryCounts;
+}
+
+/** Sums the hourly counters of the window, leaving out what was counted before its restart. */
+export function sumWindow(
+  byHour: Map<string, DeliveryCounts>,
+  hours: number,
+  now: Date,
+  start: WindowStart | undefined,
+): DeliveryCounts {
+  const total = zeroCounts();
+  for (const hour of hoursBack(hours, now)) {
+    if (start && hour < start.hour) continue;
+    const c = byHour.get(hour);
+    if (!c) continue;
+    for (const e of EVENTS)
+      total[e] += Math.max(0, c[e] - (start && hour === start.hour ? start.baseline[e] : 0));
+  }
+  return total;
+}
+
+const countsOf = (item: Record<string, unknown> | undefined): DeliveryCounts =>
+  Object.fromEntries(EVENTS.map((e) => [e, Number(item?.[e] ?? 0)])) as DeliveryCounts;
 
 const EVENTS: DeliveryEvent[] = ['sent', 'delivered', 'bounced', 'complained', 'transient'];
 export const zeroCounts = (): DeliveryCounts => ({
@@ -54,17 +86,37 @@ export function dynamoDeliverability({ doc, name: TableName }: Table): Deliverab
       );
     },
     async window(hours, now) {
-      const total = zeroCounts();
       const { Responses } = await doc.send(
         new BatchGetCommand({
           RequestItems: {
-            [TableName]: { Keys: hoursBack(hours, now).map(keys.deliverabilityHour), ConsistentRead: true },
+            [TableName]: {
+              Keys: [...hoursBack(hours, now).map(keys.deliverabilityHour), keys.deliverabilityWindowStart],
+              ConsistentRead: true,
+            },
           },
         }),
       );
-      for (const item of Responses?.[TableName] ?? [])
-        for (const e of EVENTS) total[e] += Number(item[e] ?? 0);
-      return total;
+      const items = Responses?.[TableName] ?? [];
+      const startItem = items.find((i) => i.sk === keys.deliverabilityWindowStart.sk);
+      const byHour = new Map(
+        items.filter((i) => i !== startItem).map((i) => [String(i.sk).slice(5), countsOf(i)] as const),
+      );
+      const start = startItem
+        ? { hour: String(startItem.hour), baseline: countsOf(startItem.baseline) }
+        : undefined;
+      return sumWindow(byHour, hours, now, start);
+    },
+    async restartWindow(now) {
+      const hour = hourOf(now);
+      const { Item } = await doc.send(
+        new GetCommand({ TableName, Key: keys.deliverabilityHour(hour), ConsistentRead: true }),
+      );
+      await doc.send(
+        new PutCommand({
+          TableName,
+          Item: { ...keys.deliverabilityWindowStart, hour, baseline: countsOf(Item), at: now.toISOString() },
+        }),
+      );
     },
     async state() {
       const { Item } = await doc.send(

@@ -20,6 +20,7 @@ export const keys = {
   /** Deliverability counters per UTC hour (`2026-11-27T10`), and the circuit breaker's state. */
   deliverabilityHour: (hour: string) => ({ pk: 'DELIVERABILITY', sk: `HOUR#${hour}` }),
   deliverabilityState: { pk: 'DELIVERABILITY', sk: 'STATE' },
+  deliverabilityWindowStart: { pk: 'DELIVERABILITY', sk: 'WINDOW_START' },
   leadPrefix: (leadId: string) => `LEAD#${leadId}`,
   nurtureSend: (leadId: string, cycle: number, step: number) => ({
     pk: `LEAD#${leadId}`,

@@ -87,6 +87,25 @@ describe('SES events', () => {
   });
 });
 
+describe('POST /admin/deliverability/reset', () => {
+  it('closes a tripped breaker and restarts the window, so the next event does not trip it again', async () => {
+    const handle = sesEventsWith(db);
+    for (let i = 0; i < 100; i++)
+      await handle(sesEvent('Send', {}, `p${i}@acme-robotics.com`), aLambdaContext());
+    for (let i = 0; i < 5; i++) await handle(bounce('Permanent'), aLambdaContext());
+    expect((await db.deliverability.state()).tripped).toBe(true);
+    const reset = await adminWriteWith(db)(
+      anHttpEvent('POST', '/admin/deliverability/reset'),
+      aLambdaContext(),
+    );
+    expect(reset.statusCode).toBe(200);
+    expect(JSON.parse(String(reset.body))).toMatchObject({ reset: true, state: { tripped: false } });
+    expect((await handle(sesEvent('Send', {}, 'next@acme-robotics.com'), aLambdaContext())).tripped).toBe(
+      false,
+    );
+  });
+});
+
 describe('one run per lead', () => {
   it('hands a nurtured lead’s new form to its run: on the timeline once a day, its wait woken, no new run', async () => {
     await awaitSignalWith(db)({ taskToken: 'tok-2', leadId: lead.id }, aLambdaContext());

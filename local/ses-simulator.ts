@@ -1,0 +1,237 @@
+// SES's mailbox simulator, locally. In AWS, mail to the simulator addresses is not delivered anywhere:
+// SES answers as the receiving side would and, for a configuration set with an event destination,
+// publishes the events (Send, Delivery, Bounce, Complaint) to EventBridge. This sits between the fault
+// proxy and aws-ses-v2-local: it reads each send (v1 SendRawEmail / SendEmail, v2 SendEmail), lets the
+// emulator store it as before, and once the emulator has accepted it puts the events AWS would publish
+// on the local bus (source `aws.ses`, the `ses:configuration-set` tag and the message's own tags), so
+// the same tests pass against AWS. Any other address gets Send + Delivery. A send without a
+// configuration set publishes nothing, as in AWS.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener } from 'node:http';
+import type { PutEventsEntry } from './events.ts';
+
+/** What a send said, as far as the events need it. */
+export interface Send {
+  messageId: string;
+  source: string;
+  destinations: string[];
+  configurationSet: string | undefined;
+  tags: Record<string, string>;
+}
+
+type Outcome = 'delivery' | 'bounce' | 'complaint' | 'suppressed';
+
+/** What SES does with mail to each simulator address (the rest is delivered). */
+export function outcomeFor(address: string): Outcome {
+  const [local, domain] = address.toLowerCase().split('@');
+  if (domain !== 'simulator.amazonses.com') return 'delivery';
+  const base = (local ?? '').split('+')[0];
+  if (base === 'bounce') return 'bounce';
+  if (base === 'complaint') return 'complaint';
+  if (base === 'suppressionlist') return 'suppressed';
+  return 'delivery';
+}
+
+const DETAIL_TYPE = {
+  Send: 'Email Sent',
+  Delivery: 'Email Delivered',
+  Bounce: 'Email Bounced',
+  Complaint: 'Email Complaint Received',
+} as const;
+
+/** The EventBridge entries SES publishes for a send, one event per recipient outcome (as SES does). */
+export function sesEventsOf(send: Send, now: Date, region: string, account: string): PutEventsEntry[] {
+  if (!send.configurationSet) return [];
+  const timestamp = now.toISOString();
+  const mail = {
+    timestamp,
+    source: send.source,
+    sendingAccountId: account,
+    messageId: send.messageId,
+    destination: send.destinations,
+    headersTruncated: false,
+    tags: {
+      'ses:configuration-set': [send.configurationSet],
+      ...Object.fromEntries(Object.entries(send.tags).map(([k, v]) => [k, [v]])),
+    },
+  };
+  const event = (eventType: keyof typeof DETAIL_TYPE, body: Record<string, unknown>): PutEventsEntry => ({
+    Source: 'aws.ses',
+    DetailType: DETAIL_TYPE[eventType],
+    Time: now,
+    Resources: [`arn:aws:ses:${region}:${account}:configuration-set/${send.configurationSet}`],
+    Detail: JSON.stringify({ eventType, mail, ...body }),
+  });
+  const entries = [event('Send', { send: {} })];
+  for (const address of send.destinations) {
+    const outcome = outcomeFor(address);
+    if (outcome === 'delivery' || outcome === 'complaint') {
+      entries.push(
+        event('Delivery', {
+          delivery: {
+            timestamp,
+            processingTimeMillis: 0,
+            recipients: [address],
+            smtpResponse: '250 2.6.0 Message received',
+            reportingMTA: 'local.simulator',
+          },
+        }),
+      );
+    }
+    if (outcome === 'bounce' || outcome === 'suppressed') {
+      entries.push(
+        event('Bounce', {
+          bounce: {
+            feedbackId: randomUUID(),
+            bounceType: 'Permanent',
+            bounceSubType: outcome === 'bounce' ? 'General' : 'OnAccountSuppressionList',
+            bouncedRecipients: [{ emailAddress: address, action: 'failed', status: '5.1.1' }],
+            timestamp,
+            reportingMTA: 'dns; local.simulator',
+          },
+        }),
+      );
+    }
+    if (outcome === 'complaint') {
+      entries.push(
+        event('Complaint', {
+          complaint: {
+            feedbackId: randomUUID(),
+            complainedRecipients: [{ emailAddress: address }],
+            complaintFeedbackType: 'abuse',
+            timestamp,
+          },
+        }),
+      );
+    }
+  }
+  return entries;
+}
+
+const ADDRESS = /[^\s<>,;:"()]+@[^\s<>,;:"()]+/g;
+
+/** The To, Cc and Bcc addresses in a raw MIME message's headers (unfolded). */
+export function recipientsOfMime(raw: string): string[] {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  const lines = head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
+  return lines
+    .filter((l) => /^(to|cc|bcc):/i.test(l))
+    .flatMap((l) => l.slice(l.indexOf(':') + 1).match(ADDRESS) ?? []);
+}
+
+/** `Name.member.N` values of a query-API form, in order. */
+const members = (form: URLSearchParams, prefix: string) =>
+  [...form.entries()]
+    .filter(([k]) => k.startsWith(`${prefix}.member.`) && /^\d+$/.test(k.slice(prefix.length + 8)))
+    .sort(([a], [b]) => Number(a.slice(prefix.length + 8)) - Number(b.slice(prefix.length + 8)))
+    .map(([, v]) => v);
+
+const tagsOfForm = (form: URLSearchParams) =>
+  Object.fromEntries(
+    [...form.keys()]
+      .filter((k) => /^Tags\.member\.\d+\.Name$/.test(k))
+      .map((k) => [form.get(k) ?? '', form.get(k.replace(/Name$/, 'Value')) ?? '']),
+  );
+
+/** The send in a v1 query-API body (SendRawEmail, SendEmail), or undefined for any other action. */
+export function sendOfV1(form: URLSearchParams): Omit<Send, 'messageId'> | undefined {
+  const action = form.get('Action');
+  const configurationSet = form.get('ConfigurationSetName') ?? undefined;
+  if (action === 'SendRawEmail') {
+    const raw = Buffer.from(form.get('RawMessage.Data') ?? '', 'base64').toString('utf8');
+    const given = members(form, 'Destinations');
+    const from = /^from:(.*)$/im.exec(raw.split(/\r?\n\r?\n/, 1)[0] ?? '')?.[1]?.match(ADDRESS)?.[0];
+    return {
+      source: form.get('Source') ?? from ?? '',
+      destinations: given.length ? given : recipientsOfMime(raw),
+      configurationSet,
+      tags: tagsOfForm(form),
+    };
+  }
+  if (action === 'SendEmail') {
+    return {
+      source: form.get('Source') ?? '',
+      destinations: ['To', 'Cc', 'Bcc'].flatMap((k) => members(form, `Destination.${k}Addresses`)),
+      configurationSet,
+      tags: tagsOfForm(form),
+    };
+  }
+  return undefined;
+}
+
+interface V2Body {
+  FromEmailAddress?: string;
+  Destination?: { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] };
+  ConfigurationSetName?: string;
+  EmailTags?: { Name?: string; Value?: string }[];
+}
+
+/** The send in a v2 SendEmail body. */
+export function sendOfV2(body: V2Body): Omit<Send, 'messageId'> {
+  const d = body.Destination ?? {};
+  return {
+    source: body.FromEmailAddress ?? '',
+    destinations: [...(d.ToAddresses ?? []), ...(d.CcAddresses ?? []), ...(d.BccAddresses ?? [])],
+    configurationSet: body.ConfigurationSetName,
+    tags: Object.fromEntries((body.EmailTags ?? []).map((t) => [t.Name ?? '', t.Value ?? ''])),
+  };
+}
+
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Wraps aws-ses-v2-local's request handler: sends are read here (the body handed to the emulator
+ * already parsed, which its Express body parsers accept) and their events published once the emulator
+ * answered 200. Everything else passes through untouched.
+ */
+export function sesSimulator(
+  emulator: RequestListener,
+  publish: (entries: PutEventsEntry[]) => unknown,
+  { region, account }: { region: string; account: string },
+): RequestListener {
+  return async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const v1 = req.method === 'POST' && path === '/';
+    const v2 = req.method === 'POST' && path === '/v2/email/outbound-emails';
+    if (!v1 && !v2) return emulator(req, res);
+    const text = await bodyOf(req);
+    let send: Omit<Send, 'messageId'> | undefined;
+    let parsed: unknown;
+    if (v1) {
+      const form = new URLSearchParams(text);
+      parsed = Object.fromEntries(form);
+      send = sendOfV1(form);
+    } else {
+      try {
+        parsed = JSON.parse(text);
+        send = sendOfV2(parsed as V2Body);
+      } catch {
+        parsed = {};
+      }
+    }
+    (req as IncomingMessage & { body?: unknown }).body = parsed;
+    if (send) {
+      const accepted = send;
+      let answer = '';
+      const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+      res.end = ((...args: unknown[]) => {
+        const chunk = args[0];
+        if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) answer = chunk.toString();
+        return end(...args);
+      }) as typeof res.end;
+      res.once('finish', () => {
+        if (res.statusCode !== 200) return;
+        const messageId =
+          /<MessageId>([^<]+)<\/MessageId>/.exec(answer)?.[1] ??
+          /"MessageId"\s*:\s*"([^"]+)"/.exec(answer)?.[1] ??
+          randomUUID();
+        setImmediate(() => publish(sesEventsOf({ ...accepted, messageId }, new Date(), region, account)));
+      });
+    }
+    return emulator(req, res);
+  };
+}

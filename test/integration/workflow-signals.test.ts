@@ -1,0 +1,153 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { runInput } from '../../functions/shared/contracts.ts';
+import { dynamoStores } from '../../functions/shared/data/index.ts';
+import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
+import { sesEventsOf } from '../../local/ses-simulator.ts';
+import { aLambdaContext } from '../fixtures/lambda.ts';
+import { aFormSubmission } from '../fixtures/leads.ts';
+import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
+
+// Each signal wakes a nurtured lead's parked wait at once (the synthesized definition, the real handlers):
+// a form, a tracked click, an unsubscribe, a bounce and a complaint, each arriving while the run waits
+// for its next send. `wakes` says how each wait ended: by that signal, not by the timer.
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness(inject('cdkOut'));
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const forms = ['demo-request', 'pricing', 'contact', 'content-download', 'webinar', 'newsletter'];
+function nurtured(email: string) {
+  const { lead } = parseLead(aFormSubmission({ email, formType: 'newsletter' }), forms);
+  const receivedAt = new Date();
+  return {
+    lead,
+    input: runInput(lead, receivedAt),
+    name: executionNameFor(lead.id, 'newsletter', receivedAt),
+  };
+}
+const stores = () =>
+  dynamoStores(
+    process.env.TABLE_NAME,
+    new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' }),
+  );
+const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
+/**
+ * The first wait after the lead's first email (the first wait may be for business hours, with no email
+ * yet): runs `act` there once.
+ */
+const afterFirstEmail = (email: string, act: () => Promise<void>) => {
+  let done = false;
+  return async () => {
+    if (done || mailsTo(email).length === 0) return;
+    done = true;
+    await act();
+  };
+};
+
+/** What SES publishes for the lead's nurture email (the local simulator's events, as AWS sends them). */
+async function sesSays(email: string, leadId: string) {
+  const entries = sesEventsOf(
+    {
+      messageId: 'm-1',
+      source: 'hello@handoff.example',
+      destinations: [email],
+      configurationSet: process.env.SES_CONFIGURATION_SET,
+      tags: { leadId },
+    },
+    new Date(),
+    'us-east-1',
+    '000000000000',
+  );
+  for (const e of entries) {
+    await h.handler('SesEvents')(
+      { 'detail-type': e.DetailType, source: e.Source, detail: JSON.parse(String(e.Detail)) },
+      aLambdaContext('SesEvents'),
+    );
+  }
+}
+
+describe('signals wake a parked nurture wait at once', () => {
+  it('a form (demo request) from a nurtured lead goes to its run, which assigns a rep: no second run', async () => {
+    const { lead, input, name } = nurtured('form.signal@acme-robotics.com');
+    const starts = h.sfnClient.commandCalls(StartExecutionCommand).length;
+    const result = await h.run(input, name, {
+      onSignalWait: async (visit) => {
+        if (visit !== 1) return;
+        const res = await h.http('SubmitLead', 'POST', '/leads', {
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(aFormSubmission({ email: lead.email, formType: 'demo-request' })),
+        });
+        expect(res.statusCode).toBe(202);
+      },
+      onWait: async () => 'timeout',
+    });
+    expect(result.wakes[0]).toBe('form');
+    const woke = result.path.indexOf('Wait for a signal or the next send');
+    expect(result.path.slice(woke + 1, woke + 4)).toEqual(['Nurture', 'Next?', 'Assign rep']);
+    expect(h.sfnClient.commandCalls(StartExecutionCommand)).toHaveLength(starts);
+  });
+
+  it('a tracked click from a browser, days after the send, wakes the wait (and the score is looked at now)', async () => {
+    const { lead, input, name } = nurtured('click.signal@acme-robotics.com');
+    const result = await h.run(input, name, {
+      onSignalWait: afterFirstEmail(lead.email, async () => {
+        const click = mailsTo(lead.email)
+          .at(-1)
+          ?.links.find((l) => l.includes('/c?t='));
+        vi.useFakeTimers({ toFake: ['Date'] });
+        try {
+          vi.setSystemTime(Date.now() + 86_400_000);
+          const res = await h.http('TrackClick', 'GET', String(click), {
+            headers: { 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605' },
+          });
+          expect(res.statusCode).toBe(302);
+        } finally {
+          vi.useRealTimers();
+        }
+      }),
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.wakes).toContain('click');
+    expect(result.wakes.filter((w) => w !== 'timer')).toEqual(['click']);
+    expect((await stores().leads.listEvents(lead.id)).some((e) => e.type === 'email-click')).toBe(true);
+  });
+
+  it('a one-click unsubscribe ends the run as Unsubscribed, with no further email', async () => {
+    const { lead, input, name } = nurtured('unsubscribe.signal@acme-robotics.com');
+    const result = await h.run(input, name, {
+      onSignalWait: afterFirstEmail(lead.email, async () => {
+        const url = (mailsTo(lead.email).at(-1)?.headers['list-unsubscribe'] ?? '').slice(1, -1);
+        const res = await h.http('Unsubscribe', 'POST', url, {
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'List-Unsubscribe=One-Click',
+        });
+        expect(res.statusCode).toBe(200);
+      }),
+    });
+    expect(result.wakes.at(-1)).toBe('unsubscribe');
+    expect(result.path.slice(-3)).toEqual(['Nurture', 'Next?', 'Unsubscribed']);
+    expect(mailsTo(lead.email)).toHaveLength(1);
+    expect((await stores().leads.get(lead.id))?.stage).toBe('unsubscribed');
+  });
+
+  it.each([
+    ['bounce', 'Bounced', 'bounce@simulator.amazonses.com', 'bounced'],
+    ['complaint', 'Complained', 'complaint@simulator.amazonses.com', 'complained'],
+  ])('a %s from SES suppresses the address and ends the run as %s', async (signal, end, email, stage) => {
+    const { lead, input, name } = nurtured(email);
+    const result = await h.run(input, name, {
+      onSignalWait: afterFirstEmail(email, () => sesSays(email, lead.id)),
+    });
+    expect(result.wakes.at(-1)).toBe(signal);
+    expect(result.path.slice(-3)).toEqual(['Nurture', 'Next?', end]);
+    expect(mailsTo(lead.email)).toHaveLength(1);
+    const db = stores();
+    expect((await db.leads.get(lead.id))?.stage).toBe(stage);
+    expect(await db.suppression.reasonFor(email)).toBe(stage);
+  });
+});
