@@ -33,8 +33,9 @@ export const createHandler = ({
     const at = new Date().toISOString();
     if (event.rawPath.endsWith('/admin/deliverability/reset')) {
       // The window restarts too: the counts that tripped the breaker would trip it again on the next event.
-      const reset = await deliverability.reset();
+      // Window first: an event evaluated in between then finds nothing to trip on.
       await deliverability.restartWindow(new Date());
+      const reset = await deliverability.reset();
       logger.warn('deliverability breaker reset by an admin', { wasTripped: reset });
       return json(200, { reset, state: await deliverability.state() });
     }
@@ -42,7 +43,9 @@ export const createHandler = ({
     if (!leadId) throw new NotFoundError('Route');
     const lead = await leads.get(leadId);
     if (!lead) throw new NotFoundError('Lead');
-    // The run first: nothing may write the lead again once it is gone.
+    // Suppressed as erased first: Record failure, woken by the stopped run, then leaves the lead alone.
+    await suppression.suppress(lead.email, 'erased', 'admin', at);
+    // Then the run: nothing may write the lead again once it is gone.
     let stopped = false;
     if (lead.activeExecution) {
       try {
@@ -68,7 +71,6 @@ export const createHandler = ({
         await wakeNextWaiter(reps, rep.team);
       }
     }
-    await suppression.suppress(lead.email, 'erased', 'admin', at);
     const deleted = await leads.erase(leadId);
     metrics.addMetric('LeadsErased', 'Count', 1);
     logger.warn('lead erased', { leadId, deleted, stopped });

@@ -51,15 +51,15 @@ export const createHandler = ({
     const submitted = submittedIn(detail.input);
     const leadId = leadIdOf(detail.input);
     logger.error('lead run ended without finishing', { leadId, status: detail.status, errorType });
+    const stored = leadId ? await leads.get(leadId) : undefined;
+    // An erased lead's run was stopped by the erase, which did this work itself: nothing is written back.
+    const email = stored?.email ?? submitted?.lead.email;
+    if (email && (await suppression.reasonFor(email)) === 'erased')
+      return { recorded: false, released: false };
     // A run that failed before "Capture & score lead" stored its lead stores it now, so the failed lead is
-    // in the console (and erasable); a redrive captures it again under the same run. Never an erased one.
-    if (
-      submitted &&
-      !(await leads.get(submitted.lead.id)) &&
-      (await suppression.reasonFor(submitted.lead.email)) !== 'erased'
-    )
-      await leads.capture(submitted.lead, detail.name, submitted.receivedAt);
-    const lead = leadId ? await leads.get(leadId) : undefined;
+    // in the console (and erasable); a redrive captures it again under the same run.
+    if (submitted && !stored) await leads.capture(submitted.lead, detail.name, submitted.receivedAt);
+    const lead = stored ?? (leadId ? await leads.get(leadId) : undefined);
     // Only the run that owns the lead speaks for it (a merged or superseded run changes nothing).
     if (!lead || lead.activeExecution !== detail.name) return { recorded: false, released: false };
     await leads.setStage(lead.id, 'failed', at);

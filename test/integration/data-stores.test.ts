@@ -127,12 +127,15 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.reps.loads([first?.id ?? ''])).toEqual(loads);
   });
 
-  it('suppresses an address once (the first reason stands) and marks sends', async () => {
+  it('suppresses an address once (the first reason stands, but an erase says so) and marks sends', async () => {
     const email = `gone.${run}@acme-robotics.com`;
     expect(await s.suppression.isSuppressed(email)).toBe(false);
     await s.suppression.suppress(email, 'bounced', 'ses', AT);
     await s.suppression.suppress(email, 'unsubscribed', 'page', AT);
     expect(await s.suppression.isSuppressed(email)).toBe(true);
+    expect(await s.suppression.reasonFor(email)).toBe('bounced');
+    await s.suppression.suppress(email, 'erased', 'admin', AT);
+    expect(await s.suppression.reasonFor(email.toUpperCase())).toBe('erased');
     expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(false);
     await s.sends.markSent(lead.id, 0, 1, 'm-1', AT, 2_000_000_000);
     expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(true);

@@ -1,27 +1,23 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
+import type { Stores } from '../../functions/shared/data/index.ts';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
 import { config } from '../fixtures/config.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
+import {
+  credentials,
+  eventually,
+  postLead,
+  startTestStack,
+  storesOf,
+  type TestStack,
+} from '../fixtures/local-stack.ts';
 
 // Faults injected by the local runtime's fault switch (DynamoDB and SES errors and throttles at a rate,
 // a handler's worker crashing mid-step): runs retry and finish, nothing is lost, each rep's slot comes
 // back exactly once; a fault that does not clear fails a run where it was, and a redrive carries it on.
-type Stack = Awaited<ReturnType<typeof startTestStack>>;
-const stores = (t: Stack): Stores =>
-  dynamoStores(
-    t.stack.tableName,
-    new DynamoDBClient({ endpoint: t.stack.urls.dynamodb, region: 'us-east-1', credentials }),
-  );
-const post = (t: Stack, fields: Record<string, string>) =>
-  t.api('/leads', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(aFormSubmission(fields)),
-  });
+type Stack = TestStack;
+const stores = storesOf;
+const post = postLead;
 const loadsOf = async (db: Stores) => {
   const loads = await db.reps.loads(config.reps.reps.map((r) => r.id));
   return config.reps.reps.map((r) => loads[r.id]?.openDeals ?? 0);

@@ -10,7 +10,7 @@ export interface SuppressionStore {
   isSuppressed(email: string): Promise<boolean>;
   /** Why the address is suppressed (the first reason stands), or undefined. */
   reasonFor(email: string): Promise<SuppressionReason | undefined>;
-  /** Suppresses the address once; the first reason stands. */
+  /** Suppresses the address once; the first reason stands, but 'erased' replaces any. */
   suppress(email: string, reason: SuppressionReason, how: string, at: string): Promise<void>;
 }
 
@@ -31,7 +31,8 @@ export function dynamoSuppression({ doc, name: TableName }: Table): SuppressionS
           new PutCommand({
             TableName,
             Item: { ...keys.suppression(emailHash(email)), reason, how, at },
-            ConditionExpression: 'attribute_not_exists(pk)',
+            // The first reason stands, except that an erase always says so (nothing else is left of the lead).
+            ...(reason === 'erased' ? {} : { ConditionExpression: 'attribute_not_exists(pk)' }),
           }),
         ),
       );
