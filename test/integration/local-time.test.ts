@@ -59,6 +59,10 @@ describe('local runtime under time scale', () => {
         nurturePath.filter((s) => s === 'Wait for a signal or the next send').length,
       ).toBeGreaterThanOrEqual(4);
       expect(nurturePath.at(-1)).toBe('Nurtured (stays a marketing lead)');
+      // Transitions (what Standard workflows bill): Capture & score, Route, then 3 per email (Nurture, Next?,
+      // the wait), the last look and its end; one more wait of 3 if the first email waited for business hours.
+      console.log(`transitions: nurture run ${nurturePath.length} states for 4 emails`);
+      expect(nurturePath.length).toBeLessThanOrEqual(2 + 3 * 4 + 3 + 3);
       const mails = await t.mailbox();
       expect(mails.filter((m) => m.destination.to.includes('slow.reader@acme-robotics.com'))).toHaveLength(4);
 

@@ -63,6 +63,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       },
     });
     expect(result.status).toBe('SUCCEEDED');
+    console.log(`transitions: hot path form → won ${result.path.length} states`);
     // 9 state transitions from form to won.
     expect(result.path).toEqual([
       'Capture & score lead',

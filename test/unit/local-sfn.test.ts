@@ -125,6 +125,38 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     expect(types).toContain('TaskTimedOut');
   });
 
+  it('reads TimeoutSecondsPath from the state’s input (scaled), and a callback before it wins', async () => {
+    const tokens: string[] = [];
+    const sfn = engine(
+      tokenTask({ TimeoutSecondsPath: '$.wait.seconds' }),
+      async (_, p) => void tokens.push((p as { taskToken: string }).taskToken),
+      864_000,
+    );
+    // A day, scaled to 0.1 s: timed out.
+    const short = sfn.startExecution({
+      stateMachineArn: ARN,
+      name: 'day',
+      input: '{"wait":{"seconds":86400}}',
+    });
+    expect(await untilDone(sfn, short.executionArn)).toMatchObject({
+      status: 'FAILED',
+      error: 'States.Timeout',
+    });
+    // A year, scaled to 36 s: still parked when the callback comes.
+    const long = sfn.startExecution({
+      stateMachineArn: ARN,
+      name: 'year',
+      input: '{"wait":{"seconds":31536000}}',
+    });
+    await vi.waitFor(() => expect(tokens).toHaveLength(2));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sfn.describeExecution({ executionArn: long.executionArn }).status).toBe('RUNNING');
+    sfn.sendTaskSuccess({ taskToken: tokens[1], output: '{"signal":"click"}' });
+    expect(await untilDone(sfn, long.executionArn)).toMatchObject({ status: 'SUCCEEDED' });
+    // DescribeStateMachine shows the definition as deployed (the engine times the task, not the library).
+    expect(sfn.describeStateMachine({ stateMachineArn: ARN }).definition).toContain('TimeoutSecondsPath');
+  });
+
   it('gives every task token a fresh value and resumes the run with SendTaskSuccess', async () => {
     const tokens: string[] = [];
     const sfn = engine(
