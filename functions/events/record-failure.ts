@@ -62,8 +62,7 @@ export const createHandler = ({
     const lead = stored ?? (leadId ? await leads.get(leadId) : undefined);
     // Only the run that owns the lead speaks for it (a merged or superseded run changes nothing).
     if (!lead || lead.activeExecution !== detail.name) return { recorded: false, released: false };
-    await leads.setStage(lead.id, 'failed', at);
-    await leads.putEvent(lead.id, { type: 'failed', at, data: { errorType, status: detail.status } });
+    // The rep's slot and the deal first, the lead's stage last: a lead that reads "failed" is fully recorded.
     let released = false;
     const deal = lead.openDealId ? await deals.get(lead.openDealId) : undefined;
     if (deal && !isClosed(deal.stage)) {
@@ -74,6 +73,8 @@ export const createHandler = ({
         await wakeNextWaiter(reps, rep.team);
       }
     }
+    await leads.putEvent(lead.id, { type: 'failed', at, data: { errorType, status: detail.status } });
+    await leads.setStage(lead.id, 'failed', at);
     return { recorded: true, released };
   });
 
