@@ -18,6 +18,7 @@ export default defineConfig({
             'test/infra/**/*.test.ts',
             'test/integration/**/*.test.ts',
             'test/reliability/**/*.test.ts',
+            'test/browser/**/*.test.ts',
           ],
           globalSetup: ['test/global-setup.ts'],
         },

@@ -72,6 +72,11 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     await s.leads.setStage(lead.id, 'nurturing', AT);
     expect(await s.leads.get(lead.id)).toMatchObject({ stage: 'nurturing', engagementSince: AT });
     expect(await s.leads.countByStage('nurturing')).toBe(before + 1);
+    const listed = [];
+    for await (const l of s.leads.listByStage('nurturing')) listed.push(l);
+    expect(listed).toHaveLength(before + 1);
+    expect(listed.find((l) => l.id === lead.id)).toMatchObject({ email: lead.email, stage: 'nurturing' });
+    expect(listed.every((l) => !('pk' in l) && !('gsi2pk' in l))).toBe(true);
     await s.leads.setStage(lead.id, 'failed', AT);
     await s.leads.setStage(lead.id, 'assigned', AT);
   });

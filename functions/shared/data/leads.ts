@@ -51,6 +51,8 @@ export interface LeadStore {
   listEvents(leadId: string): Promise<TimelineEvent[]>;
   /** How many leads are in a stage now (the stage index; no scan). */
   countByStage(stage: LeadStage): Promise<number>;
+  /** The leads in a stage now, oldest stage change first, a page at a time (the stage index; no scan). */
+  listByStage(stage: LeadStage): AsyncIterable<LeadRecord>;
   /** Deletes every item of the lead and its email claim (GDPR erase); returns how many items went. */
   erase(leadId: string): Promise<number>;
   /**
@@ -251,6 +253,23 @@ export function dynamoLeads(
         ExclusiveStartKey = page.LastEvaluatedKey;
       } while (ExclusiveStartKey);
       return count;
+    },
+
+    async *listByStage(stage) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName,
+            IndexName: INDEX.byStage,
+            KeyConditionExpression: 'gsi2pk = :p',
+            ExpressionAttributeValues: { ':p': indexKeys.leadStage(stage, '').gsi2pk },
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) yield withoutKeys<LeadRecord>(item);
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
     },
   };
   return store;
