@@ -109,6 +109,13 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     const stored = await s.deals.get(dealId);
     expect(stored).toMatchObject({ stage: 'accepted', taskToken: 't2' });
     expect(stored?.tokenFor).toBeUndefined();
+    const accepted = [];
+    for await (const d of s.deals.listByStage('accepted')) accepted.push(d);
+    expect(accepted.find((d) => d.dealId === dealId)).toMatchObject({
+      stage: 'accepted',
+      leadId: deal.leadId,
+    });
+    for await (const d of s.deals.listByStage('assigned')) expect(d.dealId).not.toBe(dealId);
     expect(await s.deals.update('dl-none', {}, { updatedAt: AT })).toBe(false);
     expect(await s.deals.markCloseRecorded(dealId, AT)).toBe(true);
     expect(await s.deals.markCloseRecorded(dealId, AT)).toBe(false);

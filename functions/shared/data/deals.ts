@@ -1,6 +1,6 @@
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DealStage, LostReason } from '../domain/deal.ts';
-import { indexKeys, keys } from './keys.ts';
+import { INDEX, indexKeys, keys } from './keys.ts';
 import { conditional, setExpression, type Table, withoutKeys } from './table.ts';
 
 export interface DealRecord {
@@ -62,10 +62,28 @@ export interface DealStore {
   holdLoad(dealId: string): Promise<boolean>;
   /** Records that the deal's run ended without closing it; rep links then answer that the journey has ended. */
   markRunEnded(dealId: string, end: NonNullable<DealRecord['runEnd']>, at: string): Promise<void>;
+  /** The deals in a stage now, oldest stage change first, a page at a time (the stage index; no scan). */
+  listByStage(stage: DealStage): AsyncIterable<DealRecord>;
 }
 
 export function dynamoDeals({ doc, name: TableName }: Table): DealStore {
   return {
+    async *listByStage(stage) {
+      let ExclusiveStartKey: Record<string, unknown> | undefined;
+      do {
+        const page = await doc.send(
+          new QueryCommand({
+            TableName,
+            IndexName: INDEX.byStage,
+            KeyConditionExpression: 'gsi2pk = :p',
+            ExpressionAttributeValues: { ':p': indexKeys.dealStage(stage, '').gsi2pk },
+            ExclusiveStartKey,
+          }),
+        );
+        for (const item of page.Items ?? []) yield withoutKeys<DealRecord>(item);
+        ExclusiveStartKey = page.LastEvaluatedKey;
+      } while (ExclusiveStartKey);
+    },
     async get(dealId) {
       const { Item } = await doc.send(
         new GetCommand({ TableName, Key: keys.deal(dealId), ConsistentRead: true }),
