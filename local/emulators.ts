@@ -17,6 +17,45 @@ export interface Emulator {
 
 const handlerOf = (server: Server) => server.listeners('request')[0] as RequestListener;
 
+/**
+ * Counts the requests a handler has not answered yet. The emulators run in this process behind the edge
+ * servers, so closing a socket does not stop a request in progress: dynalite must close its database only
+ * once every request has finished, or a late read throws "Database is closed" into the process.
+ */
+export function tracked(handler: RequestListener): {
+  handler: RequestListener;
+  idle(timeoutMs: number): Promise<void>;
+} {
+  let inFlight = 0;
+  let onIdle: (() => void) | undefined;
+  return {
+    handler(req, res) {
+      inFlight += 1;
+      const end = res.end.bind(res);
+      let done = false;
+      res.end = ((...args: Parameters<typeof end>) => {
+        if (!done) {
+          done = true;
+          inFlight -= 1;
+          if (inFlight === 0) onIdle?.();
+        }
+        return end(...args);
+      }) as typeof res.end;
+      handler(req, res);
+    },
+    idle(timeoutMs) {
+      if (inFlight === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        onIdle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    },
+  };
+}
+
 export async function startDynalite(dataDir: string): Promise<Emulator> {
   const server = dynalite({
     path: join(dataDir, 'dynamodb'),

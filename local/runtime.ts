@@ -9,7 +9,7 @@ import { close, listen } from './aws-json.ts';
 import { consoleFallback } from './console.ts';
 import { privateDataDir } from './data-dir.ts';
 import { type EdgeServer, edgeServer } from './edge.ts';
-import { startDynalite, startSes, sweepExpired } from './emulators.ts';
+import { startDynalite, startSes, sweepExpired, tracked } from './emulators.ts';
 import { EventBus, type PutEventsEntry, rulesOf } from './events.ts';
 import { dynamodbProxy, sesProxy } from './fault-proxy.ts';
 import { Faults } from './faults.ts';
@@ -103,7 +103,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   // The emulators themselves listen on internal ports, behind the fault proxies.
   const db = await startDynalite(opts.dataDir);
   const ses = await startSes();
-  servers.push(db.server, ses.server);
+  servers.push(ses.server);
+  const dbRequests = tracked(db.handler);
   const urls = {
     api: url(api.port),
     console: `${url(sfnHttp.port)}/`,
@@ -113,7 +114,12 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     ses: url(sesEdge.port),
     secrets: url(secretsEdge.port),
   };
-  const stopServers = () => Promise.all(servers.map((s) => close(s)));
+  // dynalite closes its database last, once the requests already inside it have finished.
+  const stopServers = async () => {
+    await Promise.all(servers.map((s) => close(s)));
+    await dbRequests.idle(5_000);
+    await close(db.server);
+  };
   try {
     await opts.onListening?.(urls);
   } catch (e) {
@@ -195,7 +201,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   sweep?.unref();
 
   // Ready: attach every handler, then resume what was running (its invocations reach open ports).
-  dbEdge.open(dynamodbProxy(db.handler, faults));
+  dbEdge.open(dynamodbProxy(dbRequests.handler, faults));
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ses.handler, (e) => events.putEvents(e), {
     region: REGION,
