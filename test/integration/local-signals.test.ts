@@ -117,6 +117,17 @@ describe('local, at time scale 1 (no compression)', () => {
     expect((await adminApi(t, `/admin/leads/${leadId}`)).status).toBe(404);
     expect(await storesOf(t).leads.listEvents(leadId)).toEqual([]);
     expect((await adminApi(t, `/admin/leads/${leadId}`, { method: 'DELETE' })).status).toBe(404);
+
+    // The person signs up for the newsletter again: a new run, but the hash keeps them from being mailed.
+    expect((await postLead(t, { email, formType: 'newsletter', consent: true })).status).toBe(202);
+    const again = await eventually(async () => {
+      const runs = await runsOfLead(t, leadId);
+      return runs.length === 2 && runs.every((r) => r.status !== 'RUNNING') ? runs : undefined;
+    });
+    expect(again.map((r) => r.status)).toEqual(expect.arrayContaining(['ABORTED', 'SUCCEEDED']));
+    expect(await lastState(t, leadId)).toBe('Unsubscribed');
+    expect((await t.mailbox()).filter((m) => m.destination.to.some((to) => to.includes(email)))).toEqual([]);
+    expect(await storesOf(t).suppression.reasonFor(email)).toBe('erased');
   });
 });
 
