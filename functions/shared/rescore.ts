@@ -1,14 +1,7 @@
 import { config } from './config.ts';
-import type { LeadStore, TimelineEvent } from './data/index.ts';
+import type { LeadStore } from './data/index.ts';
 import { NotFoundError } from './domain/errors.ts';
-import { type EngagementEvent, routeLead, scoreLead } from './domain/scoring.ts';
-
-/** The timeline events that count as engagement: forms (by form type) and tracked clicks. */
-export function engagementOf(events: TimelineEvent[], since = ''): EngagementEvent[] {
-  return events
-    .filter((e) => (e.type === 'form' || e.type === 'email-click') && e.at >= since)
-    .map((e) => ({ type: e.type === 'form' ? String(e.data?.formType) : e.type, at: e.at }));
-}
+import { engagementOf, routeLead, scoreLead } from './domain/scoring.ts';
 
 /** Rescores a lead from its profile and timeline; shared by "Score lead" and "Check engagement". */
 export async function rescore(leads: LeadStore, leadId: string, now: Date) {

@@ -93,6 +93,19 @@ export function engagementReasons(events: EngagementEvent[], rules: ScoringConfi
   });
 }
 
+/**
+ * The timeline events that count as engagement: forms (by form type) and tracked clicks, from `since` on
+ * (after a recycle only newer engagement counts). Shared by rescoring and the backtest's replay.
+ */
+export function engagementOf(
+  events: readonly { type: string; at: string; data?: Record<string, unknown> }[],
+  since = '',
+): EngagementEvent[] {
+  return events
+    .filter((e) => (e.type === 'form' || e.type === 'email-click') && e.at >= since)
+    .map((e) => ({ type: e.type === 'form' ? String(e.data?.formType) : e.type, at: e.at }));
+}
+
 export function gradeFor(total: number, rules: ScoringConfig): string {
   return [...rules.grades].sort((a, b) => b.min - a.min).find((g) => total >= g.min)?.grade ?? 'D';
 }
