@@ -4,6 +4,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { requireEnv } from '../env.ts';
 import { type DealStore, dynamoDeals } from './deals.ts';
 import { type DeliverabilityStore, dynamoDeliverability } from './deliverability.ts';
+import { dynamoFunnel, type FunnelStore } from './funnel.ts';
 import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './leads.ts';
 import { dynamoReps, type RepStore } from './reps.ts';
 import { dynamoSends, type SendStore } from './sends.ts';
@@ -13,6 +14,7 @@ import { tableOf } from './table.ts';
 
 export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deals.ts';
 export type { BreakerState, DeliverabilityStore, DeliveryCounts, DeliveryEvent } from './deliverability.ts';
+export type { FunnelCounter, FunnelMarker, FunnelStore } from './funnel.ts';
 export type { LeadRecord, LeadStore, TimelineEvent } from './leads.ts';
 export type { CapacityWaiter, RepStore } from './reps.ts';
 export type { SendStore } from './sends.ts';
@@ -27,6 +29,7 @@ export interface Stores {
   sends: SendStore;
   signals: SignalStore;
   deliverability: DeliverabilityStore;
+  funnel: FunnelStore;
 }
 
 /** The DynamoDB stores on the table named by TABLE_NAME (or the given table and client, for scripts). */
@@ -44,5 +47,6 @@ export function dynamoStores(
     sends: dynamoSends(table),
     signals: dynamoSignals(table),
     deliverability: dynamoDeliverability(table),
+    funnel: dynamoFunnel(table, options),
   };
 }

@@ -22,6 +22,11 @@ export const keys = {
   deliverabilityState: { pk: 'DELIVERABILITY', sk: 'STATE' },
   deliverabilityWindowStart: { pk: 'DELIVERABILITY', sk: 'WINDOW_START' },
   leadPrefix: (leadId: string) => `LEAD#${leadId}`,
+  /** A funnel milestone counted for the lead (`<run>#<cycle>#mql`, `<dealId>#won`): erased with the lead. */
+  funnelMarker: (leadId: string, marker: string) => ({ pk: `LEAD#${leadId}`, sk: `FUNNEL#${marker}` }),
+  /** Funnel counters of a UTC day (`2026-11-27`), one item per `<dimension>#<value>`. */
+  funnelDay: (day: string) => `FUNNEL#${day}`,
+  funnelCounter: (day: string, key: string) => ({ pk: `FUNNEL#${day}`, sk: key }),
   nurtureSend: (leadId: string, cycle: number, step: number) => ({
     pk: `LEAD#${leadId}`,
     sk: `SEND#${cycle}#${step}`,

@@ -1,0 +1,178 @@
+// Funnel math (pure): the stages and dimensions, conversion between stages, medians from log-spaced
+// histograms, Wilson score intervals and the sales-ready threshold that would have won most per
+// assignment. The counters this reads are built by funnel-counters.ts; docs/funnel.md explains the choices.
+
+export const FUNNEL_STAGES = ['captured', 'mql', 'sql', 'assigned', 'accepted', 'won', 'lost'] as const;
+export type FunnelStage = (typeof FUNNEL_STAGES)[number];
+
+/** What is counted: the funnel's stages plus `stale` (a deal closed with no answer from the rep). */
+export const MILESTONES = [...FUNNEL_STAGES, 'stale'] as const;
+export type Milestone = (typeof MILESTONES)[number];
+
+/** What a report may break the funnel down by (besides the total, `all`). */
+export const FUNNEL_DIMENSIONS = [
+  'source',
+  'medium',
+  'campaign',
+  'formType',
+  'territory',
+  'rep',
+  'grade',
+  'band',
+  'reason',
+] as const;
+export type FunnelDimension = (typeof FUNNEL_DIMENSIONS)[number];
+
+export const DURATIONS = ['leadToAssigned', 'assignedToAccepted', 'acceptedToClosed'] as const;
+export type DurationName = (typeof DURATIONS)[number];
+
+/** Each stage to the next; an accepted deal ends won or lost. */
+export const CONVERSIONS: readonly (readonly [FunnelStage, FunnelStage])[] = [
+  ['captured', 'mql'],
+  ['mql', 'sql'],
+  ['sql', 'assigned'],
+  ['assigned', 'accepted'],
+  ['accepted', 'won'],
+  ['accepted', 'lost'],
+];
+
+export interface Conversion {
+  from: FunnelStage;
+  to: FunnelStage;
+  /** to / from in the same period (flow, not cohort: may exceed 1); null when nothing entered `from`. */
+  rate: number | null;
+}
+
+export function conversions(counts: Record<FunnelStage, number>): Conversion[] {
+  return CONVERSIONS.map(([from, to]) => ({
+    from,
+    to,
+    rate: counts[from] > 0 ? round(counts[to] / counts[from]) : null,
+  }));
+}
+
+// ---- Durations: log-spaced histograms (4 buckets per doubling, so a bucket spans 19 %). ----
+
+const PER_DOUBLING = 4;
+
+/** Bucket 0 holds [0, 1 s); bucket k ≥ 1 holds [2^((k-1)/4), 2^(k/4)) seconds. */
+export function bucketOf(seconds: number): number {
+  if (!(seconds >= 1)) return 0;
+  return 1 + Math.floor(PER_DOUBLING * Math.log2(seconds) + 1e-9);
+}
+
+export function bucketBounds(bucket: number): [number, number] {
+  if (bucket <= 0) return [0, 1];
+  return [2 ** ((bucket - 1) / PER_DOUBLING), 2 ** (bucket / PER_DOUBLING)];
+}
+
+/**
+ * The median (seconds) of a histogram `{ bucket: count }`: the bucket holding the middle rank, interpolated
+ * within it on a log scale (linearly in bucket 0). At most half a bucket (≈ 9 %) from the true median.
+ */
+export function medianOf(histogram: Record<number, number>): number | null {
+  const buckets = Object.entries(histogram)
+    .map(([b, n]) => [Number(b), n] as const)
+    .filter(([, n]) => n > 0)
+    .sort(([a], [b]) => a - b);
+  const total = buckets.reduce((s, [, n]) => s + n, 0);
+  if (total === 0) return null;
+  const middle = total / 2;
+  let below = 0;
+  for (const [bucket, n] of buckets) {
+    if (below + n >= middle) {
+      const fraction = (middle - below) / n;
+      const [lo, hi] = bucketBounds(bucket);
+      return bucket === 0 ? lo + (hi - lo) * fraction : lo * (hi / lo) ** fraction;
+    }
+    below += n;
+  }
+  return null;
+}
+
+// ---- Rates with 95 % Wilson score intervals. ----
+
+export interface Rate {
+  count: number;
+  /** count / n; null when n is 0. */
+  rate: number | null;
+  /** The 95 % Wilson score interval: wide for a handful of cases, narrow for hundreds. */
+  low: number;
+  high: number;
+}
+
+export function wilson(count: number, n: number, z = 1.96): Rate {
+  if (n <= 0) return { count, rate: null, low: 0, high: 1 };
+  const p = Math.min(1, count / n);
+  const z2 = z * z;
+  const denominator = 1 + z2 / n;
+  const centre = (p + z2 / (2 * n)) / denominator;
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denominator;
+  return {
+    count,
+    rate: round(p),
+    low: round(Math.max(0, centre - half)),
+    high: round(Math.min(1, centre + half)),
+  };
+}
+
+// ---- Score bands and the best sales-ready threshold. ----
+
+/** Score bands of 10: `0-9` … `80-89`, `90-100`. */
+export function bandOf(total: number): string {
+  const low = Math.min(90, Math.max(0, Math.floor(total / 10) * 10));
+  return low === 90 ? '90-100' : `${low}-${low + 9}`;
+}
+
+export const bandLow = (band: string): number => Number(band.split('-')[0]);
+
+export interface BandOutcome {
+  band: string;
+  won: number;
+  /** Assignments with a known outcome: won + lost + no response. */
+  closed: number;
+}
+
+export interface ThresholdRow {
+  threshold: number;
+  assigned: number;
+  won: number;
+  rate: number | null;
+  low: number;
+  high: number;
+}
+
+export const THRESHOLD_RULE =
+  'For each band edge t, the assignments closed in the period whose lead scored ≥ t (won + lost + no response) ' +
+  'and the deals won among them; best = the t with the highest 95 % Wilson lower bound of won / assigned ' +
+  '(a small sample is penalised), ties to more wins, then to the current threshold. Thresholds below the ' +
+  'current one are only partly observable: only leads that reached a rep (high-intent forms, engagement) ' +
+  'have outcomes there, so their rate is an optimistic guess.';
+
+/** The threshold table at each band edge, and the edge that maximises won per assignment (Wilson lower bound). */
+export function bestThreshold(
+  bands: BandOutcome[],
+  current: number,
+): { best: number | null; table: ThresholdRow[] } {
+  const edges = Array.from({ length: 10 }, (_, i) => i * 10);
+  const table = edges.map((threshold) => {
+    const above = bands.filter((b) => bandLow(b.band) >= threshold);
+    const assigned = above.reduce((s, b) => s + b.closed, 0);
+    const won = above.reduce((s, b) => s + b.won, 0);
+    const { rate, low, high } = wilson(won, assigned);
+    return { threshold, assigned, won, rate, low, high };
+  });
+  const candidates = table.filter((r) => r.assigned > 0);
+  candidates.sort(
+    (a, b) =>
+      b.low - a.low ||
+      b.won - a.won ||
+      Math.abs(a.threshold - current) - Math.abs(b.threshold - current) ||
+      a.threshold - b.threshold,
+  );
+  return { best: candidates[0]?.threshold ?? null, table };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10_000) / 10_000;
+}
