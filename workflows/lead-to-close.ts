@@ -17,7 +17,7 @@ import { Construct } from 'constructs';
 import type { StepInput, StepOutput } from '../functions/shared/contracts.ts';
 import { payloadOf, step, waitingStep } from './tasks.ts';
 
-export { RETRY, TRANSIENT_ERRORS } from './tasks.ts';
+export { RETRY, THROTTLE_RETRY, THROTTLES, TRANSIENT_ERRORS } from './tasks.ts';
 
 type Nurture = StepOutput<'nurture'>;
 type Outcome = StepInput<'closeDeal'>['outcome'];

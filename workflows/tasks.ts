@@ -13,33 +13,51 @@ import type { Construct } from 'constructs';
 import type { StepInput, StepName } from '../functions/shared/contracts.ts';
 
 /**
- * Errors worth another try. Every step is idempotent (conditional writes, send markers, deterministic ids),
- * so a Lambda timeout (`Sandbox.Timedout`) or a crashed sandbox (`Runtime.ExitError`) is retried too.
+ * Throttles: the service is busy, not broken. They get their own, longer retrier (12 attempts, up to a
+ * minute apart, with full jitter: several minutes in all), so a burst that fills a function's concurrency
+ * or the StartExecution quota drains instead of failing runs.
+ */
+export const THROTTLES = [
+  'Lambda.TooManyRequestsException',
+  'ThrottlingException',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'Throttling',
+];
+
+/**
+ * Other errors worth another try. Every step is idempotent (conditional writes, send markers, deterministic
+ * ids), so a Lambda timeout (`Sandbox.Timedout`) or a crashed sandbox (`Runtime.ExitError`) is retried too.
  * Validation and contract errors are not: they fail the run at that state, to be redriven after a fix.
  */
 export const TRANSIENT_ERRORS = [
   'Lambda.ServiceException',
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
-  'Lambda.TooManyRequestsException',
   'Lambda.ClientExecutionTimeoutException',
   'Sandbox.Timedout',
   'Runtime.ExitError',
   'TransientError',
-  'ThrottlingException',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
   'InternalServerError',
   'ServiceUnavailable',
-  'Throttling',
   'TimeoutError',
 ];
 
-/** Every Task's retry policy: transient errors only, exponential backoff with full jitter. */
+/** Every Task's retry policy for transient errors: exponential backoff with full jitter. */
 export const RETRY: RetryProps = {
   errors: TRANSIENT_ERRORS,
   interval: Duration.seconds(2),
   maxAttempts: 6,
+  backoffRate: 2,
+  maxDelay: Duration.seconds(60),
+  jitterStrategy: JitterType.FULL,
+};
+
+/** Every Task's retry policy for throttles. */
+export const THROTTLE_RETRY: RetryProps = {
+  errors: THROTTLES,
+  interval: Duration.seconds(1),
+  maxAttempts: 12,
   backoffRate: 2,
   maxDelay: Duration.seconds(60),
   jitterStrategy: JitterType.FULL,
@@ -60,7 +78,9 @@ export function step(scope: Construct, name: string, fn: IFunction, payload: Tas
     resultPath,
     taskTimeout: Timeout.duration(Duration.seconds(30)),
   });
-  t.addRetry(RETRY);
+  // A plain step's own timeout (States.Timeout) is one more transient error: the step is idempotent.
+  t.addRetry({ ...RETRY, errors: [...TRANSIENT_ERRORS, 'States.Timeout'] });
+  t.addRetry(THROTTLE_RETRY);
   return t;
 }
 
@@ -84,6 +104,8 @@ export function waitingStep(
     resultPath,
     taskTimeout: timeout instanceof Duration ? Timeout.duration(timeout) : timeout,
   });
+  // Not States.Timeout: a waiting step's timeout is a business path, caught by the workflow.
   t.addRetry(RETRY);
+  t.addRetry(THROTTLE_RETRY);
   return t;
 }

@@ -49,9 +49,17 @@ describe('synthesized lead-to-close definition', () => {
 
   it('retries a Lambda timeout, a throttle and a crashed sandbox: every step is idempotent', () => {
     for (const [name, s] of tasks()) {
-      const errors = (s.Retry as { ErrorEquals: string[] }[])[0]?.ErrorEquals ?? [];
+      const retriers = s.Retry as { ErrorEquals: string[]; MaxAttempts: number }[];
+      const errors = retriers.flatMap((r) => r.ErrorEquals);
       for (const e of ['Sandbox.Timedout', 'Lambda.TooManyRequestsException', 'Runtime.ExitError'])
         expect(errors, name).toContain(e);
+      // Each error in one retrier only (the first match would win), and throttles get the long one.
+      expect(new Set(errors).size, name).toBe(errors.length);
+      const throttle = retriers.find((r) => r.ErrorEquals.includes('Lambda.TooManyRequestsException'));
+      expect(throttle?.MaxAttempts, name).toBeGreaterThanOrEqual(10);
+      // A plain step's own timeout is retried; a waiting step's timeout is its business path (caught).
+      const waits = String(s.Resource).endsWith('.waitForTaskToken');
+      expect(errors.includes('States.Timeout'), name).toBe(!waits);
     }
   });
 

@@ -119,7 +119,7 @@ describe('local, at time scale 1 (no compression)', () => {
     expect((await adminApi(t, `/admin/leads/${leadId}`, { method: 'DELETE' })).status).toBe(404);
 
     // The person signs up for the newsletter again: a new run, but the hash keeps them from being mailed.
-    expect((await postLead(t, { email, formType: 'newsletter', consent: true })).status).toBe(202);
+    expect((await postLead(t, { email, formType: 'newsletter', consent: 'on' })).status).toBe(202);
     const again = await eventually(async () => {
       const runs = await runsOfLead(t, leadId);
       return runs.length === 2 && runs.every((r) => r.status !== 'RUNNING') ? runs : undefined;

@@ -213,7 +213,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     expect(result.error).toBe('ThrottlingException');
     expect(result.path.at(-1)).toBe('Nurture');
     expect(result.path).not.toContain('Record failure');
-    expect(attempts).toBe(7); // first try + 6 retries from the Retry policy
+    expect(attempts).toBe(13); // first try + 12 retries from the throttle retrier
     expect((await leadItem(lead.id))?.stage).toBe('failed');
     expect(leadIdFor(lead.email)).toBe(lead.id);
   });
