@@ -1,4 +1,4 @@
-import { evaluateBreaker } from '#shared/breaker.ts';
+import { updateBreaker } from '#shared/breaker.ts';
 import { sesEvent } from '#shared/contracts.ts';
 import type { DeliveryEvent, Stores } from '#shared/data/index.ts';
 import { leadIdFor } from '#shared/domain/lead.ts';
@@ -19,7 +19,7 @@ export const createHandler = ({
   signals,
   deliverability,
 }: Pick<Stores, 'leads' | 'suppression' | 'signals' | 'deliverability'>) =>
-  stepHandler(sesEvent, async ({ detail, time }) => {
+  stepHandler(sesEvent, async ({ id, detail, time }) => {
     const at = time ?? new Date().toISOString();
     const now = new Date(at);
     const kind = detail.eventType;
@@ -37,7 +37,8 @@ export const createHandler = ({
                 : 'transient'
               : undefined;
     if (!counted) return { counted: 'ignored', suppressed: 0, woken: 0, tripped: false };
-    await deliverability.count(counted, now);
+    // A redelivered event (same EventBridge id) is not counted again; what follows is idempotent anyway.
+    await deliverability.count(counted, now, id);
     if (counted !== 'bounced' && counted !== 'complained')
       return { counted, suppressed: 0, woken: 0, tripped: false };
 
@@ -56,7 +57,8 @@ export const createHandler = ({
       if (await signalLead(signals, leadId, counted === 'bounced' ? 'bounce' : 'complaint')) woken += 1;
     }
     metrics.addMetric(counted === 'bounced' ? 'Bounces' : 'Complaints', 'Count', recipients.length);
-    const { tripped } = await evaluateBreaker(deliverability, now);
+    // Events only trip the breaker; Nurture, which pauses on it, closes it when the rates recover.
+    const { tripped } = await updateBreaker(deliverability, now, { close: false });
     logger.info('ses event', { kind, recipients: recipients.length, woken, tripped });
     return { counted, suppressed: recipients.length, woken, tripped };
   });

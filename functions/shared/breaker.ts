@@ -3,14 +3,33 @@ import type { BreakerState, DeliverabilityStore } from './data/index.ts';
 import { breachOf, ratesOf } from './domain/deliverability.ts';
 import { logger, metrics } from './observability.ts';
 
+type Evaluated = BreakerState & { rates: ReturnType<typeof ratesOf> };
+
 /**
- * Re-evaluates the deliverability breaker from the rolling window: trips it when a rate passes its limit
- * (the `DeliverabilityBreakerTripped` metric raises the alarm), closes it when the rates have recovered.
+ * The deliverability breaker as the rolling window says it is now, without writing anything: what an admin
+ * or the console reads (they need no write access). A breach not yet recorded shows as tripped; a recorded
+ * trip whose rates have recovered shows as closed, as the next update will record.
  */
-export async function evaluateBreaker(
+export async function evaluateBreaker(store: DeliverabilityStore, now: Date): Promise<Evaluated> {
+  const limits = config.app.deliverability;
+  const rates = ratesOf(await store.window(limits.windowHours, now));
+  const breach = breachOf(rates, limits);
+  const state = await store.state();
+  if (breach && !state.tripped) return { tripped: true, reason: breach, at: now.toISOString(), rates };
+  if (!breach && state.tripped) return { tripped: false, rates };
+  return { ...state, rates };
+}
+
+/**
+ * Re-evaluates the breaker and records a change: trips it when a rate passes its limit (the
+ * `DeliverabilityBreakerTripped` metric raises the alarm) and, unless `close` is false, closes it when the
+ * rates have recovered. SES events only trip it; Nurture (which pauses on it) closes it.
+ */
+export async function updateBreaker(
   store: DeliverabilityStore,
   now: Date,
-): Promise<BreakerState & { rates: ReturnType<typeof ratesOf> }> {
+  { close = true }: { close?: boolean } = {},
+): Promise<Evaluated> {
   const limits = config.app.deliverability;
   const rates = ratesOf(await store.window(limits.windowHours, now));
   const breach = breachOf(rates, limits);
@@ -20,7 +39,7 @@ export async function evaluateBreaker(
     logger.error('deliverability breaker tripped: nurture sends paused', { reason: breach });
     return { tripped: true, reason: breach, at: now.toISOString(), rates };
   }
-  if (!breach && state.tripped && (await store.reset())) {
+  if (close && !breach && state.tripped && (await store.reset())) {
     logger.warn('deliverability recovered: nurture sends resume', { rates });
     return { tripped: false, rates };
   }

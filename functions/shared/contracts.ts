@@ -126,6 +126,7 @@ export type StepOutput<S extends StepName> = z.output<(typeof contracts)[S]['out
 /** An SES event of the configuration set, as EventBridge delivers it (the fields Handoff reads). */
 export const sesEvent = {
   input: z.object({
+    id: z.optional(z.string()),
     'detail-type': z.string(),
     time: z.optional(z.iso.datetime()),
     detail: z.object({

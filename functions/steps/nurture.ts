@@ -1,4 +1,4 @@
-import { evaluateBreaker } from '#shared/breaker.ts';
+import { updateBreaker } from '#shared/breaker.ts';
 import { config } from '#shared/config.ts';
 import { contracts } from '#shared/contracts.ts';
 import type { Stores } from '#shared/data/index.ts';
@@ -58,7 +58,7 @@ export const createHandler = ({
         route,
         // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
         breakerTripped:
-          (await deliverability.state()).tripped && (await evaluateBreaker(deliverability, now)).tripped,
+          (await deliverability.state()).tripped && (await updateBreaker(deliverability, now)).tripped,
         firstSlot: nextSendTime(now, 0, timeZone, config.nurture.businessHours),
       });
       const waitUntil = (until: Date, next: typeof state) => ({

@@ -177,5 +177,9 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     const nextHour = new Date(now.getTime() + 3_600_000);
     await s.deliverability.count('sent', nextHour);
     expect(await s.deliverability.window(24, nextHour)).toMatchObject({ sent: 2, bounced: 0 });
+    // An event with an id counts once however often it is delivered.
+    expect(await s.deliverability.count('complained', nextHour, `evt-${run}`)).toBe(true);
+    expect(await s.deliverability.count('complained', nextHour, `evt-${run}`)).toBe(false);
+    expect(await s.deliverability.window(24, nextHour)).toMatchObject({ complained: 1 });
   });
 });

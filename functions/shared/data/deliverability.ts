@@ -14,8 +14,12 @@ export interface BreakerState {
 
 /** Rolling delivery counters (per UTC hour) and the circuit breaker that pauses nurture sends. */
 export interface DeliverabilityStore {
-  /** Adds one event to its hour's counter. */
-  count(event: DeliveryEvent, at: Date): Promise<void>;
+  /**
+   * Adds one event to its hour's counter; with `eventId`, only the first time that id is seen (false for a
+   * redelivery). The id is claimed before the counter is added: a crash between them loses one count,
+   * which the breaker can afford, rather than counting twice.
+   */
+  count(event: DeliveryEvent, at: Date, eventId?: string): Promise<boolean>;
   /** The counters summed over the `hours` UTC hours up to and including `now`'s. */
   window(hours: number, now: Date): Promise<DeliveryCounts>;
   state(): Promise<BreakerState>;
@@ -73,7 +77,22 @@ export const hoursBack = (hours: number, now: Date) =>
 
 export function dynamoDeliverability({ doc, name: TableName }: Table): DeliverabilityStore {
   return {
-    async count(event, at) {
+    async count(event, at, eventId) {
+      if (eventId) {
+        const claimed = await conditional(() =>
+          doc.send(
+            new PutCommand({
+              TableName,
+              Item: {
+                ...keys.deliveryEvent(eventId),
+                expiresAt: Math.floor(at.getTime() / 1000) + 2 * 86_400,
+              },
+              ConditionExpression: 'attribute_not_exists(pk)',
+            }),
+          ),
+        );
+        if (!claimed) return false;
+      }
       await doc.send(
         new UpdateCommand({
           TableName,
@@ -84,6 +103,7 @@ export function dynamoDeliverability({ doc, name: TableName }: Table): Deliverab
           ExpressionAttributeValues: { ':one': 1, ':ttl': Math.floor(at.getTime() / 1000) + 7 * 86_400 },
         }),
       );
+      return true;
     },
     async window(hours, now) {
       const { Responses } = await doc.send(

@@ -21,6 +21,8 @@ export const keys = {
   deliverabilityHour: (hour: string) => ({ pk: 'DELIVERABILITY', sk: `HOUR#${hour}` }),
   deliverabilityState: { pk: 'DELIVERABILITY', sk: 'STATE' },
   deliverabilityWindowStart: { pk: 'DELIVERABILITY', sk: 'WINDOW_START' },
+  /** One SES event (its EventBridge id) counted: a redelivered event is not counted twice. */
+  deliveryEvent: (eventId: string) => ({ pk: `SESEVENT#${eventId}`, sk: 'COUNTED' }),
   leadPrefix: (leadId: string) => `LEAD#${leadId}`,
   /** A funnel milestone counted for the lead (`<run>#<cycle>#mql`, `<dealId>#won`): erased with the lead. */
   funnelMarker: (leadId: string, marker: string) => ({ pk: `LEAD#${leadId}`, sk: `FUNNEL#${marker}` }),

@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as adminWriteWith } from '../../../functions/api/admin-write.ts';
 import { createHandler as sesEventsWith } from '../../../functions/events/ses-events.ts';
+import { evaluateBreaker, updateBreaker } from '../../../functions/shared/breaker.ts';
 import { deliverToActiveRun } from '../../../functions/shared/submissions.ts';
 import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
 import { aDeal } from '../../fixtures/deals.ts';
@@ -84,6 +85,27 @@ describe('SES events', () => {
       tripped: true,
       reason: expect.stringMatching(/bounce rate 4\.0 %/),
     });
+  });
+
+  it('counts a redelivered event (same EventBridge id) once', async () => {
+    const handle = sesEventsWith(db);
+    const event = { id: 'evt-1', ...bounce('Transient') };
+    await handle(event, aLambdaContext());
+    await handle(event, aLambdaContext());
+    await handle({ ...event, id: 'evt-2' }, aLambdaContext());
+    expect((await db.deliverability.window(24, new Date(AT))).transient).toBe(2);
+  });
+
+  it('only trips the breaker: an event never closes it (Nurture does, and an admin), and reading it writes nothing', async () => {
+    await db.deliverability.trip('bounce rate 9.0 % ≥ 4.0 %', AT);
+    const handle = sesEventsWith(db);
+    expect((await handle(sesEvent('Send'), aLambdaContext())).tripped).toBe(false);
+    expect((await db.deliverability.state()).tripped).toBe(true);
+    // The read-only view says the rates have recovered; the recorded state is unchanged.
+    expect((await evaluateBreaker(db.deliverability, new Date(AT))).tripped).toBe(false);
+    expect((await db.deliverability.state()).tripped).toBe(true);
+    expect((await updateBreaker(db.deliverability, new Date(AT))).tripped).toBe(false);
+    expect((await db.deliverability.state()).tripped).toBe(false);
   });
 });
 
