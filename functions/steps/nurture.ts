@@ -4,7 +4,7 @@ import { contracts } from '#shared/contracts.ts';
 import type { Stores } from '#shared/data/index.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { stageAfterNurture } from '#shared/domain/lead-stage.ts';
-import { decideNurture } from '#shared/domain/nurture.ts';
+import { decideNurture, PAUSED_RECHECK_MS } from '#shared/domain/nurture.ts';
 import { nextSendTime } from '#shared/domain/schedule.ts';
 import { nurtureEmail } from '#shared/emails.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
@@ -60,6 +60,12 @@ export const createHandler = ({
         breakerTripped:
           (await deliverability.state()).tripped && (await updateBreaker(deliverability, now)).tripped,
         firstSlot: nextSendTime(now, 0, timeZone, config.nurture.businessHours),
+        pausedSlot: nextSendTime(
+          new Date(now.getTime() + PAUSED_RECHECK_MS),
+          0,
+          timeZone,
+          config.nurture.businessHours,
+        ),
       });
       const waitUntil = (until: Date, next: typeof state) => ({
         ...next,

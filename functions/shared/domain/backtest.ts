@@ -283,7 +283,11 @@ export interface BacktestResult {
   /** Leads with a won deal that the candidate would keep in nurture (never hand to sales). */
   wonKeptInNurture: string[];
   deals: number;
-  winRate: { current: GradeRate[]; candidate: GradeRate[] };
+  /**
+   * Every closed deal graded by each rule set at its hand-off. `notHandedOverByCandidate`: deals of leads the
+   * candidate would not have handed to sales (their outcome is still what it was, graded by the candidate).
+   */
+  winRate: { current: GradeRate[]; candidate: GradeRate[]; notHandedOverByCandidate: number };
   /** Does replaying the current rules reproduce the recorded route? */
   replayCheck: { matches: number; differs: number; scoredWithOtherRules: number };
   /** Inputs the replay had to do without. */
@@ -334,6 +338,7 @@ export function backtest(
   const wonDisqualified: string[] = [];
   const wonKeptInNurture: string[] = [];
   const graded: { current: string; candidate: string; outcome: DealClose }[] = [];
+  let notHandedOverByCandidate = 0;
   const replayCheck = { matches: 0, differs: 0, scoredWithOtherRules: 0 };
   const gaps = {
     leadsWithoutEvents: 0,
@@ -383,6 +388,7 @@ export function backtest(
       });
     }
 
+    if (next.outcome !== 'sales') notHandedOverByCandidate += deals.length;
     for (const deal of deals) {
       if (!deal.assignmentFound) gaps.dealsWithoutAssignment += 1;
       if (!deal.closeEventFound) gaps.dealsWithoutCloseEvent += 1;
@@ -423,6 +429,7 @@ export function backtest(
         graded.map((d) => ({ grade: d.candidate, outcome: d.outcome })),
         candidate,
       ),
+      notHandedOverByCandidate,
     },
     replayCheck,
     gaps,

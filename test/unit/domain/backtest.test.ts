@@ -253,6 +253,7 @@ describe('backtest', () => {
     });
     const result = backtest([won, lost], current, candidate, SINCE);
     expect(result.wonDisqualified).toEqual([won.lead.id]);
+    expect(result.winRate.notHandedOverByCandidate).toBe(1);
     expect(result.routing.sales).toEqual({ sales: 1, nurture: 0, disqualified: 1 });
     expect(result.changed).toBe(1);
     expect(result.changes).toEqual([
