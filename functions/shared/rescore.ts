@@ -3,7 +3,7 @@ import type { LeadStore } from './data/index.ts';
 import { NotFoundError } from './domain/errors.ts';
 import { engagementOf, routeLead, scoreLead } from './domain/scoring.ts';
 
-/** Rescores a lead from its profile and timeline; shared by "Score lead" and "Check engagement". */
+/** Rescores a lead from its profile and timeline; shared by "Capture & score lead" and "Nurture" (on every wake-up). */
 export async function rescore(leads: LeadStore, leadId: string, now: Date) {
   const lead = await leads.get(leadId);
   if (!lead) throw new NotFoundError(`Lead ${leadId}`);

@@ -24,6 +24,11 @@ export interface NurtureFacts {
   breakerTripped: boolean;
   /** The first business-hours moment at or after now, in the lead's time zone. */
   firstSlot: Date;
+  /**
+   * The first business-hours moment at least PAUSED_RECHECK_MS from now: where a paused send looks again.
+   * The timer that ends that wait is trusted like any other, so it must land in business hours too.
+   */
+  pausedSlot: Date;
 }
 
 export type NurtureDecision =
@@ -56,7 +61,7 @@ export function decideNurture(f: NurtureFacts): NurtureDecision {
   if (!due) return { action: 'wait', until: new Date(dueAt as number), why: 'not due' };
   if (f.state.step >= f.steps) return { action: 'end', next: 'done' };
   if (f.breakerTripped) {
-    return { action: 'wait', until: new Date(f.now.getTime() + PAUSED_RECHECK_MS), why: 'sending paused' };
+    return { action: 'wait', until: f.pausedSlot, why: 'sending paused' };
   }
   // Every due time is scheduled inside business hours, so a timer that ends a wait is trusted (it also
   // keeps compressed local time from re-waiting on the wall clock); the first email of a cycle, and one

@@ -16,6 +16,7 @@ const facts = (o: Partial<NurtureFacts> = {}): NurtureFacts => ({
   route: 'nurture',
   breakerTripped: false,
   firstSlot: now,
+  pausedSlot: new Date(now.getTime() + PAUSED_RECHECK_MS),
   ...o,
 });
 
@@ -62,6 +63,13 @@ describe('the nurture decision', () => {
       until: new Date(now.getTime() + PAUSED_RECHECK_MS),
       why: 'sending paused',
     });
+  });
+
+  it('looks again after a pause inside business hours, since the timer that ends the wait is trusted', () => {
+    const tomorrowNine = new Date('2026-11-26T09:00:00.000Z');
+    expect(
+      decideNurture(facts({ dueByTimer: true, breakerTripped: true, pausedSlot: tomorrowNine })),
+    ).toEqual({ action: 'wait', until: tomorrowNine, why: 'sending paused' });
   });
 
   it('ends the sequence when the wait after its last email is over', () => {

@@ -236,5 +236,13 @@ describe('Record failure (EventBridge: run status change)', () => {
       released: false,
     });
     expect(await db.leads.get(erased.id)).toBeUndefined();
+
+    // The same person comes back after the erase: their new run is theirs, and its failure is recorded.
+    await db.leads.capture(erased, 'comeback-run', AT);
+    expect(await recordFailureWith(db)(event('comeback-run', erased.id), aLambdaContext())).toEqual({
+      recorded: true,
+      released: false,
+    });
+    expect((await db.leads.get(erased.id))?.stage).toBe('failed');
   });
 });
