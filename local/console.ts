@@ -1,37 +1,49 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { escapeHtml } from '../functions/shared/mail.ts';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { type ConsoleHandler, createConsole } from '../console/server.ts';
+import type { Stores } from '../functions/shared/data/index.ts';
 import type { Faults } from './faults.ts';
 import type { LocalStepFunctions } from './sfn/api.ts';
 
-/** What the Step Functions port serves besides the API: the fault switch and the console page. */
-export function consoleFallback(sfn: LocalStepFunctions, faults: Faults) {
+export interface LocalConsoleOptions {
+  sfn: LocalStepFunctions;
+  faults: Faults;
+  /** The console's clients: the AWS SDK on the local Step Functions endpoint, the app's stores on DynamoDB. */
+  client: SFNClient;
+  stores: Stores;
+  stateMachineArn: string;
+  apiUrl: string;
+}
+
+/** What the Step Functions port serves besides the API: the fault switch, and the admin console. */
+export function consoleFallback(opts: LocalConsoleOptions) {
+  const console: ConsoleHandler = createConsole({
+    sfn: opts.client,
+    stores: opts.stores,
+    stateMachineArn: opts.stateMachineArn,
+    apiUrl: opts.apiUrl,
+    stateCacheMs: 1_000,
+    local: { sendNow: async (executionArn) => sendNow(opts.sfn, executionArn) },
+  });
   return (req: IncomingMessage, res: ServerResponse): void | Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
-    if (path === '/_local/faults') return faults.handle(req, res);
-    return consolePage(req, res, sfn);
+    if (path === '/_local/faults') return opts.faults.handle(req, res);
+    return console(req, res);
   };
 }
 
-/** A placeholder console until the console issue lands: the executions, newest first, with their path. */
-export function consolePage(req: IncomingMessage, res: ServerResponse, sfn: LocalStepFunctions): void {
-  if (req.method !== 'GET' || (req.url ?? '/') !== '/') {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
-    return;
+/**
+ * "Send now": times out the task the run is parked on (the nurture wait), as if its scheduled time had
+ * come; the run goes on at once (the next email). False when the run is not parked on a task.
+ */
+export function sendNow(sfn: LocalStepFunctions, executionArn: string): boolean {
+  const rec = sfn.list().find((r) => r.executionArn === executionArn);
+  const parked = rec?.status === 'RUNNING' ? rec.current?.parked : undefined;
+  if (!parked || parked.state !== rec?.current?.state) return false;
+  try {
+    sfn.expireTask({ taskToken: parked.token });
+    return true;
+  } catch {
+    return false;
   }
-  const rows = sfn
-    .list()
-    .sort((a, b) => b.startDate - a.startDate)
-    .slice(0, 200)
-    .map((r) => {
-      const states = r.events
-        .filter((e) => e.type.endsWith('StateEntered'))
-        .map((e) => (e.stateEnteredEventDetails as { name: string }).name);
-      return `<tr><td><code>${escapeHtml(r.name)}</code></td><td class="${r.status}">${r.status}</td><td>${new Date(r.startDate).toISOString()}</td><td>${escapeHtml(states.at(-1) ?? '')}</td><td>${states.length}</td></tr>`;
-    })
-    .join('');
-  res
-    .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
-    .end(
-      `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Handoff local console</title><style>body{font-family:system-ui;margin:2rem}td,th{padding:.3rem .6rem;text-align:left}.SUCCEEDED{color:#080}.FAILED,.ABORTED,.TIMED_OUT{color:#b00}.RUNNING{color:#06c}</style><h1>Handoff executions</h1><p>A placeholder console: executions by lead id, refreshed every 5 s. The full console is a later issue; meanwhile use the AWS CLI with <code>AWS_ENDPOINT_URL_SFN</code>.</p><table><tr><th>Execution (lead id)</th><th>Status</th><th>Started</th><th>Current / last state</th><th>States</th></tr>${rows}</table>`,
-    );
 }

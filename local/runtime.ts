@@ -4,7 +4,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import type { HandoffConfig } from '../functions/shared/config-schema.ts';
+import { dynamoStores } from '../functions/shared/data/index.ts';
 import { close, listen } from './aws-json.ts';
 import { consoleFallback } from './console.ts';
 import { privateDataDir } from './data-dir.ts';
@@ -78,6 +80,7 @@ export interface LocalStack {
 const REGION = 'us-east-1';
 const ACCOUNT = '000000000000';
 const url = (port: number) => `http://127.0.0.1:${port}`;
+const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 /**
  * Starts the synthesized app on embedded emulators: tables, functions, state machine, HTTP routes,
@@ -209,7 +212,18 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   });
   sesEdge.open(sesProxy(simulator, faults));
   secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
-  sfnHttp.open(sfnHandler(sfn, consoleFallback(sfn, faults)));
+  // The console reads through the same SDK clients it uses against AWS: Step Functions on this stack's
+  // endpoint, DynamoDB directly (behind no fault switch, so injected faults do not blind it).
+  const consoleSfn = new SFNClient({ endpoint: urls.sfn, region: REGION, credentials: LOCAL_CREDENTIALS });
+  const consoleHandler = consoleFallback({
+    sfn,
+    faults,
+    client: consoleSfn,
+    stores: dynamoStores(tableName, dbClient, { retentionDays: opts.config.app.data.leadRetentionDays }),
+    stateMachineArn: machines[0]?.arn ?? '',
+    apiUrl: urls.api,
+  });
+  sfnHttp.open(sfnHandler(sfn, consoleHandler));
   api.open(httpApiHandler(routesOf(template, names), functions, adminToken));
   const resumed = sfn.resumeAll();
   return {
@@ -236,6 +250,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
       await functions.stop();
       await stopServers();
       dbClient.destroy();
+      consoleSfn.destroy();
       restoreUmask();
     },
   };

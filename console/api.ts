@@ -1,0 +1,524 @@
+// The console's JSON API: what each page reads, and the run actions. Everything goes through the AWS SDK's
+// Step Functions client and the app's own stores, so the same code serves the local stack and AWS.
+import {
+  DescribeExecutionCommand,
+  type DescribeExecutionCommandOutput,
+  DescribeStateMachineCommand,
+  type ExecutionListItem,
+  type ExecutionStatus,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  ListExecutionsCommand,
+  RedriveExecutionCommand,
+  type SFNClient,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { evaluateBreaker } from '../functions/shared/breaker.ts';
+import { config } from '../functions/shared/config.ts';
+import type { DealRecord, LeadRecord, Stores } from '../functions/shared/data/index.ts';
+import { DEAL_STAGES } from '../functions/shared/domain/deal.ts';
+import { leadIdFor } from '../functions/shared/domain/lead.ts';
+import { maskDeep, maskJsonText } from './mask.ts';
+import {
+  type AslDefinition,
+  isScheduledWait,
+  lastStateEntered,
+  leadIdOf,
+  maskSteps,
+  pathOf,
+  shownEvents,
+  stepsOf,
+} from './runs.ts';
+
+export interface ConsoleOptions {
+  sfn: SFNClient;
+  stores: Stores;
+  stateMachineArn: string;
+  /** Only on the local stack: "send now" for a parked scheduled wait (the engine times the task out). */
+  local?: { sendNow(executionArn: string): Promise<boolean> };
+  /** The HTTP API's base URL: where the example form posts. */
+  apiUrl?: string;
+  /** When set, /api/ answers only a browser holding this token (see server.ts). */
+  token?: string;
+  /** How long a running execution's current state is reused in the runs list (ms). */
+  stateCacheMs?: number;
+  /** Where the console runs, shown in its header ("local", "Handoff in eu-west-1"). */
+  label?: string;
+  now?: () => Date;
+}
+
+/** An answer other than 200, with a message the page shows as it is. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const STATUSES = [
+  'RUNNING',
+  'SUCCEEDED',
+  'FAILED',
+  'TIMED_OUT',
+  'ABORTED',
+  'PENDING_REDRIVE',
+] as const;
+const NAME = /^[A-Za-z0-9_-]{1,80}$/;
+const LEAD_ID = /^ld-[0-9a-f]{20}$/;
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** Filtered lists read at most this many executions, newest first. */
+const SCAN_LIMIT = 5_000;
+/** A history longer than this is cut (the page says so). */
+const HISTORY_LIMIT = 10_000;
+
+export interface RunSummary {
+  name: string;
+  executionArn: string;
+  leadId?: string;
+  status: string;
+  startDate: string;
+  stopDate?: string;
+  redriveCount?: number;
+  state?: string;
+}
+
+type Query = URLSearchParams;
+
+/** A query value checked against a pattern or a list; 400 naming the field otherwise. */
+function param(q: Query, key: string, check?: RegExp | readonly string[], max = 200): string | undefined {
+  const v = q.get(key);
+  if (v === null || v === '') return undefined;
+  const ok =
+    v.length <= max &&
+    (check === undefined || (Array.isArray(check) ? check.includes(v) : (check as RegExp).test(v)));
+  if (!ok) {
+    const hint = Array.isArray(check) ? `one of ${check.join(', ')}` : 'a valid value';
+    throw new ApiError(400, `Bad query: ${key} must be ${hint}`, { [key]: `must be ${hint}` });
+  }
+  return v;
+}
+
+function intParam(q: Query, key: string, min: number, max: number, fallback: number): number {
+  const v = param(q, key, /^\d{1,6}$/);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (n < min || n > max)
+    throw new ApiError(400, `Bad query: ${key} must be from ${min} to ${max}`, {
+      [key]: `must be from ${min} to ${max}`,
+    });
+  return n;
+}
+
+const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
+
+/** SDK and store errors as answers: a missing thing is 404, a refused action 409, AWS's own refusals as such. */
+export function apiErrorOf(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = String(err?.name ?? '');
+  const message = String(err?.message ?? name);
+  if (['ExecutionDoesNotExist', 'StateMachineDoesNotExist', 'ResourceNotFoundException'].includes(name))
+    return new ApiError(404, message);
+  if (['ExecutionNotRedrivable', 'ExecutionLimitExceeded', 'TaskDoesNotExist', 'TaskTimedOut'].includes(name))
+    return new ApiError(409, message);
+  if (['InvalidArn', 'InvalidName', 'ValidationException', 'InvalidToken'].includes(name))
+    return new ApiError(400, message);
+  if (name === 'ThrottlingException' || name === 'ProvisionedThroughputExceededException')
+    return new ApiError(429, `AWS is throttling the console (${name}); it will catch up`);
+  if (
+    [
+      'AccessDeniedException',
+      'UnrecognizedClientException',
+      'ExpiredTokenException',
+      'InvalidSignatureException',
+    ].includes(name)
+  )
+    return new ApiError(403, `AWS refused the console's credentials: ${message}`);
+  if (name === 'CredentialsProviderError') return new ApiError(503, `No AWS credentials: ${message}`);
+  if (err?.$metadata?.httpStatusCode) return new ApiError(502, `${name || 'AWS error'}: ${message}`);
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT'].includes(String((e as { code?: string })?.code)))
+    return new ApiError(503, `Cannot reach the service: ${message}`);
+  return new ApiError(500, 'Internal error (see the console server’s terminal)');
+}
+
+export class ConsoleApi {
+  private readonly sfn: SFNClient;
+  private readonly stores: Stores;
+  readonly stateMachineArn: string;
+  private readonly now: () => Date;
+  private readonly stateCacheMs: number;
+  private definition?: { at: number; value: AslDefinition; name: string };
+  private readonly states = new Map<string, { status: string; state?: string; at: number }>();
+
+  constructor(private readonly opts: ConsoleOptions) {
+    this.sfn = opts.sfn;
+    this.stores = opts.stores;
+    this.stateMachineArn = opts.stateMachineArn;
+    this.now = opts.now ?? (() => new Date());
+    this.stateCacheMs = opts.stateCacheMs ?? 5_000;
+  }
+
+  /** The execution ARN for a name (ARNs are the state machine's with `execution` and the name). */
+  executionArnOf(name: string): string {
+    if (!NAME.test(name)) throw new ApiError(400, 'Bad run name', { name: 'must be a valid execution name' });
+    return `${this.stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  /** The state machine's definition (read again after a minute: a deploy may change it). */
+  async machine(): Promise<{ definition: AslDefinition; name: string }> {
+    const fresh = this.definition && Date.now() - this.definition.at < 60_000;
+    if (!fresh) {
+      const d = await this.sfn.send(
+        new DescribeStateMachineCommand({ stateMachineArn: this.stateMachineArn }),
+      );
+      this.definition = {
+        at: Date.now(),
+        value: JSON.parse(String(d.definition)) as AslDefinition,
+        name: String(d.name),
+      };
+    }
+    const { value, name } = this.definition as NonNullable<typeof this.definition>;
+    return { definition: value, name };
+  }
+
+  async meta() {
+    const { definition, name } = await this.machine();
+    const region = this.stateMachineArn.split(':')[3] ?? '';
+    return {
+      mode: this.opts.local ? 'local' : 'aws',
+      label: this.opts.label ?? (this.opts.local ? 'local' : region),
+      region,
+      stateMachineArn: this.stateMachineArn,
+      stateMachineName: name,
+      states: Object.keys(definition.States),
+      statuses: STATUSES,
+      sendNow: Boolean(this.opts.local),
+      dealStages: DEAL_STAGES,
+      ...(this.opts.apiUrl ? { apiUrl: this.opts.apiUrl, exampleForm: '/examples/contact-form.html' } : {}),
+    };
+  }
+
+  // ---- runs ----
+
+  /**
+   * The runs list, newest first. Without a search or state filter: one ListExecutions page (`next` pages
+   * on). With them: reads up to SCAN_LIMIT executions and returns the first `limit` matches.
+   */
+  async runs(q: Query) {
+    const status = param(q, 'status', STATUSES);
+    const state = param(q, 'state', undefined, 80);
+    const search = param(q, 'q', undefined, 254)?.trim();
+    const limit = intParam(q, 'limit', 1, 100, 50);
+    const next = param(q, 'next', /^[A-Za-z0-9+/=._-]+$/, 4096);
+    if (state !== undefined) {
+      const { definition } = await this.machine();
+      if (!(state in definition.States))
+        throw new ApiError(400, `Bad query: no state named "${state}"`, { state: 'is not a state' });
+    }
+    let prefix: string | undefined;
+    let leadId: string | undefined;
+    if (search) {
+      if (search.includes('@')) {
+        if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(search))
+          throw new ApiError(400, 'Bad query: that is not an email address', { q: 'is not an email' });
+        leadId = leadIdFor(search);
+        prefix = leadId;
+      } else {
+        if (!NAME.test(search))
+          throw new ApiError(
+            400,
+            'Bad query: search by email, lead id or run name (letters, digits, - and _)',
+            {
+              q: 'is not an email, lead id or run name',
+            },
+          );
+        prefix = search;
+        if (LEAD_ID.test(search)) leadId = search;
+      }
+    }
+    const base = {
+      stateMachineArn: this.stateMachineArn,
+      ...(status ? { statusFilter: status as ExecutionStatus } : {}),
+    };
+
+    if (prefix === undefined && state === undefined) {
+      const page = await this.sfn.send(
+        new ListExecutionsCommand({ ...base, maxResults: limit, ...(next ? { nextToken: next } : {}) }),
+      );
+      const runs = await this.withStates(page.executions ?? []);
+      return { runs, ...(page.nextToken ? { next: page.nextToken } : {}) };
+    }
+
+    const runs: RunSummary[] = [];
+    let scanned = 0;
+    let token: string | undefined;
+    let stoppedEarly = false;
+    do {
+      const page = await this.sfn.send(
+        new ListExecutionsCommand({ ...base, maxResults: 1000, ...(token ? { nextToken: token } : {}) }),
+      );
+      token = page.nextToken;
+      const items = page.executions ?? [];
+      scanned += items.length;
+      const named = prefix === undefined ? items : items.filter((e) => String(e.name).startsWith(prefix));
+      for (let i = 0; i < named.length; i += 10) {
+        if (runs.length >= limit) {
+          stoppedEarly = true;
+          break;
+        }
+        const batch = await this.withStates(named.slice(i, i + 10));
+        for (const r of batch) {
+          if (state !== undefined && r.state !== state) continue;
+          if (runs.length < limit) runs.push(r);
+          else stoppedEarly = true;
+        }
+      }
+    } while (token && runs.length < limit && scanned < SCAN_LIMIT);
+    return {
+      runs,
+      scanned,
+      ...(stoppedEarly || token ? { truncated: true } : {}),
+      ...(leadId ? { leadId } : {}),
+    };
+  }
+
+  /** Summaries with each run's current (or last) state; ended runs are read once, running ones every few seconds. */
+  private async withStates(items: ExecutionListItem[]): Promise<RunSummary[]> {
+    return Promise.all(
+      items.map(async (e) => {
+        const arn = String(e.executionArn);
+        const status = String(e.status);
+        const cached = this.states.get(arn);
+        let state = cached?.state;
+        const stale =
+          !cached ||
+          cached.status !== status ||
+          (status === 'RUNNING' && Date.now() - cached.at > this.stateCacheMs);
+        if (stale) {
+          const { events = [] } = await this.sfn.send(
+            new GetExecutionHistoryCommand({ executionArn: arn, reverseOrder: true, maxResults: 50 }),
+          );
+          state = lastStateEntered(events);
+          this.states.delete(arn);
+          this.states.set(arn, { status, at: Date.now(), ...(state ? { state } : {}) });
+          if (this.states.size > 20_000) this.states.delete(String(this.states.keys().next().value));
+        }
+        const name = String(e.name);
+        const leadId = leadIdOf(name);
+        return {
+          name,
+          executionArn: arn,
+          ...(leadId ? { leadId } : {}),
+          status,
+          startDate: iso(e.startDate) ?? '',
+          ...(e.stopDate ? { stopDate: iso(e.stopDate) } : {}),
+          ...(e.redriveCount ? { redriveCount: e.redriveCount } : {}),
+          ...(state ? { state } : {}),
+        };
+      }),
+    );
+  }
+
+  /** One run: the execution, its history as steps and events, the definition, the path taken, what can be done. */
+  async run(name: string, reveal: boolean) {
+    const executionArn = this.executionArnOf(name);
+    const [execution, history, { definition }] = await Promise.all([
+      this.sfn.send(new DescribeExecutionCommand({ executionArn })),
+      this.history(executionArn),
+      this.machine(),
+    ]);
+    const steps = stepsOf(history.events);
+    const path = pathOf(steps);
+    const status = String(execution.status);
+    const current = path.current;
+    const leadId = leadIdOf(name);
+    const shown = (text: string | undefined) =>
+      text === undefined ? undefined : reveal ? text : maskJsonText(text);
+    const redrivable =
+      ['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status) && execution.redriveStatus !== 'NOT_REDRIVABLE';
+    return {
+      run: {
+        name,
+        executionArn,
+        ...(leadId ? { leadId } : {}),
+        status,
+        startDate: iso(execution.startDate),
+        ...(execution.stopDate ? { stopDate: iso(execution.stopDate) } : {}),
+        input: shown(execution.input),
+        ...(execution.output !== undefined ? { output: shown(execution.output) } : {}),
+        ...(execution.error ? { error: execution.error } : {}),
+        ...(execution.cause ? { cause: shown(execution.cause) } : {}),
+        ...(execution.redriveCount ? { redriveCount: execution.redriveCount } : {}),
+        ...(execution.redriveStatus ? { redriveStatus: execution.redriveStatus } : {}),
+        ...(execution.redriveStatusReason ? { redriveStatusReason: execution.redriveStatusReason } : {}),
+      },
+      definition,
+      steps: reveal ? steps : maskSteps(steps),
+      events: shownEvents(history.events, reveal),
+      truncated: history.truncated,
+      path,
+      actions: {
+        stop: status === 'RUNNING',
+        redrive: redrivable,
+        ...(execution.redriveStatusReason && !redrivable && status !== 'RUNNING' && status !== 'SUCCEEDED'
+          ? { redriveReason: execution.redriveStatusReason }
+          : {}),
+        sendNow: Boolean(this.opts.local) && status === 'RUNNING' && isScheduledWait(definition, current),
+      },
+    };
+  }
+
+  private async history(executionArn: string): Promise<{ events: HistoryEvent[]; truncated: boolean }> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await this.sfn.send(
+        new GetExecutionHistoryCommand({
+          executionArn,
+          maxResults: 1000,
+          ...(nextToken ? { nextToken } : {}),
+        }),
+      );
+      events.push(...(page.events ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken && events.length < HISTORY_LIMIT);
+    return { events, truncated: Boolean(nextToken) };
+  }
+
+  private async describe(name: string): Promise<DescribeExecutionCommandOutput> {
+    return this.sfn.send(new DescribeExecutionCommand({ executionArn: this.executionArnOf(name) }));
+  }
+
+  async stop(name: string) {
+    const execution = await this.describe(name);
+    if (execution.status !== 'RUNNING')
+      throw new ApiError(409, `The run is ${execution.status}, not running`);
+    const out = await this.sfn.send(
+      new StopExecutionCommand({
+        executionArn: execution.executionArn,
+        error: 'Console.Stopped',
+        cause: 'Stopped by an admin from the Handoff console',
+      }),
+    );
+    return { stopped: true, stopDate: iso(out.stopDate) };
+  }
+
+  async redrive(name: string, clientToken: string | undefined) {
+    if (clientToken !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(clientToken))
+      throw new ApiError(400, 'Bad clientToken', { clientToken: 'must be up to 64 letters, digits or -' });
+    const out = await this.sfn.send(
+      new RedriveExecutionCommand({
+        executionArn: this.executionArnOf(name),
+        ...(clientToken ? { clientToken } : {}),
+      }),
+    );
+    return { redriven: true, redriveDate: iso(out.redriveDate) };
+  }
+
+  async sendNow(name: string) {
+    if (!this.opts.local) throw new ApiError(404, '"Send now" is only available on the local stack');
+    const executionArn = this.executionArnOf(name);
+    const [execution, { definition }] = await Promise.all([this.describe(name), this.machine()]);
+    const { events = [] } = await this.sfn.send(
+      new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 50 }),
+    );
+    const current = lastStateEntered(events);
+    if (execution.status !== 'RUNNING' || !isScheduledWait(definition, current))
+      throw new ApiError(409, 'The run is not waiting for a scheduled send');
+    if (!(await this.opts.local.sendNow(executionArn)))
+      throw new ApiError(409, 'The run is not parked on its wait yet; try again in a moment');
+    return { sent: true, state: current };
+  }
+
+  // ---- leads and deals ----
+
+  async lead(leadId: string, reveal: boolean) {
+    if (!LEAD_ID.test(leadId))
+      throw new ApiError(400, 'Bad lead id', { leadId: 'must look like ld-<20 hex>' });
+    const record = await this.stores.leads.get(leadId);
+    if (!record)
+      throw new ApiError(404, `No lead ${leadId}: it was never captured, or it was erased or expired`);
+    const timeline = await this.stores.leads.listEvents(leadId);
+    const dealIds = [
+      ...new Set(
+        [
+          ...timeline
+            .filter((e) => e.type === 'assigned' && typeof e.data?.dealId === 'string')
+            .map((e) => String(e.data?.dealId)),
+          record.openDealId,
+        ].filter((d): d is string => Boolean(d)),
+      ),
+    ];
+    const deals = (await Promise.all(dealIds.map((d) => this.stores.deals.get(d)))).filter(
+      (d): d is DealRecord => Boolean(d),
+    );
+    const { runs } = await this.runs(new URLSearchParams({ q: leadId, limit: '20' }));
+    const lead = shownLead(record);
+    return {
+      lead: reveal ? lead : maskDeep(lead),
+      timeline: reveal ? timeline : maskDeep(timeline),
+      deals: deals.map(shownDeal),
+      runs,
+    };
+  }
+
+  /** The deals board: per stage, the newest `limit` deals (and how many were read). */
+  async deals(q: Query) {
+    const limit = intParam(q, 'limit', 1, 200, 50);
+    const stages = await Promise.all(
+      DEAL_STAGES.map(async (stage) => {
+        const newest: DealRecord[] = [];
+        let total = 0;
+        for await (const d of this.stores.deals.listByStage(stage)) {
+          total += 1;
+          newest.push(d);
+          if (newest.length > limit) newest.shift();
+          if (total >= SCAN_LIMIT) break;
+        }
+        return {
+          stage,
+          total,
+          ...(total >= SCAN_LIMIT ? { truncated: true } : {}),
+          deals: newest.reverse().map(shownDeal),
+        };
+      }),
+    );
+    return { stages };
+  }
+
+  async deliverability() {
+    const state = await evaluateBreaker(this.stores.deliverability, this.now());
+    return { ...state, limits: config.app.deliverability, checkedAt: this.now().toISOString() };
+  }
+
+  /** `from` and `to` (YYYY-MM-DD, UTC days); defaults: the last 30 days. */
+  range(q: Query): { from: string; to: string } {
+    const to = param(q, 'to', DAY) ?? this.now().toISOString().slice(0, 10);
+    const from =
+      param(q, 'from', DAY) ??
+      new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
+    if (Number.isNaN(Date.parse(`${from}T00:00:00Z`)) || Number.isNaN(Date.parse(`${to}T00:00:00Z`)))
+      throw new ApiError(400, 'Bad query: from and to must be dates (YYYY-MM-DD)');
+    if (from > to) throw new ApiError(400, 'Bad query: from must not be after to', { from: 'is after to' });
+    return { from, to };
+  }
+}
+
+/** The lead as the console shows it: no task token, no index keys. */
+function shownLead(record: LeadRecord) {
+  const { waitToken, expiresAt, ...rest } = record as LeadRecord & { waitToken?: string; expiresAt?: number };
+  const shown: Record<string, unknown> = { ...rest, waiting: Boolean(waitToken) };
+  for (const k of Object.keys(shown)) if (/^gsi\d/.test(k)) delete shown[k];
+  return shown;
+}
+
+function shownDeal(d: DealRecord) {
+  const { taskToken, ...rest } = d;
+  const shown: Record<string, unknown> = { ...rest, waiting: Boolean(taskToken) };
+  for (const k of Object.keys(shown)) if (/^gsi\d/.test(k) || k === 'expiresAt') delete shown[k];
+  return shown;
+}

@@ -1,0 +1,286 @@
+// The admin console's HTTP side: static files from console/public (plain ES modules, no build step), the
+// example form from examples/, and the JSON API under /api/. `npm start` serves it on the Step Functions
+// port of the local stack; `npm run console -- --stack <name>` serves it against AWS (console/cli.ts).
+import { timingSafeEqual } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join, resolve, sep } from 'node:path';
+import { ApiError, apiErrorOf, ConsoleApi, type ConsoleOptions } from './api.ts';
+
+export type { ConsoleOptions } from './api.ts';
+export { ApiError } from './api.ts';
+
+export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+const PUBLIC = resolve(import.meta.dirname, 'public');
+const EXAMPLES = resolve(import.meta.dirname, '..', 'examples');
+/** The example form's action as committed; served with the stack's API URL instead. */
+const EXAMPLE_API = 'http://127.0.0.1:3000';
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json; charset=utf-8',
+};
+
+const BASE_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/** The console's pages: scripts and styles from this origin only, no inline script, no framing. */
+const CONSOLE_CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const COOKIE = 'handoff_console';
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/**
+ * The console as a Node request handler. It answers only requests addressed to a loopback host (a page
+ * on another site cannot reach it through DNS rebinding), accepts actions only from its own pages (same
+ * Origin, JSON body), and never throws: a bad request gets a 4xx, an AWS error its message.
+ */
+export function createConsole(opts: ConsoleOptions): ConsoleHandler {
+  const api = new ConsoleApi(opts);
+  return async (req, res) => {
+    try {
+      await handle(api, opts, req, res);
+    } catch (e) {
+      const err = apiErrorOf(e);
+      if (err.status >= 500 && !(e instanceof ApiError))
+        console.error(`console: ${(e as Error)?.stack ?? e}`);
+      if (res.headersSent) return void res.destroy();
+      sendJson(res, err.status, { error: err.message, ...(err.fields ? { fields: err.fields } : {}) });
+    }
+  };
+}
+
+async function handle(api: ConsoleApi, opts: ConsoleOptions, req: IncomingMessage, res: ServerResponse) {
+  const { path, query } = parseTarget(req.url ?? '/');
+  const host = hostnameOf(req.headers.host);
+  if (!host || !LOOPBACK.has(host))
+    throw new ApiError(403, 'The console answers on 127.0.0.1 and localhost only');
+  const method = req.method ?? 'GET';
+
+  if (path[0] === 'api') {
+    if (opts.token && !hasToken(req, opts.token))
+      throw new ApiError(
+        401,
+        'Open the console with the URL npm run console printed (it carries the access token)',
+      );
+    return routeApi(api, req, res, method, path.slice(1), query);
+  }
+  if (method !== 'GET' && method !== 'HEAD') throw new ApiError(405, 'Method not allowed');
+  if (opts.token && path.length === 0 && query.has('token')) {
+    // The printed URL carries the token once; a cookie keeps it, and the address bar forgets it.
+    if (!same(query.get('token') ?? '', opts.token)) throw new ApiError(401, 'Wrong console token');
+    res.writeHead(303, {
+      ...BASE_HEADERS,
+      location: '/',
+      'set-cookie': `${COOKIE}=${opts.token}; HttpOnly; SameSite=Strict; Path=/`,
+      'cache-control': 'no-store',
+    });
+    return void res.end();
+  }
+  if (path[0] === 'examples') return serveExample(opts, req, res, path.slice(1));
+  return serveStatic(req, res, PUBLIC, path.length === 0 ? ['index.html'] : path);
+}
+
+// ---- the API ----
+
+async function routeApi(
+  api: ConsoleApi,
+  req: IncomingMessage,
+  res: ServerResponse,
+  method: string,
+  path: string[],
+  query: URLSearchParams,
+): Promise<void> {
+  const reveal = query.get('reveal') === '1';
+  const [resource, id, action, ...rest] = path;
+  if (rest.length) throw new ApiError(404, 'No such API route');
+  const get = method === 'GET' || method === 'HEAD';
+  const answer = (body: unknown) => sendJson(res, 200, body);
+
+  if (get && action === undefined) {
+    if (resource === 'meta' && id === undefined) return answer(await api.meta());
+    if (resource === 'runs' && id === undefined) return answer(await api.runs(query));
+    if (resource === 'runs' && id !== undefined) return answer(await api.run(id, reveal));
+    if (resource === 'leads' && id !== undefined) return answer(await api.lead(id, reveal));
+    if (resource === 'deals' && id === undefined) return answer(await api.deals(query));
+    if (resource === 'deliverability' && id === undefined) return answer(await api.deliverability());
+  }
+  if (resource === 'runs' && id !== undefined && action !== undefined) {
+    if (!['stop', 'redrive', 'send-now'].includes(action)) throw new ApiError(404, 'No such API route');
+    if (method !== 'POST') throw new ApiError(405, 'Actions are POST requests');
+    const body = await actionBody(req);
+    if (action === 'stop') return answer(await api.stop(id));
+    if (action === 'redrive')
+      return answer(
+        await api.redrive(id, typeof body.clientToken === 'string' ? body.clientToken : undefined),
+      );
+    return answer(await api.sendNow(id));
+  }
+  const known = ['meta', 'runs', 'leads', 'deals', 'deliverability'].includes(String(resource));
+  throw new ApiError(known && !get ? 405 : 404, known && !get ? 'Method not allowed' : 'No such API route');
+}
+
+/**
+ * An action's body: JSON from the console's own page. A cross-site form cannot send JSON without a
+ * preflight (which gets no CORS answer), and its Origin would not match.
+ */
+async function actionBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== `http://${req.headers.host}`)
+    throw new ApiError(403, 'Actions come from the console’s own pages only');
+  const type = String(req.headers['content-type'] ?? '')
+    .split(';')[0]
+    ?.trim();
+  if (type !== 'application/json') throw new ApiError(415, 'Send actions as application/json');
+  const raw = await readSmallBody(req, 4096);
+  if (raw === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ApiError(400, 'The body is not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ApiError(400, 'The body must be a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+function readSmallBody(req: IncomingMessage, limit: number): Promise<string> {
+  if (Number(req.headers['content-length'] ?? 0) > limit)
+    return Promise.reject(new ApiError(413, 'The body is too large'));
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.pause();
+        reject(new ApiError(413, 'The body is too large'));
+      } else chunks.push(c);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => reject(new ApiError(400, 'The request was aborted')));
+  });
+}
+
+// ---- static files ----
+
+async function serveStatic(req: IncomingMessage, res: ServerResponse, root: string, path: string[]) {
+  const file = fileIn(root, path);
+  const type = TYPES[extname(file)];
+  const info = type ? await stat(file).catch(() => undefined) : undefined;
+  if (!type || !info?.isFile()) throw new ApiError(404, 'Not found');
+  const etag = `"${info.size.toString(16)}-${Math.floor(info.mtimeMs).toString(16)}"`;
+  const headers = {
+    ...BASE_HEADERS,
+    'content-type': type,
+    'cache-control': 'no-cache',
+    etag,
+    ...(type.startsWith('text/html') ? { 'content-security-policy': CONSOLE_CSP } : {}),
+  };
+  if (req.headers['if-none-match'] === etag) return void res.writeHead(304, headers).end();
+  const body = await readFile(file);
+  res.writeHead(200, { ...headers, 'content-length': body.length });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** The example form, with its action pointed at this stack's API; its page may post there only. */
+async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: ServerResponse, path: string[]) {
+  const file = fileIn(EXAMPLES, path);
+  const type = TYPES[extname(file)];
+  const info = type ? await stat(file).catch(() => undefined) : undefined;
+  if (!type || !info?.isFile()) throw new ApiError(404, 'Not found');
+  let body = await readFile(file);
+  const apiUrl = (opts.apiUrl ?? EXAMPLE_API).replace(/\/+$/, '');
+  if (type.startsWith('text/html')) body = Buffer.from(body.toString('utf8').replaceAll(EXAMPLE_API, apiUrl));
+  const apiOrigin = new URL(apiUrl).origin;
+  res.writeHead(200, {
+    ...BASE_HEADERS,
+    'cross-origin-resource-policy': 'cross-origin',
+    'content-type': type,
+    'cache-control': 'no-cache',
+    'content-length': body.length,
+    ...(type.startsWith('text/html')
+      ? {
+          'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src ${apiOrigin}; form-action ${apiOrigin}; base-uri 'none'; frame-ancestors 'none'`,
+        }
+      : {}),
+  });
+  res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** A file under `root` for decoded path segments; parseTarget already refused `..`, separators and NUL. */
+function fileIn(root: string, path: string[]): string {
+  const file = resolve(join(root, ...path));
+  if (!file.startsWith(root + sep)) throw new ApiError(400, 'Bad path');
+  return file;
+}
+
+// ---- request parsing ----
+
+/**
+ * The path as decoded segments and the query. Bad percent-encoding, `.`/`..` segments, and segments that
+ * decode to a separator or NUL are a 400 (never a file outside the folder, never a crash).
+ */
+export function parseTarget(target: string): { path: string[]; query: URLSearchParams } {
+  if (!target.startsWith('/')) throw new ApiError(400, 'Bad request target');
+  const q = target.indexOf('?');
+  const rawPath = q < 0 ? target : target.slice(0, q);
+  const rawQuery = q < 0 ? '' : target.slice(q + 1);
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      throw new ApiError(400, 'Bad percent-encoding');
+    }
+  };
+  const segments = rawPath.split('/').slice(1);
+  if (segments.at(-1) === '') segments.pop();
+  const path = segments.map(decode);
+  if (path.some((s) => s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s)))
+    throw new ApiError(400, 'Bad path');
+  for (const part of rawQuery.split('&')) if (part) decode(part.replaceAll('+', ' '));
+  return { path, query: new URLSearchParams(rawQuery) };
+}
+
+/** The hostname of a Host header (`127.0.0.1:3001` → `127.0.0.1`, `[::1]:80` → `[::1]`), lower-cased. */
+function hostnameOf(host: string | undefined): string | undefined {
+  if (!host) return undefined;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]]+)(?::\d{1,5})?$/.exec(host.trim());
+  return m?.[1]?.toLowerCase();
+}
+
+function hasToken(req: IncomingMessage, token: string): boolean {
+  const cookies = String(req.headers.cookie ?? '').split(';');
+  const given = cookies.map((c) => c.trim()).find((c) => c.startsWith(`${COOKIE}=`));
+  return given !== undefined && same(given.slice(COOKIE.length + 1), token);
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...BASE_HEADERS,
+    'content-type': 'application/json; charset=utf-8',
+    'cache-control': 'no-store',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
