@@ -176,6 +176,8 @@ export class HandoffStack extends Stack {
     api.route('/admin/deals/{dealId}', [HttpMethod.GET], admin, { iam: true });
     api.route('/admin/leads/{leadId}', [HttpMethod.DELETE], adminWrite, { iam: true });
     api.route('/admin/deliverability', [HttpMethod.GET], admin, { iam: true });
+    api.route('/admin/funnel', [HttpMethod.GET], admin, { iam: true });
+    api.route('/admin/scoring-feedback', [HttpMethod.GET], admin, { iam: true });
     api.route('/admin/deliverability/reset', [HttpMethod.POST], adminWrite, { iam: true });
 
     const monitoring = new HandoffMonitoring(this, 'Monitoring', {

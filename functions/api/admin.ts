@@ -3,6 +3,7 @@ import { config } from '#shared/config.ts';
 import type { Stores } from '#shared/data/index.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { httpHandler, json } from '#shared/http.ts';
+import { funnelReport, reportQuery, scoringFeedbackReport } from '#shared/reports.ts';
 import { appStores } from '#shared/stores.ts';
 
 /**
@@ -10,12 +11,17 @@ import { appStores } from '#shared/stores.ts';
  *   GET /admin/leads/{leadId}     the lead with its score reasons and timeline
  *   GET /admin/deals/{dealId}     the deal (without its task token)
  *   GET /admin/deliverability     the breaker (tripped or not, why) and the rolling rates against their limits
+ *   GET /admin/funnel?from&to&by  counts by stage, conversion, medians, revenue and lost reasons for the UTC
+ *                                 days from..to (default: the last 30), optionally by a dimension
+ *   GET /admin/scoring-feedback?from&to  won / lost / no-response rates by grade, score band and scoring
+ *                                 reason, with 95 % intervals, and the best sales-ready threshold
  */
 export const createHandler = ({
   leads,
   deals,
   deliverability,
-}: Pick<Stores, 'leads' | 'deals' | 'deliverability'>) =>
+  funnel,
+}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'funnel'>) =>
   httpHandler(async (event) => {
     const { leadId, dealId } = event.pathParameters ?? {};
     if (leadId) {
@@ -36,6 +42,13 @@ export const createHandler = ({
     if (event.rawPath.endsWith('/admin/deliverability')) {
       const state = await evaluateBreaker(deliverability, new Date());
       return json(200, { ...state, limits: config.app.deliverability });
+    }
+    const query = event.queryStringParameters ?? {};
+    if (event.rawPath.endsWith('/admin/funnel'))
+      return json(200, await funnelReport({ funnel }, reportQuery(query)));
+    if (event.rawPath.endsWith('/admin/scoring-feedback')) {
+      const { from, to } = reportQuery({ from: query.from, to: query.to });
+      return json(200, await scoringFeedbackReport({ funnel }, { from, to }));
     }
     throw new NotFoundError('Route');
   });

@@ -10,6 +10,7 @@ import {
 } from '#shared/domain/deal.ts';
 import { LinkError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
 import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#shared/domain/links.ts';
+import { recordMilestones } from '#shared/funnel.ts';
 import { type HttpRequest, type HttpResult, httpHandler, page } from '#shared/http.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { escapeHtml } from '#shared/mail.ts';
@@ -86,7 +87,7 @@ const END_TEXT: Record<NonNullable<DealRecord['runEnd']>, string> = {
  * every link); POST verifies the link, moves the deal, then resumes the run with the stored token. A run
  * that has ended gets 410 and the deal is left unchanged.
  */
-export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>) => {
+export const createHandler = ({ leads, deals, funnel }: Pick<Stores, 'leads' | 'deals' | 'funnel'>) => {
   /** Resumes the waiting run; if it cannot (gone, or an error), puts the deal back as it was. */
   async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string): Promise<boolean> {
     const undo = () =>
@@ -142,6 +143,14 @@ export const createHandler = ({ leads, deals }: Pick<Stores, 'leads' | 'deals'>)
         at,
         data: { dealId: current.dealId, repId: current.repId },
       });
+      // The rep's response (won and lost are counted by "Close deal", which the run reaches next).
+      const lead = outcome.action === 'accept' ? await leads.get(current.leadId) : undefined;
+      if (lead) {
+        const { dealId, executionName: execution, repId: rep } = current;
+        await recordMilestones({ funnel }, { leadId: lead.id, execution, dealId, at, lead, rep }, [
+          'accepted',
+        ]);
+      }
       metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
       logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });
       const message =

@@ -15,6 +15,7 @@ import {
   FUNNEL_STAGES,
   type FunnelDimension,
   type FunnelStage,
+  isDay,
   medianOf,
   type Rate,
   THRESHOLD_RULE,
@@ -71,8 +72,6 @@ export interface ScoringFeedback {
 const DAY_MS = 86_400_000;
 export const MAX_REPORT_DAYS = 366;
 export const DEFAULT_REPORT_DAYS = 30;
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const isDay = (s: string) => DATE.test(s) && new Date(`${s}T00:00:00Z`).toISOString().startsWith(s);
 const dayOf = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /**

@@ -6,6 +6,7 @@ import type { DealRecord, LeadRecord, Stores } from '#shared/data/index.ts';
 import { pickRep, teamFor } from '#shared/domain/assignment.ts';
 import { NoRepAvailableError, NotFoundError } from '#shared/domain/errors.ts';
 import { assignmentEmail } from '#shared/emails.ts';
+import { recordMilestones } from '#shared/funnel.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { sendMail } from '#shared/mailer.ts';
 import { logger, metrics } from '#shared/observability.ts';
@@ -28,7 +29,12 @@ type Input = StepInput<'assignRep'>;
  * queue (first come, first served) until a deal of the team frees a slot or its timer looks again: a full
  * team is a wait, never a failure. Idempotent.
  */
-export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) => {
+export const createHandler = ({
+  leads,
+  deals,
+  reps,
+  funnel,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'>) => {
   /** A rep with room, holding the slot; the lead's current holder keeps theirs (no load change). */
   async function chooseRep(team: string, now: Date, exclude: string[], holder?: string) {
     const members = config.reps.reps.filter((r) => r.team === team);
@@ -158,6 +164,20 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
             at,
             { ownerRepId: rep.id, openDealId: deal.dealId },
             ['waitingSince'],
+          );
+          // Counted once per deal, when it was placed (the time on the timeline's 'assigned' event).
+          await recordMilestones(
+            { funnel },
+            {
+              leadId: input.leadId,
+              execution: input.executionName,
+              cycle: input.cycle,
+              dealId: deal.dealId,
+              at: deal.createdAt,
+              lead,
+              rep: deal.repId,
+            },
+            ['assigned'],
           );
           const assignment: Assignment = {
             dealId: deal.dealId,

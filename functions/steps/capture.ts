@@ -1,6 +1,9 @@
+import { config } from '#shared/config.ts';
 import { contracts } from '#shared/contracts.ts';
 import type { Stores } from '#shared/data/index.ts';
+import { ROUTE_MILESTONES, runFactsOf, scoreFactsOf } from '#shared/domain/funnel-counters.ts';
 import { stageForRoute } from '#shared/domain/lead-stage.ts';
+import { recordMilestones } from '#shared/funnel.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { rescore } from '#shared/rescore.ts';
 import { stepHandler } from '#shared/step.ts';
@@ -12,7 +15,7 @@ import { appStores } from '#shared/stores.ts';
  * every state costs a transition. A submission for a lead whose active run owns it (two forms racing past
  * SubmitLead) is merged into that lead and this run ends.
  */
-export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
+export const createHandler = ({ leads, funnel }: Pick<Stores, 'leads' | 'funnel'>) =>
   stepHandler(contracts.capture, async ({ lead, receivedAt, executionName }) => {
     const now = new Date();
     const at = now.toISOString();
@@ -36,6 +39,8 @@ export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
     }
     const { score, route } = await rescore(leads, lead.id, now);
     await leads.setStage(lead.id, stageForRoute(route), at, { score });
+    const run = runFactsOf(lead, config.reps);
+    const scored = scoreFactsOf(score);
     await leads.putEvent(lead.id, {
       type: 'scored',
       at,
@@ -46,9 +51,16 @@ export const createHandler = ({ leads }: Pick<Stores, 'leads'>) =>
         grade: score.grade,
         route,
         flags: score.flags,
+        // What the funnel counts this run under, kept so `npm run funnel:rebuild` counts it the same way.
+        reasons: scored.reasons,
+        territory: run.territory,
       },
     });
-    metrics.addMetric('LeadsCaptured', 'Count', 1);
+    await recordMilestones(
+      { funnel },
+      { leadId: lead.id, execution: executionName, cycle: 0, at, run, score: scored },
+      ROUTE_MILESTONES[route],
+    );
     metrics.addMetric(`Route_${route}`, 'Count', 1);
     logger.info('lead captured and scored', {
       leadId: lead.id,

@@ -4,6 +4,7 @@ import type { Stores } from '#shared/data/index.ts';
 import { isClosed, shouldRecycle, transition } from '#shared/domain/deal.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
 import { stageAfterClose } from '#shared/domain/lead-stage.ts';
+import { recordMilestones } from '#shared/funnel.ts';
 import { logger, metrics } from '#shared/observability.ts';
 import { wakeNextWaiter } from '#shared/runs.ts';
 import { stepHandler, TransientError } from '#shared/step.ts';
@@ -13,7 +14,12 @@ import { appStores } from '#shared/stores.ts';
  * Close deal / Close as stale: records won (revenue), lost (reason) or stale, frees the rep's
  * capacity once, moves the lead's stage and decides whether a "not now" loss goes back to nurture.
  */
-export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
+export const createHandler = ({
+  leads,
+  deals,
+  reps,
+  funnel,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'>) =>
   stepHandler(contracts.closeDeal, async ({ leadId, dealId, cycle, outcome }) => {
     let deal = await deals.get(dealId);
     if (!deal) throw new NotFoundError(`Deal ${dealId}`);
@@ -35,6 +41,17 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
     if (await deals.markCloseRecorded(dealId, at)) {
       metrics.addMetric(`Deals_${deal.stage}`, 'Count', 1);
       if (deal.stage === 'won' && deal.amount) metrics.addMetric('Revenue', 'Count', deal.amount);
+    }
+    // The funnel: won or lost (a rep who reports an outcome has responded: accepted, if not yet), or no
+    // response (stale); a recycled loss opens the next cycle at MQL.
+    const lead = await leads.get(leadId);
+    if (lead) {
+      const { executionName: execution, repId: rep, amount, lostReason } = deal;
+      const where = { leadId, execution, cycle, dealId, at, lead, rep, amount, lostReason };
+      const outcome = deal.stage === 'stale' ? ['stale' as const] : ['accepted' as const, deal.stage];
+      await recordMilestones({ funnel }, where, outcome);
+      if (recycle)
+        await recordMilestones({ funnel }, { leadId, execution, cycle: cycle + 1, at, lead }, ['mql']);
     }
     // The rep's slot comes back exactly once per hold, and goes to the run that has waited longest.
     const rep = config.reps.reps.find((r) => r.id === deal.repId);

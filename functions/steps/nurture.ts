@@ -3,10 +3,12 @@ import { config } from '#shared/config.ts';
 import { contracts } from '#shared/contracts.ts';
 import type { Stores } from '#shared/data/index.ts';
 import { NotFoundError } from '#shared/domain/errors.ts';
+import { scoreFactsOf } from '#shared/domain/funnel-counters.ts';
 import { stageAfterNurture } from '#shared/domain/lead-stage.ts';
 import { decideNurture, PAUSED_RECHECK_MS } from '#shared/domain/nurture.ts';
 import { nextSendTime } from '#shared/domain/schedule.ts';
 import { nurtureEmail } from '#shared/emails.ts';
+import { recordMilestones } from '#shared/funnel.ts';
 import { linkKeyOf } from '#shared/link-key.ts';
 import { sendMail } from '#shared/mailer.ts';
 import { logger, metrics } from '#shared/observability.ts';
@@ -32,7 +34,8 @@ export const createHandler = ({
   sends,
   signals,
   deliverability,
-}: Pick<Stores, 'leads' | 'suppression' | 'sends' | 'signals' | 'deliverability'>) =>
+  funnel,
+}: Pick<Stores, 'leads' | 'suppression' | 'sends' | 'signals' | 'deliverability' | 'funnel'>) =>
   stepHandler(
     contracts.nurture,
     async ({ leadId, nurture: state, wake }, context) => {
@@ -77,7 +80,19 @@ export const createHandler = ({
       if (decision.action === 'end' || decision.action === 'sales-ready') {
         const next = decision.action === 'end' ? decision.next : ('sales-ready' as const);
         await leads.setStage(leadId, stageAfterNurture(next), at, { score });
-        await leads.putEvent(leadId, { type: 'nurture-decided', at, data: { next, total: score.total } });
+        const scored = scoreFactsOf(score);
+        await leads.putEvent(leadId, {
+          type: 'nurture-decided',
+          at,
+          data: { next, total: score.total, grade: score.grade, reasons: scored.reasons },
+        });
+        if (next === 'sales-ready' && lead.activeExecution) {
+          await recordMilestones(
+            { funnel },
+            { leadId, execution: lead.activeExecution, cycle: state.cycle, at, lead, score: scored },
+            ['mql', 'sql'],
+          );
+        }
         logger.info('nurture ended', { leadId, next });
         return { ...state, next };
       }

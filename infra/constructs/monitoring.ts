@@ -23,6 +23,27 @@ export interface MonitoringProps {
   api: HttpApi;
 }
 
+/** A business metric the handlers emit with Powertools (namespace Handoff, dimension service=handoff). */
+const business = (metricName: string, period = Duration.days(1)) =>
+  new Metric({
+    namespace: 'Handoff',
+    metricName,
+    dimensionsMap: { service: 'handoff' },
+    statistic: 'Sum',
+    period,
+  });
+
+/** The funnel's top line: each emitted once, when its funnel counter is first recorded (functions/shared/funnel.ts). */
+export const TOP_LINE = [
+  'LeadsCaptured',
+  'LeadsMQL',
+  'LeadsSQL',
+  'DealsAssigned',
+  'DealsAccepted',
+  'DealsWon',
+  'DealsLost',
+] as const;
+
 /** Alarms into one encrypted topic ops subscribes to, and the dashboard. */
 export class HandoffMonitoring extends Construct {
   readonly alerts: Topic;
@@ -89,6 +110,18 @@ export class HandoffMonitoring extends Construct {
             title: 'Function p95 duration',
             left: all.map((f) => f.metricDuration({ statistic: 'p95' })),
             width: 12,
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Funnel: leads and deals per day',
+            left: TOP_LINE.map((name) => business(name)),
+            width: 16,
+          }),
+          new SingleValueWidget({
+            title: 'Revenue won (7 days)',
+            metrics: [business('RevenueWon', Duration.days(7))],
+            width: 8,
           }),
         ],
         [

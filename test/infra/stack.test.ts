@@ -298,6 +298,48 @@ describe('workflow', () => {
   });
 });
 
+describe('funnel', () => {
+  it('serves the funnel and scoring feedback on IAM-authorized admin routes, read by Admin reads', () => {
+    for (const path of ['/admin/funnel', '/admin/scoring-feedback']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `GET ${path}`,
+        AuthorizationType: 'AWS_IAM',
+      });
+    }
+    // Reports are Queries of day partitions: Admin reads keeps its read-only grant.
+    expect(actionsOf('AdminRead').filter((a) => a.startsWith('dynamodb:'))).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:GetItem',
+      'dynamodb:Query',
+    ]);
+  });
+
+  it('lets the functions that record milestones write markers and counters (UpdateItem) and read markers', () => {
+    // Markers are conditional UpdateItems (no PutItem needed) and counters UpdateItem ADDs.
+    for (const id of ['CaptureLead', 'Nurture', 'AssignRep', 'RepAction', 'CloseDeal']) {
+      expect(actionsOf(id), id).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:UpdateItem']));
+    }
+  });
+
+  it('shows the top line on the dashboard: leads by stage, deals by outcome, revenue won', () => {
+    const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+    const body = JSON.stringify(dashboard?.Properties.DashboardBody);
+    for (const metric of [
+      'LeadsCaptured',
+      'LeadsMQL',
+      'LeadsSQL',
+      'DealsAssigned',
+      'DealsAccepted',
+      'DealsWon',
+      'DealsLost',
+      'RevenueWon',
+    ]) {
+      expect(body).toContain(`\\"Handoff\\",\\"${metric}\\",\\"service\\",\\"handoff\\"`);
+    }
+    expect(body).toContain('Funnel: leads and deals per day');
+  });
+});
+
 describe('cdk-nag', () => {
   it('AwsSolutions checks run on the app and fail synthesis on an unsuppressed finding', () => {
     // The real app passed the same plugin in global setup (synth throws on errors); prove the plugin bites.

@@ -154,6 +154,37 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.sends.wasSent(lead.id, 1, 1)).toBe(false);
   });
 
+  it('marks a funnel milestone once, adds and reads counters by day and dimension, replaces a day, erases markers with the lead', async () => {
+    const day = new Date(Date.UTC(2032, 0, run)).toISOString().slice(0, 10);
+    const facts = { formType: 'demo-request', source: 'google', territory: 'emea' };
+    expect(await s.funnel.mark(lead.id, 'run-a#0#captured', { at: AT, facts })).toBe(true);
+    expect(await s.funnel.mark(lead.id, 'run-a#0#captured', { at: '2026-11-27T10:00:00.000Z' })).toBe(false);
+    expect(await s.funnel.mark(lead.id, 'dl-1#won', { at: AT })).toBe(true);
+    expect(await s.funnel.marker(lead.id, 'run-a#0#captured')).toEqual({ at: AT, facts });
+    expect(await s.funnel.marker(lead.id, 'dl-1#won')).toEqual({ at: AT });
+    expect(await s.funnel.marker(lead.id, 'dl-1#lost')).toBeUndefined();
+    await s.funnel.add(day, { 'all#all': { won: 1, revenueWon: 10.25 }, 'source#google': { won: 1 } });
+    await s.funnel.add(day, { 'all#all': { lost: 1, 'lost:no-budget': 1, revenueWon: 0.5 } });
+    expect(await s.funnel.read(day, 'all#')).toEqual([
+      { key: 'all#all', values: { won: 1, lost: 1, 'lost:no-budget': 1, revenueWon: 10.75 } },
+    ]);
+    expect(await s.funnel.read(day, 'source#')).toEqual([{ key: 'source#google', values: { won: 1 } }]);
+    expect(await s.funnel.read(day, 'rep#')).toEqual([]);
+    expect(await s.funnel.replaceDay(day, { 'all#all': { captured: 5 } })).toEqual({
+      written: 1,
+      deleted: 1,
+    });
+    expect(await s.funnel.replaceDay(day, { 'all#all': { captured: 5 } })).toEqual({
+      written: 1,
+      deleted: 0,
+    });
+    expect(await s.funnel.read(day, '')).toEqual([{ key: 'all#all', values: { captured: 5 } }]);
+    await s.leads.capture(lead, 'run-a', AT);
+    expect(await s.leads.erase(lead.id)).toBeGreaterThanOrEqual(4);
+    expect(await s.funnel.marker(lead.id, 'run-a#0#captured')).toBeUndefined();
+    expect(await s.funnel.marker(lead.id, 'dl-1#won')).toBeUndefined();
+  });
+
   it('sums delivery counters over the window, trips and resets the breaker once, and restarts the window', async () => {
     const now = new Date(Date.UTC(2031, 0, run, 10, 30));
     const hourAgo = new Date(now.getTime() - 3_600_000);

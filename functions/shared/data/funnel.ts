@@ -49,8 +49,9 @@ export function dynamoFunnel(
       const page = await doc.send(
         new QueryCommand({
           TableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': keys.funnelDay(day), ':prefix': prefix },
+          // An empty prefix is the whole day (DynamoDB refuses an empty key value in begins_with).
+          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': keys.funnelDay(day), ...(prefix ? { ':prefix': prefix } : {}) },
           ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
           ExclusiveStartKey,
         }),

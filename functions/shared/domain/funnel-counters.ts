@@ -5,6 +5,7 @@ import type { RepsConfig } from '../config-schema.ts';
 import { teamFor } from './assignment.ts';
 import { bandOf, bucketOf, type DurationName, type Milestone } from './funnel.ts';
 import type { Lead } from './lead.ts';
+import type { Route } from './scoring.ts';
 
 /** Who the run's lead is, fixed when the run captured it: attribution (UTM, form) and territory. */
 export interface RunFacts {
@@ -174,8 +175,16 @@ export function sumInto(into: CounterItems, items: CounterItems): CounterItems {
   return into;
 }
 
+/** What scoring's route means for the funnel: every captured lead not disqualified is an MQL; sales-ready is an SQL. */
+export const ROUTE_MILESTONES: Record<Route, Milestone[]> = {
+  disqualify: ['captured'],
+  nurture: ['captured', 'mql'],
+  'sales-ready': ['captured', 'mql', 'sql'],
+};
+
 /** The CloudWatch metric each milestone's first recording emits (the dashboard's top line). */
 export const TOP_LINE_METRICS: Partial<Record<Milestone, string>> = {
+  captured: 'LeadsCaptured',
   mql: 'LeadsMQL',
   sql: 'LeadsSQL',
   assigned: 'DealsAssigned',

@@ -51,6 +51,13 @@ export function conversions(counts: Record<FunnelStage, number>): Conversion[] {
   }));
 }
 
+/** A real UTC calendar day written YYYY-MM-DD (not 2026-02-30). */
+export function isDay(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  const t = Date.parse(`${s}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().startsWith(s);
+}
+
 // ---- Durations: log-spaced histograms (4 buckets per doubling, so a bucket spans 19 %). ----
 
 const PER_DOUBLING = 4;

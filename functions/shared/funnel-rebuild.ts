@@ -1,0 +1,104 @@
+// The funnel rebuild behind `npm run funnel:rebuild`: recomputes every counter from the leads (each stage
+// through the stage index, their timelines and their deals), writes any marker that is missing, and
+// replaces each day's counters with the recomputed ones. Idempotent: a second run writes the same items.
+import { config } from './config.ts';
+import type { LeadRecord, Stores } from './data/index.ts';
+import { type CounterItems, countersOf, sumInto } from './domain/funnel-counters.ts';
+import { type HistoryDeal, milestonesFromHistory } from './domain/funnel-history.ts';
+import { LEAD_STAGES } from './domain/lead-stage.ts';
+import { gradeFor } from './domain/scoring.ts';
+
+export interface RebuildOptions {
+  /** First day to replace (default: the first day any lead's milestones fall on). Earlier days are left alone. */
+  from?: string;
+  /** Last day to replace (default: today, UTC). */
+  to?: string;
+  /** Progress lines, as the rebuild goes. */
+  log?: (line: string) => void;
+  now?: Date;
+}
+
+export interface RebuildResult {
+  leads: number;
+  milestones: number;
+  markersWritten: number;
+  days: number;
+  itemsWritten: number;
+  itemsDeleted: number;
+}
+
+const DAY_MS = 86_400_000;
+
+export async function rebuildFunnel(
+  { leads, deals, funnel }: Pick<Stores, 'leads' | 'deals' | 'funnel'>,
+  { from, to, log = () => undefined, now = new Date() }: RebuildOptions = {},
+): Promise<RebuildResult> {
+  const byDay = new Map<string, CounterItems>();
+  const seen = new Set<string>();
+  const result: RebuildResult = {
+    leads: 0,
+    milestones: 0,
+    markersWritten: 0,
+    days: 0,
+    itemsWritten: 0,
+    itemsDeleted: 0,
+  };
+  const gradeOf = (total: number) => gradeFor(total, config.scoring);
+
+  async function count(lead: LeadRecord) {
+    const events = await leads.listEvents(lead.id);
+    const dealIds = new Set(
+      events.map((e) => e.data?.dealId).filter((d): d is string => typeof d === 'string'),
+    );
+    const dealsById = new Map<string, HistoryDeal>();
+    for (const id of dealIds) {
+      const deal = await deals.get(id);
+      if (deal) dealsById.set(id, deal);
+    }
+    for (const m of milestonesFromHistory(lead, events, dealsById, { reps: config.reps, gradeOf })) {
+      // A marker the incremental path wrote stays as it is; a missing one is written, so a later step of a
+      // run in flight does not count this milestone a second time.
+      const written = await funnel.mark(lead.id, m.marker, {
+        at: m.event.at,
+        ...(m.facts ? { facts: m.facts } : {}),
+      });
+      if (written) result.markersWritten += 1;
+      const { day, items } = countersOf(m.event);
+      byDay.set(day, sumInto(byDay.get(day) ?? {}, items));
+      result.milestones += 1;
+    }
+  }
+
+  for (const stage of LEAD_STAGES) {
+    let inStage = 0;
+    for await (const lead of leads.listByStage(stage)) {
+      // A lead that moved stage while we listed may show up twice: count it once.
+      if (seen.has(lead.id)) continue;
+      seen.add(lead.id);
+      await count(lead);
+      inStage += 1;
+      result.leads += 1;
+      if (result.leads % 100 === 0) log(`  … ${result.leads} leads, ${result.milestones} milestones`);
+    }
+    if (inStage) log(`${stage}: ${inStage} leads`);
+  }
+
+  const computedDays = [...byDay.keys()].sort();
+  const first = from ?? computedDays[0];
+  const last = to ?? now.toISOString().slice(0, 10);
+  if (!first) {
+    log('No funnel milestones found: nothing to write.');
+    return result;
+  }
+  log(`Counted ${result.milestones} milestones of ${result.leads} leads; writing ${first} … ${last}`);
+  for (let t = Date.parse(`${first}T00:00:00Z`); ; t += DAY_MS) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    if (day > last) break;
+    const { written, deleted } = await funnel.replaceDay(day, byDay.get(day) ?? {});
+    result.days += 1;
+    result.itemsWritten += written;
+    result.itemsDeleted += deleted;
+    if (written || deleted) log(`  ${day}: ${written} counter items${deleted ? `, ${deleted} removed` : ''}`);
+  }
+  return result;
+}
