@@ -17,7 +17,10 @@ import { evaluateBreaker } from '../functions/shared/breaker.ts';
 import { config } from '../functions/shared/config.ts';
 import type { DealRecord, LeadRecord, Stores } from '../functions/shared/data/index.ts';
 import { DEAL_STAGES } from '../functions/shared/domain/deal.ts';
+import { DomainError, ValidationError } from '../functions/shared/domain/errors.ts';
+import { FUNNEL_DIMENSIONS } from '../functions/shared/domain/funnel.ts';
 import { leadIdFor } from '../functions/shared/domain/lead.ts';
+import { funnelReport, reportQuery, scoringFeedbackReport } from '../functions/shared/reports.ts';
 import { maskDeep, maskJsonText } from './mask.ts';
 import {
   type AslDefinition,
@@ -69,7 +72,6 @@ export const STATUSES = [
 ] as const;
 const NAME = /^[A-Za-z0-9_-]{1,80}$/;
 const LEAD_ID = /^ld-[0-9a-f]{20}$/;
-const DAY = /^\d{4}-\d{2}-\d{2}$/;
 /** Filtered lists read at most this many executions, newest first. */
 const SCAN_LIMIT = 5_000;
 /** A history longer than this is cut (the page says so). */
@@ -118,6 +120,12 @@ const iso = (d: Date | undefined) => (d ? d.toISOString() : undefined);
 /** SDK and store errors as answers: a missing thing is 404, a refused action 409, AWS's own refusals as such. */
 export function apiErrorOf(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
+  if (e instanceof ValidationError) {
+    const fields = Object.fromEntries(Object.entries(e.fieldErrors).map(([k, v]) => [k, v.join(', ')]));
+    const first = Object.entries(fields)[0];
+    return new ApiError(400, first ? `Bad query: ${first[0]} ${first[1]}` : 'Bad query', fields);
+  }
+  if (e instanceof DomainError && e.status < 500) return new ApiError(e.status, e.message);
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = String(err?.name ?? '');
   const message = String(err?.message ?? name);
@@ -198,6 +206,7 @@ export class ConsoleApi {
       statuses: STATUSES,
       sendNow: Boolean(this.opts.local),
       dealStages: DEAL_STAGES,
+      funnelDimensions: FUNNEL_DIMENSIONS,
       ...(this.opts.apiUrl ? { apiUrl: this.opts.apiUrl, exampleForm: '/examples/contact-form.html' } : {}),
     };
   }
@@ -495,16 +504,26 @@ export class ConsoleApi {
     return { ...state, limits: config.app.deliverability, checkedAt: this.now().toISOString() };
   }
 
-  /** `from` and `to` (YYYY-MM-DD, UTC days); defaults: the last 30 days. */
-  range(q: Query): { from: string; to: string } {
-    const to = param(q, 'to', DAY) ?? this.now().toISOString().slice(0, 10);
-    const from =
-      param(q, 'from', DAY) ??
-      new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86_400_000).toISOString().slice(0, 10);
-    if (Number.isNaN(Date.parse(`${from}T00:00:00Z`)) || Number.isNaN(Date.parse(`${to}T00:00:00Z`)))
-      throw new ApiError(400, 'Bad query: from and to must be dates (YYYY-MM-DD)');
-    if (from > to) throw new ApiError(400, 'Bad query: from must not be after to', { from: 'is after to' });
-    return { from, to };
+  /** The funnel for `from`..`to` (UTC days, default the last 30), optionally broken down `by` a dimension. */
+  async funnel(q: Query) {
+    const range = reportQuery(
+      {
+        from: param(q, 'from', undefined, 10),
+        to: param(q, 'to', undefined, 10),
+        by: param(q, 'by', undefined, 40),
+      },
+      this.now(),
+    );
+    return funnelReport(this.stores, range);
+  }
+
+  /** Won, lost and no-response rates by grade, band and reason, and the best sales-ready threshold. */
+  async scoringFeedback(q: Query) {
+    const { from, to } = reportQuery(
+      { from: param(q, 'from', undefined, 10), to: param(q, 'to', undefined, 10) },
+      this.now(),
+    );
+    return scoringFeedbackReport(this.stores, { from, to });
   }
 }
 

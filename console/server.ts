@@ -116,6 +116,8 @@ async function routeApi(
     if (resource === 'leads' && id !== undefined) return answer(await api.lead(id, reveal));
     if (resource === 'deals' && id === undefined) return answer(await api.deals(query));
     if (resource === 'deliverability' && id === undefined) return answer(await api.deliverability());
+    if (resource === 'funnel' && id === undefined) return answer(await api.funnel(query));
+    if (resource === 'scoring-feedback' && id === undefined) return answer(await api.scoringFeedback(query));
   }
   if (resource === 'runs' && id !== undefined && action !== undefined) {
     if (!['stop', 'redrive', 'send-now'].includes(action)) throw new ApiError(404, 'No such API route');
@@ -128,7 +130,9 @@ async function routeApi(
       );
     return answer(await api.sendNow(id));
   }
-  const known = ['meta', 'runs', 'leads', 'deals', 'deliverability'].includes(String(resource));
+  const known = ['meta', 'runs', 'leads', 'deals', 'deliverability', 'funnel', 'scoring-feedback'].includes(
+    String(resource),
+  );
   throw new ApiError(known && !get ? 405 : 404, known && !get ? 'Method not allowed' : 'No such API route');
 }
 

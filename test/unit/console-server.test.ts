@@ -216,6 +216,20 @@ describe('console API', () => {
     expect((await json(`/api/runs/${run}`)).data.actions.sendNow).toBe(false);
   });
 
+  it('serves the funnel and scoring feedback reports, and 400 for a bad range or breakdown', async () => {
+    const funnel = await json('/api/funnel?from=2026-11-01&to=2026-11-27&by=source');
+    expect(funnel.status).toBe(200);
+    expect(funnel.data).toMatchObject({ from: '2026-11-01', to: '2026-11-27', by: 'source', rows: [] });
+    expect(funnel.data.days).toHaveLength(27);
+    const feedback = await json('/api/scoring-feedback?from=2026-11-01&to=2026-11-27');
+    expect(feedback.data.threshold.table.length).toBeGreaterThan(0);
+    const badBy = await json('/api/funnel?by=shoe-size');
+    expect(badBy.status).toBe(400);
+    expect(badBy.data.fields).toHaveProperty('by');
+    expect((await json('/api/scoring-feedback?from=2026-11-27&to=2026-11-01')).status).toBe(400);
+    expect((await json('/api/funnel?to=2026-02-30')).status).toBe(400);
+  });
+
   it('maps Step Functions errors: a missing run is 404, a refused redrive 409 with its reason', async () => {
     sfn
       .on(DescribeExecutionCommand)
