@@ -28,6 +28,7 @@ export interface RebuildResult {
 }
 
 const DAY_MS = 86_400_000;
+const CONCURRENCY = 8;
 
 export async function rebuildFunnel(
   { leads, deals, funnel }: Pick<Stores, 'leads' | 'deals' | 'funnel'>,
@@ -69,18 +70,23 @@ export async function rebuildFunnel(
     }
   }
 
+  // A few leads at a time: each is a Query, a Get per deal and a conditional write per milestone.
+  const inFlight = new Set<Promise<void>>();
   for (const stage of LEAD_STAGES) {
     let inStage = 0;
     for await (const lead of leads.listByStage(stage)) {
       // A lead that moved stage while we listed may show up twice: count it once.
       if (seen.has(lead.id)) continue;
       seen.add(lead.id);
-      await count(lead);
+      const counting: Promise<void> = count(lead).finally(() => inFlight.delete(counting));
+      inFlight.add(counting);
+      if (inFlight.size >= CONCURRENCY) await Promise.race(inFlight);
       inStage += 1;
       result.leads += 1;
-      if (result.leads % 100 === 0) log(`  … ${result.leads} leads, ${result.milestones} milestones`);
+      if (result.leads % 500 === 0) log(`  … ${result.leads} leads`);
     }
-    if (inStage) log(`${stage}: ${inStage} leads`);
+    await Promise.all(inFlight);
+    if (inStage) log(`${stage}: ${inStage} ${inStage === 1 ? 'lead' : 'leads'}`);
   }
 
   const computedDays = [...byDay.keys()].sort();
