@@ -147,9 +147,16 @@ export const createHandler = ({ leads, deals, funnel }: Pick<Stores, 'leads' | '
       const lead = outcome.action === 'accept' ? await leads.get(current.leadId) : undefined;
       if (lead) {
         const { dealId, executionName: execution, repId: rep } = current;
+        // The rep's answer is in: a funnel write failing now must not show them an error (Close deal
+        // then counts the acceptance as implied by the outcome).
         await recordMilestones({ funnel }, { leadId: lead.id, execution, dealId, at, lead, rep }, [
           'accepted',
-        ]);
+        ]).catch((e: unknown) =>
+          logger.error('funnel acceptance not recorded', {
+            dealId,
+            error: e instanceof Error ? e.name : 'unknown',
+          }),
+        );
       }
       metrics.addMetric(`RepAction_${claims.action}`, 'Count', 1);
       logger.info('rep acted', { dealId: current.dealId, repId: current.repId, action: claims.action });

@@ -85,6 +85,12 @@ export class HandoffMonitoring extends Construct {
       }),
       'Bounce or complaint rate over its limit: nurture sends are paused. See GET /admin/deliverability.',
     );
+    // A funnel counter write failed after its marker: the counts are short until `npm run funnel:rebuild`.
+    alarm(
+      'FunnelCountersShort',
+      business('FunnelCounterErrors', Duration.minutes(5)),
+      'Funnel counters missed an update (see the log "funnel counters not updated"): run npm run funnel:rebuild.',
+    );
     for (const [fnId, f] of Object.entries(functions)) {
       alarm(`${fnId}Errors`, f.metricErrors({ period: Duration.minutes(5) }), `${fnId} threw errors.`);
     }

@@ -337,6 +337,12 @@ describe('funnel', () => {
       expect(body).toContain(`\\"Handoff\\",\\"${metric}\\",\\"service\\",\\"handoff\\"`);
     }
     expect(body).toContain('Funnel: leads and deals per day');
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'FunnelCounterErrors',
+      Namespace: 'Handoff',
+      Dimensions: [{ Name: 'service', Value: 'handoff' }],
+      AlarmActions: Match.anyValue(),
+    });
   });
 });
 

@@ -1,13 +1,19 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHandler as adminWith } from '../../functions/api/admin.ts';
+import { createHandler as repActionWith } from '../../functions/api/rep-action.ts';
 import { bucketBounds, bucketOf } from '../../functions/shared/domain/funnel.ts';
 import { runFactsOf, type ScoreFacts } from '../../functions/shared/domain/funnel-counters.ts';
+import { signLink } from '../../functions/shared/domain/links.ts';
 import { type MilestoneContext, recordMilestones } from '../../functions/shared/funnel.ts';
 import { metrics } from '../../functions/shared/observability.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '../../functions/shared/reports.ts';
 import { createHandler as captureWith } from '../../functions/steps/capture.ts';
 import { createHandler as closeWith } from '../../functions/steps/close-deal.ts';
 import { config } from '../fixtures/config.ts';
+import { aDeal } from '../fixtures/deals.ts';
 import { aLambdaContext, anHttpEvent } from '../fixtures/lambda.ts';
 import { aLead } from '../fixtures/leads.ts';
 import { type MemoryStores, memoryStores } from '../fixtures/memory-stores.ts';
@@ -169,6 +175,53 @@ describe('recording milestones', () => {
     await db.leads.erase(lead.id);
     expect(await db.funnel.marker(lead.id, 'run-1#0#captured')).toBeUndefined();
     expect(await db.funnel.marker(lead.id, 'run-1#1#mql')).toBeUndefined();
+  });
+});
+
+describe('the rep’s accept link', () => {
+  const KEY = 'unit-test-signing-key-0123456789abcdef';
+  const sfn = mockClient(SFNClient);
+  const secrets = mockClient(SecretsManagerClient);
+  beforeEach(() => {
+    secrets.on(GetSecretValueCommand).resolves({ SecretString: KEY });
+    sfn.on(SendTaskSuccessCommand).resolves({});
+  });
+  afterEach(() => {
+    sfn.reset();
+    secrets.reset();
+  });
+
+  it('counts the acceptance once, with the rep’s response time from the assignment; a second click counts nothing', async () => {
+    const lead = aLead();
+    const assignedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+    await recordMilestones(
+      db,
+      { leadId: lead.id, execution: 'run-1', cycle: 0, at: assignedAt, run: runFactsOf(lead, config.reps) },
+      ['captured'],
+    );
+    await db.leads.capture(lead, 'run-1', assignedAt);
+    const deal = aDeal({ leadId: lead.id, executionName: 'run-1', dealId: 'dl-1', createdAt: assignedAt });
+    await db.deals.create(deal);
+    await recordMilestones(
+      db,
+      { leadId: lead.id, execution: 'run-1', cycle: 0, dealId: 'dl-1', at: assignedAt, rep: 'rep-ava' },
+      ['assigned'],
+    );
+    const url = `/deals/action?t=${signLink({ action: 'accept', subject: 'dl-1', audience: 'rep-ava', exp: Date.now() / 1000 + 3600 }, KEY)}`;
+    const post = () =>
+      repActionWith(db)(
+        anHttpEvent('POST', url, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+        aLambdaContext(),
+      );
+    expect((await post()).statusCode).toBe(200);
+    expect((await post()).statusCode).toBe(409);
+    const today = new Date().toISOString().slice(0, 10);
+    const ava = counters(today, 'rep#rep-ava');
+    expect(ava.accepted).toBe(1);
+    const [bucket] = Object.keys(ava).filter((k) => k.startsWith('h:assignedToAccepted:'));
+    const [lo, hi] = bucketBounds(Number(bucket?.split(':')[2]));
+    expect(2 * 3600).toBeGreaterThanOrEqual(lo);
+    expect(2 * 3600).toBeLessThan(hi * 1.01);
   });
 });
 
