@@ -17,6 +17,7 @@ import { dynamodbProxy, sesProxy } from './fault-proxy.ts';
 import { Faults } from './faults.ts';
 import { LocalFunctions, type PoolOptions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
+import { DEFAULT_POOL } from './lambda-pool.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
 import { sesSimulator } from './ses-simulator.ts';
@@ -175,12 +176,18 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     definition: m.definition,
     createdAt: Date.now(),
   }));
+  const definitions = JSON.stringify(machines.map((m) => m.definition));
+  const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
+  const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
   const sfn = new LocalStepFunctions(machines, functions, {
     dataDir: opts.dataDir,
     timeScale: opts.timeScale,
     region: REGION,
     account: ACCOUNT,
     startRate: opts.startRate ?? DEFAULT_START_RATE,
+    // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
+    // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
+    busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
     events,
     ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
   });

@@ -64,6 +64,7 @@ export class LocalStepFunctions {
     // AWS throttles StartExecution with a token bucket per account and region: HTTP 400 ThrottlingException.
     if (this.startBucket && !this.startBucket.take())
       throw new SfnError('ThrottlingException', 'Rate exceeded');
+    if (this.opts.busy?.()) throw new SfnError('ThrottlingException', 'Rate exceeded: the workflow is busy');
     const machine = this.machine(req.stateMachineArn);
     const name = req.name ?? randomBytes(16).toString('hex');
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);

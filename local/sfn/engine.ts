@@ -27,6 +27,11 @@ export interface EngineOptions {
   retryIntervalMs?: number;
   /** StartExecution's token bucket (local/sfn/throttle.ts); none when absent. */
   startRate?: { perSecond: number; burst: number };
+  /**
+   * Backpressure: StartExecution is throttled while this says the functions the runs need are saturated,
+   * so a burst waits at the edge (SubmitLead answers 429 + Retry-After) instead of piling up in the runs.
+   */
+  busy?: () => boolean;
   /** Called on every status change: RUNNING at start and on redrive, then the terminal status. */
   onStatusChange?: (rec: ExecutionRecord) => void;
   /** Where "Step Functions Execution Status Change" events go (the local EventBridge bus). */

@@ -212,6 +212,19 @@ describe('StartExecution throttling', () => {
     expect(Array.from({ length: 6 }, () => bucket.take()).filter(Boolean)).toHaveLength(5);
   });
 
+  it('throttles StartExecution while the workflow is busy, and starts again once it is not', async () => {
+    let busy = true;
+    const { sfn } = engine({ busy: () => busy });
+    stopAfter = () => sfn.shutdown();
+    expect(() => sfn.startExecution({ stateMachineArn: ARN, name: 'busy', input: '{"n":1}' })).toThrow(
+      expect.objectContaining({ name: 'ThrottlingException' }),
+    );
+    busy = false;
+    expect(sfn.startExecution({ stateMachineArn: ARN, name: 'free', input: '{"n":1}' })).toMatchObject({
+      executionArn: expect.stringContaining(':free'),
+    });
+  });
+
   it('answers ThrottlingException beyond the bucket, through the SDK after its retries, and RedriveExecution works over HTTP', async () => {
     const { sfn, state } = engine({ startRate: { perSecond: 0.001, burst: 2 } });
     const edge = edgeServer('sfn', () => undefined);
