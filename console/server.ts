@@ -5,6 +5,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
+import { config } from '../functions/shared/config.ts';
 import { ApiError, apiErrorOf, ConsoleApi, type ConsoleOptions } from './api.ts';
 
 export type { ConsoleOptions } from './api.ts';
@@ -210,15 +211,19 @@ async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: Ser
   const apiUrl = (opts.apiUrl ?? EXAMPLE_API).replace(/\/+$/, '');
   if (type.startsWith('text/html')) body = Buffer.from(body.toString('utf8').replaceAll(EXAMPLE_API, apiUrl));
   const apiOrigin = new URL(apiUrl).origin;
+  // form-action also covers the 303 to the thank-you page, on the site's own origin.
+  const thankYouOrigin = new URL(config.app.forms.thankYouUrl).origin;
   res.writeHead(200, {
     ...BASE_HEADERS,
+    // Not no-referrer: with it, a browser posts the form with `Origin: null`, which the API refuses (403).
+    'referrer-policy': 'strict-origin-when-cross-origin',
     'cross-origin-resource-policy': 'cross-origin',
     'content-type': type,
     'cache-control': 'no-cache',
     'content-length': body.length,
     ...(type.startsWith('text/html')
       ? {
-          'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src ${apiOrigin}; form-action ${apiOrigin}; base-uri 'none'; frame-ancestors 'none'`,
+          'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src ${apiOrigin}; form-action 'self' ${apiOrigin} ${thankYouOrigin}; base-uri 'none'; frame-ancestors 'none'`,
         }
       : {}),
   });

@@ -92,6 +92,7 @@
       return;
     }
     button.disabled = false;
+    say('');
     const body = await res.json().catch(() => ({}));
     if (res.status === 400)
       showFieldErrors(body.fields ?? { '(body)': [body.error ?? 'Please check the form.'] });

@@ -293,6 +293,9 @@ describe('console HTTP edge', () => {
     const res = await call('/examples/contact-form.html');
     expect(res.status).toBe(200);
     expect(res.body).toContain('action="http://127.0.0.1:3000/leads"');
-    expect(res.headers['content-security-policy']).toContain('form-action http://127.0.0.1:3000');
+    expect(res.headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
+    expect(res.headers['content-security-policy']).toContain(
+      "form-action 'self' http://127.0.0.1:3000 https://www.handoff.example",
+    );
   });
 });

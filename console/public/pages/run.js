@@ -12,7 +12,15 @@ const POLL_MS = 2000;
 export async function render({ main, params, every, isCurrent }) {
   const name = params[0];
   const path = `runs/${encodeURIComponent(name)}`;
-  const view = { selected: undefined, visit: undefined, tab: 'steps', expanded: new Set(), fit: true };
+  // `follow`: the details panel shows the current state until the admin picks another.
+  const view = {
+    selected: undefined,
+    visit: undefined,
+    tab: 'steps',
+    expanded: new Set(),
+    fit: true,
+    follow: true,
+  };
   let data = await api(path);
   let signature = '';
 
@@ -30,6 +38,7 @@ export async function render({ main, params, every, isCurrent }) {
     }
   };
   const select = (state, visit) => {
+    view.follow = false;
     view.selected = state;
     view.visit = visit;
     draw();
@@ -52,6 +61,7 @@ export async function render({ main, params, every, isCurrent }) {
       const fresh = await api(path);
       if (!isCurrent()) return;
       data = fresh;
+      if (view.follow) view.selected = data.path.current;
       draw();
     } catch (e) {
       if (!isCurrent()) return;

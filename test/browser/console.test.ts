@@ -1,0 +1,281 @@
+// The console and the example form in a real browser: Debian's chromium driven by playwright-core (never a
+// downloaded browser), against a fresh local stack. Screenshots go to .screenshots/ (git-ignored); with
+// UPDATE_DOCS_SCREENSHOT=1 the run detail is also saved as docs/console.png for the README.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { config } from '../fixtures/config.ts';
+import { eventually, postLead, startTestStack, storesOf, type TestStack } from '../fixtures/local-stack.ts';
+
+const root = join(import.meta.dirname, '../..');
+const shots = join(root, '.screenshots');
+const thankYouUrl = config.app.forms.thankYouUrl;
+/**
+ * The site that embeds the form: an origin forms.allowedOrigins lists. A local one (http), as the local
+ * API is: a browser posts a form from an https page to an http API with `Origin: null` (a downgrade),
+ * which the API refuses.
+ */
+const site = config.app.forms.allowedOrigins.find((o) =>
+  /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/.test(o),
+);
+
+let t: TestStack;
+let browser: Browser;
+const dialogs: string[] = [];
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  [t, browser] = await Promise.all([
+    startTestStack(inject('cdkOut')),
+    chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    }),
+  ]);
+  expect(
+    site,
+    'forms.allowedOrigins needs a local origin (http://localhost:<port>) for the local stack',
+  ).toBeDefined();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stack.stop();
+});
+
+/**
+ * A browser context whose pages on the embedding site come from the console's /examples/ (the form, its
+ * script), and whose thank-you page (forms.thankYouUrl) is the example's, so the form posts cross-origin
+ * to the API as it would from the company's website.
+ */
+async function siteContext(javaScriptEnabled: boolean): Promise<BrowserContext> {
+  const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1280, height: 900 } });
+  // Pages the test serves have no address of their own, so Local Network Access counts them as public and
+  // asks before their script calls the API on 127.0.0.1: grant it, as a user would.
+  await context.grantPermissions(['local-network-access'], { origin: String(site) });
+  const serve = (file: string) => async (route: Route) => {
+    const name = file || new URL(route.request().url()).pathname.slice(1);
+    await route.fulfill({ response: await route.fetch({ url: `${t.stack.urls.console}examples/${name}` }) });
+  };
+  await context.route(`${site}/**`, serve(''));
+  await context.route(thankYouUrl, serve('thank-you.html'));
+  return context;
+}
+
+async function consolePage(width = 1600): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width, height: 1000 } });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => dialogs.push(`page error: ${e.message}`));
+  return page;
+}
+
+const kpi = (page: Page, label: string) =>
+  page
+    .locator('.kpi')
+    .filter({ has: page.locator('.kpi-label', { hasText: new RegExp(`^${label}$`) }) })
+    .locator('.kpi-value');
+
+describe('console in a browser', () => {
+  it('form → thank-you page → the run in the console → its graph → the rep acts → funnel and feedback change', async () => {
+    const email = 'grace.hopper@acme-robotics.com';
+    const leadId = leadIdFor(email);
+    const admin = await consolePage();
+
+    // Before: an empty funnel and no scoring feedback.
+    await admin.goto(`${t.stack.urls.console}#/funnel`);
+    await expect.poll(() => kpi(admin, 'Won').textContent()).toBe('0');
+    await admin.goto(`${t.stack.urls.console}#/feedback`);
+    await admin.getByText('No deal closed').waitFor();
+
+    // The example form, embedded on the company's site, without JavaScript: a plain POST, 303, thank-you page.
+    const embedding = await siteContext(false);
+    const form = await embedding.newPage();
+    await form.goto(`${site}/contact-form.html`);
+    await form.fill('#email', email);
+    await form.fill('#firstName', 'Grace');
+    await form.fill('#lastName', 'Hopper');
+    await form.fill('#company', 'Acme Robotics');
+    await form.fill('#title', 'CTO');
+    await form.fill('#companySize', '5000');
+    await form.selectOption('#country', 'US');
+    await form.selectOption('#formType', 'demo-request');
+    await form.check('#consent');
+    // The honeypot is in the form, off screen for people.
+    const honeypot = await form.locator('#website').boundingBox();
+    expect((honeypot?.x ?? 0) + (honeypot?.width ?? 0)).toBeLessThan(0);
+    await form.screenshot({ path: join(shots, 'form.png'), fullPage: true });
+    await form.click('button[type=submit]');
+    await form.locator('h1', { hasText: 'Thank you!' }).waitFor();
+    expect(form.url()).toBe(thankYouUrl);
+    await form.screenshot({ path: join(shots, 'thank-you.png') });
+    await embedding.close();
+
+    // The run appears in the live runs list (no reload), with the state it is in.
+    await admin.goto(`${t.stack.urls.console}#/runs`);
+    const row = admin.locator(`tr[data-run^="${leadId}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    await admin.screenshot({ path: join(shots, 'runs.png') });
+    await row.locator('a').first().click();
+    await admin.waitForURL(/#\/runs\/ld-/);
+
+    // Its graph: the path taken in green, the current state highlighted.
+    const current = admin.locator('svg.graph .node.current');
+    await expect
+      .poll(() => current.getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('Await rep acceptance');
+    for (const state of ['Capture & score lead', 'Route lead', 'Assign rep'])
+      await expect(admin.locator(`svg.graph .node.visited[data-state="${state}"]`).count()).resolves.toBe(1);
+    expect(await admin.locator('svg.graph .node.unvisited[data-state="Nurture"]').count()).toBe(1);
+    expect(await admin.locator('svg.graph .edge.taken').count()).toBeGreaterThanOrEqual(4);
+    await expect(admin.locator('.details-panel h2').first().textContent()).resolves.toBe(
+      'Await rep acceptance',
+    );
+    await admin.screenshot({ path: join(shots, 'run-detail.png'), fullPage: true });
+
+    // The rep, from the assignment email: accept (a GET shows the page, its button posts), then won.
+    const mail = await eventually(
+      async () => (await t.mailbox()).find((m) => m.subject.includes('Grace Hopper')),
+      15_000,
+      'the assignment email',
+    );
+    const [accept, won] = t.linksIn(mail).filter((l) => l.includes('/deals/action'));
+    const rep = await browser.newPage();
+    await rep.goto(String(accept));
+    await Promise.all([rep.waitForLoadState(), rep.click('button[type=submit]')]);
+    await rep.getByText('Done').first().waitFor();
+    // The console follows the run live.
+    await expect
+      .poll(() => current.getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('Await deal outcome');
+    await admin.screenshot({ path: join(shots, 'run-accepted.png'), fullPage: true });
+    if (process.env.UPDATE_DOCS_SCREENSHOT) {
+      await admin.setViewportSize({ width: 1600, height: 1240 });
+      await admin.screenshot({ path: join(shots, 'console.png') });
+      copyFileSync(join(shots, 'console.png'), join(root, 'docs/console.png'));
+    }
+    await rep.goto(String(won));
+    await rep.fill('#amount', '125000');
+    await Promise.all([rep.waitForLoadState(), rep.click('button[type=submit]')]);
+    await rep.getByText('Done').first().waitFor();
+    await rep.close();
+    await admin.locator('.run-status .badge', { hasText: 'Succeeded' }).waitFor({ timeout: 15_000 });
+
+    // Sales told marketing: the funnel and the scoring feedback now count the won deal.
+    await admin.goto(`${t.stack.urls.console}#/funnel`);
+    await expect.poll(() => kpi(admin, 'Won').textContent(), { timeout: 10_000 }).toBe('1');
+    await expect(kpi(admin, 'Revenue won').textContent()).resolves.toBe('$125,000');
+    await admin.screenshot({ path: join(shots, 'funnel.png'), fullPage: true });
+    await admin.goto(`${t.stack.urls.console}#/feedback`);
+    await admin.getByText('Sales-ready threshold').waitFor();
+    const grade = admin.locator('table.rates tbody tr').first();
+    await expect(grade.locator('td').first().textContent()).resolves.toBe('1');
+    await admin.screenshot({ path: join(shots, 'feedback.png'), fullPage: true });
+    await admin.close();
+    expect(dialogs).toEqual([]);
+  });
+
+  it('renders lead text as text (no markup, no script), and masks PII until revealed', async () => {
+    const email = 'ada.xss@acme-robotics.com';
+    const leadId = leadIdFor(email);
+    const name = '<img src=x onerror=alert(1)>';
+    expect(
+      (
+        await postLead(t, {
+          email,
+          firstName: name,
+          lastName: 'Lovelace',
+          company: '<b>Evil</b> Corp',
+          formType: 'webinar',
+          message: '<script>alert(2)</script>',
+        })
+      ).status,
+    ).toBe(202);
+    const page = await consolePage(1280);
+    await page.goto(`${t.stack.urls.console}#/leads/${leadId}`);
+    await page.locator('.lead-sub').waitFor({ timeout: 15_000 });
+    const text = async () => String(await page.locator('main').textContent());
+    expect(await text()).not.toMatch(/ada\.xss|Lovelace|Evil|alert\(2\)/);
+    expect(await text()).toContain('a•••@a•••.com');
+    await page.screenshot({ path: join(shots, 'lead-masked.png'), fullPage: true });
+
+    await page.click('#reveal');
+    await page.getByText(email).first().waitFor();
+    expect(await text()).toContain(name);
+    expect(await text()).toContain('<script>alert(2)</script>');
+    expect(await page.locator('main img, main b, main script').count()).toBe(0);
+    await page.screenshot({ path: join(shots, 'lead-revealed.png'), fullPage: true });
+
+    // The run's inputs too: masked again once hidden, and the raw name only as JSON text.
+    await page.click('#reveal');
+    const runLink = page.locator('a[href^="#/runs/ld-"]').first();
+    await runLink.waitFor({ timeout: 15_000 });
+    await runLink.click();
+    await page.locator('svg.graph').waitFor();
+    expect(await text()).not.toMatch(/ada\.xss|Lovelace/);
+    await page.click('#reveal');
+    await page.locator('.details-panel pre.json', { hasText: email }).first().waitFor();
+    expect(await page.locator('main img, main b, main script').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it('acts on a run after a confirmation: send now, stop, redrive', async () => {
+    const email = 'nurtured.reader@acme-robotics.com';
+    expect(
+      (await postLead(t, { email, firstName: 'Nora', formType: 'newsletter', title: 'Intern' })).status,
+    ).toBe(202);
+    const page = await consolePage(1280);
+    await page.goto(`${t.stack.urls.console}#/runs?q=${encodeURIComponent(email)}`);
+    const link = page.locator(`tr[data-run^="${leadIdFor(email)}"] a`).first();
+    await link.waitFor({ timeout: 15_000 });
+    await link.click();
+    const wait = 'Wait for a signal or the next send';
+    const current = page.locator('svg.graph .node.current');
+    await expect.poll(() => current.getAttribute('data-state'), { timeout: 15_000 }).toBe(wait);
+
+    // Send now (local only): the scheduled wait ends, Nurture runs again, and the run waits once more.
+    await page.getByRole('button', { name: 'Send now' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Send now' }).click();
+    await page.locator('svg.graph .node[data-state="Nurture"] .visits').waitFor({ timeout: 15_000 });
+
+    // Stop, with a confirmation; then redrive it from where it stopped.
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect(page.locator('dialog[open] h2').textContent()).resolves.toBe('Stop this run?');
+    await page.locator('dialog[open]').getByRole('button', { name: 'Stop run' }).click();
+    await page.locator('.run-status .badge', { hasText: 'Stopped' }).waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Redrive' }).click();
+    await page.locator('dialog[open]').getByRole('button', { name: 'Redrive' }).click();
+    await page.locator('.run-status .badge', { hasText: 'Running' }).waitFor({ timeout: 10_000 });
+    await expect.poll(() => current.getAttribute('data-state'), { timeout: 15_000 }).toBe(wait);
+    await page.screenshot({ path: join(shots, 'run-redriven.png'), fullPage: true });
+    expect(dialogs).toEqual([]);
+    await page.close();
+  });
+
+  it('example form with its script: UTM fields from the URL, the API’s field errors inline, then thanks', async () => {
+    const email = 'utm.reader@acme-robotics.com';
+    const embedding = await siteContext(true);
+    const page = await embedding.newPage();
+    await page.goto(`${site}/contact-form.html?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
+    await expect(page.inputValue('input[name=utmSource]')).resolves.toBe('newsletter');
+    await page.fill('#email', email);
+    // A right-to-left override passes the browser's checks; the API refuses it (400 with field errors).
+    await page.fill('#firstName', 'Ada\u202e');
+    await page.click('button[type=submit]');
+    const error = page.locator('#firstName-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/text-direction/);
+    expect(await page.getAttribute('#firstName', 'aria-invalid')).toBe('true');
+    await page.screenshot({ path: join(shots, 'form-errors.png'), fullPage: true });
+    await page.fill('#firstName', 'Ada');
+    await page.click('button[type=submit]');
+    await page.locator('.thanks').waitFor();
+    const lead = await eventually(() => storesOf(t).leads.get(leadIdFor(email)), 15_000, 'the lead');
+    expect(lead).toMatchObject({ utmSource: 'newsletter', utmMedium: 'email', utmCampaign: 'spring' });
+    await embedding.close();
+  });
+});
