@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { config } from '../functions/shared/config.ts';
+import { escapeHtml } from '../functions/shared/mail.ts';
 import { ApiError, apiErrorOf, ConsoleApi, type ConsoleOptions } from './api.ts';
 
 export type { ConsoleOptions } from './api.ts';
@@ -209,7 +210,16 @@ async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: Ser
   if (!type || !info?.isFile()) throw new ApiError(404, 'Not found');
   let body = await readFile(file);
   const apiUrl = (opts.apiUrl ?? EXAMPLE_API).replace(/\/+$/, '');
-  if (type.startsWith('text/html')) body = Buffer.from(body.toString('utf8').replaceAll(EXAMPLE_API, apiUrl));
+  if (type.startsWith('text/html')) {
+    // Served from here, the page's origin is this server's: say so when the API would refuse it (403).
+    const origin = `http://${req.headers.host}`;
+    const note = config.app.forms.allowedOrigins.includes(origin)
+      ? ''
+      : `<p class="origin-note" role="note">This page's origin, <code>${escapeHtml(origin)}</code>, is not in <code>forms.allowedOrigins</code> (config/app.json): the API refuses its posts with 403. Add it there and synthesize again.</p>`;
+    body = Buffer.from(
+      body.toString('utf8').replaceAll(EXAMPLE_API, apiUrl).replace('<!-- origin-note -->', note),
+    );
+  }
   const apiOrigin = new URL(apiUrl).origin;
   // form-action also covers the 303 to the thank-you page, on the site's own origin.
   const thankYouOrigin = new URL(config.app.forms.thankYouUrl).origin;

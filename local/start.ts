@@ -133,7 +133,8 @@ Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1
   on Node.js ${process.version}; the functions' Lambda runtime is ${lambdaRuntimes}
 
   API          ${u.api}            POST ${u.api}/leads
-  Console      ${u.console}
+  Console      ${u.console}  (runs, graph, leads, deals, funnel, scoring feedback: docs/console.md)
+  Form         ${u.console}examples/contact-form.html  (the embeddable form, posting to this API)
   Mailbox      ${u.mailbox}
   Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>

@@ -261,6 +261,38 @@ describe('console API', () => {
 });
 
 describe('console HTTP edge', () => {
+  it('against AWS, answers the API only to a browser that opened the printed URL with its token', async () => {
+    const token = 'secret-token-123';
+    const guarded = createConsole({
+      sfn: new SFNClient({}),
+      stores: memoryStores(),
+      stateMachineArn: ARN,
+      token,
+    });
+    const server2 = createServer((req, res) => void guarded(req, res));
+    await new Promise<void>((r) => server2.listen(0, '127.0.0.1', r));
+    const saved = base;
+    base = `http://127.0.0.1:${(server2.address() as AddressInfo).port}`;
+    try {
+      expect((await call('/api/meta')).status).toBe(401);
+      expect((await call('/')).status).toBe(200); // the page itself holds no data
+      expect((await call('/?token=wrong')).status).toBe(401);
+      const open = await call(`/?token=${token}`);
+      expect(open.status).toBe(303);
+      expect(open.headers.location).toBe('/');
+      expect(String(open.headers['set-cookie'])).toMatch(
+        /handoff_console=secret-token-123; HttpOnly; SameSite=Strict/,
+      );
+      const meta = await call('/api/meta', { headers: { cookie: `handoff_console=${token}` } });
+      expect(meta.status).toBe(200);
+      expect(JSON.parse(meta.body).mode).toBe('aws');
+      expect((await call('/api/meta', { headers: { cookie: 'handoff_console=nope' } })).status).toBe(401);
+    } finally {
+      base = saved;
+      await new Promise<void>((r) => server2.close(() => r()));
+    }
+  });
+
   it('serves the app with a strict CSP, and 404 JSON for unknown routes and files', async () => {
     const page = await call('/');
     expect(page.status).toBe(200);
@@ -294,6 +326,10 @@ describe('console HTTP edge', () => {
     expect(res.status).toBe(200);
     expect(res.body).toContain('action="http://127.0.0.1:3000/leads"');
     expect(res.headers['referrer-policy']).toBe('strict-origin-when-cross-origin');
+    // Served from an origin the API does not allow, the page says so.
+    expect(res.body).toMatch(
+      /origin, <code>http:\/\/127\.0\.0\.1:\d+<\/code>, is not in <code>forms\.allowedOrigins/,
+    );
     expect(res.headers['content-security-policy']).toContain(
       "form-action 'self' http://127.0.0.1:3000 https://www.handoff.example",
     );
