@@ -52,15 +52,16 @@ export const createHandler = ({
     const leadId = leadIdOf(detail.input);
     logger.error('lead run ended without finishing', { leadId, status: detail.status, errorType });
     const stored = leadId ? await leads.get(leadId) : undefined;
+    // An erased lead's run was stopped by the erase, which did this work itself: nothing is written back,
+    // even while the erase is still deleting the lead's items. A person who came back after the erase has
+    // a lead captured since, and their failed run is recorded like any other.
+    const email = stored?.email ?? submitted?.lead.email;
+    const suppressed = email ? await suppression.entryFor(email) : undefined;
+    if (suppressed?.reason === 'erased' && (!stored || stored.capturedAt <= suppressed.at))
+      return { recorded: false, released: false };
     // A run that failed before "Capture & score lead" stored its lead stores it now, so the failed lead is
-    // in the console (and erasable); a redrive captures it again under the same run. Not an erased lead's:
-    // the erase stopped its run and did this work itself. (A person who came back after an erase has a
-    // lead item again, and their failed run is recorded like any other.)
-    if (submitted && !stored) {
-      if ((await suppression.reasonFor(submitted.lead.email)) === 'erased')
-        return { recorded: false, released: false };
-      await leads.capture(submitted.lead, detail.name, submitted.receivedAt);
-    }
+    // in the console (and erasable); a redrive captures it again under the same run.
+    if (submitted && !stored) await leads.capture(submitted.lead, detail.name, submitted.receivedAt);
     const lead = stored ?? (leadId ? await leads.get(leadId) : undefined);
     // Only the run that owns the lead speaks for it (a merged or superseded run changes nothing).
     if (!lead || lead.activeExecution !== detail.name) return { recorded: false, released: false };

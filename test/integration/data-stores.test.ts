@@ -148,6 +148,7 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.suppression.reasonFor(email)).toBe('bounced');
     await s.suppression.suppress(email, 'erased', 'admin', AT);
     expect(await s.suppression.reasonFor(email.toUpperCase())).toBe('erased');
+    expect(await s.suppression.entryFor(email)).toEqual({ reason: 'erased', at: AT });
     expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(false);
     await s.sends.markSent(lead.id, 0, 1, 'm-1', AT, 2_000_000_000);
     expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(true);

@@ -229,7 +229,11 @@ export function dynamoLeads(
 
     async erase(leadId) {
       const lead = await store.get(leadId);
-      const all = await itemKeys(leadId);
+      // The profile goes first: a step still running for the lead then finds no lead, as it will after.
+      const profile = keys.lead(leadId).sk;
+      const all = (await itemKeys(leadId)).sort(
+        (a, b) => Number(b.sk === profile) - Number(a.sk === profile),
+      );
       for (const key of all) await doc.send(new DeleteCommand({ TableName, Key: key }));
       if (lead) await doc.send(new DeleteCommand({ TableName, Key: keys.emailClaim(lead.email) }));
       return all.length + (lead ? 1 : 0);

@@ -10,6 +10,8 @@ export interface SuppressionStore {
   isSuppressed(email: string): Promise<boolean>;
   /** Why the address is suppressed (the first reason stands), or undefined. */
   reasonFor(email: string): Promise<SuppressionReason | undefined>;
+  /** Why and since when the address is suppressed, or undefined. */
+  entryFor(email: string): Promise<{ reason: SuppressionReason; at: string } | undefined>;
   /** Suppresses the address once; the first reason stands, but 'erased' replaces any. */
   suppress(email: string, reason: SuppressionReason, how: string, at: string): Promise<void>;
 }
@@ -20,10 +22,13 @@ export function dynamoSuppression({ doc, name: TableName }: Table): SuppressionS
       return (await store.reasonFor(email)) !== undefined;
     },
     async reasonFor(email) {
+      return (await store.entryFor(email))?.reason;
+    },
+    async entryFor(email) {
       const { Item } = await doc.send(
         new GetCommand({ TableName, Key: keys.suppression(emailHash(email)), ConsistentRead: true }),
       );
-      return Item?.reason as SuppressionReason | undefined;
+      return Item ? { reason: Item.reason as SuppressionReason, at: String(Item.at) } : undefined;
     },
     async suppress(email, reason, how, at) {
       await conditional(() =>

@@ -238,7 +238,15 @@ describe('Record failure (EventBridge: run status change)', () => {
     expect(await db.leads.get(erased.id)).toBeUndefined();
 
     // The same person comes back after the erase: their new run is theirs, and its failure is recorded.
-    await db.leads.capture(erased, 'comeback-run', AT);
+    // (Still being erased: the lead item is there, captured before the erase. Nothing is written.)
+    await db.leads.capture(erased, 'erased-run', '2026-11-24T09:00:00.000Z');
+    expect(await recordFailureWith(db)(stopped, aLambdaContext())).toEqual({
+      recorded: false,
+      released: false,
+    });
+    expect((await db.leads.listEvents(erased.id)).map((e) => e.type)).not.toContain('failed');
+    await db.leads.erase(erased.id);
+    await db.leads.capture(erased, 'comeback-run', '2026-11-27T09:00:00.000Z');
     expect(await recordFailureWith(db)(event('comeback-run', erased.id), aLambdaContext())).toEqual({
       recorded: true,
       released: false,
