@@ -465,7 +465,7 @@ export class ConsoleApi {
     const deals = (await Promise.all(dealIds.map((d) => this.stores.deals.get(d)))).filter(
       (d): d is DealRecord => Boolean(d),
     );
-    const { runs } = await this.runs(new URLSearchParams({ q: leadId, limit: '20' }));
+    const runs = await this.runsOfLead(record, timeline);
     const lead = shownLead(record);
     return {
       lead: reveal ? lead : maskDeep(lead),
@@ -473,6 +473,40 @@ export class ConsoleApi {
       deals: deals.map(shownDeal),
       runs,
     };
+  }
+
+  /**
+   * A lead's runs, newest first: the runs its form events name, and its active run (no listing to scan).
+   * A run Step Functions no longer keeps (90 days after it ended) is left out.
+   */
+  private async runsOfLead(record: LeadRecord, timeline: { type: string; data?: Record<string, unknown> }[]) {
+    const named = timeline.filter((e) => e.type === 'form').map((e) => e.data?.executionName);
+    const names = [...new Set([...named, record.activeExecution])]
+      .filter((n): n is string => typeof n === 'string' && NAME.test(n))
+      .slice(-20);
+    const found = await Promise.all(
+      names.map((name) =>
+        this.sfn
+          .send(new DescribeExecutionCommand({ executionArn: this.executionArnOf(name) }))
+          .then((d) => ({ ...d, name }))
+          .catch((e: { name?: string }) => {
+            if (e?.name === 'ExecutionDoesNotExist') return undefined;
+            throw e;
+          }),
+      ),
+    );
+    const items: ExecutionListItem[] = found
+      .filter((d) => d !== undefined)
+      .map((d) => ({
+        executionArn: d.executionArn,
+        stateMachineArn: this.stateMachineArn,
+        name: d.name,
+        status: d.status,
+        startDate: d.startDate,
+        ...(d.stopDate ? { stopDate: d.stopDate } : {}),
+        ...(d.redriveCount ? { redriveCount: d.redriveCount } : {}),
+      }));
+    return (await this.withStates(items)).sort((a, b) => (a.startDate < b.startDate ? 1 : -1));
   }
 
   /** The deals board: per stage, the newest `limit` deals (and how many were read). */

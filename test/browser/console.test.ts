@@ -1,6 +1,8 @@
 // The console and the example form in a real browser: Debian's chromium driven by playwright-core (never a
 // downloaded browser), against a fresh local stack. Screenshots go to .screenshots/ (git-ignored); with
-// UPDATE_DOCS_SCREENSHOT=1 the run detail is also saved as docs/console.png for the README.
+// UPDATE_DOCS_SCREENSHOT=1 the run detail is also saved as docs/console.png for the README. Each test runs
+// in a few seconds (the first in about 15); their timeouts are generous because the synthesized tests
+// share the machine's cores.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
@@ -181,7 +183,7 @@ describe('console in a browser', () => {
     await admin.screenshot({ path: join(shots, 'feedback.png'), fullPage: true });
     await admin.close();
     expect(dialogs).toEqual([]);
-  });
+  }, 90_000);
 
   it('renders lead text as text (no markup, no script), and masks PII until revealed', async () => {
     const email = 'ada.xss@acme-robotics.com';
@@ -226,7 +228,7 @@ describe('console in a browser', () => {
     expect(await page.locator('main img, main b, main script').count()).toBe(0);
     expect(dialogs).toEqual([]);
     await page.close();
-  });
+  }, 45_000);
 
   it('acts on a run after a confirmation: send now, stop, redrive', async () => {
     const email = 'nurtured.reader@acme-robotics.com';
@@ -259,7 +261,7 @@ describe('console in a browser', () => {
     await page.screenshot({ path: join(shots, 'run-redriven.png'), fullPage: true });
     expect(dialogs).toEqual([]);
     await page.close();
-  });
+  }, 45_000);
 
   it('example form with its script: UTM fields from the URL, the API’s field errors inline, then thanks', async () => {
     const email = 'utm.reader@acme-robotics.com';
@@ -282,5 +284,5 @@ describe('console in a browser', () => {
     const lead = await eventually(() => storesOf(t).leads.get(leadIdFor(email)), 15_000, 'the lead');
     expect(lead).toMatchObject({ utmSource: 'newsletter', utmMedium: 'email', utmCampaign: 'spring' });
     await embedding.close();
-  });
+  }, 45_000);
 });
