@@ -340,7 +340,7 @@ export class ConsoleApi {
       this.history(executionArn),
       this.machine(),
     ]);
-    const steps = stepsOf(history.events);
+    const steps = stepsOf(history.events, definition);
     const path = pathOf(steps);
     const status = String(execution.status);
     const current = path.current;

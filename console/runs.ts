@@ -53,10 +53,18 @@ const iso = (d: Date | number | string | undefined): string =>
   d === undefined ? '' : new Date(d instanceof Date ? d.getTime() : d).toISOString();
 
 const FAILURE = /(Failed|TimedOut|StartFailed|SubmitFailed)$/;
+/** A new attempt, or a success: what comes after a failure that was retried rather than caught. */
+const RECOVERED = /^(Task|LambdaFunction|Activity)(Scheduled|Succeeded)$/;
 
-/** The steps of a history, oldest first. */
-export function stepsOf(events: HistoryEvent[]): Step[] {
+/**
+ * The steps of a history, oldest first. A state exited right after a failure was left through a Catch
+ * ("caught"): AWS records an attempt or a success after a retried failure. The local engine records
+ * neither, so with the definition a step is caught only when a Catch of its state takes that error to
+ * the state entered next; otherwise its failure was retried.
+ */
+export function stepsOf(events: HistoryEvent[], definition?: AslDefinition): Step[] {
   const steps: Step[] = [];
+  const pending = new Map<Step, string>();
   let open: Step | undefined;
   for (const e of events) {
     const type = String(e.type ?? '');
@@ -88,15 +96,35 @@ export function stepsOf(events: HistoryEvent[]): Step[] {
         open.exitedAt = iso(e.timestamp);
         if (d?.error) open.error = d.error;
         if (d?.cause) open.cause = d.cause;
+        pending.delete(open);
       }
       open = undefined;
+    } else if (open && RECOVERED.test(type)) {
+      pending.delete(open);
     } else if (open && !type.startsWith('Execution') && FAILURE.test(type)) {
       open.failures += 1;
       open.error = d?.error ?? (type.endsWith('TimedOut') ? 'States.Timeout' : type);
       if (d?.cause !== undefined) open.cause = d.cause;
       else delete open.cause;
+      pending.set(open, open.error);
     }
   }
+  steps.forEach((step, i) => {
+    const error = pending.get(step);
+    if (error === undefined || step.status !== 'succeeded') return;
+    if (!definition) {
+      step.status = 'caught';
+      return;
+    }
+    const catchers = (definition.States[step.state]?.Catch ?? []) as {
+      ErrorEquals?: string[];
+      Next?: string;
+    }[];
+    const catcher = catchers.find(
+      (c) => c.ErrorEquals?.includes(error) || c.ErrorEquals?.includes('States.ALL'),
+    );
+    if (catcher && steps[i + 1]?.state === catcher.Next) step.status = 'caught';
+  });
   return steps;
 }
 

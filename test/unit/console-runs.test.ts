@@ -60,6 +60,52 @@ describe('console: steps and path from a history', () => {
     expect(steps[1]?.status).toBe('running');
   });
 
+  it('tells a failure caught by a Catch (AWS: exited after it) from one retried (an attempt after it)', () => {
+    const caught = stepsOf([
+      entered('Await rep acceptance'),
+      event('TaskTimedOut', { taskTimedOutEventDetails: { error: 'States.Timeout' } }),
+      exited('Await rep acceptance'),
+      entered('Reassignments left?', 'Choice'),
+    ]);
+    expect(caught[0]).toMatchObject({ status: 'caught', error: 'States.Timeout' });
+    const retried = stepsOf([
+      entered('Assign rep'),
+      event('TaskFailed', { taskFailedEventDetails: { error: 'TransientError' } }),
+      event('TaskScheduled'),
+      event('TaskSucceeded'),
+      exited('Assign rep'),
+    ]);
+    expect(retried[0]).toMatchObject({ status: 'succeeded', failures: 1 });
+  });
+
+  it('locally (no attempt events), calls a failure caught only when a Catch took it to the next state', () => {
+    const definition = {
+      StartAt: 'Wait',
+      States: {
+        Wait: {
+          Type: 'Task',
+          Next: 'Nurture',
+          Catch: [{ ErrorEquals: ['States.Timeout'], Next: 'Nurture' }],
+        },
+        Nurture: { Type: 'Task', End: true },
+      },
+    };
+    const timedOut = [
+      entered('Wait'),
+      event('TaskTimedOut', { taskTimedOutEventDetails: { error: 'States.Timeout' } }),
+      exited('Wait'),
+      entered('Nurture'),
+    ];
+    expect(stepsOf(timedOut, definition)[0]?.status).toBe('caught');
+    const retried = [
+      entered('Wait'),
+      event('TaskFailed', { taskFailedEventDetails: { error: 'TransientError' } }),
+      exited('Wait'),
+      entered('Nurture'),
+    ];
+    expect(stepsOf(retried, definition)[0]).toMatchObject({ status: 'succeeded', failures: 1 });
+  });
+
   it('marks the state a run failed or was stopped in, and counts retried failures', () => {
     const failed = stepsOf([
       entered('Assign rep'),
