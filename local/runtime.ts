@@ -35,7 +35,7 @@ export interface LocalOptions {
   timeScale: number;
   fresh?: boolean;
   logLevel?: string;
-  /** How often expired items (the template's TTL attribute) are deleted, in ms. */
+  /** How often expired items (the template's TTL attribute) are deleted, in ms (default ten minutes). */
   ttlSweepMs?: number;
   /** Lambda: concurrency and queue per function, workers per function (see local/lambda-pool.ts). */
   lambda?: Partial<PoolOptions>;
@@ -121,7 +121,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   // dynalite closes its database last, once the requests already inside it have finished.
   const stopServers = async () => {
     await Promise.all(servers.map((s) => close(s)));
-    await dbRequests.idle(5_000);
+    await dbRequests.idle(30_000);
     await close(db.server);
   };
   try {
@@ -202,11 +202,17 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
 
   // dynalite has no UpdateTimeToLive: delete expired items on the template's TTL attribute ourselves.
   const ttlAttr = tables[0]?.ttlAttribute;
+  // One sweep at a time; stop waits for the one in progress (it talks to dynalite directly, not through
+  // the edge). DynamoDB's own TTL takes up to a couple of days, so every ten minutes is plenty.
+  let sweeping: Promise<unknown> | undefined;
   const sweep = ttlAttr
-    ? setInterval(
-        () => void sweepExpired(dbClient, tableName, ttlAttr).catch(() => undefined),
-        opts.ttlSweepMs ?? 60_000,
-      )
+    ? setInterval(() => {
+        sweeping ??= sweepExpired(dbClient, tableName, ttlAttr)
+          .catch(() => undefined)
+          .finally(() => {
+            sweeping = undefined;
+          });
+      }, opts.ttlSweepMs ?? 600_000)
     : undefined;
   sweep?.unref();
 
@@ -252,6 +258,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     env,
     async stop() {
       if (sweep) clearInterval(sweep);
+      await sweeping;
       events.stop();
       await sfn.shutdown();
       await functions.stop();
