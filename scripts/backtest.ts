@@ -309,9 +309,11 @@ function report(r: BacktestResult, o: Options, where: string): string {
     ),
   );
 
-  if (r.winRate.notHandedOverByCandidate) {
+  const left = r.winRate.notHandedOverByCandidate;
+  if (left.closed) {
     out(
-      `  (the candidate column includes ${many(r.winRate.notHandedOverByCandidate, 'deal')} of leads it would not have handed to sales)`,
+      `  ${many(left.won, 'won deal')} (of ${many(left.closed, 'closed deal')}) the candidate would not have handed to sales: ` +
+        'not in its column',
     );
   }
 

@@ -221,9 +221,13 @@ describe('npm run backtest (scripts/backtest.ts on a real table)', () => {
     expect(blocked.code, blocked.stderr).toBe(1);
     expect(blocked.stdout).toContain(`Won deals the candidate would disqualify: 1\n  ${ids.won}\n`);
     expect(blocked.stdout).toMatch(/to sales\s+1\s+0\s+1\s+2/);
-    // The won deal keeps its outcome in the candidate's win rates, graded D (a disqualified lead scores 0).
-    expect(blocked.stdout).toMatch(/D\s+—\s+1\/1\s+100%/);
-    expect(blocked.stdout).toContain('includes 1 deal of leads it would not have handed to sales');
+    // The won deal the candidate would disqualify is left out of its win rates (no "D 1/1 100%"), on a line
+    // of its own.
+    expect(blocked.stdout).not.toMatch(/D\s+—\s+1\/1\s+100%/);
+    expect(blocked.stdout).toMatch(/B\s+1\/2\s+50%\s+0\/1\s+0%/);
+    expect(blocked.stdout).toContain(
+      '1 won deal (of 1 closed deal) the candidate would not have handed to sales: not in its column',
+    );
     expect(blocked.stderr).toContain('would disqualify 1 won lead(s): exit 1 (pass --allow to accept)');
     expect(`${blocked.stdout}${blocked.stderr}`).not.toMatch(/@|hot\.won|acme-robotics/);
     expect(allowed.code, allowed.stderr).toBe(0);

@@ -284,10 +284,15 @@ export interface BacktestResult {
   wonKeptInNurture: string[];
   deals: number;
   /**
-   * Every closed deal graded by each rule set at its hand-off. `notHandedOverByCandidate`: deals of leads the
-   * candidate would not have handed to sales (their outcome is still what it was, graded by the candidate).
+   * Closed deals graded by each rule set at its hand-off. The candidate's rates leave out the deals of leads
+   * it would not have handed to sales (a deal it would never have had cannot count for its grades); those
+   * are counted in `notHandedOverByCandidate` (closed deals, and how many of them were won).
    */
-  winRate: { current: GradeRate[]; candidate: GradeRate[]; notHandedOverByCandidate: number };
+  winRate: {
+    current: GradeRate[];
+    candidate: GradeRate[];
+    notHandedOverByCandidate: { closed: number; won: number };
+  };
   /** Does replaying the current rules reproduce the recorded route? */
   replayCheck: { matches: number; differs: number; scoredWithOtherRules: number };
   /** Inputs the replay had to do without. */
@@ -337,8 +342,8 @@ export function backtest(
   const changes: LeadChange[] = [];
   const wonDisqualified: string[] = [];
   const wonKeptInNurture: string[] = [];
-  const graded: { current: string; candidate: string; outcome: DealClose }[] = [];
-  let notHandedOverByCandidate = 0;
+  const graded: { current: string; candidate?: string; outcome: DealClose }[] = [];
+  const notHandedOverByCandidate = { closed: 0, won: 0 };
   const replayCheck = { matches: 0, differs: 0, scoredWithOtherRules: 0 };
   const gaps = {
     leadsWithoutEvents: 0,
@@ -388,13 +393,17 @@ export function backtest(
       });
     }
 
-    if (next.outcome !== 'sales') notHandedOverByCandidate += deals.length;
+    const handedOver = next.outcome === 'sales';
     for (const deal of deals) {
       if (!deal.assignmentFound) gaps.dealsWithoutAssignment += 1;
       if (!deal.closeEventFound) gaps.dealsWithoutCloseEvent += 1;
+      if (!handedOver) {
+        notHandedOverByCandidate.closed += 1;
+        if (deal.outcome === 'won') notHandedOverByCandidate.won += 1;
+      }
       graded.push({
         current: scoreAt(journey, current, deal.handedAt).score.grade,
-        candidate: scoreAt(journey, candidate, deal.handedAt).score.grade,
+        ...(handedOver ? { candidate: scoreAt(journey, candidate, deal.handedAt).score.grade } : {}),
         outcome: deal.outcome,
       });
     }
@@ -426,7 +435,7 @@ export function backtest(
         current,
       ),
       candidate: winRates(
-        graded.map((d) => ({ grade: d.candidate, outcome: d.outcome })),
+        graded.flatMap((d) => (d.candidate ? [{ grade: d.candidate, outcome: d.outcome }] : [])),
         candidate,
       ),
       notHandedOverByCandidate,

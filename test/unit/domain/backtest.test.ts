@@ -253,7 +253,13 @@ describe('backtest', () => {
     });
     const result = backtest([won, lost], current, candidate, SINCE);
     expect(result.wonDisqualified).toEqual([won.lead.id]);
-    expect(result.winRate.notHandedOverByCandidate).toBe(1);
+    expect(result.winRate.notHandedOverByCandidate).toEqual({ closed: 1, won: 1 });
+    // The won deal the candidate would never have had is not in its win rates: only the lost one is.
+    const candidateClosed = result.winRate.candidate.reduce((n, g) => n + g.closed, 0);
+    const candidateWon = result.winRate.candidate.reduce((n, g) => n + g.won, 0);
+    expect({ candidateClosed, candidateWon }).toEqual({ candidateClosed: 1, candidateWon: 0 });
+    expect(result.winRate.candidate.find((g) => g.grade === 'D')).toMatchObject({ won: 0, closed: 0 });
+    expect(result.winRate.current.reduce((n, g) => n + g.closed, 0)).toBe(2);
     expect(result.routing.sales).toEqual({ sales: 1, nurture: 0, disqualified: 1 });
     expect(result.changed).toBe(1);
     expect(result.changes).toEqual([
