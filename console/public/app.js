@@ -42,8 +42,12 @@ async function route() {
       params: r.params,
       query: r.query,
       meta,
-      /** Runs `fn` every `ms` while this page is shown and the tab is visible. */
+      /**
+       * Runs `fn` every `ms` while this page is shown and the tab is visible. Nothing starts once the admin
+       * has left the page (a page that called this after an await would leave a timer no one clears).
+       */
       every(ms, fn) {
+        if (current !== ctx) return;
         let busy = false;
         const t = setInterval(async () => {
           if (document.hidden || busy) return;
@@ -56,8 +60,10 @@ async function route() {
         }, ms);
         ctx.cleanups.push(() => clearInterval(t));
       },
+      /** Runs `fn` when the admin leaves the page (at once if they already have). */
       onLeave(fn) {
-        ctx.cleanups.push(fn);
+        if (current !== ctx) fn();
+        else ctx.cleanups.push(fn);
       },
       isCurrent: () => current === ctx,
       rerender: route,

@@ -9,7 +9,14 @@ import { type Browser, type BrowserContext, chromium, type Page, type Route } fr
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
 import { config } from '../fixtures/config.ts';
-import { eventually, postLead, startTestStack, storesOf, type TestStack } from '../fixtures/local-stack.ts';
+import {
+  eventually,
+  postLead,
+  runsOfLead,
+  startTestStack,
+  storesOf,
+  type TestStack,
+} from '../fixtures/local-stack.ts';
 
 const root = join(import.meta.dirname, '../..');
 const shots = join(root, '.screenshots');
@@ -262,6 +269,53 @@ describe('console in a browser', () => {
     expect(dialogs).toEqual([]);
     await page.close();
   }, 45_000);
+
+  it('draws the page of the URL: leaving a run or lead page before it loaded shows the new page, and its timer stops', async () => {
+    const email = 'race.runner@acme-robotics.com';
+    const leadId = leadIdFor(email);
+    expect(
+      (await postLead(t, { email, firstName: 'Rae', formType: 'demo-request', title: 'CTO' })).status,
+    ).toBe(202);
+    const [run] = await eventually(
+      async () => ((await runsOfLead(t, leadId)).length ? runsOfLead(t, leadId) : undefined),
+      15_000,
+      'the run',
+    );
+    const page = await consolePage(1280);
+    // The run's and the lead's API answers come 1.5 s late; count the run's requests.
+    let runRequests = 0;
+    await page.route('**/api/runs/ld-*', async (route) => {
+      runRequests += 1;
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue().catch(() => {});
+    });
+    await page.route('**/api/leads/ld-*', async (route) => {
+      await new Promise((r) => setTimeout(r, 1500));
+      await route.continue().catch(() => {});
+    });
+    await page.goto(`${t.stack.urls.console}#/runs/${encodeURIComponent(String(run?.name))}`);
+    await page.waitForTimeout(200);
+    await page.click('[data-nav="funnel"]');
+    await page.waitForURL(/#\/funnel$/);
+    await kpi(page, 'Won').waitFor();
+    // Past the late answer and a few of the run page's 2 s polls: still the funnel, and no more polling.
+    await page.waitForTimeout(5000);
+    expect(page.url()).toMatch(/#\/funnel$/);
+    expect(await page.locator('svg.graph').count()).toBe(0);
+    expect(await page.locator('main h1').first().textContent()).toBe('Funnel');
+    expect(runRequests).toBe(1);
+
+    // The same from a lead page, and after "Reveal PII" (which redraws the page) then Funnel at once.
+    await page.goto(`${t.stack.urls.console}#/leads/${leadId}`);
+    await page.click('#reveal');
+    await page.click('[data-nav="deals"]');
+    await page.waitForURL(/#\/deals$/);
+    await page.waitForTimeout(2500);
+    expect(await page.locator('.lead-sub').count()).toBe(0);
+    expect(await page.locator('main h1').first().textContent()).toBe('Deals');
+    expect(dialogs).toEqual([]);
+    await page.close();
+  }, 60_000);
 
   it('example form with its script: UTM fields from the URL, the API’s field errors inline, then thanks', async () => {
     const email = 'utm.reader@acme-robotics.com';

@@ -7,7 +7,10 @@ import { emptyState, facts, pageHeader } from '../lib/ui.js';
 export async function render({ main, params, every, isCurrent }) {
   const leadId = params[0];
   const draw = (data) => replace(main, ...page(data));
-  draw(await api(`leads/${encodeURIComponent(leadId)}`));
+  const first = await api(`leads/${encodeURIComponent(leadId)}`);
+  // The admin may have gone to another page while this one loaded: draw nothing then.
+  if (!isCurrent()) return;
+  draw(first);
   every(5000, async () => {
     const data = await api(`leads/${encodeURIComponent(leadId)}`).catch(() => undefined);
     if (data && isCurrent()) {

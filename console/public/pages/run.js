@@ -22,9 +22,12 @@ export async function render({ main, params, every, isCurrent }) {
     follow: true,
   };
   let data = await api(path);
+  // The admin may have gone to another page while this one loaded: draw nothing, start no timer.
+  if (!isCurrent()) return;
   let signature = '';
 
   const draw = () => {
+    if (!isCurrent()) return;
     const sig = `${data.run.status}:${data.events.length}:${view.selected}:${view.visit}:${view.tab}:${view.fit}:${[...view.expanded].join(',')}`;
     if (sig === signature) return;
     signature = sig;

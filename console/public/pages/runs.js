@@ -9,7 +9,7 @@ import { emptyState, errorBox, pageHeader } from '../lib/ui.js';
 
 const POLL_MS = 2000;
 
-export async function render({ main, query, meta, every }) {
+export async function render({ main, query, meta, every, isCurrent }) {
   const filters = {
     q: query.get('q') ?? '',
     status: query.get('status') ?? '',
@@ -107,9 +107,11 @@ export async function render({ main, query, meta, every }) {
     let data;
     try {
       data = await api(`runs${qs(params)}`);
+      if (!isCurrent()) return;
       replace(errorSlot);
       live.classList.remove('stale');
     } catch (e) {
+      if (!isCurrent()) return;
       replace(errorSlot, errorBox(e));
       live.classList.add('stale');
       return;
