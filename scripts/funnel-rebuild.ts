@@ -1,23 +1,34 @@
-// npm run funnel:rebuild [-- --table <TableName> [--region <r>]] [--api <url>] [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+// npm run funnel:rebuild [-- --table <TableName> [--region <r>]] [--api <url>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--all]
 // Recomputes the funnel counters from the leads (docs/funnel.md): the local stack's table by default, a
 // deployed one with --table and your AWS credentials. Idempotent; run it when no leads are moving.
+// Progress goes to stderr. Exit 0 ok · 1 the rebuild failed · 2 usage error · 3 no stack answers / no table.
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { config } from '../functions/shared/config.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { isDay } from '../functions/shared/domain/funnel.ts';
-import { rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
+import { daysBetween, RebuildRangeError, rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
 
+const MAX_DAYS = 366;
+const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;
 const USAGE = `Usage: npm run funnel:rebuild -- [--table <TableName> [--region <region>]] [--api <url>]
-                              [--from YYYY-MM-DD] [--to YYYY-MM-DD]
+                              [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--all]
   (no --table)    the local stack started by \`npm start\` (DynamoDB on the API port + 2)
   --table NAME    a deployed stack's table (the TableName output), with your AWS credentials
   --region R      the table's region (default: AWS_REGION or your AWS config)
   --api URL       the local stack's API URL (default http://127.0.0.1:3000)
   --from, --to    only replace the counters of these UTC days (default: the first day any lead's
-                  milestones fall on, up to today); days outside are left as they are`;
+                  milestones fall on, up to today); days outside are left as they are
+  --all           no cap on the days replaced; without it at most ${MAX_DAYS} days are: a longer
+                  --from … --to is refused, and without --from only the last ${MAX_DAYS} days up to
+                  --to (or today) are replaced
+
+Progress goes to stderr (every 500 leads and every 100 days), the summary to stdout.
+Exit codes: 0 ok · 1 the rebuild failed · 2 usage error · 3 no stack answers (or it has no table)`;
 
 class UsageError extends Error {}
+/** The stack's table cannot be reached (exit 3, as \`npm run backtest\`). */
+class SourceError extends Error {}
 
 function options() {
   let parsed: ReturnType<typeof parse>;
@@ -29,6 +40,7 @@ function options() {
         api: { type: 'string' },
         from: { type: 'string' },
         to: { type: 'string' },
+        all: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -36,7 +48,10 @@ function options() {
   try {
     parsed = parse();
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    const hint = /Unexpected argument/.test((e as Error).message)
+      ? ' (with npm run, put -- before the options: npm run funnel:rebuild -- --from YYYY-MM-DD)'
+      : '';
+    throw new UsageError(`${(e as Error).message}${hint}`);
   }
   const v = parsed.values;
   if (v.help) {
@@ -50,6 +65,13 @@ function options() {
       throw new UsageError(`--${k} must be a day as YYYY-MM-DD, not "${day}"`);
   }
   if (v.from && v.to && v.from > v.to) throw new UsageError('--from must not be after --to');
+  const last = v.to ?? new Date().toISOString().slice(0, 10);
+  if (v.from && !v.all && daysBetween(v.from, last) > MAX_DAYS) {
+    throw new UsageError(
+      `--from ${v.from} to ${last} is ${daysBetween(v.from, last).toLocaleString('en-US')} days; at most ` +
+        `${MAX_DAYS} are rebuilt unless you pass --all (each day is a query and its writes)`,
+    );
+  }
   return v;
 }
 
@@ -83,12 +105,12 @@ async function table(
   try {
     name = (await client.send(new ListTablesCommand({}))).TableNames?.[0];
   } catch (e) {
-    throw new Error(
+    throw new SourceError(
       `No local Handoff stack answers at ${endpoint} (${(e as Error).message || (e as Error).name}).\n` +
         'Start one with `npm start`, or pass --table <TableName> to rebuild a deployed stack’s funnel.',
     );
   }
-  if (!name) throw new Error(`The local stack at ${endpoint} has no table yet.`);
+  if (!name) throw new SourceError(`The local stack at ${endpoint} has no table yet.`);
   return { client, name, where: `local stack (DynamoDB ${endpoint}, table ${name})` };
 }
 
@@ -101,7 +123,8 @@ async function main() {
   const r = await rebuildFunnel(stores, {
     ...(o.from ? { from: o.from } : {}),
     ...(o.to ? { to: o.to } : {}),
-    log: (line) => console.log(line),
+    ...(o.all ? {} : { maxDays: MAX_DAYS }),
+    log: (line) => process.stderr.write(`${line}\n`),
   });
   console.log(
     `Done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${r.leads} leads, ${r.milestones} milestones ` +
@@ -112,7 +135,14 @@ async function main() {
 }
 
 main().catch((e) => {
-  if (e instanceof UsageError) console.error(`${e.message}\n\n${USAGE}`);
-  else console.error(`funnel:rebuild failed: ${e instanceof Error ? e.message : String(e)}`);
-  process.exit(e instanceof UsageError ? 2 : 1);
+  if (e instanceof UsageError || e instanceof RebuildRangeError) {
+    console.error(`${e.message}\n\n${USAGE}`);
+    process.exit(EXIT.usage);
+  }
+  if (e instanceof SourceError) {
+    console.error(e.message);
+    process.exit(EXIT.source);
+  }
+  console.error(`funnel:rebuild failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(EXIT.failed);
 });

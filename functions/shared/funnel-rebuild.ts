@@ -15,8 +15,25 @@ export interface RebuildOptions {
   to?: string;
   /** Progress lines, as the rebuild goes. */
   log?: (line: string) => void;
+  /**
+   * At most this many days are replaced (default: no cap). An explicit `from` … `to` longer than that is a
+   * `RebuildRangeError` before anything is read; without `from`, only the last `maxDays` days up to `to` are
+   * replaced (earlier days are left as they are, and the log says so).
+   */
+  maxDays?: number;
+  /** Days replaced between two progress lines of the writing phase (default 100). */
+  progressEveryDays?: number;
   now?: Date;
 }
+
+/** The days asked for are more than `maxDays`. */
+export class RebuildRangeError extends Error {
+  override name = 'RebuildRangeError';
+}
+
+const dayNumber = (day: string) => Date.parse(`${day}T00:00:00Z`) / 86_400_000;
+/** Days from `first` to `last`, both included. */
+export const daysBetween = (first: string, last: string) => dayNumber(last) - dayNumber(first) + 1;
 
 export interface RebuildResult {
   leads: number;
@@ -32,8 +49,21 @@ const CONCURRENCY = 8;
 
 export async function rebuildFunnel(
   { leads, deals, funnel }: Pick<Stores, 'leads' | 'deals' | 'funnel'>,
-  { from, to, log = () => undefined, now = new Date() }: RebuildOptions = {},
+  {
+    from,
+    to,
+    log = () => undefined,
+    maxDays,
+    progressEveryDays = 100,
+    now = new Date(),
+  }: RebuildOptions = {},
 ): Promise<RebuildResult> {
+  const last = to ?? now.toISOString().slice(0, 10);
+  if (from && maxDays !== undefined && daysBetween(from, last) > maxDays) {
+    throw new RebuildRangeError(
+      `${from} … ${last} is ${daysBetween(from, last).toLocaleString('en-US')} days; at most ${maxDays} are rebuilt at once`,
+    );
+  }
   const byDay = new Map<string, CounterItems>();
   const seen = new Set<string>();
   const result: RebuildResult = {
@@ -90,13 +120,25 @@ export async function rebuildFunnel(
   }
 
   const computedDays = [...byDay.keys()].sort();
-  const first = from ?? computedDays[0];
-  const last = to ?? now.toISOString().slice(0, 10);
+  let first = from ?? computedDays[0];
   if (!first) {
     log('No funnel milestones found: nothing to write.');
     return result;
   }
-  log(`Counted ${result.milestones} milestones of ${result.leads} leads; writing ${first} … ${last}`);
+  if (maxDays !== undefined && daysBetween(first, last) > maxDays) {
+    const capped = new Date(Date.parse(`${last}T00:00:00Z`) - (maxDays - 1) * DAY_MS)
+      .toISOString()
+      .slice(0, 10);
+    log(
+      `The milestones go back to ${first}: only the last ${maxDays} days (${capped} … ${last}) are replaced, ` +
+        'earlier days are left as they are',
+    );
+    first = capped;
+  }
+  const total = Math.max(0, daysBetween(first, last));
+  log(
+    `Counted ${result.milestones} milestones of ${result.leads} leads; writing ${first} … ${last} (${total} days)`,
+  );
   for (let t = Date.parse(`${first}T00:00:00Z`); ; t += DAY_MS) {
     const day = new Date(t).toISOString().slice(0, 10);
     if (day > last) break;
@@ -105,6 +147,7 @@ export async function rebuildFunnel(
     result.itemsWritten += written;
     result.itemsDeleted += deleted;
     if (written || deleted) log(`  ${day}: ${written} counter items${deleted ? `, ${deleted} removed` : ''}`);
+    if (result.days % progressEveryDays === 0) log(`  … ${result.days} of ${total} days (${day})`);
   }
   return result;
 }
