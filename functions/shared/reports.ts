@@ -66,7 +66,14 @@ export interface ScoringFeedback {
   byGrade: OutcomeRates[];
   byBand: OutcomeRates[];
   byReason: OutcomeRates[];
-  threshold: { current: number; best: number | null; rule: string; table: ThresholdRow[] };
+  threshold: {
+    current: number;
+    /** The current threshold unless another is clearly better; `reason` says why. */
+    best: number;
+    reason: string;
+    rule: string;
+    table: ThresholdRow[];
+  };
 }
 
 const DAY_MS = 86_400_000;
@@ -214,9 +221,20 @@ function outcomeRates(key: string, v: Record<string, number>): OutcomeRates {
 }
 
 /**
+ * Every configured grade in grade order (A, B, …: highest minimum first), with `closed: 0` for one no
+ * closed deal had; then any other grade the counters hold (from an older configuration), by name.
+ */
+function gradeRows(rows: OutcomeRates[]): OutcomeRates[] {
+  const configured = [...config.scoring.grades].sort((a, b) => b.min - a.min).map((g) => g.grade);
+  const byKey = new Map(rows.map((r) => [r.key, r]));
+  const others = rows.filter((r) => !configured.includes(r.key)).sort((a, b) => a.key.localeCompare(b.key));
+  return [...configured.map((g) => byKey.get(g) ?? outcomeRates(g, {})), ...others];
+}
+
+/**
  * Won, lost and no-response rates (each with its count and 95 % Wilson interval) of the deals closed in the
- * period, by the grade, score band and scoring reasons their lead had; and the sales-ready threshold that
- * would have maximised won deals per assignment.
+ * period, by the grade, score band and scoring reasons their lead had; and the sales-ready threshold to use
+ * (another than the current only when clearly better, with the reason).
  */
 export async function scoringFeedbackReport(
   { funnel }: Pick<Stores, 'funnel'>,
@@ -231,16 +249,16 @@ export async function scoringFeedbackReport(
     [...(m ?? new Map<string, Record<string, number>>()).entries()].map(([k, v]) => outcomeRates(k, v));
   const byBand = rates(bands).sort((a, b) => bandLow(a.key) - bandLow(b.key));
   const current = config.scoring.thresholds.salesReady;
-  const { best, table } = bestThreshold(
+  const { best, reason, table } = bestThreshold(
     byBand.map((b) => ({ band: b.key, won: b.won.count, closed: b.closed })),
     current,
   );
   return {
     from: q.from,
     to: q.to,
-    byGrade: rates(grades).sort((a, b) => a.key.localeCompare(b.key)),
+    byGrade: gradeRows(rates(grades)),
     byBand,
     byReason: rates(reasons).sort((a, b) => b.closed - a.closed || a.key.localeCompare(b.key)),
-    threshold: { current, best, rule: THRESHOLD_RULE, table },
+    threshold: { current, best, reason, rule: THRESHOLD_RULE, table },
   };
 }

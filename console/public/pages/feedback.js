@@ -1,6 +1,6 @@
 // Scoring feedback: which grades, score bands and scoring reasons ended in won deals (with counts and 95 %
 // intervals, so a reason seen 3 times is not trusted like one seen 300 times), and the sales-ready
-// threshold that would have won most per assignment.
+// threshold to use (another than the current only when clearly better, with the reason).
 import { api, qs } from '../lib/api.js';
 import { ciBar } from '../lib/charts.js';
 import { h, replace, s } from '../lib/dom.js';
@@ -55,11 +55,15 @@ function page(r) {
     threshold(r.threshold),
     table('By grade', r.byGrade),
     table('By score band', r.byBand),
-    table(
-      'By scoring reason',
-      [...r.byReason].sort((a, b) => b.closed - a.closed),
-    ),
+    table('By scoring reason', byEvidence(r.byReason), { collapseUnclosed: true }),
   ];
+}
+
+/** Most closed deals first (the narrowest intervals), then the higher won rate, then by name. */
+function byEvidence(rows) {
+  return [...rows].sort(
+    (a, b) => b.closed - a.closed || (b.won.rate ?? -1) - (a.won.rate ?? -1) || a.key.localeCompare(b.key),
+  );
 }
 
 function threshold(t) {
@@ -117,10 +121,16 @@ function threshold(t) {
       h(
         'div',
         { class: 'kpi' },
-        h('div', { class: 'kpi-label', text: 'Would have won most per assignment' }),
-        h('div', { class: 'kpi-value', text: t.best === null ? '—' : String(t.best) }),
-        t.best === null ? h('div', { class: 'small muted', text: 'Not enough closed deals yet' }) : null,
+        h('div', { class: 'kpi-label', text: 'Recommended' }),
+        h('div', { class: 'kpi-value', text: String(t.best) }),
       ),
+    ),
+    h(
+      'p',
+      { class: 'threshold-reason' },
+      t.best === t.current ? `Keep ${t.current}: ` : `Change to ${t.best}: `,
+      t.reason,
+      '.',
     ),
     svg,
     h('p', { class: 'help', text: t.rule }),
@@ -166,7 +176,30 @@ function threshold(t) {
   );
 }
 
-function table(title, rows) {
+/** A rates table; with `collapseUnclosed`, rows with no closed deal hide behind a "show all" toggle. */
+function table(title, rows, { collapseUnclosed = false } = {}) {
+  const hidden = collapseUnclosed ? rows.filter((r) => r.closed === 0).length : 0;
+  const body = h(
+    'tbody',
+    null,
+    rows.map((r) => rateRow(r, collapseUnclosed && r.closed === 0)),
+  );
+  const toggle = hidden
+    ? h('button', {
+        type: 'button',
+        class: 'btn small ghost show-all',
+        'aria-expanded': 'false',
+        text: `Show all (${hidden} more with no closed deal)`,
+        onclick: (e) => {
+          const open = e.currentTarget.getAttribute('aria-expanded') !== 'true';
+          e.currentTarget.setAttribute('aria-expanded', String(open));
+          e.currentTarget.textContent = open
+            ? 'Show only those with closed deals'
+            : `Show all (${hidden} more with no closed deal)`;
+          for (const tr of body.querySelectorAll('tr.unclosed')) tr.hidden = !open;
+        },
+      })
+    : null;
   return h(
     'section',
     { class: 'panel' },
@@ -189,42 +222,44 @@ function table(title, rows) {
                 ),
               ),
             ),
-            h(
-              'tbody',
-              null,
-              rows.map((r) =>
-                h(
-                  'tr',
-                  { class: r.closed < FEW ? 'few' : undefined },
-                  h(
-                    'th',
-                    { scope: 'row' },
-                    r.key,
-                    r.closed < FEW ? h('span', { class: 'small muted', text: ' · few cases' }) : null,
-                  ),
-                  h('td', { class: 'num', text: count(r.closed) }),
-                  h('td', {
-                    class: 'num',
-                    title: interval(r.won),
-                    text: `${pct(r.won.rate, 0)} (${r.won.count})`,
-                  }),
-                  h('td', { class: 'ci-cell' }, ciBar(r.won, 'best')),
-                  h('td', {
-                    class: 'num',
-                    title: interval(r.lost),
-                    text: `${pct(r.lost.rate, 0)} (${r.lost.count})`,
-                  }),
-                  h('td', {
-                    class: 'num',
-                    title: interval(r.noResponse),
-                    text: `${pct(r.noResponse.rate, 0)} (${r.noResponse.count})`,
-                  }),
-                ),
-              ),
-            ),
+            body,
           ),
+          toggle,
         )
       : emptyState('Nothing closed.'),
+  );
+}
+
+function rateRow(r, collapsed) {
+  return h(
+    'tr',
+    {
+      class: [r.closed < FEW ? 'few' : '', collapsed ? 'unclosed' : ''].join(' ').trim() || undefined,
+      hidden: collapsed,
+    },
+    h(
+      'th',
+      { scope: 'row' },
+      r.key,
+      r.closed < FEW ? h('span', { class: 'small muted', text: ' · few cases' }) : null,
+    ),
+    h('td', { class: 'num', text: count(r.closed) }),
+    h('td', {
+      class: 'num',
+      title: interval(r.won),
+      text: `${pct(r.won.rate, 0)} (${r.won.count})`,
+    }),
+    h('td', { class: 'ci-cell' }, ciBar(r.won, 'best')),
+    h('td', {
+      class: 'num',
+      title: interval(r.lost),
+      text: `${pct(r.lost.rate, 0)} (${r.lost.count})`,
+    }),
+    h('td', {
+      class: 'num',
+      title: interval(r.noResponse),
+      text: `${pct(r.noResponse.rate, 0)} (${r.noResponse.count})`,
+    }),
   );
 }
 

@@ -1,6 +1,6 @@
 // Funnel math (pure): the stages and dimensions, conversion between stages, medians from log-spaced
-// histograms, Wilson score intervals and the sales-ready threshold that would have won most per
-// assignment. The counters this reads are built by funnel-counters.ts; docs/funnel.md explains the choices.
+// histograms, Wilson score intervals and the sales-ready threshold to recommend (only one clearly better
+// than the current). The counters this reads are built by funnel-counters.ts; docs/funnel.md explains the choices.
 
 export const FUNNEL_STAGES = ['captured', 'mql', 'sql', 'assigned', 'accepted', 'won', 'lost'] as const;
 export type FunnelStage = (typeof FUNNEL_STAGES)[number];
@@ -149,18 +149,35 @@ export interface ThresholdRow {
   high: number;
 }
 
+/** A threshold is recommended over the current one only with at least this many closed assignments… */
+export const MIN_CLOSED_FOR_CHANGE = 30;
+/** …and a 95 % Wilson lower bound of won per assignment at least this much above the current one's. */
+export const MIN_LOWER_BOUND_GAIN = 0.05;
+
 export const THRESHOLD_RULE =
   'For each band edge t, the assignments closed in the period whose lead scored ≥ t (won + lost + no response) ' +
-  'and the deals won among them; best = the t with the highest 95 % Wilson lower bound of won / assigned ' +
-  '(a small sample is penalised), ties to more wins, then to the current threshold. Thresholds below the ' +
-  'current one are only partly observable: only leads that reached a rep (high-intent forms, engagement) ' +
-  'have outcomes there, so their rate is an optimistic guess.';
+  'and the deals won among them. The current threshold is compared as its band edge (65 → the row ≥ 60). ' +
+  `Another t is recommended only when it has at least ${MIN_CLOSED_FOR_CHANGE} closed assignments and its 95 % ` +
+  `Wilson lower bound of won / assigned beats the current one's by at least ${MIN_LOWER_BOUND_GAIN * 100} points ` +
+  '(among those, the highest lower bound, ties to more wins, then to the nearer t); otherwise best = current, ' +
+  'with the reason. Thresholds below the current one are only partly observable: only leads that reached a ' +
+  'rep (high-intent forms, engagement) have outcomes there, so their rate is an optimistic guess.';
 
-/** The threshold table at each band edge, and the edge that maximises won per assignment (Wilson lower bound). */
-export function bestThreshold(
-  bands: BandOutcome[],
-  current: number,
-): { best: number | null; table: ThresholdRow[] } {
+export interface ThresholdAdvice {
+  /** The threshold to use: the current one unless another is clearly better (see THRESHOLD_RULE). */
+  best: number;
+  /** Why `best` is what it is, in a sentence an admin can read. */
+  reason: string;
+  table: ThresholdRow[];
+}
+
+const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
+
+/**
+ * The threshold table at each band edge, and a recommendation: another edge only when it clearly beats the
+ * current threshold (enough closed assignments, a higher Wilson lower bound by a margin), else the current.
+ */
+export function bestThreshold(bands: BandOutcome[], current: number): ThresholdAdvice {
   const edges = Array.from({ length: 10 }, (_, i) => i * 10);
   const table = edges.map((threshold) => {
     const above = bands.filter((b) => bandLow(b.band) >= threshold);
@@ -169,15 +186,39 @@ export function bestThreshold(
     const { rate, low, high } = wilson(won, assigned);
     return { threshold, assigned, won, rate, low, high };
   });
-  const candidates = table.filter((r) => r.assigned > 0);
-  candidates.sort(
-    (a, b) =>
-      b.low - a.low ||
-      b.won - a.won ||
-      Math.abs(a.threshold - current) - Math.abs(b.threshold - current) ||
-      a.threshold - b.threshold,
-  );
-  return { best: candidates[0]?.threshold ?? null, table };
+  const total = table[0]?.assigned ?? 0;
+  if (total === 0) return { best: current, reason: 'no closed deals in the period', table };
+  const currentEdge = Math.min(90, Math.max(0, Math.floor(current / 10) * 10));
+  const base = table.find((r) => r.threshold === currentEdge);
+  const baseLow = base?.low ?? 0;
+  const enough = table.filter((r) => r.assigned >= MIN_CLOSED_FOR_CHANGE);
+  if (!enough.length)
+    return {
+      best: current,
+      reason: `not enough closed deals to recommend a change (n = ${total}; at least ${MIN_CLOSED_FOR_CHANGE} needed)`,
+      table,
+    };
+  const better = enough
+    .filter((r) => r.threshold !== currentEdge && r.low >= baseLow + MIN_LOWER_BOUND_GAIN - 1e-9)
+    .sort(
+      (a, b) =>
+        b.low - a.low ||
+        b.won - a.won ||
+        Math.abs(a.threshold - current) - Math.abs(b.threshold - current) ||
+        a.threshold - b.threshold,
+    );
+  const pick = better[0];
+  if (!pick)
+    return {
+      best: current,
+      reason: `no threshold beats the current one by ${MIN_LOWER_BOUND_GAIN * 100} points of the lower bound of won per assignment (current ${pct(baseLow)}, n = ${base?.assigned ?? 0})`,
+      table,
+    };
+  return {
+    best: pick.threshold,
+    reason: `≥ ${pick.threshold} wins ${pct(pick.low)} per assignment at worst (95 % lower bound, n = ${pick.assigned}) against ${pct(baseLow)} at the current threshold (n = ${base?.assigned ?? 0})`,
+    table,
+  };
 }
 
 function round(n: number): number {

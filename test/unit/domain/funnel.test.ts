@@ -6,6 +6,8 @@ import {
   bucketOf,
   conversions,
   isDay,
+  MIN_CLOSED_FOR_CHANGE,
+  MIN_LOWER_BOUND_GAIN,
   medianOf,
   wilson,
 } from '../../../functions/shared/domain/funnel.ts';
@@ -91,7 +93,7 @@ describe('best sales-ready threshold', () => {
       { band: '70-79', won: 20, closed: 40 },
       { band: '90-100', won: 2, closed: 2 },
     ];
-    const { best, table } = bestThreshold(bands, 65);
+    const { best, reason, table } = bestThreshold(bands, 65);
     expect(table.map((r) => [r.threshold, r.assigned, r.won])).toEqual([
       [0, 102, 35],
       [10, 102, 35],
@@ -107,10 +109,51 @@ describe('best sales-ready threshold', () => {
     // 2 of 2 at ≥ 80 is a 100 % rate, but its lower bound (0.34) loses to 22 of 42 (0.38).
     expect(table.find((r) => r.threshold === 90)?.rate).toBe(1);
     expect(best).toBe(70);
+    expect(reason).toMatch(/^≥ 70 wins .* against .* at the current threshold \(n = 82\)$/);
   });
 
-  it('has no best threshold without closed deals', () => {
-    expect(bestThreshold([], 65).best).toBeNull();
+  it('keeps the current threshold without closed deals', () => {
+    expect(bestThreshold([], 65)).toMatchObject({ best: 65, reason: 'no closed deals in the period' });
+  });
+
+  it('keeps the current threshold when a few closed deals cannot tell thresholds apart (the demo: 1 of 2)', () => {
+    const { best, reason, table } = bestThreshold(
+      [
+        { band: '60-69', won: 0, closed: 1 },
+        { band: '70-79', won: 1, closed: 1 },
+      ],
+      65,
+    );
+    // ≥ 70 has the higher lower bound (1 of 1), yet 2 deals are no evidence for a change.
+    expect(table.find((r) => r.threshold === 70)?.low).toBeGreaterThan(
+      Number(table.find((r) => r.threshold === 60)?.low),
+    );
+    expect(best).toBe(65);
+    expect(reason).toBe('not enough closed deals to recommend a change (n = 2; at least 30 needed)');
+  });
+
+  it('keeps the current threshold when another is better by less than the margin', () => {
+    const bands = [
+      { band: '60-69', won: 10, closed: 40 },
+      { band: '70-79', won: 16, closed: 40 },
+    ];
+    const { best, reason, table } = bestThreshold(bands, 65);
+    const low = (t: number) => Number(table.find((r) => r.threshold === t)?.low);
+    expect(low(70)).toBeGreaterThan(low(60));
+    expect(low(70) - low(60)).toBeLessThan(MIN_LOWER_BOUND_GAIN);
+    expect(best).toBe(65);
+    expect(reason).toMatch(/^no threshold beats the current one by 5 points/);
+  });
+
+  it('needs the minimum of closed assignments at the recommended threshold itself', () => {
+    // ≥ 80: 20 of 20 beats ≥ 60 (5 of 60) by far, but 20 < 30 closed assignments.
+    const bands = [
+      { band: '60-69', won: 5, closed: 60 },
+      { band: '80-89', won: 20, closed: 20 },
+    ];
+    const { best, table } = bestThreshold(bands, 65);
+    expect(table.find((r) => r.threshold === 80)?.assigned).toBeLessThan(MIN_CLOSED_FOR_CHANGE);
+    expect(best).not.toBe(80);
   });
 });
 
