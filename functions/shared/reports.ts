@@ -157,7 +157,8 @@ function rowOf(key: string, v: Record<string, number>): FunnelRow {
           .map(([a, n]) => [Number(a.slice(prefix.length)), n]),
       );
       const seconds = medianOf(histogram);
-      return [name, seconds === null ? null : Math.round((seconds / 3600) * 1000) / 1000];
+      // Hours to 6 decimals (0.0036 s): a sub-second median stays above 0.
+      return [name, seconds === null ? null : Math.round((seconds / 3600) * 1e6) / 1e6];
     }),
   ) as Record<DurationName, number | null>;
   const lostReasons = Object.fromEntries(

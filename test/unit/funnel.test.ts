@@ -249,7 +249,7 @@ describe('funnel report', () => {
     expect(report.total.recycledWon).toBe(0);
     // Lead → assigned: 1 h (L1) and 28 h (L2, from its capture); the histogram median sits between them.
     const { leadToAssigned, assignedToAccepted, acceptedToClosed } = report.total.medianHours;
-    expect(leadToAssigned).toBe(Math.round((bucketBounds(bucketOf(3600))[1] / 3600) * 1000) / 1000);
+    expect(leadToAssigned).toBe(Math.round((bucketBounds(bucketOf(3600))[1] / 3600) * 1e6) / 1e6);
     // Assigned → accepted: 2 h both (L2's implied by its loss); accepted → closed: L1's 24 h only.
     expect(Math.abs((assignedToAccepted ?? 0) / 2 - 1)).toBeLessThan(0.1);
     expect(Math.abs((acceptedToClosed ?? 0) / 24 - 1)).toBeLessThan(0.1);

@@ -62,9 +62,19 @@ export function duration(ms) {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
+/**
+ * A median in hours as a reader says it: "< 1 s", "42 s", "4.5 min", "12 min", "2.3 h", "3.1 d" (one
+ * decimal under 10 of a unit, none above).
+ */
 export function hours(h) {
-  if (h === null || h === undefined) return '—';
-  return duration(h * 3_600_000);
+  if (h === null || h === undefined || Number.isNaN(h)) return '—';
+  const sec = h * 3600;
+  if (sec < 1) return '< 1 s';
+  const one = (v, unit) => `${v < 10 ? Math.round(v * 10) / 10 : Math.round(v)} ${unit}`;
+  if (sec < 59.5) return `${Math.round(sec)} s`;
+  if (sec < 3600 - 30) return one(sec / 60, 'min');
+  if (sec < 86400 - 1800) return one(sec / 3600, 'h');
+  return one(sec / 86400, 'd');
 }
 
 export function money(n) {
