@@ -53,7 +53,10 @@ function busy(event: HttpRequest, why: 'throttled' | 'unavailable'): HttpResult 
   return { ...answer, headers: { ...answer.headers, 'retry-after': '2' } };
 }
 
-/** A plain HTML form post from a browser gets a redirect to the thank-you page instead of JSON. */
+/**
+ * A plain HTML form post from a browser (no JavaScript) gets a redirect to the thank-you page, and its
+ * errors (400 field errors, 403 origin, 413, 415) as an HTML page instead of JSON.
+ */
 function fromBrowserForm(event: HttpRequest): boolean {
   return (
     mediaType(event) === 'application/x-www-form-urlencoded' &&
@@ -129,6 +132,7 @@ export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
         maxAge: 600,
       },
       body: { maxBytes: config.app.forms.maxBodyBytes, strict: true },
+      htmlFormErrors: fromBrowserForm,
     },
   );
 

@@ -52,19 +52,56 @@ export function mediaType(event: Pick<HttpEvent, 'headers'>): string {
 /** A middy HttpError (createError in @middy/util): a status and whether its message may be shown. */
 type MiddyHttpError = Error & { statusCode?: number; expose?: boolean; cause?: { package?: string } };
 
+/** The Referer as a link back to the form, when it is an http(s) URL; escaped for an attribute. */
+function backLink(event: Pick<HttpEvent, 'headers'>): string {
+  const referer = event.headers.referer ?? '';
+  let url: URL | undefined;
+  try {
+    url = new URL(referer);
+  } catch {
+    url = undefined;
+  }
+  const back = url && (url.protocol === 'https:' || url.protocol === 'http:') ? url.href : undefined;
+  return back
+    ? `<p><a href="${escapeHtml(back)}">Back to the form</a></p>`
+    : '<p>Use your browser’s Back button to return to the form.</p>';
+}
+
+/** A form post's error as a page: each field error (ValidationError), else the message, and a way back. */
+export function formErrorPage(error: DomainError, event: Pick<HttpEvent, 'headers'>): HttpResult {
+  const fields = error instanceof ValidationError ? Object.entries(error.fieldErrors) : [];
+  const detail = fields.length
+    ? `<p>Please correct the following and send the form again:</p><ul>${fields
+        .flatMap(([field, messages]) =>
+          messages.map((m) => `<li><b>${escapeHtml(field)}</b> ${escapeHtml(m)}</li>`),
+        )
+        .join('')}</ul>`
+    : `<p>${escapeHtml(error.message)}</p>`;
+  return page(
+    error.status,
+    error.status === 400 ? 'Please check the form' : 'The form could not be sent',
+    `${detail}${backLink(event)}`,
+  );
+}
+
 /** Maps typed domain errors (and middy's own 4xx) to their status; anything else becomes a bare 500. */
-function domainErrors(format: 'json' | 'html'): MiddlewareObj<HttpEvent, HttpResult> {
-  const respond = (error: DomainError) =>
-    format === 'json'
-      ? json(error.status, {
-          error: error.message,
-          ...(error instanceof ValidationError ? { fields: error.fieldErrors } : {}),
-        })
-      : page(
-          error.status,
-          error.status === 404 ? 'Not found' : 'This link cannot be used',
-          `<p>${escapeHtml(error.message)}</p>`,
-        );
+function domainErrors(
+  format: 'json' | 'html',
+  htmlFormErrors?: (event: HttpRequest) => boolean,
+): MiddlewareObj<HttpEvent, HttpResult> {
+  const respond = (error: DomainError, event: HttpEvent) =>
+    htmlFormErrors?.(event as HttpRequest)
+      ? formErrorPage(error, event)
+      : format === 'json'
+        ? json(error.status, {
+            error: error.message,
+            ...(error instanceof ValidationError ? { fields: error.fieldErrors } : {}),
+          })
+        : page(
+            error.status,
+            error.status === 404 ? 'Not found' : 'This link cannot be used',
+            `<p>${escapeHtml(error.message)}</p>`,
+          );
   return {
     onError: async (request) => {
       const raised = request.error as MiddyHttpError;
@@ -81,7 +118,7 @@ function domainErrors(format: 'json' | 'html'): MiddlewareObj<HttpEvent, HttpRes
         error = new DomainError(raised.message, raised.statusCode);
       }
       if (error instanceof DomainError) {
-        request.response = respond(error);
+        request.response = respond(error, request.event);
         logger.info('request rejected', { status: error.status, error: error.name });
         return;
       }
@@ -89,7 +126,7 @@ function domainErrors(format: 'json' | 'html'): MiddlewareObj<HttpEvent, HttpRes
         error: error instanceof Error ? error.name : 'unknown',
         stack: error instanceof Error ? error.stack : undefined,
       });
-      if (format === 'html') {
+      if (format === 'html' || htmlFormErrors?.(request.event as HttpRequest)) {
         request.response = page(500, 'Something went wrong', '<p>Please try again in a minute.</p>');
       }
     },
@@ -163,12 +200,17 @@ export interface HttpOptions {
   body?: { maxBytes: number; strict: boolean };
   /** Puts the signed-link key on the context (see link-key.ts). */
   linkKey?: boolean;
+  /**
+   * Requests whose errors are answered as an HTML page (each field error and a way back) whatever `format`
+   * says: a browser posting a form without JavaScript, which would otherwise show raw JSON.
+   */
+  htmlFormErrors?: (event: HttpRequest) => boolean;
 }
 
 /** The middy stack every HTTP handler shares. */
 export function httpHandler(
   fn: (event: HttpRequest, context: Context) => Promise<HttpResult>,
-  { format = 'json', cors, body, linkKey = false }: HttpOptions = {},
+  { format = 'json', cors, body, linkKey = false, htmlFormErrors }: HttpOptions = {},
 ) {
   const handler = middy<HttpEvent, HttpResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -188,7 +230,7 @@ export function httpHandler(
   }
   handler
     .use(httpErrorHandler({ fallbackMessage: 'Internal error', logger: false }))
-    .use(domainErrors(format));
+    .use(domainErrors(format, htmlFormErrors));
   if (cors) handler.use(originGuard(cors.origins));
   if (body) {
     handler

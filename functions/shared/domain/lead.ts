@@ -137,11 +137,17 @@ export interface ParsedSubmission {
 /** Validates and normalizes a form submission. Throws ValidationError with field-level messages. */
 export function parseLead(input: unknown, knownFormTypes: readonly string[]): ParsedSubmission {
   const result = leadInputSchema.safeParse(input);
-  if (!result.success) throw new ValidationError(fieldErrorsOf(result.error));
-  const { website, ...data } = result.data;
-  if (!knownFormTypes.includes(data.formType)) {
-    throw new ValidationError({ formType: [`must be one of: ${knownFormTypes.join(', ')}`] });
+  const unknownFormType = [`must be one of: ${knownFormTypes.join(', ')}`];
+  if (!result.success) {
+    // Every field error at once: an unknown form type is reported beside the schema's errors.
+    const errors = fieldErrorsOf(result.error);
+    const formType = (input as { formType?: unknown } | null)?.formType;
+    if (!errors.formType && typeof formType === 'string' && !knownFormTypes.includes(formType))
+      errors.formType = unknownFormType;
+    throw new ValidationError(errors);
   }
+  const { website, ...data } = result.data;
+  if (!knownFormTypes.includes(data.formType)) throw new ValidationError({ formType: unknownFormType });
   const email = normalizeEmail(data.email);
   const lead: Lead = {
     ...data,

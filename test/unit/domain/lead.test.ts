@@ -51,6 +51,12 @@ describe('parseLead', () => {
     expect(fieldErrors(aFormSubmission({ timeZone: 'Mars/Olympus' }))).toHaveProperty('timeZone');
   });
 
+  it('reports an unknown form type together with the other field errors, not after them', () => {
+    const errors = fieldErrors(aFormSubmission({ email: 'nope', formType: 'pricing' }));
+    expect(Object.keys(errors).sort()).toEqual(['email', 'formType']);
+    expect(errors.formType?.[0]).toMatch(/^must be one of: /);
+  });
+
   it('marks a filled honeypot as a bot', () => {
     expect(parseLead(aFormSubmission({ website: 'http://spam.example' }), forms).bot).toBe(true);
   });

@@ -84,6 +84,41 @@ describe('POST /leads', () => {
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it('answers a browser form post without JavaScript with an HTML page of every field error', async () => {
+    const res = await form(aFormSubmission({ email: '<b>x', formType: 'brochure' }), {
+      accept: 'text/html,application/xhtml+xml',
+      referer: 'https://www.handoff.test/demo?x="><script>',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.headers?.['content-type']).toMatch(/^text\/html/);
+    expect(res.headers?.['content-security-policy']).toContain("default-src 'none'");
+    const body = String(res.body);
+    expect(body).toContain('<title>Please check the form · Handoff</title>');
+    expect(body).toMatch(/<li><b>email<\/b> [^<]+<\/li>/);
+    expect(body).toMatch(/<li><b>formType<\/b> must be one of: [^<]+<\/li>/);
+    expect(body).toContain(
+      '<a href="https://www.handoff.test/demo?x=%22%3E%3Cscript%3E">Back to the form</a>',
+    );
+    expect(body).not.toMatch(/<script|<b>x|"fields"/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('answers a browser form from another origin with an HTML 403; JSON clients keep JSON errors', async () => {
+    const res = await form(aFormSubmission(), { origin: 'https://evil.example', accept: 'text/html' });
+    expect(res.statusCode).toBe(403);
+    expect(res.headers?.['content-type']).toMatch(/^text\/html/);
+    expect(String(res.body)).toContain('<p>Origin not allowed</p>');
+    expect(String(res.body)).toContain('Back button');
+    const bad = await form(aFormSubmission({ email: 'nope' }));
+    expect(bad.headers?.['content-type']).toMatch(/^application\/json/);
+    expect(JSON.parse(String(bad.body)).fields).toHaveProperty('email');
+    const jsonBad = await post(JSON.stringify(aFormSubmission({ email: 'nope' })), {
+      'content-type': 'application/json',
+      accept: 'text/html',
+    });
+    expect(jsonBad.headers?.['content-type']).toMatch(/^application\/json/);
+  });
+
   it.each([
     ['malformed JSON', '{"email":', 400],
     ['a JSON array', '[1,2]', 400],
