@@ -2,6 +2,7 @@
 import { api } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { absTime, money, shortId, stageBadge, statusBadge, timeEl } from '../lib/format.js';
+import { eventFields, scoreLine } from '../lib/score.js';
 import { emptyState, facts, pageHeader } from '../lib/ui.js';
 
 export async function render({ main, params, every, isCurrent }) {
@@ -68,7 +69,7 @@ function page({ lead, timeline, deals, runs }) {
           'div',
           { class: 'score-line' },
           h('span', { class: 'score-total', text: String(score.total) }),
-          h('span', { class: 'muted' }, ` = fit ${score.fit} + engagement ${score.engagement}`),
+          h('span', { class: 'muted' }, scoreLine(score).slice(String(score.total).length)),
         ),
         facts([
           ['Rules version', h('code', { text: score.rulesVersion })],
@@ -132,7 +133,7 @@ function page({ lead, timeline, deals, runs }) {
                 ' ',
                 h('span', { class: 'muted', title: e.at }, absTime(e.at), ' · ', timeEl(e.at)),
               ),
-              e.data && Object.keys(e.data).length ? h('div', { class: 'tl-data' }, summary(e.data)) : null,
+              e.data && eventFields(e.data).length ? h('div', { class: 'tl-data' }, summary(e.data)) : null,
             ),
           ),
         )
@@ -204,13 +205,14 @@ function page({ lead, timeline, deals, runs }) {
   ];
 }
 
-/** A timeline event's data as short text ("dealId dl-… · repId rep-ava"), nested values as JSON. */
+/**
+ * A timeline event's data as short text ("dealId dl-… · repId rep-ava"): lists (a score's reasons) as
+ * readable text, nested values as JSON, empty ones (no flags) left out.
+ */
 function summary(data) {
-  const parts = Object.entries(data).map(([k, v]) => [
+  const parts = eventFields(data).map(([k, text, json]) => [
     h('span', { class: 'muted', text: `${k} ` }),
-    typeof v === 'object' && v !== null
-      ? h('code', { text: JSON.stringify(v) })
-      : h('span', { text: String(v) }),
+    json ? h('code', { text }) : h('span', { text }),
   ]);
   return parts.flatMap((p, i) => (i ? [' · ', ...p] : p));
 }
