@@ -63,7 +63,8 @@ export function edgeServer(name: string, log: Log = defaultLog): EdgeServer {
     if (err.code === 'ECONNRESET' || err.code === 'EPIPE' || !socket.writable) return void socket.destroy();
     const status =
       err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
-    log(`${name}: ${status} for a request that is not HTTP (${err.code ?? err.message})`);
+    const what = status === 431 ? 'a request whose headers are too large' : 'a request that is not HTTP';
+    log(`${name}: ${status} for ${what} (${err.code ?? err.message})`);
     socket.end(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
     );
@@ -87,6 +88,21 @@ export function checkRequest(req: IncomingMessage): void {
   } catch {
     throw new EdgeError(400, 'bad percent-encoding in the path');
   }
+  // Every local port serves this machine only: a Host other than a loopback name is a browser that was
+  // pointed here by someone else's DNS (rebinding), so it gets nothing (the emails and tokens are here).
+  if (host && !isLoopbackHost(host))
+    throw new EdgeError(421, 'Host is not this machine (127.0.0.1, localhost)');
+}
+
+/** `127.0.0.1`, `localhost` or `[::1]`, with or without a port. */
+export function isLoopbackHost(host: string): boolean {
+  return /^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$/i.test(host);
+}
+
+/** An Origin header that is one of this machine's pages (`http://127.0.0.1:3001`, `http://localhost:…`). */
+export function isLoopbackOrigin(origin: string): boolean {
+  const m = /^https?:\/\/([^/]+)$/i.exec(origin);
+  return m !== null && isLoopbackHost(m[1] ?? '');
 }
 
 /** The request's path and query, parsed without trusting the Host header. */

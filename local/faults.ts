@@ -1,7 +1,7 @@
 // The fault switch: what fraction of DynamoDB and SES requests fail (and how), and which function's
 // worker crashes mid-invocation. Set from tests (`stack.faults`) or over HTTP (`/_local/faults`).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EdgeError, readBody } from './edge.ts';
+import { EdgeError, isLoopbackOrigin, readBody } from './edge.ts';
 
 export const DYNAMODB_FAULTS = [
   'ProvisionedThroughputExceededException',
@@ -96,6 +96,14 @@ export class Faults {
       res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify(body));
     };
+    // Only this machine's tools change faults: a page elsewhere cannot send JSON here without a preflight,
+    // and an Origin that is not a local page is refused outright.
+    const origin = req.headers.origin;
+    if (origin && !isLoopbackOrigin(origin)) return answer(403, { message: 'Origin not allowed' });
+    if ((req.method === 'POST' || req.method === 'DELETE') && req.headers['content-type'] !== undefined) {
+      if (!/^application\/json\b/i.test(req.headers['content-type']))
+        return answer(415, { message: 'send the fault settings as application/json' });
+    }
     if (req.method === 'GET') return answer(200, this.get());
     if (req.method === 'DELETE') return answer(200, this.clear());
     if (req.method !== 'POST') return answer(405, { message: 'GET, POST or DELETE' });

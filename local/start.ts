@@ -29,7 +29,8 @@ Lambda and Step Functions limits (as AWS applies them; defaults sized for 2 core
                     burst five times the rate)
 
 Faults, while it runs (DynamoDB and SES errors, worker crashes), on the Step Functions port:
-  curl -X POST <sfn>/_local/faults -d '{"dynamodb":{"rate":0.1,"error":"ThrottlingException"}}'
+  curl -X POST <sfn>/_local/faults -H 'content-type: application/json' \
+       -d '{"dynamodb":{"rate":0.1,"error":"ThrottlingException"}}'
   (GET reads the setting and what was injected, DELETE clears it)
 
   -h, --help        this help`;
@@ -152,6 +153,12 @@ Try: curl -s -X POST ${u.api}/leads -H 'content-type: application/json' \\
        -d '{"email":"ada@example.com","firstName":"Ada","formType":"demo-request","companySize":1200,"country":"US"}'
 Ctrl-C stops everything; running executions resume on the next start.`);
 
+  const consoleOrigin = new URL(u.console).origin;
+  if (!config.app.forms.allowedOrigins.includes(consoleOrigin)) {
+    console.warn(
+      `\nNote: the example form (${u.console}examples/contact-form.html) posts from ${consoleOrigin}, which is not in forms.allowedOrigins (config/app.json), so the API answers 403 to it. Add the origin and restart, or use the default --port.`,
+    );
+  }
   if (mismatched.length) {
     console.warn(
       `\nWarning: ${mismatched.length} function(s) run on Node ${mismatched[0]?.node} locally but ${mismatched[0]?.lambda} in Lambda. Run through npm (npm start), which puts the Node.js ${majorOf(mismatched[0]?.lambda ?? '')} from node_modules/.bin first on PATH.`,

@@ -75,7 +75,18 @@ describe('local stack edge', () => {
         'GET /admin/leads/x HTTP/1.1\r\nHost: a b\r\nConnection: close\r\n\r\n',
       );
       expect(statusOf(badHost), `${base} bad host`).toBe(400);
+      // A name that is not this machine (DNS rebinding) gets nothing; localhost works as 127.0.0.1 does.
+      const foreignHost = await raw(
+        base,
+        'GET /admin/leads/x HTTP/1.1\r\nHost: evil.example:80\r\nConnection: close\r\n\r\n',
+      );
+      expect(statusOf(foreignHost), `${base} foreign host`).toBe(421);
     }
+    const localhost = await raw(
+      urls.api,
+      'GET /nope HTTP/1.1\r\nHost: localhost:3000\r\nConnection: close\r\n\r\n',
+    );
+    expect(statusOf(localhost)).toBe(404);
     expect((await t.api('/nope')).status).toBe(404);
     expect((await t.api('/admin/leads/ld-x')).status).toBe(403);
     expect(t.logs).toContain('api: 400 for GET /admin/leads/x: Host header is not a host');
@@ -122,6 +133,16 @@ describe('local stack edge', () => {
     expect(bad.status).toBe(400);
     expect(await bad.json()).toEqual({ message: 'dynamodb.rate must be a number from 0 to 1' });
     expect((await post('not json')).status).toBe(400);
+    // Another site's page cannot flip the switch: a simple (text/plain) post, or any foreign Origin.
+    const fromPage = await fetch(faults, { method: 'POST', body: '{"ses":{"rate":1}}' });
+    expect(fromPage.status).toBe(415);
+    const foreign = await fetch(faults, {
+      method: 'POST',
+      body: '{"ses":{"rate":1}}',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+    });
+    expect(foreign.status).toBe(403);
+    expect(((await (await fetch(faults)).json()) as { config: unknown }).config).toEqual({});
     const set = await post('{"crash":{"function":"SubmitLead","rate":1}}');
     expect(set.status).toBe(200);
     expect(await set.json()).toMatchObject({ config: { crash: { function: 'SubmitLead', rate: 1 } } });

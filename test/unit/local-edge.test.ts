@@ -96,7 +96,10 @@ describe('local listeners at the edge', () => {
       res.writeHead(200).end('read');
     });
     // Declared too large: refused before reading.
-    const declared = await raw(e.port, 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n');
+    const declared = await raw(
+      e.port,
+      'POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999\r\n\r\n',
+    );
     expect(statusOf(declared.text)).toBe(413);
     expect(declared.text.toLowerCase()).toContain('connection: close');
     expect(declared.closed).toBe(true);
@@ -108,7 +111,7 @@ describe('local listeners at the edge', () => {
     });
     socket.on('error', () => undefined);
     const closed = new Promise<void>((r) => socket.on('close', () => r()));
-    socket.write('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n');
+    socket.write('POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n');
     const chunk = `400\r\n${'x'.repeat(1024)}\r\n`;
     const pump = setInterval(() => socket.writable && socket.write(chunk), 1);
     await closed;
@@ -134,7 +137,10 @@ describe('local listeners at the edge', () => {
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('1');
     // %ZZ is not percent-encoding: refused before the route's decoding could throw.
-    const bad = await raw(e.port, 'GET /admin/leads/%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const bad = await raw(
+      e.port,
+      'GET /admin/leads/%ZZ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
     expect(statusOf(bad.text)).toBe(400);
   });
 });
