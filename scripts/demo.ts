@@ -1,8 +1,10 @@
 // npm run demo: a realistic mixed batch through Handoff, against a running `npm start` or one it starts.
 // Acts as the reps from the assignment emails in the mailbox, then prints a funnel from the table.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, ListStateMachinesCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -14,13 +16,64 @@ import { linksIn, Mailbox, type MailboxEmail, unsubscribeUrlOf } from '../local/
 import type { LocalStack } from '../local/runtime.ts';
 
 const root = join(import.meta.dirname, '..');
-const { values: v } = parseArgs({
-  options: {
-    api: { type: 'string', default: 'http://127.0.0.1:3000' },
-    'time-scale': { type: 'string', default: '86400' },
-    timeout: { type: 'string', default: '180' },
-  },
-});
+export const USAGE = `Usage: npm run demo -- [--api <url>] [--data <folder>] [--tag <id>] [--time-scale N] [--timeout S]
+
+Posts a mixed batch of 11 leads (and a same-day resubmit) to Handoff, acts as the reps and as a lead who
+unsubscribes, and prints the funnel.
+
+  --api URL         the Handoff to use (default http://127.0.0.1:3000, as \`npm start\` runs it). If nothing
+                    answers there, the demo starts its own stack in a temporary folder, and stops it and
+                    removes the folder (the leads' data) when it ends, also on an error or Ctrl-C: its
+                    Console and Mailbox are gone then. Run \`npm start -- --time-scale 86400\` first to look
+                    around afterwards.
+  --data FOLDER     the data folder of that \`npm start\` (its --data; default .handoff): only used to print
+                    where its admin token is
+  --tag ID          added to the demo's email addresses (maria.garcia.ID@…), 1–12 letters or digits; default
+                    a new random one each run, so a second demo the same day starts new runs (a run is named
+                    by lead id + form + day: the same people again the same day start nothing)
+  --time-scale N    time scale of a stack the demo starts itself (default 86400: a day per second)
+  --timeout S       seconds to wait for the runs (default 180)
+  -h, --help        this help
+
+Exit codes: 0 done · 1 the demo did not complete (or failed) · 2 usage error`;
+
+const FLAGS = {
+  api: { type: 'string', default: 'http://127.0.0.1:3000' },
+  data: { type: 'string' },
+  tag: { type: 'string' },
+  'time-scale': { type: 'string', default: '86400' },
+  timeout: { type: 'string', default: '180' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+class UsageError extends Error {}
+
+/** The options, or a UsageError (unknown option, bad value). */
+export function demoOptions(argv: string[]) {
+  let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof FLAGS; strict: true }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const tag = values.tag ?? randomBytes(2).toString('hex');
+  if (!/^[a-z0-9]{1,12}$/i.test(tag))
+    throw new UsageError(`--tag must be 1–12 letters or digits, not "${tag}"`);
+  try {
+    new URL(values.api);
+  } catch {
+    throw new UsageError(`--api must be a URL such as http://127.0.0.1:3000, not "${values.api}"`);
+  }
+  for (const k of ['time-scale', 'timeout'] as const) {
+    if (!(Number(values[k]) > 0))
+      throw new UsageError(`--${k} must be a positive number, not "${values[k]}"`);
+  }
+  return { ...values, tag: tag.toLowerCase() };
+}
+
+/** The address with the run's tag in its local part (a `+tag` would not do: it is dropped from the lead id). */
+export const tagged = (email: string, tag: string) => email.replace('@', `.${tag}@`);
+
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 
 const company = (name: string, size: number, country: string, industry: string) => ({
@@ -29,7 +82,7 @@ const company = (name: string, size: number, country: string, industry: string) 
   country,
   industry,
 });
-const BATCH: Record<string, unknown>[] = [
+const BASE_BATCH: Record<string, unknown>[] = [
   {
     email: 'maria.garcia@northwind-logistics.com',
     firstName: 'Maria',
@@ -117,7 +170,31 @@ const BATCH: Record<string, unknown>[] = [
   },
 ];
 const UNSUBSCRIBER = 'olivia.brown@kettle-studio.co.uk';
-const DUPLICATE = BATCH[0];
+const MARIA = 'maria.garcia@northwind-logistics.com';
+
+/** Where the admin token of the stack at `api` is: the first candidate file whose token the API accepts. */
+async function adminTokenFile(
+  api: string,
+  candidates: string[],
+  leadId: string,
+): Promise<string | undefined> {
+  for (const file of [...new Set(candidates)]) {
+    let token: string;
+    try {
+      token = readFileSync(file, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    try {
+      const res = await fetch(`${api}/admin/leads/${leadId}`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(2000),
+      });
+      if (res.status !== 401 && res.status !== 403) return file;
+    } catch {}
+  }
+  return undefined;
+}
 
 async function up(api: string): Promise<boolean> {
   try {
@@ -127,14 +204,31 @@ async function up(api: string): Promise<boolean> {
   }
 }
 
-async function main() {
+let own: LocalStack | undefined;
+let ownDataDir: string | undefined;
+
+/** Stops the demo's own stack and removes its temporary folder (the leads' data), once. */
+async function cleanUp() {
+  const stack = own;
+  own = undefined;
+  if (stack) await stack.stop().catch(() => undefined);
+  if (ownDataDir) rmSync(ownDataDir, { recursive: true, force: true });
+  ownDataDir = undefined;
+}
+
+async function main(v: ReturnType<typeof demoOptions>) {
   const started = Date.now();
-  let api = String(v.api);
+  let api = String(v.api).replace(/\/+$/, '');
   const port = Number(new URL(api).port || 80);
-  let own: LocalStack | undefined;
-  let dataDir = join(root, '.handoff');
+  const BATCH = BASE_BATCH.map((lead) => ({ ...lead, email: tagged(String(lead.email), v.tag) }));
+  const DUPLICATE = BATCH[0] as Record<string, unknown>;
+  const mariaEmail = tagged(MARIA, v.tag);
+  const unsubscriber = tagged(UNSUBSCRIBER, v.tag);
   if (!(await up(api))) {
-    console.log(`No Handoff at ${api}: starting one (time scale ${v['time-scale']}×, fresh data folder) …`);
+    console.log(
+      `Nothing answered at ${api}: starting the demo's own Handoff (time scale ${v['time-scale']}×, in a temporary data folder that is removed when the demo ends; its Console and Mailbox go with it).\n` +
+        'To keep one to look around in, run `npm start -- --time-scale 86400` in another terminal first.',
+    );
     const { startLocal } = await import('../local/runtime.ts');
     const cdkOut = join(root, 'cdk.out');
     if (!existsSync(join(cdkOut, 'Handoff.template.json'))) {
@@ -142,11 +236,11 @@ async function main() {
       const { buildApp } = await import('../infra/app.ts');
       buildApp(loadConfig(join(root, 'config')), cdkOut).app.synth();
     }
-    dataDir = mkdtempSync(join(tmpdir(), 'handoff-demo-'));
+    ownDataDir = mkdtempSync(join(tmpdir(), 'handoff-demo-'));
     own = await startLocal({
       cdkOut,
       config: loadConfig(join(root, 'config')),
-      dataDir,
+      dataDir: ownDataDir,
       port: 0,
       timeScale: Number(v['time-scale']),
       logLevel: 'ERROR',
@@ -172,7 +266,14 @@ async function main() {
   const mailbox = new Mailbox(urls.ses);
 
   // 1. Post the batch like web forms do (plus a same-day resubmit).
-  console.log(`\n1. Posting ${BATCH.length} leads and one duplicate resubmit to ${api}/leads`);
+  console.log(
+    `\n1. Posting ${BATCH.length} leads (emails tagged .${v.tag}) and one duplicate resubmit to ${api}/leads`,
+  );
+  const before = new Set(
+    ((await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }))).executions ?? []).map(
+      (e) => e.name,
+    ),
+  );
   const t0 = Date.now();
   const posts = await Promise.all(
     [...BATCH, DUPLICATE].map((lead) =>
@@ -190,6 +291,25 @@ async function main() {
 
   const runs = async () =>
     (await sfn.send(new ListExecutionsCommand({ stateMachineArn, maxResults: 1000 }))).executions ?? [];
+  const ids = BATCH.map((l) => leadIdFor(String(l.email)));
+  const ofBatch = (r: Awaited<ReturnType<typeof runs>>) =>
+    r.filter((e) => ids.some((id) => e.name?.startsWith(id)));
+
+  // Runs are named by lead id + form + day: the same people again the same day start nothing. Say so early.
+  const startBy = Date.now() + 5000;
+  let fresh = ofBatch(await runs()).filter((e) => !before.has(e.name));
+  while (!fresh.length && Date.now() < startBy) {
+    await new Promise((res) => setTimeout(res, 250));
+    fresh = ofBatch(await runs()).filter((e) => !before.has(e.name));
+  }
+  if (!fresh.length) {
+    const earlier = ofBatch(await runs()).filter((e) => before.has(e.name));
+    console.error(
+      `\nNo run started for the posted leads within 5 s${earlier.length ? `: ${earlier.length} of their runs already exist from earlier today (a resubmission the same day starts nothing)` : ''}.\n` +
+        'Pass another --tag (or none: a random one is used), or start the stack afresh: `npm start -- --fresh` or a new `--data` folder.',
+    );
+    return 1;
+  }
 
   // 2. Act as the reps and the unsubscriber while runs move.
   console.log(
@@ -221,18 +341,18 @@ async function main() {
       const [, , lost] = linksIn(jonas).filter((l) => l.includes('/deals/action'));
       if ((await post(String(lost), 'reason=not-now')).status === 200) done.add('jonas-lost');
     }
-    const olivia = all.find((m) => m.destination.to.includes(UNSUBSCRIBER));
+    const olivia = all.find((m) => m.destination.to.includes(unsubscriber));
     const unsub = olivia && unsubscribeUrlOf(olivia);
     if (unsub && !done.has('unsubscribe')) {
       if ((await post(unsub, 'List-Unsubscribe=One-Click')).status === 200) done.add('unsubscribe');
     }
-    const r = await runs();
+    const r = ofBatch(await runs());
     const count = (s: string) => r.filter((e) => e.status === s).length;
     const line = `   runs: ${r.length} · running ${count('RUNNING')} · succeeded ${count('SUCCEEDED')} · failed ${count('FAILED')} · emails ${all.length} · rep actions ${[...done].join(', ') || '—'}`;
     if (line !== last) console.log(line);
     last = line;
-    const mariaRun = r.find((e) => e.name?.startsWith(leadIdFor('maria.garcia@northwind-logistics.com')));
-    const oliviaRun = r.find((e) => e.name?.startsWith(leadIdFor(UNSUBSCRIBER)));
+    const mariaRun = r.find((e) => e.name?.startsWith(leadIdFor(mariaEmail)));
+    const oliviaRun = r.find((e) => e.name?.startsWith(leadIdFor(unsubscriber)));
     const spam = BATCH.slice(-2).every(
       (l) => r.find((e) => e.name?.startsWith(leadIdFor(String(l.email))))?.status === 'SUCCEEDED',
     );
@@ -253,28 +373,67 @@ async function main() {
     const n = await leads.countByStage(stage);
     if (n) funnel.push([stage, n]);
   }
-  const r = await runs();
+  const r = ofBatch(await runs());
   console.log(
     `\n3. Funnel after ${((Date.now() - started) / 1000).toFixed(1)} s (${r.length} runs for ${BATCH.length} people: the resubmit started none)`,
   );
   for (const [stage, n] of funnel) console.log(`   ${stage.padEnd(14)} ${'█'.repeat(n)} ${n}`);
-  console.log(`
+  const mariaId = leadIdFor(mariaEmail);
+  if (own) {
+    console.log(
+      '\nThe demo started its own Handoff: stopping it and removing its data folder now (its Console and Mailbox go with it).\n' +
+        'Run `npm start -- --time-scale 86400` first, then `npm run demo`, to look around afterwards.',
+    );
+  } else {
+    const dataDirs = [...(v.data ? [resolve(v.data)] : []), resolve('.handoff'), join(root, '.handoff')].map(
+      (d) => join(d, 'admin-token'),
+    );
+    const tokenFile = await adminTokenFile(api, dataDirs, mariaId);
+    const bearer = tokenFile
+      ? `$(cat ${tokenFile})`
+      : '<the token npm start printed under "Admin"; it is in <its --data folder>/admin-token, or pass --data to the demo>';
+    console.log(`
 Where to look:
    Console (executions by lead id)  ${urls.console}
    Mailbox (nurture + rep emails)   ${urls.mailbox}
-   Admin lead view                  curl -H "Authorization: Bearer $(cat ${join(dataDir, 'admin-token')})" ${api}/admin/leads/${leadIdFor('maria.garcia@northwind-logistics.com')}`);
-  const missing = ['maria-accept', 'maria-won', 'jonas-lost', 'unsubscribe'].filter((k) => !done.has(k));
-  if (own) {
-    console.log('\nThe demo started its own Handoff; stopping it now (run `npm start` to keep one running).');
-    await own.stop();
+   Admin lead view                  curl -H "Authorization: Bearer ${bearer}" ${api}/admin/leads/${mariaId}`);
   }
+  const missing = ['maria-accept', 'maria-won', 'jonas-lost', 'unsubscribe'].filter((k) => !done.has(k));
   if (missing.length) {
     console.error(`\nDemo incomplete after ${v.timeout} s: ${missing.join(', ')} did not happen.`);
-    process.exit(1);
+    return 1;
+  }
+  return 0;
+}
+
+async function run(argv: string[]): Promise<number> {
+  let o: ReturnType<typeof demoOptions>;
+  try {
+    o = demoOptions(argv);
+  } catch (e) {
+    console.error(`${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const interrupted = () => {
+    console.error('\nInterrupted: stopping the demo’s own stack and removing its data folder …');
+    void cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    return await main(o);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    return 1;
+  } finally {
+    await cleanUp();
   }
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : e);
-  process.exit(1);
-});
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  run(process.argv.slice(2)).then((code) => process.exit(code));
+}
