@@ -94,24 +94,25 @@ type Query = URLSearchParams;
 function param(q: Query, key: string, check?: RegExp | readonly string[], max = 200): string | undefined {
   const v = q.get(key);
   if (v === null || v === '') return undefined;
-  const ok =
-    v.length <= max &&
-    (check === undefined || (Array.isArray(check) ? check.includes(v) : (check as RegExp).test(v)));
-  if (!ok) {
-    const hint = Array.isArray(check) ? `one of ${check.join(', ')}` : 'a valid value';
-    throw new ApiError(400, `Bad query: ${key} must be ${hint}`, { [key]: `must be ${hint}` });
-  }
+  const shown = JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  let problem: string | undefined;
+  if (v.length > max) problem = `must be at most ${max} characters (${shown} has ${v.length})`;
+  else if (Array.isArray(check) && !check.includes(v))
+    problem = `must be one of ${check.join(', ')}, not ${shown}`;
+  else if (check instanceof RegExp && !check.test(v))
+    problem = `${shown} ${key === 'next' ? 'is not a page token this console gave' : `does not match ${check.source}`}`;
+  if (problem) throw new ApiError(400, `Bad query: ${key} ${problem}`, { [key]: problem });
   return v;
 }
 
 function intParam(q: Query, key: string, min: number, max: number, fallback: number): number {
-  const v = param(q, key, /^\d{1,6}$/);
+  const v = q.get(key) || undefined;
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (n < min || n > max)
-    throw new ApiError(400, `Bad query: ${key} must be from ${min} to ${max}`, {
-      [key]: `must be from ${min} to ${max}`,
-    });
+  const n = /^\d{1,6}$/.test(v) ? Number(v) : Number.NaN;
+  if (!(n >= min && n <= max)) {
+    const problem = `must be a whole number from ${min} to ${max}, not ${JSON.stringify(v.slice(0, 40))}`;
+    throw new ApiError(400, `Bad query: ${key} ${problem}`, { [key]: problem });
+  }
   return n;
 }
 

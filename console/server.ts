@@ -270,7 +270,24 @@ export function parseTarget(target: string): { path: string[]; query: URLSearchP
   const path = segments.map(decode);
   if (path.some((s) => s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s)))
     throw new ApiError(400, 'Bad path');
-  for (const part of rawQuery.split('&')) if (part) decode(part.replaceAll('+', ' '));
+  for (const part of rawQuery.split('&')) {
+    if (!part) continue;
+    try {
+      decodeURIComponent(part.replaceAll('+', ' '));
+    } catch {
+      // Named as a field, as every other bad query value is: { error, fields }.
+      const eq = part.indexOf('=');
+      let key = eq < 0 ? part : part.slice(0, eq);
+      try {
+        key = decodeURIComponent(key.replaceAll('+', ' '));
+      } catch {
+        // the key itself is badly encoded: shown as sent
+      }
+      throw new ApiError(400, `Bad percent-encoding in the query: ${key}`, {
+        [key]: 'has bad percent-encoding (a % must be followed by two hex digits of UTF-8)',
+      });
+    }
+  }
   return { path, query: new URLSearchParams(rawQuery) };
 }
 

@@ -90,9 +90,10 @@ export function reportQuery(
   now = new Date(),
 ): { from: string; to: string; by?: FunnelDimension } {
   const to = params.to ?? dayOf(now.getTime());
-  const from =
-    params.from ??
-    (isDay(to) ? dayOf(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * DAY_MS) : to);
+  // Without `from` (and with a bad `to`), only `to` is reported: the default `from` is not the admin's.
+  if (params.from === undefined && !isDay(to))
+    checkRange({ from: dayOf(now.getTime()), to, by: params.by || undefined });
+  const from = params.from ?? dayOf(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * DAY_MS);
   const by = params.by === '' ? undefined : params.by;
   checkRange({ from, to, by });
   return { from, to, ...(by ? { by: by as FunnelDimension } : {}) };
@@ -101,14 +102,22 @@ export function reportQuery(
 /** The days from `from` to `to`, both included; throws ValidationError for a bad range. */
 function checkRange({ from, to, by }: { from: string; to: string; by?: string | undefined }): string[] {
   const errors: Record<string, string[]> = {};
-  if (!isDay(from)) errors.from = ['must be a date as YYYY-MM-DD'];
-  if (!isDay(to)) errors.to = ['must be a date as YYYY-MM-DD'];
+  const dayError = (v: string) =>
+    v === ''
+      ? 'must be a date as YYYY-MM-DD (it is empty)'
+      : `must be a date as YYYY-MM-DD, not ${JSON.stringify(v.slice(0, 40))}`;
+  if (!isDay(from)) errors.from = [dayError(from)];
+  if (!isDay(to)) errors.to = [dayError(to)];
   if (by !== undefined && !(FUNNEL_DIMENSIONS as readonly string[]).includes(by))
     errors.by = [`must be one of: ${FUNNEL_DIMENSIONS.join(', ')}`];
   if (!errors.from && !errors.to) {
     const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS + 1;
     if (span < 1) errors.from = ['must not be after to'];
-    else if (span > MAX_REPORT_DAYS) errors.to = [`must be at most ${MAX_REPORT_DAYS} days after from`];
+    // A range of at most MAX_REPORT_DAYS days, both ends included: `to` at most 365 days after `from`.
+    else if (span > MAX_REPORT_DAYS)
+      errors.to = [
+        `must be at most ${MAX_REPORT_DAYS - 1} days after from (a range of at most ${MAX_REPORT_DAYS} days)`,
+      ];
   }
   if (Object.keys(errors).length) throw new ValidationError(errors);
   const start = Date.parse(`${from}T00:00:00Z`);

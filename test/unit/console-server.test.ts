@@ -177,6 +177,22 @@ describe('console API', () => {
       expect(status, q).toBe(400);
       expect(data.error, q).toMatch(/Bad query/);
     }
+    // Each says which value is wrong, as { error, fields }.
+    expect((await json('/api/runs?status=NOPE')).data.fields).toEqual({
+      status: 'must be one of RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE, not "NOPE"',
+    });
+    expect((await json('/api/runs?limit=abc')).data.fields).toEqual({
+      limit: 'must be a whole number from 1 to 100, not "abc"',
+    });
+    expect((await json('/api/runs?next=a%20b')).data.fields).toEqual({
+      next: '"a b" is not a page token this console gave',
+    });
+    const badEncoding = await json('/api/runs?q=%E0%A4%A');
+    expect(badEncoding.status).toBe(400);
+    expect(badEncoding.data).toEqual({
+      error: 'Bad percent-encoding in the query: q',
+      fields: { q: 'has bad percent-encoding (a % must be followed by two hex digits of UTF-8)' },
+    });
   });
 
   it('returns a run with its steps, path and actions, PII masked until revealed', async () => {

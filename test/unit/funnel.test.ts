@@ -7,6 +7,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHandler as adminWith } from '../../functions/api/admin.ts';
 import { createHandler as repActionWith } from '../../functions/api/rep-action.ts';
+import { ValidationError } from '../../functions/shared/domain/errors.ts';
 import { bucketBounds, bucketOf } from '../../functions/shared/domain/funnel.ts';
 import { runFactsOf, type ScoreFacts } from '../../functions/shared/domain/funnel-counters.ts';
 import { signLink } from '../../functions/shared/domain/links.ts';
@@ -344,20 +345,47 @@ describe('GET /admin/funnel and /admin/scoring-feedback', () => {
   });
 
   it.each([
-    ['/admin/funnel?from=2026-02-30&to=2026-03-02', 'from', 'must be a date as YYYY-MM-DD'],
-    ['/admin/funnel?from=yesterday', 'from', 'must be a date as YYYY-MM-DD'],
+    ['/admin/funnel?from=2026-02-30&to=2026-03-02', 'from', 'must be a date as YYYY-MM-DD, not "2026-02-30"'],
+    ['/admin/funnel?from=yesterday', 'from', 'must be a date as YYYY-MM-DD, not "yesterday"'],
     ['/admin/funnel?from=2026-11-03&to=2026-11-02', 'from', 'must not be after to'],
-    ['/admin/funnel?from=2025-01-01&to=2026-01-02', 'to', 'must be at most 366 days after from'],
+    [
+      '/admin/funnel?from=2025-01-01&to=2026-01-02',
+      'to',
+      'must be at most 365 days after from (a range of at most 366 days)',
+    ],
+    [
+      '/admin/funnel?from=2023-03-01&to=2024-03-01',
+      'to',
+      'must be at most 365 days after from (a range of at most 366 days)',
+    ],
     [
       '/admin/funnel?by=colour',
       'by',
       'must be one of: source, medium, campaign, formType, territory, rep, grade, band, reason',
     ],
-    ['/admin/scoring-feedback?to=2026-11-2', 'to', 'must be a date as YYYY-MM-DD'],
+    ['/admin/scoring-feedback?to=2026-11-2', 'to', 'must be a date as YYYY-MM-DD, not "2026-11-2"'],
+    ['/admin/scoring-feedback?to=', 'to', 'must be a date as YYYY-MM-DD (it is empty)'],
   ])('answers 400 for %s', async (url, field, message) => {
     const { status, body } = await get(url);
     expect(status).toBe(400);
     expect(body.fields[field]).toEqual([message]);
+    // Only the field that is wrong (an empty or bad `to` is not reported as a `from` error).
+    expect(Object.keys(body.fields)).toEqual([field]);
+  });
+
+  it('reportQuery: the message and the check agree at the edge (365 days after from is the last allowed)', () => {
+    expect(reportQuery({ from: '2023-03-01', to: '2024-02-29' })).toEqual({
+      from: '2023-03-01',
+      to: '2024-02-29',
+    });
+    expect(() => reportQuery({ to: '' })).toThrow(ValidationError);
+    try {
+      reportQuery({ to: '' });
+    } catch (e) {
+      expect((e as ValidationError).fieldErrors).toEqual({
+        to: ['must be a date as YYYY-MM-DD (it is empty)'],
+      });
+    }
   });
 
   it('accepts a range of exactly 366 days', async () => {
