@@ -8,6 +8,11 @@ const NO_TIMEOUT = 99_999_999; // AWS's default Task timeout (the library's defa
  * What the library runs: the template's definition with Waits as scaled sleeps (a Task overridden
  * locally, so TimestampPath waits can be compressed) and AWS's default Task timeout made explicit.
  * Token tasks get no library timeout or heartbeat: TaskTokens enforces both, scaled.
+ *
+ * A plain Lambda task gets no library timeout either. In AWS its time is the function's run time, and an
+ * invocation starts at once (or is throttled); locally it may first wait in the function's queue, which
+ * the library's timer would count. The pool bounds the run itself with the function's own timeout
+ * (`Sandbox.Timedout`), which is below the state's TimeoutSeconds for every step (test/infra).
  */
 export function prepareDefinition(
   definition: AslDefinition,
@@ -21,12 +26,15 @@ export function prepareDefinition(
       states[name] = { ...rest, Type: 'Task', Resource: waitResource, TimeoutSeconds: NO_TIMEOUT };
     } else if (s.Type === 'Task') {
       const token = String(s.Resource).endsWith('.waitForTaskToken');
+      const resource = String(s.Resource);
+      const lambda = resource === 'arn:aws:states:::lambda:invoke' || resource.startsWith('arn:aws:lambda:');
       states[name] = {
         ...s,
-        ...(token || (s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined)
+        ...(token || lambda || (s.TimeoutSeconds === undefined && s.TimeoutSecondsPath === undefined)
           ? { TimeoutSeconds: NO_TIMEOUT }
           : {}),
       };
+      if (lambda) delete states[name].TimeoutSecondsPath;
       if (token) {
         delete states[name].HeartbeatSeconds;
         delete states[name].TimeoutSecondsPath; // TaskTokens reads it from the state input, scaled

@@ -70,6 +70,22 @@ describe('synthesized lead-to-close definition', () => {
     }
   });
 
+  it('times every plain step above its function’s own timeout (the local engine relies on it)', () => {
+    const template = loadTemplate(inject('cdkOut'));
+    const timeoutOf = (arn: string) => {
+      const id = Object.keys(template.Resources).find((k) => arn.includes(k));
+      return Number((template.Resources[id ?? '']?.Properties as { Timeout?: number } | undefined)?.Timeout);
+    };
+    // payloadResponseOnly: the Resource is the function's ARN itself.
+    const plain = tasks().filter(([, s]) => String(s.Resource).startsWith('arn:aws:lambda:'));
+    expect(plain.map(([name]) => name)).toContain('Capture & score lead');
+    for (const [name, s] of plain) {
+      const timeout = timeoutOf(String(s.Resource));
+      expect(timeout, name).toBeGreaterThan(0);
+      expect(Number(s.TimeoutSeconds), name).toBeGreaterThan(timeout);
+    }
+  });
+
   it('gives every Task an explicit timeout, the rep SLA on acceptance', () => {
     for (const [name, s] of tasks())
       expect(Number(s.TimeoutSeconds ?? 0) > 0 || typeof s.TimeoutSecondsPath === 'string', name).toBe(true);

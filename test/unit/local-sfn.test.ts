@@ -73,6 +73,31 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     expect((await untilDone(sfn, executionArn)).status).toBe('SUCCEEDED');
   });
 
+  it('does not time a plain Lambda task while it waits in the local queue: the function’s own timeout bounds it', () => {
+    const sfn = engine(slowTask, async () => ({}));
+    const def: AslDefinition = {
+      StartAt: 'L',
+      States: {
+        L: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: 'arn:aws:lambda:us-east-1:000000000000:function:F' },
+          TimeoutSeconds: 30,
+          Next: 'T',
+        },
+        T: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+          TimeoutSeconds: 60,
+          End: true,
+        },
+      },
+    };
+    const prepared = sfn.prepare(def, 'L');
+    expect(prepared.States.L?.TimeoutSeconds).toBe(99_999_999);
+    expect(prepared.States.T?.TimeoutSeconds).toBe(99_999_999); // TaskTokens times token tasks, scaled
+  });
+
   it('turns Waits into locally-timed sleeps and drops the library-only heartbeat field', () => {
     const sfn = engine(slowTask, async () => ({}));
     const def: AslDefinition = {
