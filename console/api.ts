@@ -86,6 +86,30 @@ export interface RunSummary {
   stopDate?: string;
   redriveCount?: number;
   state?: string;
+  /** The lead's name, company, form and score (masked unless revealed); absent for an erased lead. */
+  lead?: LeadSummary;
+}
+
+/** What a runs-list row or a deal card shows of its lead. Masked as the lead page masks its profile. */
+export interface LeadSummary {
+  firstName: string;
+  lastName?: string;
+  company?: string;
+  formType: string;
+  stage: string;
+  score?: { total: number; grade: string };
+}
+
+/** The summary of a lead record (no email, no phone, no message: only what a row shows). */
+export function leadSummaryOf(record: LeadRecord): LeadSummary {
+  return {
+    firstName: record.firstName,
+    ...(record.lastName ? { lastName: record.lastName } : {}),
+    ...(record.company ? { company: record.company } : {}),
+    formType: record.formType,
+    stage: record.stage,
+    ...(record.score ? { score: { total: record.score.total, grade: record.score.grade } } : {}),
+  };
 }
 
 type Query = URLSearchParams;
@@ -218,7 +242,7 @@ export class ConsoleApi {
    * The runs list, newest first. Without a search or state filter: one ListExecutions page (`next` pages
    * on). With them: reads up to SCAN_LIMIT executions and returns the first `limit` matches.
    */
-  async runs(q: Query) {
+  async runs(q: Query, reveal = false) {
     const status = param(q, 'status', STATUSES);
     const state = param(q, 'state', undefined, 80);
     const search = param(q, 'q', undefined, 254)?.trim();
@@ -259,7 +283,7 @@ export class ConsoleApi {
       const page = await this.sfn.send(
         new ListExecutionsCommand({ ...base, maxResults: limit, ...(next ? { nextToken: next } : {}) }),
       );
-      const runs = await this.withStates(page.executions ?? []);
+      const runs = await this.withLeads(await this.withStates(page.executions ?? []), reveal);
       return { runs, ...(page.nextToken ? { next: page.nextToken } : {}) };
     }
 
@@ -289,7 +313,7 @@ export class ConsoleApi {
       }
     } while (token && runs.length < limit && scanned < SCAN_LIMIT);
     return {
-      runs,
+      runs: await this.withLeads(runs, reveal),
       scanned,
       ...(stoppedEarly || token ? { truncated: true } : {}),
       ...(leadId ? { leadId } : {}),
@@ -331,6 +355,33 @@ export class ConsoleApi {
         };
       }),
     );
+  }
+
+  /**
+   * The lead summaries of some leads, read in one batch (only the ids given: the rows of one answer) and
+   * masked unless revealed.
+   */
+  private async leadSummaries(leadIds: (string | undefined)[], reveal: boolean) {
+    const ids = [...new Set(leadIds.filter((id): id is string => id !== undefined && LEAD_ID.test(id)))];
+    const records = ids.length ? await this.stores.leads.getMany(ids) : new Map<string, LeadRecord>();
+    const out = new Map<string, LeadSummary>();
+    for (const [id, record] of records) {
+      const summary = leadSummaryOf(record);
+      out.set(id, reveal ? summary : maskDeep(summary));
+    }
+    return out;
+  }
+
+  /** Runs with their lead's summary (one batch read for the whole list). */
+  private async withLeads(runs: RunSummary[], reveal: boolean): Promise<RunSummary[]> {
+    const leads = await this.leadSummaries(
+      runs.map((r) => r.leadId),
+      reveal,
+    );
+    return runs.map((r) => {
+      const lead = r.leadId ? leads.get(r.leadId) : undefined;
+      return lead ? { ...r, lead } : r;
+    });
   }
 
   /** One run: the execution, its history as steps and events, the definition, the path taken, what can be done. */
@@ -511,7 +562,7 @@ export class ConsoleApi {
   }
 
   /** The deals board: per stage, the newest `limit` deals (and how many were read). */
-  async deals(q: Query) {
+  async deals(q: Query, reveal = false) {
     const limit = intParam(q, 'limit', 1, 200, 50);
     const stages = await Promise.all(
       DEAL_STAGES.map(async (stage) => {
@@ -523,15 +574,25 @@ export class ConsoleApi {
           if (newest.length > limit) newest.shift();
           if (total >= SCAN_LIMIT) break;
         }
-        return {
-          stage,
-          total,
-          ...(total >= SCAN_LIMIT ? { truncated: true } : {}),
-          deals: newest.reverse().map(shownDeal),
-        };
+        return { stage, total, ...(total >= SCAN_LIMIT ? { truncated: true } : {}), newest };
       }),
     );
-    return { stages };
+    // The leads of the cards shown (at most `limit` per stage), in one batch for the whole board.
+    const leads = await this.leadSummaries(
+      stages.flatMap((s) => s.newest.map((d) => d.leadId)),
+      reveal,
+    );
+    const reps = new Map(config.reps.reps.map((r) => [r.id, r.name]));
+    return {
+      stages: stages.map(({ newest, ...s }) => ({
+        ...s,
+        deals: newest.reverse().map((d) => {
+          const lead = leads.get(d.leadId);
+          const repName = reps.get(d.repId);
+          return { ...shownDeal(d), ...(repName ? { repName } : {}), ...(lead ? { lead } : {}) };
+        }),
+      })),
+    };
   }
 
   async deliverability() {

@@ -113,10 +113,10 @@ async function routeApi(
 
   if (get && action === undefined) {
     if (resource === 'meta' && id === undefined) return answer(await api.meta());
-    if (resource === 'runs' && id === undefined) return answer(await api.runs(query));
+    if (resource === 'runs' && id === undefined) return answer(await api.runs(query, reveal));
     if (resource === 'runs' && id !== undefined) return answer(await api.run(id, reveal));
     if (resource === 'leads' && id !== undefined) return answer(await api.lead(id, reveal));
-    if (resource === 'deals' && id === undefined) return answer(await api.deals(query));
+    if (resource === 'deals' && id === undefined) return answer(await api.deals(query, reveal));
     if (resource === 'deliverability' && id === undefined) return answer(await api.deliverability());
     if (resource === 'funnel' && id === undefined) return answer(await api.funnel(query));
     if (resource === 'scoring-feedback' && id === undefined) return answer(await api.scoringFeedback(query));

@@ -81,6 +81,20 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     await s.leads.setStage(lead.id, 'assigned', AT);
   });
 
+  it('reads many leads in one call, by id: missing ones absent, duplicates once, past 100 keys', async () => {
+    const other = aLead({ email: `sam.${run}@globex.example`, firstName: 'Sam' });
+    expect(await s.leads.getMany([])).toEqual(new Map());
+    await s.leads.capture(lead, 'run-a', AT);
+    await s.leads.capture(other, 'run-b', AT);
+    await s.leads.setStage(other.id, 'nurturing', AT);
+    const missing = Array.from({ length: 120 }, (_, i) => `ld-${String(i).padStart(20, '0')}`);
+    const found = await s.leads.getMany([...missing, lead.id, other.id, lead.id]);
+    expect([...found.keys()].sort()).toEqual([lead.id, other.id].sort());
+    expect(found.get(lead.id)).toEqual(await s.leads.get(lead.id));
+    expect(found.get(other.id)).toMatchObject({ firstName: 'Sam', stage: 'nurturing' });
+    expect(found.get(lead.id)).not.toHaveProperty('pk');
+  });
+
   it('stores each timeline event once, in time order', async () => {
     await s.leads.putEvent(lead.id, { type: 'scored', at: '2026-11-26T10:00:02.000Z', data: { total: 5 } });
     await s.leads.putEvent(lead.id, { type: 'form', at: AT, data: { formType: 'demo-request' } });

@@ -1,4 +1,11 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { IllegalTransitionError, NotFoundError } from '../domain/errors.ts';
 import type { Lead } from '../domain/lead.ts';
 import { ACTIVE_STAGES, type LeadStage, predecessorsOf } from '../domain/lead-stage.ts';
@@ -30,6 +37,11 @@ export interface TimelineEvent {
 /** Leads, their email claims and their timelines. */
 export interface LeadStore {
   get(leadId: string): Promise<LeadRecord | undefined>;
+  /**
+   * Several leads by id in one batch (BatchGetItem, 100 keys a request), keyed by lead id; a lead that
+   * does not exist (never captured, erased, expired) is absent. Duplicate ids are read once.
+   */
+  getMany(leadIds: readonly string[]): Promise<Map<string, LeadRecord>>;
   /**
    * Writes the lead (and claims its email) unless another, still-active run owns it. Idempotent: a retry
    * of the same execution rewrites the same values. 'merged' when a different active run owns the lead.
@@ -100,6 +112,30 @@ export function dynamoLeads(
         new GetCommand({ TableName, Key: keys.lead(leadId), ConsistentRead: true }),
       );
       return Item ? withoutKeys<LeadRecord>(Item) : undefined;
+    },
+
+    async getMany(leadIds) {
+      const out = new Map<string, LeadRecord>();
+      const ids = [...new Set(leadIds)];
+      // BatchGetItem takes up to 100 keys and no duplicates; unprocessed keys are asked for again.
+      for (let i = 0; i < ids.length; i += 100) {
+        let request:
+          | Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }>
+          | undefined = {
+          [TableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.lead(id)), ConsistentRead: true },
+        };
+        while (request && Object.keys(request).length) {
+          const { Responses, UnprocessedKeys } = await doc.send(
+            new BatchGetCommand({ RequestItems: request }),
+          );
+          for (const item of Responses?.[TableName] ?? []) {
+            const lead = withoutKeys<LeadRecord>(item);
+            out.set(lead.id, lead);
+          }
+          request = UnprocessedKeys as typeof request;
+        }
+      }
+      return out;
     },
 
     async capture(lead, executionName, at) {
