@@ -1,7 +1,9 @@
-// The deals board: one column per deal stage, newest first.
+// The deals board: one column per deal stage, newest first; each card with its lead's name and company
+// (masked until PII is revealed), score, rep and amount.
 import { api } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
-import { count, money, shortId, timeEl } from '../lib/format.js';
+import { count, money, timeEl } from '../lib/format.js';
+import { leadLink, scoreBadge } from '../lib/lead.js';
 import { emptyState, errorBox, pageHeader } from '../lib/ui.js';
 
 const LABELS = { assigned: 'Assigned', accepted: 'Accepted', won: 'Won', lost: 'Lost', stale: 'Stale' };
@@ -50,21 +52,19 @@ function column({ stage, total, deals, truncated }) {
             h(
               'li',
               { class: 'card' },
-              h(
-                'div',
-                { class: 'card-top' },
-                h('a', {
-                  href: `#/leads/${d.leadId}`,
-                  class: 'mono',
-                  title: d.leadId,
-                  text: shortId(d.leadId, 14),
-                }),
-                timeEl(d.updatedAt),
-              ),
+              h('div', { class: 'card-top' }, leadLink(d.leadId, d.lead), timeEl(d.updatedAt)),
+              d.lead?.company || d.lead?.score
+                ? h(
+                    'div',
+                    { class: 'card-lead' },
+                    d.lead.company ? h('span', { class: 'small muted pii', text: d.lead.company }) : null,
+                    scoreBadge(d.lead.score),
+                  )
+                : null,
               h(
                 'div',
                 { class: 'card-body' },
-                h('span', { text: d.repId }),
+                h('span', { class: 'rep', title: d.repId, text: d.repName ?? d.repId }),
                 d.attempt > 1 ? h('span', { class: 'muted', text: ` · attempt ${d.attempt}` }) : null,
                 d.amount !== undefined ? h('strong', { class: 'amount', text: money(d.amount) }) : null,
                 d.lostReason ? h('span', { class: 'reason', text: d.lostReason }) : null,

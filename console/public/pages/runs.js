@@ -1,9 +1,10 @@
-// Runs: every execution, newest first, live. Filter by status or current state; search by email, lead id
-// or run name.
+// Runs: every execution, newest first, live, each with its lead's name, company, form and score (masked
+// until PII is revealed). Filter by status or current state; search by email, lead id or run name.
 
 import { api, qs } from '../lib/api.js';
 import { h, replace } from '../lib/dom.js';
 import { absTime, duration, shortId, statusBadge, timeEl } from '../lib/format.js';
+import { leadLink, scoreBadge } from '../lib/lead.js';
 import { setQuery } from '../lib/router.js';
 import { emptyState, errorBox, pageHeader } from '../lib/ui.js';
 
@@ -58,7 +59,7 @@ export async function render({ main, query, meta, every, isCurrent }) {
       h(
         'tr',
         null,
-        ['Status', 'Run', 'Lead', 'Current state', 'Started', 'Duration'].map((t) =>
+        ['Status', 'Run', 'Lead', 'Form', 'Score', 'Current state', 'Started', 'Duration'].map((t) =>
           h('th', { scope: 'col', text: t }),
         ),
       ),
@@ -81,11 +82,13 @@ export async function render({ main, query, meta, every, isCurrent }) {
       ),
       h(
         'td',
-        { class: 'mono' },
-        r.leadId
-          ? h('a', { href: `#/leads/${r.leadId}`, text: shortId(r.leadId, 14), title: r.leadId })
-          : '—',
+        { class: 'lead-cell' },
+        r.leadId ? leadLink(r.leadId, r.lead) : '—',
+        r.lead?.company ? h('div', { class: 'small muted pii', text: r.lead.company }) : null,
+        r.lead ? h('div', { class: 'small muted mono', text: shortId(r.leadId, 14) }) : null,
       ),
+      h('td', null, r.lead?.formType ?? '—'),
+      h('td', null, scoreBadge(r.lead?.score) ?? '—'),
       h(
         'td',
         null,
@@ -150,7 +153,7 @@ export async function render({ main, query, meta, every, isCurrent }) {
           null,
           h(
             'td',
-            { colspan: 6 },
+            { colspan: 8 },
             filtered
               ? emptyState(
                   'No runs match these filters.',
