@@ -1,7 +1,7 @@
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { DealStage, LostReason } from '../domain/deal.ts';
 import { INDEX, indexKeys, keys } from './keys.ts';
-import { conditional, setExpression, type Table, withoutKeys } from './table.ts';
+import { conditional, queryItems, setExpression, type Table, withoutKeys } from './table.ts';
 
 export interface DealRecord {
   dealId: string;
@@ -66,23 +66,16 @@ export interface DealStore {
   listByStage(stage: DealStage): AsyncIterable<DealRecord>;
 }
 
-export function dynamoDeals({ doc, name: TableName }: Table): DealStore {
+export function dynamoDeals(table: Table): DealStore {
+  const { doc, name: TableName } = table;
   return {
     async *listByStage(stage) {
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName,
-            IndexName: INDEX.byStage,
-            KeyConditionExpression: 'gsi2pk = :p',
-            ExpressionAttributeValues: { ':p': indexKeys.dealStage(stage, '').gsi2pk },
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) yield withoutKeys<DealRecord>(item);
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      const stageIndex = {
+        IndexName: INDEX.byStage,
+        KeyConditionExpression: 'gsi2pk = :p',
+        ExpressionAttributeValues: { ':p': indexKeys.dealStage(stage, '').gsi2pk },
+      };
+      for await (const item of queryItems(table, stageIndex)) yield withoutKeys<DealRecord>(item);
     },
     async get(dealId) {
       const { Item } = await doc.send(

@@ -1,7 +1,7 @@
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { CounterItems, RunFacts } from '../domain/funnel-counters.ts';
 import { keys } from './keys.ts';
-import { conditional, type Table } from './table.ts';
+import { conditional, queryItems, type Table } from './table.ts';
 
 /** A milestone counted for a lead: when, and (on the run's `captured` marker) who the run's lead was. */
 export interface FunnelMarker {
@@ -39,26 +39,19 @@ const numbersOf = (item: Record<string, unknown>) =>
   );
 
 export function dynamoFunnel(
-  { doc, name: TableName }: Table,
+  table: Table,
   { retentionDays }: { retentionDays: number } = { retentionDays: 730 },
 ): FunnelStore {
+  const { doc, name: TableName } = table;
   async function query(day: string, prefix: string, keysOnly = false): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName,
-          // An empty prefix is the whole day (DynamoDB refuses an empty key value in begins_with).
-          KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.funnelDay(day), ...(prefix ? { ':prefix': prefix } : {}) },
-          ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
-          ExclusiveStartKey,
-        }),
-      );
-      out.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    for await (const item of queryItems(table, {
+      // An empty prefix is the whole day (DynamoDB refuses an empty key value in begins_with).
+      KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.funnelDay(day), ...(prefix ? { ':prefix': prefix } : {}) },
+      ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
+    }))
+      out.push(item);
     return out;
   }
 

@@ -1,17 +1,18 @@
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { IllegalTransitionError, NotFoundError } from '../domain/errors.ts';
 import type { Lead } from '../domain/lead.ts';
 import { ACTIVE_STAGES, type LeadStage, predecessorsOf } from '../domain/lead-stage.ts';
 import type { Score } from '../domain/scoring.ts';
 import { INDEX, indexKeys, keys } from './keys.ts';
-import { conditional, inList, setExpression, type Table, withoutKeys } from './table.ts';
+import {
+  conditional,
+  inList,
+  queryItems,
+  queryPages,
+  setExpression,
+  type Table,
+  withoutKeys,
+} from './table.ts';
 
 export interface LeadRecord extends Lead {
   stage: LeadStage;
@@ -82,28 +83,27 @@ export interface LeadStoreOptions {
 }
 
 export function dynamoLeads(
-  { doc, name: TableName }: Table,
+  table: Table,
   { retentionDays }: LeadStoreOptions = { retentionDays: 730 },
 ): LeadStore {
+  const { doc, name: TableName } = table;
+  /** The stage index's partition of one stage: the leads in it now. */
+  const byStage = (stage: LeadStage) => ({
+    IndexName: INDEX.byStage,
+    KeyConditionExpression: 'gsi2pk = :p',
+    ExpressionAttributeValues: { ':p': indexKeys.leadStage(stage, '').gsi2pk },
+  });
   const expiresAt = (at: string) => Math.floor(Date.parse(at) / 1000) + retentionDays * 86_400;
   /** Every item key under the lead's partition (profile, events, send markers, notices). */
   async function itemKeys(leadId: string): Promise<{ pk: string; sk: string }[]> {
     const out: { pk: string; sk: string }[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await doc.send(
-        new QueryCommand({
-          TableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': keys.leadPrefix(leadId) },
-          ProjectionExpression: 'pk, sk',
-          ConsistentRead: true,
-          ExclusiveStartKey,
-        }),
-      );
-      for (const i of page.Items ?? []) out.push({ pk: String(i.pk), sk: String(i.sk) });
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    for await (const i of queryItems(table, {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.leadPrefix(leadId) },
+      ProjectionExpression: 'pk, sk',
+      ConsistentRead: true,
+    }))
+      out.push({ pk: String(i.pk), sk: String(i.sk) });
     return out;
   }
   const store: LeadStore = {
@@ -219,20 +219,11 @@ export function dynamoLeads(
 
     async listEvents(leadId) {
       const items: TimelineEvent[] = [];
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName,
-            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues: { ':pk': keys.lead(leadId).pk, ':prefix': keys.eventPrefix },
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? [])
-          items.push({ type: item.type, at: item.at, ...(item.data ? { data: item.data } : {}) });
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      for await (const item of queryItems(table, {
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': keys.lead(leadId).pk, ':prefix': keys.eventPrefix },
+      }))
+        items.push({ type: item.type, at: item.at, ...(item.data ? { data: item.data } : {}) });
       return items;
     },
 
@@ -277,39 +268,13 @@ export function dynamoLeads(
 
     async countByStage(stage) {
       let count = 0;
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName,
-            IndexName: INDEX.byStage,
-            KeyConditionExpression: 'gsi2pk = :p',
-            ExpressionAttributeValues: { ':p': indexKeys.leadStage(stage, '').gsi2pk },
-            Select: 'COUNT',
-            ExclusiveStartKey,
-          }),
-        );
+      for await (const page of queryPages(table, { ...byStage(stage), Select: 'COUNT' }))
         count += page.Count ?? 0;
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
       return count;
     },
 
     async *listByStage(stage) {
-      let ExclusiveStartKey: Record<string, unknown> | undefined;
-      do {
-        const page = await doc.send(
-          new QueryCommand({
-            TableName,
-            IndexName: INDEX.byStage,
-            KeyConditionExpression: 'gsi2pk = :p',
-            ExpressionAttributeValues: { ':p': indexKeys.leadStage(stage, '').gsi2pk },
-            ExclusiveStartKey,
-          }),
-        );
-        for (const item of page.Items ?? []) yield withoutKeys<LeadRecord>(item);
-        ExclusiveStartKey = page.LastEvaluatedKey;
-      } while (ExclusiveStartKey);
+      for await (const item of queryItems(table, byStage(stage))) yield withoutKeys<LeadRecord>(item);
     },
   };
   return store;

@@ -1,5 +1,10 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  paginateQuery,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 
 /** The single table (DESIGN §3) as the entity modules use it: a document client and the table's name. */
 export interface Table {
@@ -13,6 +18,21 @@ export function tableOf(name: string, client: DynamoDBClient = new DynamoDBClien
     doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
     name,
   };
+}
+
+type QueryInput = Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
+
+/** Every page a query on the table returns (the SDK's paginator follows LastEvaluatedKey). */
+export function queryPages({ doc, name }: Table, input: QueryInput) {
+  return paginateQuery({ client: doc }, { ...input, TableName: name });
+}
+
+/** Every item a query on the table matches, a page at a time. */
+export async function* queryItems(
+  table: Table,
+  input: QueryInput,
+): AsyncGenerator<NonNullable<QueryCommandOutput['Items']>[number]> {
+  for await (const page of queryPages(table, input)) yield* page.Items ?? [];
 }
 
 /** Runs a conditional write; false (instead of throwing) when its condition did not hold. */
