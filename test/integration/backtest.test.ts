@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ScoringConfig } from '../../functions/shared/config-schema.ts';
-import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
-import { executionNameFor, type Lead, parseLead } from '../../functions/shared/domain/lead.ts';
+import type { Lead } from '../../functions/shared/domain/lead.ts';
 import type { LeadStage } from '../../functions/shared/domain/lead-stage.ts';
 import { loadTemplate, tablesOf } from '../../local/template.ts';
 import { config } from '../fixtures/config.ts';
-import { aFormSubmission, aLead } from '../fixtures/leads.ts';
-import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
+import { aLead } from '../fixtures/leads.ts';
+import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
 
 // The backtest script as a user runs it (a child process, `tsx scripts/backtest.ts`), on a real table:
 // closed journeys made by the real handlers on the synthesized definition (won, lost, disqualified,
@@ -25,17 +24,6 @@ let stores: Stores;
 let endpoint = '';
 let dir = '';
 const ids: Record<string, string> = {};
-
-const forms = ['demo-request', 'pricing', 'contact', 'content-download', 'webinar', 'newsletter'];
-function submission(fields: Record<string, string>) {
-  const { lead } = parseLead(aFormSubmission(fields), forms);
-  const receivedAt = new Date();
-  return {
-    input: runInput(lead, receivedAt),
-    name: executionNameFor(lead.id, lead.formType, receivedAt),
-    lead,
-  };
-}
 
 /** The rep acts on their newest assignment email, through the link's confirm page as a person would. */
 async function repActs(action: 'accept' | 'won' | 'lost', body: string) {

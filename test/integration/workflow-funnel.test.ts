@@ -1,12 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
-import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { rebuildFunnel } from '../../functions/shared/funnel-rebuild.ts';
-import { config } from '../fixtures/config.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
+import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
 
 // The funnel counted by the real handlers as runs of the synthesized definition go (incremental), checked
 // against hand-counted figures, then against `npm run funnel:rebuild`'s recount from the leads.
@@ -23,16 +20,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const forms = Object.keys(config.scoring.intent.formTypes);
-function submission(fields: Record<string, string>) {
-  const { lead } = parseLead(aFormSubmission(fields), forms);
-  const receivedAt = new Date();
-  return {
-    input: runInput(lead, receivedAt),
-    name: executionNameFor(lead.id, lead.formType, receivedAt),
-    lead,
-  };
-}
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 /** The rep acts on the newest assignment email for `firstName`, as a double click: the second changes nothing. */
 async function repActs(firstName: string, action: 'accept' | 'won' | 'lost', body?: string) {

@@ -1,10 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores } from '../../functions/shared/data/index.ts';
-import { executionNameFor, leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
+import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -13,17 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-const forms = ['demo-request', 'pricing', 'contact', 'content-download', 'webinar', 'newsletter'];
-function submission(fields: Record<string, string>) {
-  const { lead } = parseLead(aFormSubmission(fields), forms);
-  const receivedAt = new Date();
-  return {
-    input: runInput(lead, receivedAt),
-    name: executionNameFor(lead.id, lead.formType, receivedAt),
-    lead,
-  };
-}
 
 /** The lead as the data layer reads it (the harness's handlers share the table through TABLE_NAME). */
 async function leadItem(leadId: string) {

@@ -1,13 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInput } from '../../functions/shared/contracts.ts';
 import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
-import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { signLink } from '../../functions/shared/domain/links.ts';
 import { config } from '../fixtures/config.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, SIGNING_KEY, startHarness } from '../fixtures/workflow-harness.ts';
+import { type Harness, SIGNING_KEY, startHarness, submission } from '../fixtures/workflow-harness.ts';
 
 // At-least-once everywhere: Lambda may run a step twice, EventBridge may deliver twice, a browser may
 // post twice. Each case replays and checks there is still one lead, one run, one email per step, one deal.
@@ -24,16 +22,6 @@ afterAll(async () => {
   await h?.close();
 });
 
-const forms = Object.keys(config.scoring.intent.formTypes);
-function submission(fields: Record<string, string>) {
-  const { lead } = parseLead(aFormSubmission(fields), forms);
-  const receivedAt = new Date();
-  return {
-    input: runInput(lead, receivedAt),
-    name: executionNameFor(lead.id, lead.formType, receivedAt),
-    lead,
-  };
-}
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to);
 const assignmentsFor = (name: string) =>
   h.mails.filter((m) => m.subject.startsWith('New lead') && m.subject.includes(name));
