@@ -5,16 +5,20 @@ import { logger, metrics } from './observability.ts';
 
 type Evaluated = BreakerState & { rates: ReturnType<typeof ratesOf> };
 
+/** The rolling window's rates, the limit they breach (if any) and the breaker as recorded. */
+async function observe(store: DeliverabilityStore, now: Date) {
+  const limits = config.app.deliverability;
+  const rates = ratesOf(await store.window(limits.windowHours, now));
+  return { rates, breach: breachOf(rates, limits), state: await store.state() };
+}
+
 /**
  * The deliverability breaker as the rolling window says it is now, without writing anything: what an admin
  * or the console reads (they need no write access). A breach not yet recorded shows as tripped; a recorded
  * trip whose rates have recovered shows as closed, as the next update will record.
  */
 export async function evaluateBreaker(store: DeliverabilityStore, now: Date): Promise<Evaluated> {
-  const limits = config.app.deliverability;
-  const rates = ratesOf(await store.window(limits.windowHours, now));
-  const breach = breachOf(rates, limits);
-  const state = await store.state();
+  const { rates, breach, state } = await observe(store, now);
   if (breach && !state.tripped) return { tripped: true, reason: breach, at: now.toISOString(), rates };
   if (!breach && state.tripped) return { tripped: false, rates };
   return { ...state, rates };
@@ -30,10 +34,7 @@ export async function updateBreaker(
   now: Date,
   { close = true }: { close?: boolean } = {},
 ): Promise<Evaluated> {
-  const limits = config.app.deliverability;
-  const rates = ratesOf(await store.window(limits.windowHours, now));
-  const breach = breachOf(rates, limits);
-  const state = await store.state();
+  const { rates, breach, state } = await observe(store, now);
   if (breach && !state.tripped && (await store.trip(breach, now.toISOString()))) {
     metrics.addMetric('DeliverabilityBreakerTripped', 'Count', 1);
     logger.error('deliverability breaker tripped: nurture sends paused', { reason: breach });
