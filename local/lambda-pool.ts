@@ -30,6 +30,10 @@ export interface PoolStats {
   throttles: number;
   timeouts: number;
   crashes: number;
+  /** Billed duration so far: each invocation's run time on its worker, rounded up to the ms (as Lambda bills). */
+  billedMs: number;
+  /** `billedMs` × the function's MemorySize, in GB-seconds. */
+  gbSeconds: number;
 }
 
 interface Invocation {
@@ -43,7 +47,7 @@ interface Sandbox {
   /** `init` arrived: the bundle is imported (or failed to, with this error). */
   ready: boolean;
   initError?: { errorType: string; errorMessage: string };
-  running: Map<string, { inv: Invocation; timer: NodeJS.Timeout }>;
+  running: Map<string, { inv: Invocation; timer: NodeJS.Timeout; started: number }>;
   retired: boolean;
   lastError?: string;
   idleTimer?: NodeJS.Timeout;
@@ -67,7 +71,7 @@ const fail = (errorType: string, errorMessage: string): InvokeResult => ({
 export class FunctionPool {
   private readonly sandboxes: Sandbox[] = [];
   private readonly waiting: Invocation[] = [];
-  private readonly counts = { invocations: 0, throttles: 0, timeouts: 0, crashes: 0 };
+  private readonly counts = { invocations: 0, throttles: 0, timeouts: 0, crashes: 0, billedMs: 0 };
   private stopped = false;
   private initSent = false;
   /** Resolves with the worker's Node.js version once the first worker has started. */
@@ -131,6 +135,7 @@ export class FunctionPool {
       running: this.running(),
       queued: this.waiting.length,
       ...this.counts,
+      gbSeconds: (this.counts.billedMs / 1000) * (this.fn.memorySize / 1024),
     };
   }
 
@@ -174,7 +179,7 @@ export class FunctionPool {
     clearTimeout(s.idleTimer);
     const ms = this.fn.timeoutSeconds * 1000;
     const timer = setTimeout(() => this.timedOut(s, inv.id), ms);
-    s.running.set(inv.id, { inv, timer });
+    s.running.set(inv.id, { inv, timer, started: performance.now() });
     s.worker.postMessage({ id: inv.id, payload: inv.payload, crash: this.crash(this.fn) || undefined });
   }
 
@@ -193,6 +198,7 @@ export class FunctionPool {
     if (!entry) return;
     clearTimeout(entry.timer);
     s.running.delete(msg.id);
+    this.counts.billedMs += Math.ceil(performance.now() - entry.started);
     entry.inv.resolve(msg.ok ? { ok: true, result: msg.result } : fail(msg.errorType, msg.errorMessage));
     if (s.running.size === 0 && this.sandboxes.length > 1) {
       s.idleTimer = setTimeout(() => {

@@ -18,6 +18,7 @@ import { Faults } from './faults.ts';
 import { LocalFunctions, type PoolOptions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { DEFAULT_POOL } from './lambda-pool.ts';
+import { DynamoMeter, metered } from './meter.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
 import { sesSimulator } from './ses-simulator.ts';
@@ -45,6 +46,8 @@ export interface LocalOptions {
   events?: { retries?: number; retryDelayMs?: number };
   /** Tests: every Step Functions Retry waits this long instead of its interval and backoff. */
   retryIntervalMs?: number;
+  /** Count DynamoDB request units (`npm run bench`): `stack.meter` (local/meter.ts). Off by default. */
+  meter?: boolean;
   /** Where listeners and the event bus log a line (a refused request, a dropped event); default stderr. */
   log?: (line: string) => void;
   /** Called once every port listens, before any handler is attached (requests get 503 until it returns). */
@@ -72,6 +75,8 @@ export interface LocalStack {
   /** EventBridge PutEvents on the default bus: rules from the template, delivered to their targets. */
   putEvents: EventBus['putEvents'];
   events: EventBus;
+  /** DynamoDB request units consumed, when started with `meter: true`. */
+  meter?: DynamoMeter;
   /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
   runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;
@@ -217,7 +222,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   sweep?.unref();
 
   // Ready: attach every handler, then resume what was running (its invocations reach open ports).
-  dbEdge.open(dynamodbProxy(dbRequests.handler, faults));
+  const meter = opts.meter ? new DynamoMeter() : undefined;
+  dbEdge.open(dynamodbProxy(meter ? metered(dbRequests.handler, meter) : dbRequests.handler, faults));
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ses.handler, (e) => events.putEvents(e), {
     region: REGION,
@@ -249,6 +255,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     functions,
     faults,
     events,
+    ...(meter ? { meter } : {}),
     putEvents: (entries: PutEventsEntry[]) => events.putEvents(entries),
     runtimes: functionList.map((f) => ({
       functionId: f.id,

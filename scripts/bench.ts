@@ -1,167 +1,218 @@
-// npm run bench: prints measured figures (no pass/fail). Synthesizes first if cdk.out is missing.
-//  1. bundle size per function (raw and gzip) and its three largest inputs, from esbuild's metafile;
-//  2. cold import per bundle: a fresh Node process importing it, as a ratio to an empty module (same run),
-//     beside the same function bundled with the AWS SDK inside;
-//  3. domain throughput: leads scored and routed per second.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// npm run bench: measures Handoff and writes docs/performance.md (the tables, the machine, the command) and
+// docs/performance.json (the same figures; `npm run cost` prices the measured paths from it). Prints the
+// tables as it goes and, last, the goals table. Figures only: no pass/fail (the CI budgets are tests).
+//  1. per function: bundle size and cold import as a ratio to an empty module (scripts/bench-bundles.ts);
+//  2. per journey path: transitions, Lambda invocations and GB-s, DynamoDB units, emails, counted from real
+//     runs in the local runtime (scripts/bench-paths.ts), and their AWS cost (scripts/cost.ts);
+//  3. the local stack: throughput end to end beside dynalite's raw PutItem rate, POST /leads latency at 50
+//     concurrent (autocannon), peak RSS (scripts/bench-local.ts).
+// Env: BENCH_COLD_RUNS (11), BENCH_SKIP (comma list of bundles,paths,local), BENCH_NO_SYNTH=1 (reuse cdk.out).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { leadIdFor } from '../functions/shared/domain/lead.ts';
-import { routeLead, scoreLead } from '../functions/shared/domain/scoring.ts';
-import { loadConfig } from '../infra/load-config.ts';
-import { ENTRIES, type FunctionId } from '../infra/stack.ts';
-import { functionsOf, loadTemplate } from '../local/template.ts';
+import { type BundlesReport, bundlesMarkdown, measureBundles } from './bench-bundles.ts';
+import { benchLocalStack, type LocalStackFigures, localStackMarkdown } from './bench-local.ts';
+import { measurePaths, type PathFigures } from './bench-paths.ts';
+import { costMarkdown, costReport, DEFAULT_MIX, type MeasuredPath } from './cost.ts';
 
 const root = join(import.meta.dirname, '..');
-const out = join(root, 'cdk.out');
-if (!existsSync(join(out, 'Handoff.template.json'))) {
-  console.log('cdk.out missing: running cdk synth …');
+const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const started = performance.now();
+const stamp = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+const machine = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  loadAvg: loadavg().map((n) => Number(n.toFixed(2))),
+  command: `npm run bench${process.env.BENCH_SKIP ? ` (BENCH_SKIP=${process.env.BENCH_SKIP})` : ''}`,
+};
+const say = (text: string) => process.stderr.write(`[bench ${stamp()}] ${text}\n`);
+
+if (process.env.BENCH_NO_SYNTH !== '1' || !existsSync(join(root, 'cdk.out', 'Handoff.template.json'))) {
+  say('synthesizing the app (cdk synth) …');
   execFileSync('npx', ['cdk', 'synth', '--quiet'], { cwd: root, stdio: 'inherit' });
 }
-const template = loadTemplate(out);
-const fns = functionsOf(template, {
-  region: 'us-east-1',
-  account: '000000000000',
-  overrides: overridesFor(template),
-});
 
-function overridesFor(t: ReturnType<typeof loadTemplate>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(t.Resources)
-      .filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')
-      .map(([id]) => [`${id}.ApiEndpoint`, 'https://example.invalid']),
-  );
+let bundles: BundlesReport | undefined;
+if (!skip.has('bundles')) {
+  say('1/3 bundles and cold imports …');
+  bundles = await measureBundles({ runs: Number(process.env.BENCH_COLD_RUNS ?? 11), progress: true });
+}
+let paths: PathFigures[] | undefined;
+if (!skip.has('paths')) {
+  say('2/3 journey paths, one lead each, in the local runtime …');
+  paths = await measurePaths(true);
+}
+let local: LocalStackFigures | undefined;
+if (!skip.has('local')) {
+  say('3/3 local stack: dynalite, POST /leads under autocannon, end to end …');
+  local = await benchLocalStack({ progress: true });
 }
 
-const kb = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
-console.log("\n## Bundles (esbuild, minified ESM; the AWS SDK is the Lambda runtime's)\n");
-console.log('| function | bundle | gzip | largest inputs |');
-console.log('|---|---:|---:|---|');
-for (const f of fns) {
-  const dir = join(out, f.assetPath);
-  const code = readFileSync(join(dir, 'index.mjs'));
-  const meta = JSON.parse(readFileSync(join(dir, 'index.meta.json'), 'utf8')) as {
-    outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
-  };
-  const byPackage = new Map<string, number>();
-  for (const o of Object.values(meta.outputs)) {
-    for (const [path, { bytesInOutput }] of Object.entries(o.inputs)) {
-      const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
-      const key = m?.[1] ?? '(handoff code)';
-      byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
-    }
-  }
-  const top = [...byPackage.entries()]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 3)
-    .map(([k, v]) => `${k} ${kb(v)}`);
-  console.log(
-    `| ${f.id} | ${kb(statSync(join(dir, 'index.mjs')).size)} | ${kb(gzipSync(code).length)} | ${top.join(', ')} |`,
-  );
-}
+const measured: Record<string, MeasuredPath> | undefined = paths
+  ? Object.fromEntries(
+      paths.map((p) => [
+        p.path,
+        {
+          transitions: p.transitions,
+          lambdaInvocations: p.lambdaInvocations,
+          lambdaGbSeconds: Number(p.lambdaGbSeconds.toFixed(4)),
+          dynamoWrites: p.dynamoWrites,
+          dynamoReads: p.dynamoReads,
+          emails: p.emails,
+          timerRounds: p.timerRounds,
+          roundStates: p.roundStates,
+        },
+      ]),
+    )
+  : undefined;
+const cost = measured ? costReport(measured, DEFAULT_MIX) : undefined;
 
-// Cold import: a fresh Node process (the same Node as this script) that imports the bundle, wall time,
-// beside an empty module measured in the same run (median of RUNS, interleaved). Beside each function's
-// bundle, the same entry bundled with the AWS SDK inside (what the stack did before it used the Lambda
-// runtime's SDK) shows the trade-off: bundled, the SDK puts every function over the 300 KB budget but
-// imports faster than the runtime's SDK loads from node_modules.
-const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 11);
-const scratch = mkdtempSync(join(out, 'bench-'));
-const emptyModule = join(scratch, 'empty.mjs');
-writeFileSync(emptyModule, 'export const handler = async () => {};\n');
-const withSdk = new Map<string, { file: string; bytes: number }>();
-for (const f of fns) {
-  const entry = ENTRIES[f.id as FunctionId];
-  if (!entry) continue;
-  const file = join(scratch, f.id, 'index.mjs');
-  // The same options as infra/constructs/handoff-function.ts, with the SDK bundled.
-  await build({
-    entryPoints: [join(root, 'functions', entry)],
-    outfile: file,
-    bundle: true,
-    minify: true,
-    keepNames: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'error',
-  });
-  withSdk.set(f.id, { file, bytes: statSync(file).size });
-}
-const coldImport = (file: string, env: Record<string, string>) => {
-  const started = performance.now();
-  const r = spawnSync(
-    process.execPath,
-    ['--input-type=module', '-e', `await import(${JSON.stringify(file)});`],
+const pathsMarkdown = (ps: PathFigures[]) =>
+  [
+    '| path | ends at | transitions | Lambda invocations | GB-s | DynamoDB WCU | DynamoDB RCU | DynamoDB calls | emails (nurture) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...ps.map(
+      (p) =>
+        `| ${p.path} | ${p.end} | ${p.transitions} | ${p.lambdaInvocations} | ${p.lambdaGbSeconds.toFixed(3)} | ${p.dynamoWrites} | ${p.dynamoReads} | ${p.dynamoCalls} | ${p.emails} (${p.nurtureEmails}) |`,
+    ),
+    '',
+    'Invocations per function, per path:',
+    '',
+    ...ps.map(
+      (p) =>
+        `- ${p.path}: ${Object.entries(p.byFunction)
+          .map(([f, n]) => `${f} ${n}`)
+          .join(', ')}`,
+    ),
+    '',
+    'Where the write units go (single-item writes by kind of item, all paths together):',
+    '',
+    ...Object.entries(
+      ps.reduce<Record<string, number>>((acc, p) => {
+        for (const [k, w] of Object.entries(p.writesByKind)) acc[k] = (acc[k] ?? 0) + w.units;
+        return acc;
+      }, {}),
+    )
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `- \`${k}\`: ${n}`),
+  ].join('\n');
+
+// The goals of issue 10, against what this run measured.
+const nurtured = cost?.designs.today.perPath['nurture-completed']?.cost;
+const hot = paths?.find((p) => p.path === 'hot-won');
+const nurturePath = paths?.find((p) => p.path === 'nurture-completed');
+const largest = bundles ? Math.max(...bundles.functions.map((f) => f.bytes)) : undefined;
+const worstCold = bundles ? Math.max(...bundles.functions.map((f) => f.coldRatio)) : undefined;
+const goals: [string, string, string, boolean | undefined][] = [
+  [
+    'largest bundle',
+    '≤ 150 KB',
+    largest === undefined ? '–' : `${(largest / 1000).toFixed(0)} KB`,
+    largest === undefined ? undefined : largest <= 150_000,
+  ],
+  [
+    'cold import, worst function',
+    '≤ 1.5× empty',
+    worstCold === undefined ? '–' : `${worstCold.toFixed(2)}×`,
+    worstCold === undefined ? undefined : worstCold <= 1.5,
+  ],
+  [
+    'hot path (form → won)',
+    '≤ 10 transitions',
+    hot ? String(hot.transitions) : '–',
+    hot ? hot.transitions <= 10 : undefined,
+  ],
+  [
+    'nurture, transitions per email',
+    '≤ 3',
+    nurturePath?.nurtureEmails ? (nurturePath.transitions / nurturePath.nurtureEmails).toFixed(2) : '–',
+    nurturePath?.nurtureEmails ? nurturePath.transitions / nurturePath.nurtureEmails <= 3 : undefined,
+  ],
+  [
+    'cost per 1,000 nurtured leads (4 emails)',
+    '≤ $0.80',
+    nurtured ? `$${(nurtured.total * 1000).toFixed(3)}` : '–',
+    nurtured ? nurtured.total * 1000 <= 0.8 : undefined,
+  ],
+  [
+    'POST /leads p99 at 50 concurrent',
+    '≤ 50 ms',
+    local ? `${local.post.allMs.p99.toFixed(0)} ms` : '–',
+    local ? local.post.allMs.p99 <= 50 : undefined,
+  ],
+  [
+    'end to end, locally',
+    '≥ 100 leads/s',
+    local ? `${local.endToEnd.endToEndPerSecond.toFixed(1)} leads/s` : '–',
+    local ? local.endToEnd.endToEndPerSecond >= 100 : undefined,
+  ],
+  [
+    'local stack peak RSS',
+    '≤ 400 MiB',
+    local ? `${local.memory.peakRssMiB} MiB` : '–',
+    local ? local.memory.peakRssMiB <= 400 : undefined,
+  ],
+];
+const goalsMarkdown = [
+  '| goal | target | measured | met |',
+  '|---|---|---:|---|',
+  ...goals.map(
+    ([what, target, value, met]) =>
+      `| ${what} | ${target} | ${value} | ${met === undefined ? '–' : met ? 'yes' : '**no**'} |`,
+  ),
+].join('\n');
+
+const doc = [
+  '# Performance (measured)',
+  '',
+  '<!-- Written by `npm run bench` (scripts/bench.ts); edits here are overwritten. docs/cost.md explains the cost model, docs/scaling.md the limits in AWS. -->',
+  '',
+  `Measured ${machine.date.slice(0, 10)} with \`${machine.command}\` on ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, Node.js ${machine.node}; load average at the start ${machine.loadAvg.join(' / ')}. The whole run took ${stamp()}.`,
+  '',
+  '## Goals',
+  '',
+  goalsMarkdown,
+  '',
+  ...(bundles ? ['## Functions: bundle and cold import', '', bundlesMarkdown(bundles), ''] : []),
+  ...(paths
+    ? [
+        '## Journey paths: one lead each, counted from real runs in the local runtime',
+        '',
+        "Each path is one lead driven through the local API as a form, a rep and SES would drive it, alone on the stack; everything the stack did until it was quiet again is counted for it. Transitions: the states its run entered (GetExecutionHistory). Invocations: every function invoked meanwhile, the API and SES-event functions included. GB-s: billed duration on the local worker (rounded up to the ms) × MemorySize, so a local figure. DynamoDB units: dynalite's consumed capacity (local/meter.ts); a write refused by its condition counts 1 WCU as in DynamoDB; **writes to the two GSIs are not counted** by dynalite (DynamoDB bills them: each write to a lead or deal profile writes 1–2 index entries more). Sales paths ran at time scale 1 (the acceptance SLA ended with the local `expireTask`; the capacity wait ended by its recheck after a slot was freed outside the count), nurture paths at a day a second; one warm-up lead ran first on each stack.",
+        '',
+        pathsMarkdown(paths),
+        '',
+      ]
+    : []),
+  ...(cost
+    ? ['## AWS cost per 1,000 leads, per path and for the stated mix', '', costMarkdown(cost), '']
+    : []),
+  ...(local ? ['## Local stack', '', localStackMarkdown(local), ''] : []),
+].join('\n');
+
+console.log(doc);
+writeFileSync(join(root, 'docs', 'performance.md'), doc);
+const jsonFile = join(root, 'docs', 'performance.json');
+const previous = existsSync(jsonFile)
+  ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>)
+  : {};
+writeFileSync(
+  jsonFile,
+  `${JSON.stringify(
     {
-      env: { ...process.env, ...env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
-      encoding: 'utf8',
+      ...previous,
+      machine,
+      ...(measured ? { paths: measured } : {}),
+      ...(bundles ? { bundles } : {}),
+      ...(local ? { local } : {}),
     },
-  );
-  if (r.status !== 0) throw new Error(`importing ${file} failed: ${r.stderr.slice(0, 400)}`);
-  return performance.now() - started;
-};
-const median = (xs: number[] = []) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
-const times = new Map<string, number[]>();
-const record = (key: string, ms: number) => times.set(key, [...(times.get(key) ?? []), ms]);
-for (let i = 0; i < RUNS; i++) {
-  record('empty', coldImport(emptyModule, {}));
-  for (const f of fns) {
-    record(f.id, coldImport(join(out, f.assetPath, 'index.mjs'), f.environment));
-    const bundled = withSdk.get(f.id);
-    if (bundled) record(`${f.id}+sdk`, coldImport(bundled.file, f.environment));
-  }
-  process.stderr.write(`\rcold imports: round ${i + 1}/${RUNS} `);
-}
-process.stderr.write('\n');
-rmSync(scratch, { recursive: true, force: true });
-const empty = median(times.get('empty'));
-console.log(
-  `\n## Cold import (fresh Node ${process.version} process, median of ${RUNS}; empty module ${empty.toFixed(1)} ms)\n`,
+    null,
+    2,
+  )}\n`,
 );
-console.log('| function | bundle | cold import | × empty | SDK bundled: size | cold import | × empty |');
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const f of fns) {
-  const ms = median(times.get(f.id));
-  const sdk = median(times.get(`${f.id}+sdk`));
-  const bytes = statSync(join(out, f.assetPath, 'index.mjs')).size;
-  console.log(
-    `| ${f.id} | ${kb(bytes)} | ${ms.toFixed(0)} ms | ${(ms / empty).toFixed(2)} | ${kb(withSdk.get(f.id)?.bytes ?? 0)} | ${sdk.toFixed(0)} ms | ${(sdk / empty).toFixed(2)} |`,
-  );
-}
-
-console.log('\n## Domain throughput\n');
-const config = loadConfig(join(root, 'config'));
-const now = new Date();
-const N = 50_000;
-const started = performance.now();
-for (let i = 0; i < N; i++) {
-  const email = `person${i}@company${i % 97}.com`;
-  const lead = {
-    id: leadIdFor(email),
-    email,
-    emailDomain: email.split('@')[1] ?? '',
-    firstName: 'Pat',
-    title: i % 3 ? 'VP Sales' : 'Engineer',
-    companySize: (i % 50) * 40 + 1,
-    industry: 'software',
-    country: i % 2 ? 'US' : 'DE',
-    formType: 'content-download',
-    consent: true,
-  };
-  const events = [
-    { type: 'content-download', at: now.toISOString() },
-    { type: 'email-click', at: now.toISOString() },
-  ];
-  routeLead(scoreLead(lead, events, config.scoring, now), ['content-download'], config.scoring);
-}
-const secs = (performance.now() - started) / 1000;
-console.log(
-  `scored and routed ${N} leads in ${secs.toFixed(2)} s: ${Math.round(N / secs)} leads/s (one core)`,
-);
+say(`wrote docs/performance.md and docs/performance.json (${stamp()})`);
+process.exit(0);

@@ -1,9 +1,11 @@
-// npm run cost -- [--mix hot=0.2,nurture=0.6,disqualified=0.2] [--json]
-// AWS cost per 1,000 leads per journey path, for a mix, and for two alternative designs. Prices come from
+// npm run cost -- [--mix nurture-completed=0.5,disqualified=0.5] [--counts docs/performance.json] [--json]
+// AWS cost per 1,000 leads per journey path, for a mix, and for two alternative designs. Counts per path are
+// the ones `npm run bench` measured from real local runs (docs/performance.json); prices come from
 // config/prices.json (list prices with date and source); the model is functions/shared/domain/cost.ts.
 // Exit 0 ok · 2 usage or input error. See docs/cost.md.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   type CostBreakdown,
@@ -18,77 +20,37 @@ import {
   withSchedulerWaits,
 } from '../functions/shared/domain/cost.ts';
 
-const USAGE = `Usage: npm run cost -- [--mix hot=0.2,nurture=0.6,disqualified=0.2] [--json]
-  --mix   weights per path (hot, nurture, disqualified), each ≥ 0, summing to 1
-  --json  print JSON instead of the table`;
+const root = resolve(import.meta.dirname, '..');
+export const DEFAULT_COUNTS = resolve(root, 'docs/performance.json');
+/** The stated mix: most leads are nurtured; a tenth reach sales straight from a form. Sums to 1. */
+export const DEFAULT_MIX = {
+  'nurture-completed': 0.4,
+  'nurture-qualified': 0.1,
+  bounced: 0.02,
+  disqualified: 0.18,
+  'hot-won': 0.08,
+  'hot-lost-recycled': 0.1,
+  reassigned: 0.06,
+  'capacity-wait': 0.06,
+};
 
-// Lambda: every function is 512 MB (infra/constructs/handoff-function.ts, `memorySize ?? 512`; no
-// function overrides it) on arm64 (Architecture.ARM_64). ASSUMED billed duration: 100 ms per invocation
-// (not measured; the handlers make 1–15 DynamoDB calls and at most one SES call each).
-const MEMORY_GB = 512 / 1024;
-const ASSUMED_DURATION_S = 0.1;
-const GB_S = MEMORY_GB * ASSUMED_DURATION_S;
+const USAGE = `Usage: npm run cost -- [--mix path=weight,…] [--counts FILE] [--json]
+  --mix     weights per journey path, each ≥ 0, summing to 1 (default: ${Object.entries(DEFAULT_MIX)
+    .map(([p, w]) => `${p}=${w}`)
+    .join(',')})
+  --counts  the measured counts per path (default docs/performance.json, written by npm run bench)
+  --json    print JSON instead of the table`;
+
+/** What `npm run bench` measured for one lead on a path (docs/performance.json `paths`). */
+export interface MeasuredPath extends PathCounts {
+  /** Nurture waits ended by their timer (an email due), and the states one such round enters. */
+  timerRounds: number;
+  roundStates: number;
+}
+
 // Express sub-workflow (alternative a): ASSUMED 200 ms billed (the capture Lambda plus the service's
 // overhead) × the 64 MB minimum memory block.
 const EXPRESS_GB_S = 0.2 * (64 / 1024);
-
-/**
- * Per-path counts for one lead.
- * - transitions: MEASURED, docs/figures.md "State transitions per path" (counted from local execution
- *   histories by test/integration/workflow.test.ts and local-time.test.ts): hot 9, nurture with 4 emails
- *   17, disqualified 3.
- * - lambdaInvocations: COUNTED from workflows/lead-to-close.ts, one per Task state entered:
- *   hot = Capture & score, Assign rep, Await rep acceptance, Await deal outcome, Close deal (5);
- *   nurture = Capture & score + 4 × (Nurture, Wait for a signal) + the last Nurture (10);
- *   disqualified = Capture & score (1). The API Lambda that starts the run is not counted.
- * - emails: hot 1 (the rep's assignment email, assign-rep.ts); nurture 4; disqualified 0.
- * - dynamoWrites / dynamoReads: ESTIMATES from reading functions/steps/*.ts, 1 unit per call (items
- *   under 1 KB written, under 4 KB read; transactions and queries over 4 KB would cost more):
- *   capture 6 W 3 R (capture, 2 events, stage, rescore's get + events query, funnel milestones);
- *   nurture send 4 W 6 R (get, clear signal, rescore, suppression, breaker state, was-sent, mark-sent,
- *   stage, event); last nurture 5 W 6 R; await-signal 1 W (park); assign-rep 7 W 5 R (cursor, loads,
- *   adjust load, create deal, event, emailed attempt, stage, milestones); await-outcome 1 W 1 R each;
- *   close-deal 8 W 4 R (deal, close recorded, milestones, release + adjust load, waiters, stage, event).
- *   To be replaced by units counted from real executions by `npm run bench` (issue 10).
- */
-export const PATHS = {
-  hot: {
-    counts: {
-      transitions: 9,
-      lambdaInvocations: 5,
-      lambdaGbSeconds: 5 * GB_S,
-      dynamoWrites: 6 + 7 + 1 + 1 + 8,
-      dynamoReads: 3 + 5 + 1 + 1 + 4,
-      emails: 1,
-    },
-    nurtureEmails: 0,
-  },
-  nurture: {
-    counts: {
-      transitions: 17,
-      lambdaInvocations: 10,
-      lambdaGbSeconds: 10 * GB_S,
-      dynamoWrites: 6 + 4 * (4 + 1) + 5,
-      dynamoReads: 3 + 4 * 6 + 6,
-      emails: 4,
-    },
-    nurtureEmails: 4,
-  },
-  disqualified: {
-    counts: {
-      transitions: 3,
-      lambdaInvocations: 1,
-      lambdaGbSeconds: 1 * GB_S,
-      dynamoWrites: 6,
-      dynamoReads: 3,
-      emails: 0,
-    },
-    nurtureEmails: 0,
-  },
-} satisfies Record<string, { counts: PathCounts; nurtureEmails: number }>;
-type Path = keyof typeof PATHS;
-const PATH_NAMES = Object.keys(PATHS) as Path[];
-const DEFAULT_MIX = 'hot=0.2,nurture=0.6,disqualified=0.2';
 
 interface PriceFile {
   asOf: string;
@@ -96,10 +58,8 @@ interface PriceFile {
   items: Record<string, { price: number; unit: string; source: string }>;
 }
 
-const loadPrices = (): { prices: Prices; asOf: string; region: string } => {
-  const file = JSON.parse(
-    readFileSync(resolve(import.meta.dirname, '../config/prices.json'), 'utf8'),
-  ) as PriceFile;
+export const loadPrices = (): { prices: Prices; asOf: string; region: string } => {
+  const file = JSON.parse(readFileSync(resolve(root, 'config/prices.json'), 'utf8')) as PriceFile;
   const at = (k: string): number => {
     const v = file.items[k]?.price;
     if (typeof v !== 'number') throw new CostInputError(`config/prices.json has no price for ${k}`);
@@ -122,31 +82,102 @@ const loadPrices = (): { prices: Prices; asOf: string; region: string } => {
   };
 };
 
-export const parseMix = (text: string): Record<string, number> => {
+export const loadCounts = (file: string): Record<string, MeasuredPath> => {
+  if (!existsSync(file))
+    throw new CostInputError(`${file} does not exist: run \`npm run bench\` first, it measures the counts`);
+  const paths = (JSON.parse(readFileSync(file, 'utf8')) as { paths?: Record<string, MeasuredPath> }).paths;
+  if (!paths || !Object.keys(paths).length) throw new CostInputError(`${file} has no measured paths`);
+  return paths;
+};
+
+export const parseMix = (text: string, paths: readonly string[]): Record<string, number> => {
   const mix: Record<string, number> = {};
   for (const part of text.split(',')) {
-    const m = /^\s*([a-z]+)\s*=\s*([0-9]*\.?[0-9]+)\s*$/.exec(part);
+    const m = /^\s*([a-z][a-z-]*)\s*=\s*([0-9]*\.?[0-9]+)\s*$/.exec(part);
     if (!m) throw new CostInputError(`bad mix entry "${part}" (expected path=weight)`);
     mix[m[1] as string] = Number(m[2]);
   }
-  checkMix(mix, PATH_NAMES);
+  checkMix(mix, paths);
   return mix;
 };
 
 const DESIGNS = {
-  today: (c: PathCounts) => c,
-  expressCapture: (c: PathCounts) =>
+  today: (c: MeasuredPath) => c,
+  expressCapture: (c: MeasuredPath) =>
     withExpressCapture(c, { moved: 1, added: 1, expressGbSeconds: EXPRESS_GB_S }),
-  schedulerWaits: (c: PathCounts, nurtureEmails: number) =>
-    withSchedulerWaits(c, { nurtureEmails, gbSecondsPerInvocation: GB_S }),
+  schedulerWaits: (c: MeasuredPath) =>
+    withSchedulerWaits(c, {
+      rounds: c.timerRounds,
+      transitionsPerRound: c.roundStates,
+      gbSecondsPerInvocation: c.lambdaInvocations ? c.lambdaGbSeconds / c.lambdaInvocations : 0,
+    }),
 } as const;
+export type Design = keyof typeof DESIGNS;
 
-const run = (argv: string[]): number => {
-  let values: { mix?: string; json?: boolean; help?: boolean };
+export interface CostReport {
+  pricesAsOf: string;
+  region: string;
+  mix: Record<string, number>;
+  designs: Record<
+    Design,
+    { perPath: Record<string, { counts: PathCounts; cost: CostBreakdown }>; mix: CostBreakdown }
+  >;
+}
+
+/** Prices every measured path on every design, and the mix. */
+export function costReport(paths: Record<string, MeasuredPath>, mix: Record<string, number>): CostReport {
+  const { prices, asOf, region } = loadPrices();
+  checkMix(mix, Object.keys(paths));
+  const designs = Object.fromEntries(
+    Object.entries(DESIGNS).map(([design, f]) => {
+      const perPath = Object.fromEntries(
+        Object.entries(paths).map(([p, measured]) => {
+          const counts = f(measured);
+          return [p, { counts, cost: pathCost(counts, prices) }];
+        }),
+      );
+      const costs = Object.fromEntries(Object.entries(perPath).map(([p, v]) => [p, v.cost]));
+      return [design, { perPath, mix: mixCost(costs, mix) }];
+    }),
+  ) as CostReport['designs'];
+  return { pricesAsOf: asOf, region, mix, designs };
+}
+
+const usd = (n: number) => `$${n.toFixed(3)}`;
+
+/** The report as a Markdown table, per 1,000 leads. */
+export function costMarkdown(r: CostReport): string {
+  const today = r.designs.today;
+  const rows = Object.keys(today.perPath).map((p) => {
+    const c = today.perPath[p]?.cost as CostBreakdown;
+    const k = per1000(c);
+    return `| ${p} | ${usd(k.transitions)} | ${usd(k.lambda)} | ${usd(k.dynamo)} | ${usd(k.ses)} | **${usd(k.total)}** | ${usd(per1000(r.designs.expressCapture.perPath[p]?.cost as CostBreakdown).total)} | ${usd(per1000(r.designs.schedulerWaits.perPath[p]?.cost as CostBreakdown).total)} |`;
+  });
+  const m = per1000(today.mix);
+  const mixText = Object.entries(r.mix)
+    .map(([p, w]) => `${p} ${w}`)
+    .join(', ');
+  return [
+    '| path (per 1,000 leads) | transitions | Lambda | DynamoDB | SES | total | (a) Express capture | (b) Scheduler waits |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    ...rows,
+    `| mix: ${mixText} | ${usd(m.transitions)} | ${usd(m.lambda)} | ${usd(m.dynamo)} | ${usd(m.ses)} | **${usd(m.total)}** | ${usd(per1000(r.designs.expressCapture.mix).total)} | ${usd(per1000(r.designs.schedulerWaits.mix).total)} |`,
+    '',
+    `List prices ${r.region} as of ${r.pricesAsOf} (config/prices.json, each with its source; check them), no free tier; CloudWatch, X-Ray, API Gateway and data transfer not included. (a) Capture & score as an Express sub-workflow; (b) EventBridge Scheduler for the nurture timers (each timer round's states and its two invocations become one Scheduler invocation and one Lambda invocation). docs/cost.md explains the model.`,
+  ].join('\n');
+}
+
+function run(argv: string[]): number {
+  let values: { mix?: string; counts?: string; json?: boolean; help?: boolean };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { mix: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        mix: { type: 'string' },
+        counts: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: false,
     }));
@@ -158,40 +189,27 @@ const run = (argv: string[]): number => {
     console.log(USAGE);
     return 0;
   }
-  const { prices, asOf, region } = loadPrices();
-  const mix = parseMix(values.mix ?? DEFAULT_MIX);
-  const result = Object.fromEntries(
-    Object.entries(DESIGNS).map(([design, f]) => {
-      const perPath = Object.fromEntries(
-        PATH_NAMES.map((p) => {
-          const counts = f(PATHS[p].counts, PATHS[p].nurtureEmails);
-          return [p, { counts, cost: pathCost(counts, prices) }];
-        }),
-      ) as Record<Path, { counts: PathCounts; cost: CostBreakdown }>;
-      const costs = Object.fromEntries(PATH_NAMES.map((p) => [p, perPath[p].cost]));
-      return [design, { perPath, mix: mixCost(costs, mix) }];
-    }),
-  ) as Record<
-    keyof typeof DESIGNS,
-    { perPath: Record<Path, { counts: PathCounts; cost: CostBreakdown }>; mix: CostBreakdown }
-  >;
-
+  const paths = loadCounts(values.counts ? resolve(values.counts) : DEFAULT_COUNTS);
+  const names = Object.keys(paths);
+  const mix = values.mix
+    ? parseMix(values.mix, names)
+    : Object.fromEntries(Object.entries(DEFAULT_MIX).filter(([p]) => names.includes(p)));
+  const report = costReport(paths, mix);
   if (values.json) {
-    const k = (b: CostBreakdown) => per1000(b);
     console.log(
       JSON.stringify(
         {
-          pricesAsOf: asOf,
-          region,
+          pricesAsOf: report.pricesAsOf,
+          region: report.region,
           mix,
           per1000Leads: Object.fromEntries(
-            Object.entries(result).map(([d, r]) => [
+            Object.entries(report.designs).map(([d, r]) => [
               d,
               {
                 paths: Object.fromEntries(
-                  PATH_NAMES.map((p) => [p, { counts: r.perPath[p].counts, usd: k(r.perPath[p].cost) }]),
+                  Object.entries(r.perPath).map(([p, v]) => [p, { counts: v.counts, usd: per1000(v.cost) }]),
                 ),
-                mix: k(r.mix),
+                mix: per1000(r.mix),
               },
             ]),
           ),
@@ -202,73 +220,15 @@ const run = (argv: string[]): number => {
     );
     return 0;
   }
-
-  const usd = (n: number) => `$${n.toFixed(3)}`;
-  const today = result.today;
-  const rows = [
-    [
-      'path',
-      'transitions',
-      'invocations',
-      'GB-s',
-      'DDB W',
-      'DDB R',
-      'emails',
-      '$/1k today',
-      '$/1k (a)',
-      '$/1k (b)',
-    ],
-    ...PATH_NAMES.map((p) => {
-      const c = today.perPath[p].counts;
-      return [
-        p,
-        String(c.transitions),
-        String(c.lambdaInvocations),
-        c.lambdaGbSeconds.toFixed(2),
-        String(c.dynamoWrites),
-        String(c.dynamoReads),
-        String(c.emails),
-        usd(per1000(today.perPath[p].cost).total),
-        usd(per1000(result.expressCapture.perPath[p].cost).total),
-        usd(per1000(result.schedulerWaits.perPath[p].cost).total),
-      ];
-    }),
-    [
-      `mix (${PATH_NAMES.map((p) => `${p} ${mix[p] ?? 0}`).join(', ')})`,
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      usd(per1000(today.mix).total),
-      usd(per1000(result.expressCapture.mix).total),
-      usd(per1000(result.schedulerWaits.mix).total),
-    ],
-  ];
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  for (const r of rows)
-    console.log(
-      r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0))).join('  '),
-    );
-  const m = per1000(today.mix);
-  console.log(
-    `\nmix today per 1,000 leads: transitions ${usd(m.transitions)}, SES ${usd(m.ses)}, Lambda ${usd(m.lambda)}, DynamoDB ${usd(m.dynamo)}`,
-  );
-  console.log(
-    `(a) Express sub-workflow for Capture & score · (b) EventBridge Scheduler for nurture waits\nList prices ${region} as of ${asOf} (config/prices.json; check them). No free tier; CloudWatch, X-Ray, API Gateway not included.\nDynamoDB units and Lambda durations are estimates (docs/cost.md).`,
-  );
+  console.log(costMarkdown(report));
   return 0;
-};
+}
 
-try {
-  process.exitCode = run(process.argv.slice(2));
-} catch (e) {
-  if (e instanceof CostInputError) {
-    console.error(`${e.message}\n${USAGE}`);
-    process.exitCode = 2;
-  } else {
-    console.error(`cost: ${(e as Error).message}`);
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    process.exitCode = run(process.argv.slice(2));
+  } catch (e) {
+    console.error(`cost: ${(e as Error).message}${e instanceof CostInputError ? `\n${USAGE}` : ''}`);
     process.exitCode = 2;
   }
 }

@@ -65,6 +65,11 @@ describe('local Lambda pool: concurrency, queue, throttling, timeouts, crashes',
     expect(third?.ms).toBeGreaterThan(1700);
     expect(resultOf(third as InvokeResult)?.remaining).toBeGreaterThan(200);
     expect(stats(fns)).toMatchObject({ invocations: 3, throttles: 0, timeouts: 0, workers: 1 });
+    // Billed: the time on the worker only (3 × ~600 ms), not the 1.8 s the last one spent waiting too.
+    const { billedMs = 0, gbSeconds } = stats(fns) ?? {};
+    expect(billedMs).toBeGreaterThanOrEqual(1800);
+    expect(billedMs).toBeLessThan(3000);
+    expect(gbSeconds).toBeCloseTo((billedMs / 1000) * (128 / 1024), 9);
   });
 
   it('throttles at once beyond concurrency + queue, with Lambda.TooManyRequestsException', async () => {

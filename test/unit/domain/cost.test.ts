@@ -88,7 +88,11 @@ describe('alternatives', () => {
   };
 
   it('(b) Scheduler waits: 3 transitions per nurture email become 1 Scheduler + 1 Lambda invocation', () => {
-    const alt = withSchedulerWaits(nurture, { nurtureEmails: 4, gbSecondsPerInvocation: 0.05 });
+    const alt = withSchedulerWaits(nurture, {
+      rounds: 4,
+      transitionsPerRound: 3,
+      gbSecondsPerInvocation: 0.05,
+    });
     expect(alt.transitions).toBe(5);
     expect(alt.lambdaInvocations).toBe(6);
     expect(alt.lambdaGbSeconds).toBeCloseTo(0.3, 12);
@@ -103,13 +107,15 @@ describe('alternatives', () => {
   });
 
   it('(b) leaves a path without nurture emails unchanged and rejects more emails than rounds', () => {
-    expect(withSchedulerWaits(tiny, { nurtureEmails: 0, gbSecondsPerInvocation: 0.05 })).toEqual({
+    expect(
+      withSchedulerWaits(tiny, { rounds: 0, transitionsPerRound: 3, gbSecondsPerInvocation: 0.05 }),
+    ).toEqual({
       ...tiny,
       schedulerInvocations: 0,
     });
-    expect(() => withSchedulerWaits(tiny, { nurtureEmails: 1, gbSecondsPerInvocation: 0.05 })).toThrow(
-      CostInputError,
-    );
+    expect(() =>
+      withSchedulerWaits(tiny, { rounds: 1, transitionsPerRound: 3, gbSecondsPerInvocation: 0.05 }),
+    ).toThrow(CostInputError);
   });
 
   it('(a) Express capture moves states out of Standard and adds the calling Task plus Express charges', () => {

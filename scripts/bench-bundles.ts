@@ -1,0 +1,154 @@
+// Part of `npm run bench`: per function, the bundle (raw and gzip, its three largest inputs, from esbuild's
+// metafile) and its cold import: a fresh Node process importing it, as a ratio to an empty module measured
+// in the same run (median of `runs`, default 11, interleaved), beside the same entry bundled with the AWS
+// SDK inside (what the stack did before it used the Lambda runtime's SDK). Expects cdk.out.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import { ENTRIES, type FunctionId } from '../infra/stack.ts';
+import { functionsOf, loadTemplate } from '../local/template.ts';
+
+export interface BundleFigures {
+  functionId: string;
+  bytes: number;
+  gzipBytes: number;
+  /** The three packages (or Handoff's own code) that put the most bytes into the bundle. */
+  largestInputs: { name: string; bytes: number }[];
+  coldImportMs: number;
+  /** `coldImportMs` ÷ the empty module's, measured in the same run. */
+  coldRatio: number;
+  withSdk?: { bytes: number; coldImportMs: number; coldRatio: number };
+}
+
+export interface BundlesReport {
+  runs: number;
+  emptyMs: number;
+  functions: BundleFigures[];
+}
+
+const root = join(import.meta.dirname, '..');
+const median = (xs: number[] = []) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+function coldImport(file: string, env: Record<string, string>): number {
+  const started = performance.now();
+  const r = spawnSync(
+    process.execPath,
+    ['--input-type=module', '-e', `await import(${JSON.stringify(file)});`],
+    {
+      env: { ...process.env, ...env, AWS_REGION: 'us-east-1', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`importing ${file} failed: ${r.stderr.slice(0, 400)}`);
+  return performance.now() - started;
+}
+
+export async function measureBundles(
+  opts: { runs?: number; progress?: boolean } = {},
+): Promise<BundlesReport> {
+  const runs = opts.runs ?? 11;
+  const out = join(root, 'cdk.out');
+  const template = loadTemplate(out);
+  const apiOverrides = Object.fromEntries(
+    Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Api')
+      .map(([id]) => [`${id}.ApiEndpoint`, 'https://example.invalid']),
+  );
+  const fns = functionsOf(template, {
+    region: 'us-east-1',
+    account: '000000000000',
+    overrides: apiOverrides,
+  });
+
+  const scratch = mkdtempSync(join(out, 'bench-'));
+  try {
+    const emptyModule = join(scratch, 'empty.mjs');
+    writeFileSync(emptyModule, 'export const handler = async () => {};\n');
+    const withSdk = new Map<string, { file: string; bytes: number }>();
+    for (const f of fns) {
+      const entry = ENTRIES[f.id as FunctionId];
+      if (!entry) continue;
+      const file = join(scratch, f.id, 'index.mjs');
+      // The same options as infra/constructs/handoff-function.ts, with the SDK bundled.
+      await build({
+        entryPoints: [join(root, 'functions', entry)],
+        outfile: file,
+        bundle: true,
+        minify: true,
+        keepNames: true,
+        format: 'esm',
+        platform: 'node',
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        banner: {
+          js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        },
+        logLevel: 'error',
+      });
+      withSdk.set(f.id, { file, bytes: statSync(file).size });
+    }
+    const times = new Map<string, number[]>();
+    const record = (key: string, ms: number) => times.set(key, [...(times.get(key) ?? []), ms]);
+    for (let i = 0; i < runs; i++) {
+      record('empty', coldImport(emptyModule, {}));
+      for (const f of fns) {
+        record(f.id, coldImport(join(out, f.assetPath, 'index.mjs'), f.environment));
+        const bundled = withSdk.get(f.id);
+        if (bundled) record(`${f.id}+sdk`, coldImport(bundled.file, f.environment));
+      }
+      if (opts.progress) process.stderr.write(`\r  cold imports: round ${i + 1}/${runs} `);
+    }
+    if (opts.progress) process.stderr.write('\n');
+    const emptyMs = median(times.get('empty'));
+    const functions = fns.map((f): BundleFigures => {
+      const dir = join(out, f.assetPath);
+      const code = readFileSync(join(dir, 'index.mjs'));
+      const meta = JSON.parse(readFileSync(join(dir, 'index.meta.json'), 'utf8')) as {
+        outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+      };
+      const byPackage = new Map<string, number>();
+      for (const o of Object.values(meta.outputs)) {
+        for (const [path, { bytesInOutput }] of Object.entries(o.inputs)) {
+          const name = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? '(handoff code)';
+          byPackage.set(name, (byPackage.get(name) ?? 0) + bytesInOutput);
+        }
+      }
+      const ms = median(times.get(f.id));
+      const sdk = withSdk.get(f.id);
+      const sdkMs = median(times.get(`${f.id}+sdk`));
+      return {
+        functionId: f.id,
+        bytes: code.length,
+        gzipBytes: gzipSync(code).length,
+        largestInputs: [...byPackage.entries()]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 3)
+          .map(([name, bytes]) => ({ name, bytes })),
+        coldImportMs: ms,
+        coldRatio: ms / emptyMs,
+        ...(sdk ? { withSdk: { bytes: sdk.bytes, coldImportMs: sdkMs, coldRatio: sdkMs / emptyMs } } : {}),
+      };
+    });
+    return { runs, emptyMs, functions };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
+
+export function bundlesMarkdown(r: BundlesReport): string {
+  const rows = r.functions.map(
+    (f) =>
+      `| ${f.functionId} | ${kib(f.bytes)} | ${kib(f.gzipBytes)} | ${f.coldImportMs.toFixed(0)} ms | ${f.coldRatio.toFixed(2)} | ${f.withSdk ? `${kib(f.withSdk.bytes)} | ${f.withSdk.coldImportMs.toFixed(0)} ms | ${f.withSdk.coldRatio.toFixed(2)}` : '– | – | –'} | ${f.largestInputs.map((i) => `${i.name} ${kib(i.bytes)}`).join(', ')} |`,
+  );
+  return [
+    `Cold import: a fresh \`node\` (${process.version}) process importing the bundle, wall time, median of ${r.runs}, beside an empty module in the same run (${r.emptyMs.toFixed(1)} ms). "SDK bundled": the same entry with the AWS SDK inside.`,
+    '',
+    '| function | bundle | gzip | cold import | × empty | SDK bundled | cold import | × empty | largest inputs |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n');
+}
