@@ -36,17 +36,17 @@ const EXPRESS_GB_S = 0.2 * (64 / 1024);
  * Per-path counts for one lead.
  * - transitions: MEASURED, docs/figures.md "State transitions per path" (counted from local execution
  *   histories by test/integration/workflow.test.ts and local-time.test.ts): hot 9, nurture with 4 emails
- *   17, disqualified 3.
+ *   14, disqualified 3.
  * - lambdaInvocations: COUNTED from workflows/lead-to-close.ts, one per Task state entered:
  *   hot = Capture & score, Assign rep, Await rep acceptance, Await deal outcome, Close deal (5);
- *   nurture = Capture & score + 4 × (Nurture, Wait for a signal) + the last Nurture (10);
+ *   nurture = Capture & score + 4 × (Nurture, Wait for a signal) + the last Nurture and its wait (11);
  *   disqualified = Capture & score (1). The API Lambda that starts the run is not counted.
  * - emails: hot 1 (the rep's assignment email, assign-rep.ts); nurture 4; disqualified 0.
  * - dynamoWrites / dynamoReads: ESTIMATES from reading functions/steps/*.ts, 1 unit per call (items
  *   under 1 KB written, under 4 KB read; transactions and queries over 4 KB would cost more):
  *   capture 6 W 3 R (capture, 2 events, stage, rescore's get + events query, funnel milestones);
  *   nurture send 4 W 6 R (get, clear signal, rescore, suppression, breaker state, was-sent, mark-sent,
- *   stage, event); last nurture 5 W 6 R; await-signal 1 W (park); assign-rep 7 W 5 R (cursor, loads,
+ *   stage, event); last nurture 5 W 6 R; await-signal 1 W (park), none when it resumes at once; assign-rep 7 W 5 R (cursor, loads,
  *   adjust load, create deal, event, emailed attempt, stage, milestones); await-outcome 1 W 1 R each;
  *   close-deal 8 W 4 R (deal, close recorded, milestones, release + adjust load, waiters, stage, event).
  *   To be replaced by units counted from real executions by `npm run bench` (issue 10).
@@ -65,9 +65,9 @@ export const PATHS = {
   },
   nurture: {
     counts: {
-      transitions: 17,
-      lambdaInvocations: 10,
-      lambdaGbSeconds: 10 * GB_S,
+      transitions: 14,
+      lambdaInvocations: 11,
+      lambdaGbSeconds: 11 * GB_S,
       dynamoWrites: 6 + 4 * (4 + 1) + 5,
       dynamoReads: 3 + 4 * 6 + 6,
       emails: 4,

@@ -125,22 +125,22 @@ export const withExpressCapture = (
 };
 
 /**
- * (b) EventBridge Scheduler for the nurture waits. Each nurture email's 3 transitions (Nurture, Next?,
- * Wait for a signal or the next send) and its 2 Lambda invocations (the Nurture and the wait Task)
- * become 1 Scheduler invocation that invokes 1 Lambda (which sends the email). DynamoDB units are
- * assumed unchanged (the same reads and writes move into the scheduled Lambda). Not priced: how signals
- * would reach a lead between emails without a parked run (a redesign, not a price).
+ * (b) EventBridge Scheduler for the nurture waits. Each nurture email's 2 transitions (Nurture, Wait for
+ * a signal or the next send) and its 2 Lambda invocations (the Nurture and the wait Task) become 1
+ * Scheduler invocation that invokes 1 Lambda (which sends the email). DynamoDB units are assumed
+ * unchanged (the same reads and writes move into the scheduled Lambda). Not priced: how signals would
+ * reach a lead between emails without a parked run (a redesign, not a price).
  */
 export const withSchedulerWaits = (
   c: PathCounts,
   o: { nurtureEmails: number; gbSecondsPerInvocation: number },
 ): PathCounts => {
   const n = o.nurtureEmails;
-  if (3 * n > c.transitions || 2 * n > c.lambdaInvocations)
+  if (2 * n > c.transitions || 2 * n > c.lambdaInvocations)
     throw new CostInputError('more nurture emails than the path has rounds for');
   return {
     ...c,
-    transitions: c.transitions - 3 * n,
+    transitions: c.transitions - 2 * n,
     lambdaInvocations: c.lambdaInvocations - 2 * n + n,
     lambdaGbSeconds: Math.max(0, c.lambdaGbSeconds - n * o.gbSecondsPerInvocation),
     schedulerInvocations: (c.schedulerInvocations ?? 0) + n,

@@ -79,25 +79,25 @@ describe('mixCost', () => {
 
 describe('alternatives', () => {
   const nurture: PathCounts = {
-    transitions: 17,
-    lambdaInvocations: 10,
-    lambdaGbSeconds: 0.5,
+    transitions: 14,
+    lambdaInvocations: 11,
+    lambdaGbSeconds: 0.55,
     dynamoWrites: 31,
     dynamoReads: 33,
     emails: 4,
   };
 
-  it('(b) Scheduler waits: 3 transitions per nurture email become 1 Scheduler + 1 Lambda invocation', () => {
+  it('(b) Scheduler waits: 2 transitions per nurture email become 1 Scheduler + 1 Lambda invocation', () => {
     const alt = withSchedulerWaits(nurture, { nurtureEmails: 4, gbSecondsPerInvocation: 0.05 });
-    expect(alt.transitions).toBe(5);
-    expect(alt.lambdaInvocations).toBe(6);
-    expect(alt.lambdaGbSeconds).toBeCloseTo(0.3, 12);
+    expect(alt.transitions).toBe(6);
+    expect(alt.lambdaInvocations).toBe(7);
+    expect(alt.lambdaGbSeconds).toBeCloseTo(0.35, 12);
     expect(alt.schedulerInvocations).toBe(4);
     const before = pathCost(nurture, prices);
     const after = pathCost(alt, prices);
-    // 12 transitions fewer: 12 × $0.000025 = $0.0003 per lead, $0.30 per 1,000 leads.
-    expect(before.transitions - after.transitions).toBeCloseTo(0.0003, 12);
-    expect(per1000(before).transitions - per1000(after).transitions).toBeCloseTo(0.3, 9);
+    // 8 transitions fewer: 8 × $0.000025 = $0.0002 per lead, $0.20 per 1,000 leads.
+    expect(before.transitions - after.transitions).toBeCloseTo(0.0002, 12);
+    expect(per1000(before).transitions - per1000(after).transitions).toBeCloseTo(0.2, 9);
     expect(after.total).toBeLessThan(before.total);
     expect(after.ses).toBe(before.ses);
   });
@@ -114,11 +114,11 @@ describe('alternatives', () => {
 
   it('(a) Express capture moves states out of Standard and adds the calling Task plus Express charges', () => {
     const alt = withExpressCapture(nurture, { moved: 1, added: 1, expressGbSeconds: 0.0125 });
-    expect(alt.transitions).toBe(17);
+    expect(alt.transitions).toBe(14);
     expect(alt.expressRequests).toBe(1);
     const diff = pathCost(alt, prices).total - pathCost(nurture, prices).total;
     expect(diff).toBeCloseTo(0.000001 + 0.0125 * 0.00001667, 12);
     // Moving the old 5-state prefix (Receive … Route) behind 1 Task would save 4 transitions.
-    expect(withExpressCapture(nurture, { moved: 5, added: 1, expressGbSeconds: 0 }).transitions).toBe(13);
+    expect(withExpressCapture(nurture, { moved: 5, added: 1, expressGbSeconds: 0 }).transitions).toBe(10);
   });
 });
