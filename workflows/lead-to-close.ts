@@ -52,7 +52,8 @@ const CAPACITY_FREED = 'CapacityFreed';
  * it there after the fix ("Record failure" runs from an EventBridge rule, not from this definition).
  * The journey listens: a nurtured lead's run waits on a task token that any signal (a form, a click, an
  * unsubscribe, a bounce, a complaint) resumes at once. A full sales team is a wait inside "Assign rep".
- * Every state costs a transition: a nurture email costs three (Nurture, Next?, the wait).
+ * Every state costs a transition: a nurture email costs two (Nurture, the wait), as "Next?" comes after
+ * the wait, not inside the loop of sends.
  */
 export class LeadToCloseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
@@ -91,17 +92,26 @@ export class LeadToCloseWorkflow extends Construct {
       }),
       '$.nurture',
     );
+    // Every nurture step is followed by the wait, so an email costs two states. With `wait` the wait parks
+    // until the next email is due (the step's waitSeconds; the timer → Nurture) unless a signal resumes it
+    // sooner (→ "Next?" → Nurture). Any other answer resumes it at once, without parking (waitSeconds then
+    // only bounds that), and "Next?" routes it. "Next?" reads `$.nurture.next`, which only the nurture step
+    // writes: what resumed the wait (`$.wake`: `{ signal }` or `{ next }`) never steers the run. Why a
+    // signal during an ending answer cannot send a lead astray: functions/steps/await-signal.ts.
     const waitForSignal = waitingStep(
       this,
       'Wait for a signal or the next send',
       f.awaitSignal,
-      payloadOf('awaitSignal', { taskToken: JsonPath.taskToken, leadId }),
+      payloadOf('awaitSignal', {
+        taskToken: JsonPath.taskToken,
+        leadId,
+        next: JsonPath.stringAt('$.nurture.next'),
+      }),
       '$.wake',
-      // Until the next email is due (the nurture step's answer), unless a signal wakes it sooner.
       Timeout.at('$.nurture.waitSeconds'),
     );
     waitForSignal.addCatch(nurture, { errors: ['States.Timeout'], resultPath: '$.wake' });
-    waitForSignal.next(nurture);
+    nurture.next(waitForSignal);
     const unsubscribed = new Succeed(this, 'Unsubscribed');
     const bounced = new Succeed(this, 'Bounced', { comment: 'The address bounced permanently: suppressed.' });
     const complained = new Succeed(this, 'Complained', {
@@ -198,9 +208,10 @@ export class LeadToCloseWorkflow extends Construct {
         .otherwise(close),
     );
 
-    nurture.next(
+    waitForSignal.next(
       new Choice(this, 'Next?')
-        .when(Condition.stringEquals('$.nurture.next', 'wait' satisfies Nurture['next']), waitForSignal)
+        // A signal woke the wait: the nurture step looks again.
+        .when(Condition.stringEquals('$.nurture.next', 'wait' satisfies Nurture['next']), nurture)
         .when(Condition.stringEquals('$.nurture.next', 'sales-ready' satisfies Nurture['next']), assign)
         .when(
           Condition.stringEquals('$.nurture.next', 'unsubscribed' satisfies Nurture['next']),

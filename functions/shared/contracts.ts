@@ -23,6 +23,23 @@ export const dealOutcomeSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('stale') }),
 ]);
 
+/** What the nurture step decided: wait for the next send (or a signal), or where the run goes now. */
+const nurtureNext = z.enum([
+  'wait',
+  'sales-ready',
+  'done',
+  'unsubscribed',
+  'bounced',
+  'complained',
+  'not-emailable',
+]);
+
+/**
+ * The longest a nurture wait may be timed (its TimeoutSecondsPath): a year, a Standard run's own limit
+ * (Step Functions takes positive whole seconds up to 99,999,999).
+ */
+export const MAX_WAIT_SECONDS = 31_536_000;
+
 const nurtureState = z.object({
   cycle: count,
   step: count,
@@ -49,14 +66,26 @@ export const contracts = {
   nurture: {
     input: z.object({ leadId: id, nurture: nurtureState, wake: z.optional(z.unknown()) }),
     output: z.extend(nurtureState, {
-      next: z.enum(['wait', 'sales-ready', 'done', 'unsubscribed', 'bounced', 'complained', 'not-emailable']),
-      /** With `wait`: seconds until the next email is due (the wait's TimeoutSecondsPath). */
-      waitSeconds: z.optional(z.int().check(z.gte(1, 'must be at least 1'))),
+      next: nurtureNext,
+      /**
+       * The timeout of the wait that always follows (its TimeoutSecondsPath), so on every answer: with
+       * `wait`, the seconds until the next email is due; otherwise a bound on a wait that resumes at once.
+       */
+      waitSeconds: z
+        .int('must be a whole number')
+        .check(
+          z.gte(1, 'must be at least 1'),
+          z.lte(MAX_WAIT_SECONDS, `must be at most ${MAX_WAIT_SECONDS} (a year)`),
+        ),
     }),
   },
-  /** "Wait for a signal or the next send" (`.waitForTaskToken`): parks the token on the lead. */
+  /**
+   * "Wait for a signal or the next send" (`.waitForTaskToken`): with `wait`, parks the token on the lead;
+   * otherwise resumes the run at once, to "Next?". A run started before `next` was sent (the wait then
+   * came after "Next?", on `wait` only) sends none: it means `wait`.
+   */
   awaitSignal: {
-    input: z.object({ taskToken: id, leadId: id }),
+    input: z.object({ taskToken: id, leadId: id, next: z._default(nurtureNext, 'wait') }),
     output: z.object({ parked: z.boolean() }),
   },
   /**

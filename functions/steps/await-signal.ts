@@ -6,12 +6,30 @@ import { stepHandler } from '#shared/step.ts';
 import { appStores } from '#shared/stores.ts';
 
 /**
- * "Wait for a signal or the next send" (`.waitForTaskToken`, timeout = the next due time): parks the
- * token on the lead, where a signal (a form, a click, an unsubscribe, a bounce, a complaint) finds it
- * and wakes the run at once. A signal that came in before the token was parked wakes it right away.
+ * "Wait for a signal or the next send" (`.waitForTaskToken`, timeout = `$.nurture.waitSeconds`), entered
+ * after every nurture step. When the step decided `wait`, it parks the token on the lead, where a signal
+ * (a form, a click, an unsubscribe, a bounce, a complaint) finds it and wakes the run at once; a signal
+ * that came in before the token was parked (since the step looked) wakes it right away. Either way the
+ * run resumes with `{ signal }` at `$.wake`, and "Next?" sends it back to Nurture.
+ *
+ * Any other decision (sales-ready, an end) resumes the run at once with `{ next }`, parking nothing:
+ * "Next?" routes it on `$.nurture.next`, which only the nurture step writes, so no signal can steer it.
+ * Signals are left alone here. One that arrives now waits on the lead, as it did when "Next?" came
+ * before the wait: it cannot resume this task (no token is parked; the nurture step cleared any earlier
+ * one before deciding), and the next nurture step of the lead (a recycle) clears it before it looks.
+ * It is not sent back to Nurture either: the step has already written the lead's end stage, from which
+ * only a new capture may follow, and that is where a demo request goes once the stage has ended (the
+ * submission starts a new run, routed to sales); one delivered while the stage still read `nurturing`
+ * but too late for the step to see it stays on the timeline only, as before. A retry only resumes again, which a settled token
+ * refuses (resumeTask answers false): nothing is written, so nothing doubles.
  */
 export const createHandler = ({ signals }: Pick<Stores, 'signals'>) =>
-  stepHandler(contracts.awaitSignal, async ({ taskToken, leadId }) => {
+  stepHandler(contracts.awaitSignal, async ({ taskToken, leadId, next }) => {
+    if (next !== 'wait') {
+      await resumeTask(taskToken, { next });
+      logger.info('nurture decided, the wait resumes at once', { leadId, next });
+      return { parked: false };
+    }
     const parked = await signals.park(leadId, taskToken, new Date().toISOString());
     if (parked.parked) return { parked: true };
     await resumeTask(taskToken, { signal: parked.signal });

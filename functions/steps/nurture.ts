@@ -18,6 +18,12 @@ import { stepHandler } from '#shared/step.ts';
 import { appStores } from '#shared/stores.ts';
 
 const SEND_MARKER_DAYS = 400;
+/**
+ * The wait after an ending decision resumes at once (functions/steps/await-signal.ts): its timeout only
+ * bounds a resume that never came, well above the wait function's own 10 s timeout. Were it to pass, the
+ * timer wakes this step again, which, with nothing new, decides the same end.
+ */
+export const ENDING_WAIT_SECONDS = 60;
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
@@ -26,7 +32,8 @@ const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
  * a complaint). It looks at everything afresh: a suppressed address ends the sequence (Unsubscribed,
  * Bounced, Complained), a lead now sales-ready goes to sales, and otherwise the next email goes out
  * once (a retry finds the send marker) when it is due, inside business hours, unless the deliverability
- * breaker has paused sending. Then the run waits for the next due time or the next signal.
+ * breaker has paused sending. Then the run waits for the next due time or the next signal. The wait
+ * follows every answer (an ending one resumes at once, to "Next?"), so every answer has `waitSeconds`.
  */
 export const createHandler = ({
   leads,
@@ -94,7 +101,7 @@ export const createHandler = ({
           );
         }
         logger.info('nurture ended', { leadId, next });
-        return { ...state, next };
+        return { ...state, next, waitSeconds: ENDING_WAIT_SECONDS };
       }
       await leads.setStage(leadId, 'nurturing', at, { score });
       if (decision.action === 'wait') {

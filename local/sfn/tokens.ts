@@ -96,17 +96,13 @@ export class TaskTokens {
     if (!parked) {
       const token = String(taskInput.Payload?.taskToken ?? findToken(taskInput) ?? '');
       if (!token) throw taskError('States.Runtime', 'No $$.Task.Token in the task parameters');
-      // TimeoutSecondsPath is read from the state's input (as AWS does), which `entered` put on the record.
+      // TimeoutSecondsPath is read from the state's input (as AWS does), which `entered` put on the record;
+      // as in AWS, a path that does not select a positive integer fails the state (States.Runtime).
       const fromPath =
         typeof def.TimeoutSecondsPath === 'string'
-          ? Number(readPath(rec.current?.input, def.TimeoutSecondsPath))
+          ? timeoutAt(rec.current?.input, def.TimeoutSecondsPath)
           : undefined;
-      const timeout =
-        typeof def.TimeoutSeconds === 'number'
-          ? def.TimeoutSeconds
-          : fromPath !== undefined && Number.isFinite(fromPath)
-            ? Math.max(1, fromPath)
-            : undefined;
+      const timeout = typeof def.TimeoutSeconds === 'number' ? def.TimeoutSeconds : fromPath;
       parked = {
         state,
         token,
@@ -157,6 +153,20 @@ export class TaskTokens {
       }
     }
   }
+}
+
+/** The largest TimeoutSeconds Step Functions accepts. */
+const MAX_TIMEOUT_SECONDS = 99_999_999;
+
+function timeoutAt(input: unknown, path: string): number {
+  const v = readPath(input, path);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > MAX_TIMEOUT_SECONDS) {
+    throw taskError(
+      'States.Runtime',
+      `TimeoutSecondsPath ${path} must select a positive integer up to ${MAX_TIMEOUT_SECONDS}, got ${JSON.stringify(v) ?? 'nothing'}`,
+    );
+  }
+  return v;
 }
 
 function findToken(v: unknown): string | undefined {

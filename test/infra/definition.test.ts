@@ -103,6 +103,51 @@ describe('synthesized lead-to-close definition', () => {
     expect(states().filter(([, s]) => s.Type === 'Wait')).toEqual([]);
   });
 
+  it('loops two states per nurture email (Nurture → the wait); "Next?" routes only after the wait', () => {
+    const wait = 'Wait for a signal or the next send';
+    expect(def.States.Nurture?.Next).toBe(wait);
+    expect(def.States[wait]?.Next).toBe('Next?');
+    // The wait knows the step's decision: anything but `wait` resumes it at once.
+    expect(def.States[wait]?.Parameters).toMatchObject({
+      Payload: { 'taskToken.$': '$$.Task.Token', 'leadId.$': '$.lead.id', 'next.$': '$.nurture.next' },
+    });
+    expect(def.States[wait]?.ResultPath).toBe('$.wake');
+    // "Next?" routes on the step's decision, never on what woke the wait ($.wake).
+    const choice = def.States['Next?'] as {
+      Choices: { Variable: string; StringEquals: string; Next: string }[];
+      Default: string;
+    };
+    expect(choice.Choices.every((c) => c.Variable === '$.nurture.next')).toBe(true);
+    expect(Object.fromEntries(choice.Choices.map((c) => [c.StringEquals, c.Next]))).toEqual({
+      wait: 'Nurture',
+      'sales-ready': 'Assign rep',
+      unsubscribed: 'Unsubscribed',
+      bounced: 'Bounced',
+      complained: 'Complained',
+      'not-emailable': 'Not emailable (no marketing consent)',
+    });
+    expect(choice.Default).toBe('Nurtured (stays a marketing lead)');
+    // Every way into the loop enters Nurture first, whose every answer has the wait's waitSeconds.
+    const into = states()
+      .filter(([name]) => name !== 'Nurture')
+      .flatMap(([name, s]) => {
+        const c = s as {
+          Next?: string;
+          Default?: string;
+          Choices?: { Next: string }[];
+          Catch?: { Next: string }[];
+        };
+        const targets = [
+          c.Next,
+          c.Default,
+          ...(c.Choices ?? []).map((x) => x.Next),
+          ...(c.Catch ?? []).map((x) => x.Next),
+        ];
+        return targets.includes(wait) ? [name] : [];
+      });
+    expect(into).toEqual([]);
+  });
+
   it('ends every path in an explicit Succeed (failures end where they fail, redrivable)', () => {
     const ends = states().filter(([, s]) => s.End === true || s.Type === 'Succeed' || s.Type === 'Fail');
     for (const [name, s] of ends) expect(['Succeed', 'Fail'], name).toContain(s.Type);

@@ -28,7 +28,10 @@ const lastState = async (t: TestStack, leadId: string) => {
 };
 const parked = (t: TestStack, leadId: string) =>
   eventually(async () => ((await lastState(t, leadId)) === WAIT ? true : undefined), 30_000, 'the wait');
-/** How each nurture wait of the lead's run ended: the waking signal, or 'timer'. */
+/**
+ * How each nurture wait of the lead's run ended: the waking signal, or 'timer'. A wait that resumed at once
+ * after an ending decision (`{ next }`) was woken by nothing and is left out.
+ */
 async function wakesOf(t: TestStack, leadId: string): Promise<string[]> {
   const [run] = await runsOfLead(t, leadId);
   const wakes: string[] = [];
@@ -40,8 +43,10 @@ async function wakesOf(t: TestStack, leadId: string): Promise<string[]> {
       inWait = false;
     }
     if (inWait && e.type === 'TaskStateExited') {
-      const out = JSON.parse(e.stateExitedEventDetails?.output ?? '{}') as { wake?: { signal?: string } };
-      wakes.push(String(out.wake?.signal));
+      const out = JSON.parse(e.stateExitedEventDetails?.output ?? '{}') as {
+        wake?: { signal?: string; next?: string };
+      };
+      if (out.wake?.next === undefined) wakes.push(String(out.wake?.signal));
       inWait = false;
     }
   }

@@ -35,6 +35,7 @@ const stores = () =>
     process.env.TABLE_NAME,
     new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' }),
   );
+const WAIT = 'Wait for a signal or the next send';
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
 /**
  * The first wait after the lead's first email (the first wait may be for business hours, with no email
@@ -87,8 +88,9 @@ describe('signals wake a parked nurture wait at once', () => {
       onWait: async () => 'timeout',
     });
     expect(result.wakes[0]).toBe('form');
-    const woke = result.path.indexOf('Wait for a signal or the next send');
-    expect(result.path.slice(woke + 1, woke + 4)).toEqual(['Nurture', 'Next?', 'Assign rep']);
+    // Woken: "Next?" sends it back to Nurture, which finds it sales-ready; its wait resumes at once.
+    const woke = result.path.indexOf(WAIT);
+    expect(result.path.slice(woke + 1, woke + 6)).toEqual(['Next?', 'Nurture', WAIT, 'Next?', 'Assign rep']);
     expect(h.sfnClient.commandCalls(StartExecutionCommand)).toHaveLength(starts);
   });
 
@@ -114,6 +116,13 @@ describe('signals wake a parked nurture wait at once', () => {
     expect(result.status).toBe('SUCCEEDED');
     expect(result.wakes).toContain('click');
     expect(result.wakes.filter((w) => w !== 'timer')).toEqual(['click']);
+    // The woken wait (the n-th wait, as every wait before the run's last one was woken by something)
+    // costs "Next?", Nurture and the next wait: the states a wake that continues adds.
+    const waits = result.path.flatMap((s, i) => (s === WAIT ? [i] : []));
+    const [clickWait, nextWait] = waits.slice(result.wakes.indexOf('click'));
+    const wake = result.path.slice(Number(clickWait) + 1, Number(nextWait) + 1);
+    console.log(`transitions: a signal wake that continues ${wake.length} states (${wake.join(', ')})`);
+    expect(wake).toEqual(['Next?', 'Nurture', WAIT]);
     expect((await stores().leads.listEvents(lead.id)).some((e) => e.type === 'email-click')).toBe(true);
   });
 
@@ -130,7 +139,7 @@ describe('signals wake a parked nurture wait at once', () => {
       }),
     });
     expect(result.wakes.at(-1)).toBe('unsubscribe');
-    expect(result.path.slice(-3)).toEqual(['Nurture', 'Next?', 'Unsubscribed']);
+    expect(result.path.slice(-6)).toEqual([WAIT, 'Next?', 'Nurture', WAIT, 'Next?', 'Unsubscribed']);
     expect(mailsTo(lead.email)).toHaveLength(1);
     expect((await stores().leads.get(lead.id))?.stage).toBe('unsubscribed');
   });
@@ -144,7 +153,7 @@ describe('signals wake a parked nurture wait at once', () => {
       onSignalWait: afterFirstEmail(email, () => sesSays(email, lead.id)),
     });
     expect(result.wakes.at(-1)).toBe(signal);
-    expect(result.path.slice(-3)).toEqual(['Nurture', 'Next?', end]);
+    expect(result.path.slice(-6)).toEqual([WAIT, 'Next?', 'Nurture', WAIT, 'Next?', end]);
     expect(mailsTo(lead.email)).toHaveLength(1);
     const db = stores();
     expect((await db.leads.get(lead.id))?.stage).toBe(stage);

@@ -182,6 +182,26 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     expect(sfn.describeStateMachine({ stateMachineArn: ARN }).definition).toContain('TimeoutSecondsPath');
   });
 
+  it('fails a token task whose TimeoutSecondsPath selects no positive integer (States.Runtime, as AWS)', async () => {
+    const invoked: unknown[] = [];
+    const sfn = engine(tokenTask({ TimeoutSecondsPath: '$.wait.seconds' }), async (_, p) => {
+      invoked.push(p);
+    });
+    for (const [name, input] of [
+      ['missing', '{}'],
+      ['zero', '{"wait":{"seconds":0}}'],
+      ['fraction', '{"wait":{"seconds":1.5}}'],
+      ['text', '{"wait":{"seconds":"60"}}'],
+      ['too-long', '{"wait":{"seconds":100000000}}'],
+    ]) {
+      const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name, input });
+      const done = await untilDone(sfn, executionArn);
+      expect(done, name).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
+      expect(done.cause, name).toContain('TimeoutSecondsPath $.wait.seconds');
+    }
+    expect(invoked).toEqual([]);
+  });
+
   it('gives every task token a fresh value and resumes the run with SendTaskSuccess', async () => {
     const tokens: string[] = [];
     const sfn = engine(

@@ -1,12 +1,12 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
-import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { StepInput } from '../../../functions/shared/contracts.ts';
 import { signalLead } from '../../../functions/shared/signals.ts';
 import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
-import { createHandler as nurtureWith } from '../../../functions/steps/nurture.ts';
+import { ENDING_WAIT_SECONDS, createHandler as nurtureWith } from '../../../functions/steps/nurture.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLambdaContext } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
@@ -94,6 +94,8 @@ describe('Nurture', () => {
       wake: { signal: 'form' },
     });
     expect(out.next).toBe('sales-ready');
+    // The wait follows every answer: an ending one bounds it (it resumes at once).
+    expect(out.waitSeconds).toBe(ENDING_WAIT_SECONDS);
     expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
   });
 
@@ -104,7 +106,7 @@ describe('Nurture', () => {
   ] as const)('ends a lead whose address %s, in that stage, without another email', async (reason, stage) => {
     await db.suppression.suppress(lead.email, reason, 'ses', WEDNESDAY.toISOString());
     const out = await nurture({ wake: { signal: 'bounce' } });
-    expect(out.next).toBe(stage);
+    expect(out).toMatchObject({ next: stage, waitSeconds: ENDING_WAIT_SECONDS });
     expect((await db.leads.get(lead.id))?.stage).toBe(stage);
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
   });
@@ -129,6 +131,7 @@ describe('Nurture', () => {
 });
 
 describe('signals wake a parked nurture wait', () => {
+  // Without `next` (a run started when the wait came after "Next?", on `wait` only) the wait parks.
   it('wakes the parked token at once', async () => {
     expect(await awaitSignalWith(db)({ taskToken: 'tok-1', leadId: lead.id }, aLambdaContext())).toEqual({
       parked: true,
@@ -148,6 +151,45 @@ describe('signals wake a parked nurture wait', () => {
       taskToken: 'tok-2',
       output: JSON.stringify({ signal: 'unsubscribe' }),
     });
+  });
+
+  it('after any other decision, resumes the run at once with it and parks nothing', async () => {
+    expect(
+      await awaitSignalWith(db)(
+        { taskToken: 'tok-4', leadId: lead.id, next: 'sales-ready' },
+        aLambdaContext(),
+      ),
+    ).toEqual({ parked: false });
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: 'tok-4', output: JSON.stringify({ next: 'sales-ready' }) },
+    ]);
+    // No token on the lead: a signal now is left for the lead's next wait, and does not touch this run.
+    expect(await signalLead(db.signals, lead.id, 'form')).toBe(false);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('leaves a waiting signal alone at an end (only a wait takes it), and a retry writes nothing', async () => {
+    expect(await signalLead(db.signals, lead.id, 'click')).toBe(false);
+    sfn
+      .on(SendTaskSuccessCommand)
+      .resolvesOnce({})
+      .rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
+    const ending = { taskToken: 'tok-5', leadId: lead.id, next: 'done' as const };
+    expect(await awaitSignalWith(db)(ending, aLambdaContext())).toEqual({ parked: false });
+    // Retried after it resumed the run: the settled token refuses, and nothing else happens.
+    expect(await awaitSignalWith(db)(ending, aLambdaContext())).toEqual({ parked: false });
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.output)).toEqual([
+      JSON.stringify({ next: 'done' }),
+      JSON.stringify({ next: 'done' }),
+    ]);
+    expect(
+      await awaitSignalWith(db)({ taskToken: 'tok-6', leadId: lead.id, next: 'wait' }, aLambdaContext()),
+    ).toEqual({
+      parked: false,
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[2]?.args[0].input.output).toBe(
+      JSON.stringify({ signal: 'click' }),
+    );
   });
 
   it('forgets signals once a nurture step has looked at everything', async () => {
