@@ -1,8 +1,12 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { buildApp } from '../../infra/app.ts';
 import { loadTemplate } from '../../local/template.ts';
 import { config } from '../fixtures/config.ts';
 
@@ -355,4 +359,21 @@ describe('cdk-nag', () => {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).toThrow();
   });
+
+  it('passes in a concrete environment too, as `npx cdk synth` gives the stack (the CLI resolves a default region)', () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, {
+      CDK_DEFAULT_REGION: 'eu-west-1',
+      CDK_DEFAULT_ACCOUNT: '123456789012',
+      // No bundling: the template and its checks are what is under test.
+      CDK_CONTEXT_JSON: JSON.stringify({ 'aws:cdk:bundling-stacks': [] }),
+    });
+    try {
+      const { app, stack } = buildApp(config, mkdtempSync(join(tmpdir(), 'handoff-env-synth-')));
+      expect(stack.region).toBe('eu-west-1');
+      expect(() => app.synth()).not.toThrow();
+    } finally {
+      process.env = saved;
+    }
+  }, 120_000);
 });
