@@ -25,10 +25,14 @@ export interface BundleFigures {
 export interface BundlesReport {
   runs: number;
   emptyMs: number;
+  /** Reference imports from node_modules in the same run: what one dependency alone costs at cold start. */
+  references: { module: string; coldImportMs: number; coldRatio: number }[];
   functions: BundleFigures[];
 }
 
 const root = join(import.meta.dirname, '..');
+/** What a handler cannot import for less: the SDK client the data layer uses, and the logger. */
+const REFERENCES = ['@aws-sdk/client-dynamodb', '@aws-lambda-powertools/logger'];
 const median = (xs: number[] = []) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 function coldImport(file: string, env: Record<string, string>): number {
@@ -66,6 +70,11 @@ export async function measureBundles(
   try {
     const emptyModule = join(scratch, 'empty.mjs');
     writeFileSync(emptyModule, 'export const handler = async () => {};\n');
+    const references = REFERENCES.map((module, i) => {
+      const file = join(scratch, `reference-${i}.mjs`);
+      writeFileSync(file, `import ${JSON.stringify(module)};\n`);
+      return { module, file };
+    });
     const withSdk = new Map<string, { file: string; bytes: number }>();
     for (const f of fns) {
       const entry = ENTRIES[f.id as FunctionId];
@@ -93,6 +102,7 @@ export async function measureBundles(
     const record = (key: string, ms: number) => times.set(key, [...(times.get(key) ?? []), ms]);
     for (let i = 0; i < runs; i++) {
       record('empty', coldImport(emptyModule, {}));
+      for (const r of references) record(r.module, coldImport(r.file, {}));
       for (const f of fns) {
         record(f.id, coldImport(join(out, f.assetPath, 'index.mjs'), f.environment));
         const bundled = withSdk.get(f.id);
@@ -131,7 +141,15 @@ export async function measureBundles(
         ...(sdk ? { withSdk: { bytes: sdk.bytes, coldImportMs: sdkMs, coldRatio: sdkMs / emptyMs } } : {}),
       };
     });
-    return { runs, emptyMs, functions };
+    return {
+      runs,
+      emptyMs,
+      references: references.map(({ module }) => {
+        const ms = median(times.get(module));
+        return { module, coldImportMs: ms, coldRatio: ms / emptyMs };
+      }),
+      functions,
+    };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -150,5 +168,7 @@ export function bundlesMarkdown(r: BundlesReport): string {
     '| function | bundle | gzip | cold import | × empty | SDK bundled | cold import | × empty | largest inputs |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
+    '',
+    `For reference, the same run: ${r.references.map((x) => `\`import '${x.module}'\` alone ${x.coldImportMs.toFixed(0)} ms (${x.coldRatio.toFixed(2)}× empty)`).join('; ')}.`,
   ].join('\n');
 }

@@ -191,9 +191,10 @@ function run(argv: string[]): number {
   }
   const paths = loadCounts(values.counts ? resolve(values.counts) : DEFAULT_COUNTS);
   const names = Object.keys(paths);
-  const mix = values.mix
-    ? parseMix(values.mix, names)
-    : Object.fromEntries(Object.entries(DEFAULT_MIX).filter(([p]) => names.includes(p)));
+  const missing = Object.keys(DEFAULT_MIX).filter((p) => !names.includes(p));
+  if (!values.mix && missing.length)
+    throw new CostInputError(`the counts have no ${missing.join(', ')} for the default mix: pass --mix`);
+  const mix = values.mix ? parseMix(values.mix, names) : DEFAULT_MIX;
   const report = costReport(paths, mix);
   if (values.json) {
     console.log(
