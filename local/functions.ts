@@ -21,7 +21,10 @@ export class FunctionError extends Error {
 export interface LocalFunctionsOptions extends Partial<PoolOptions> {
   /** Fault injection: true makes this invocation's worker exit mid-invocation (`Runtime.ExitError`). */
   crash?: (fn: { id: string; logicalId: string }) => boolean;
-  /** Start one worker per function at `start()` (default true); otherwise each starts on first use. */
+  /**
+   * Start one worker per function at `start()` (default false: each function's first worker starts on
+   * its first invocation, a cold start, and idle workers are reaped, so an idle stack holds no isolates).
+   */
   warm?: boolean;
 }
 
@@ -59,9 +62,15 @@ export class LocalFunctions {
     }
   }
 
-  /** Warms one worker per function (unless `warm: false`) and records each worker's Node.js version. */
+  /**
+   * Warms one worker per function (with `warm: true`) and records each worker's Node.js version; without
+   * warming, the version is this process's, which every worker thread runs on.
+   */
   async start(): Promise<void> {
-    if (this.opts.warm === false) return;
+    if (this.opts.warm !== true) {
+      for (const p of this.pools.values()) this.nodeVersions.set(p.fn.logicalId, process.version);
+      return;
+    }
     await Promise.all(
       [...this.pools.values()].map(async (p) => {
         this.nodeVersions.set(p.fn.logicalId, await p.warm());

@@ -14,7 +14,7 @@ export interface PoolOptions {
   queue: number;
   /** Worker threads per function, started on demand; each takes its share of the concurrency. */
   maxWorkers: number;
-  /** A worker beyond the first is stopped after this long idle (ms). */
+  /** A worker is stopped after this long idle (ms), the last one too: the next invocation starts one (a cold start). */
   idleMs: number;
 }
 
@@ -120,7 +120,7 @@ export class FunctionPool {
       );
     }
     this.counts.invocations += 1;
-    void this.init(); // a warm worker still waiting its turn to import starts now: it has work
+    if (!this.initSent) void this.init(); // a warm worker still waiting its turn to import starts now: it has work
 
     return new Promise((resolve) => {
       this.waiting.push({ id: randomUUID(), payload: JSON.parse(JSON.stringify(payload ?? null)), resolve });
@@ -200,13 +200,18 @@ export class FunctionPool {
     s.running.delete(msg.id);
     this.counts.billedMs += Math.ceil(performance.now() - entry.started);
     entry.inv.resolve(msg.ok ? { ok: true, result: msg.result } : fail(msg.errorType, msg.errorMessage));
-    if (s.running.size === 0 && this.sandboxes.length > 1) {
-      s.idleTimer = setTimeout(() => {
-        if (s.running.size === 0 && this.sandboxes.length > 1 && !this.waiting.length) void this.retire(s);
-      }, this.opts.idleMs);
-      s.idleTimer.unref();
-    }
     this.pump();
+    this.reapWhenIdle(s);
+  }
+
+  /** Lambda reaps idle sandboxes: a worker with nothing to run is stopped after `idleMs`. */
+  private reapWhenIdle(s: Sandbox): void {
+    if (s.running.size > 0 || s.retired || this.stopped) return;
+    clearTimeout(s.idleTimer);
+    s.idleTimer = setTimeout(() => {
+      if (s.running.size === 0 && !this.waiting.length) void this.retire(s);
+    }, this.opts.idleMs);
+    s.idleTimer.unref();
   }
 
   /** Takes a sandbox out of the pool, failing what runs on it, and stops its worker. */
@@ -277,6 +282,7 @@ export class FunctionPool {
               errorMessage: String(msg.init.errorMessage),
             };
           this.pump();
+          this.reapWhenIdle(s);
         } else if (msg.id) this.settle(s, msg as { id: string } & InvokeResult);
       },
     );

@@ -146,12 +146,13 @@ describe('local Lambda pool: concurrency, queue, throttling, timeouts, crashes',
     });
   });
 
-  it('stops a worker beyond the first once it has been idle', async () => {
+  it('stops idle workers, the last one too, and starts one again on the next invocation (a cold start)', async () => {
     const fns = pool({ concurrency: 4, maxWorkers: 2, idleMs: 200 });
     await Promise.all(Array.from({ length: 8 }, () => fns.invoke(probe.arn, { sleep: 150 })));
     expect(stats(fns)?.workers).toBe(2);
-    await vi.waitFor(() => expect(stats(fns)?.workers).toBe(1), { timeout: 2000 });
+    await vi.waitFor(() => expect(stats(fns)?.workers).toBe(0), { timeout: 2000 });
     expect((await fns.invoke(probe.arn, {})).ok).toBe(true);
+    expect(stats(fns)?.workers).toBe(1);
   });
 
   it('warms one worker per function at start and reports its Node.js version', async () => {
