@@ -47,6 +47,9 @@ export interface ExecutionRecord {
   redriveTokens?: { token: string; at: number }[];
 }
 
+/** How long a changed execution may wait for its write (what a crash, not a stop, can lose). */
+const FLUSH_MS = 100;
+
 /**
  * Every execution with its history, kept in memory and on disk (`<dataDir>/executions/<name>.json`),
  * loaded at construction so a restart sees what the previous process left.
@@ -144,10 +147,14 @@ export class ExecutionStore {
     });
   }
 
-  /** Writes are coalesced per execution (one write per tick, not per event); `close()` flushes. */
+  /**
+   * Writes are coalesced per execution: at most one write per execution every FLUSH_MS, not one per
+   * event (a run's states follow each other within milliseconds, and each write is the whole history);
+   * `close()` flushes.
+   */
   save(rec: ExecutionRecord): void {
     if (this.stopping) return;
-    if (this.dirty.size === 0) setImmediate(() => this.flush());
+    if (this.dirty.size === 0) setTimeout(() => this.flush(), FLUSH_MS).unref();
     this.dirty.add(rec);
   }
 
