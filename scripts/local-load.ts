@@ -94,7 +94,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
   const t0 = performance.now();
   const stack = await startFreshStack(opts, app);
   const startMs = performance.now() - t0;
-  await new Promise((r) => setTimeout(r, 1500)); // let the warm workers finish importing their bundles
+  await new Promise((r) => setTimeout(r, 1500)); // let start-up settle before the idle RSS is sampled
   const idleRss = process.memoryUsage.rss();
   const forms = ['demo-request', 'newsletter', 'content-download', 'pricing'];
   const leadIds = new Set<string>();
