@@ -32,44 +32,88 @@ export class FaultConfigError extends EdgeError {
   }
 }
 
+/**
+ * The DynamoDB fault setting and its counters in shared memory: dynalite and its edge run on their own
+ * thread (local/dynamodb-thread.ts), which rolls each request against the setting the main thread wrote,
+ * at once and without a message.
+ */
+export class SharedDynamodbFaults {
+  /** seen, injected, the error's index + 1 (0: no fault) */
+  private readonly ints: Int32Array;
+  private readonly rate: Float64Array;
+
+  constructor(
+    readonly buffer = new SharedArrayBuffer(24),
+    private readonly random: () => number = Math.random,
+  ) {
+    this.ints = new Int32Array(buffer, 0, 3);
+    this.rate = new Float64Array(buffer, 16, 1);
+  }
+
+  set(f: FaultConfig['dynamodb']): void {
+    this.rate[0] = f?.rate ?? 0;
+    Atomics.store(this.ints, 2, f ? DYNAMODB_FAULTS.indexOf(f.error) + 1 : 0);
+  }
+
+  get seen(): number {
+    return Atomics.load(this.ints, 0);
+  }
+
+  get injected(): number {
+    return Atomics.load(this.ints, 1);
+  }
+
+  /** For one DynamoDB request: the error to answer with, or undefined to pass it on. */
+  dynamodb(): (typeof DYNAMODB_FAULTS)[number] | undefined {
+    Atomics.add(this.ints, 0, 1);
+    const error = DYNAMODB_FAULTS[Atomics.load(this.ints, 2) - 1];
+    const rate = this.rate[0] ?? 0;
+    if (!error || !(rate >= 1 || (rate > 0 && this.random() < rate))) return undefined;
+    Atomics.add(this.ints, 1, 1);
+    return error;
+  }
+}
+
 export class Faults {
   private config: FaultConfig = {};
-  private readonly injected = { dynamodb: 0, ses: 0, crash: 0 };
-  private readonly seen = { dynamodb: 0, ses: 0, invocations: 0 };
+  private readonly injected = { ses: 0, crash: 0 };
+  private readonly seen = { ses: 0, invocations: 0 };
+  /** The DynamoDB part, which the DynamoDB thread reads (pass `shared.buffer` to it). */
+  readonly shared: SharedDynamodbFaults;
 
   constructor(
     /** The functions `crash` may name: construct id and logical id of each. */
     private readonly functions: { id: string; logicalId: string }[] = [],
     private readonly random: () => number = Math.random,
-  ) {}
+  ) {
+    this.shared = new SharedDynamodbFaults(new SharedArrayBuffer(24), random);
+  }
 
   /** Replaces the setting (validated); returns the state. */
   set(input: unknown): FaultState {
     this.config = this.validate(input);
+    this.shared.set(this.config.dynamodb);
     return this.get();
   }
 
   get(): FaultState {
     return {
       config: structuredClone(this.config),
-      injected: { ...this.injected },
-      seen: { ...this.seen },
+      injected: { dynamodb: this.shared.injected, ...this.injected },
+      seen: { dynamodb: this.shared.seen, ...this.seen },
     };
   }
 
   /** Turns every fault off (the counters stay). */
   clear(): FaultState {
     this.config = {};
+    this.shared.set(undefined);
     return this.get();
   }
 
   /** For one DynamoDB request: the error to answer with, or undefined to pass it on. */
   dynamodb(): (typeof DYNAMODB_FAULTS)[number] | undefined {
-    this.seen.dynamodb += 1;
-    const f = this.config.dynamodb;
-    if (!f || !this.roll(f.rate)) return undefined;
-    this.injected.dynamodb += 1;
-    return f.error;
+    return this.shared.dynamodb();
   }
 
   /** For one SES API request: the error to answer with, or undefined to pass it on. */

@@ -10,15 +10,16 @@ import { dynamoStores } from '../functions/shared/data/index.ts';
 import { close, listen } from './aws-json.ts';
 import { consoleFallback } from './console.ts';
 import { privateDataDir } from './data-dir.ts';
+import { startDynamoThread } from './dynamodb.ts';
 import { type EdgeServer, edgeServer } from './edge.ts';
-import { startDynalite, startSes, sweepExpired, tracked } from './emulators.ts';
+import { startSes, sweepExpired } from './emulators.ts';
 import { EventBus, type PutEventsEntry, rulesOf } from './events.ts';
-import { dynamodbProxy, sesProxy } from './fault-proxy.ts';
+import { sesProxy } from './fault-proxy.ts';
 import { Faults } from './faults.ts';
 import { LocalFunctions, type PoolOptions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { DEFAULT_POOL } from './lambda-pool.ts';
-import { DynamoMeter, metered } from './meter.ts';
+import type { MeterReading } from './meter.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
 import { sesSimulator } from './ses-simulator.ts';
@@ -75,8 +76,8 @@ export interface LocalStack {
   /** EventBridge PutEvents on the default bus: rules from the template, delivered to their targets. */
   putEvents: EventBus['putEvents'];
   events: EventBus;
-  /** DynamoDB request units consumed, when started with `meter: true`. */
-  meter?: DynamoMeter;
+  /** DynamoDB request units consumed so far (read from the DynamoDB thread), when started with `meter: true`. */
+  meter?: { read(): Promise<MeterReading> };
   /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
   runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;
@@ -106,28 +107,33 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   // Public ports first (their URLs go into the functions' environment); each answers 503 until ready.
   const api = await serve('api', 0);
   const sfnHttp = await serve('sfn', 1);
-  const dbEdge = await serve('dynamodb', 2);
+  // DynamoDB's edge, fault switch and dynalite run on their own thread (local/dynamodb-thread.ts).
+  const db = await startDynamoThread({
+    dataDir: opts.dataDir,
+    port: portFor(2),
+    ...(opts.log ? { log: opts.log } : {}),
+  }).catch(async (e) => {
+    await Promise.all(servers.map((s) => close(s)));
+    restoreUmask();
+    throw e;
+  });
   const sesEdge = await serve('ses', 3);
   const secretsEdge = await serve('secrets', 4);
   // The emulators themselves listen on internal ports, behind the fault proxies.
-  const db = await startDynalite(opts.dataDir);
   const ses = await startSes();
   servers.push(ses.server);
-  const dbRequests = tracked(db.handler);
   const urls = {
     api: url(api.port),
     console: `${url(sfnHttp.port)}/`,
     mailbox: `${url(sesEdge.port)}/`,
     sfn: url(sfnHttp.port),
-    dynamodb: url(dbEdge.port),
+    dynamodb: url(db.port),
     ses: url(sesEdge.port),
     secrets: url(secretsEdge.port),
   };
   // dynalite closes its database last, once the requests already inside it have finished.
   const stopServers = async () => {
-    await Promise.all(servers.map((s) => close(s)));
-    await dbRequests.idle(30_000);
-    await close(db.server);
+    await Promise.all([...servers.map((s) => close(s)), db.stop()]);
   };
   try {
     await opts.onListening?.(urls);
@@ -222,8 +228,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   sweep?.unref();
 
   // Ready: attach every handler, then resume what was running (its invocations reach open ports).
-  const meter = opts.meter ? new DynamoMeter() : undefined;
-  dbEdge.open(dynamodbProxy(meter ? metered(dbRequests.handler, meter) : dbRequests.handler, faults));
+  db.open(faults.shared, { meter: opts.meter ?? false });
+  const meter = opts.meter ? { read: () => db.readMeter() } : undefined;
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ses.handler, (e) => events.putEvents(e), {
     region: REGION,

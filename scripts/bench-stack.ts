@@ -161,7 +161,7 @@ export class Bench {
       await this.stack.events.drain();
       const pools = this.stack.functions.stats();
       const busy = pools.some((p) => p.running || p.queued);
-      const key = `${this.stack.meter?.read().calls}/${pools.reduce((n, p) => n + p.invocations, 0)}`;
+      const key = `${(await this.stack.meter?.read())?.calls}/${pools.reduce((n, p) => n + p.invocations, 0)}`;
       if (busy || key !== last) {
         last = key;
         stableSince = Date.now();
@@ -173,7 +173,7 @@ export class Bench {
   async reading() {
     const pools = this.stack.functions.stats();
     return {
-      meter: this.stack.meter?.read() ?? new DynamoMeter().read(),
+      meter: (await this.stack.meter?.read()) ?? new DynamoMeter().read(),
       pools: Object.fromEntries(pools.map((p) => [p.functionId, p])),
       mails: await this.box.list(),
     };
@@ -186,9 +186,9 @@ export class Bench {
     const before = await this.reading();
     const excluded: DynamoMeter['read'] extends () => infer R ? R[] : never = [];
     const aside: Aside = async (f) => {
-      const m0 = this.stack.meter?.read();
+      const m0 = await this.stack.meter?.read();
       await f();
-      const m1 = this.stack.meter?.read();
+      const m1 = await this.stack.meter?.read();
       if (m0 && m1) excluded.push(DynamoMeter.since(m0, m1));
     };
     await drive(aside);

@@ -1,0 +1,43 @@
+// dynalite on its own thread: the DynamoDB edge (503 until the stack is ready, the fault switch, then
+// dynalite's own request handler) and dynalite with its LevelDB run here, so the functions' DynamoDB
+// calls (most of the local stack's requests) take no time on the main thread. Started by
+// startDynamoThread (local/dynamodb.ts); the fault setting is shared memory the main thread writes.
+import { parentPort, workerData } from 'node:worker_threads';
+import { close, listen } from './aws-json.ts';
+import type { DynamoThreadData, FromDynamoThread, ToDynamoThread } from './dynamodb.ts';
+import { edgeServer } from './edge.ts';
+import { startDynalite, tracked } from './emulators.ts';
+import { dynamodbProxy } from './fault-proxy.ts';
+import { type Faults, SharedDynamodbFaults } from './faults.ts';
+import { DynamoMeter, metered } from './meter.ts';
+
+const port = parentPort;
+if (!port) throw new Error('local/dynamodb-thread.ts runs in a worker thread');
+const send = (msg: FromDynamoThread) => port.postMessage(msg);
+const data = workerData as DynamoThreadData;
+
+try {
+  const edge = edgeServer('dynamodb', (line) => send({ log: line }));
+  const edgePort = await listen(edge.server, data.port);
+  const db = await startDynalite(data.dataDir);
+  const requests = tracked(db.handler);
+  const meter = new DynamoMeter();
+  port.on('message', async (msg: ToDynamoThread) => {
+    if (msg.open) {
+      // The proxy asks only `dynamodb()` of the switch; the shared one answers it from the main thread's setting.
+      const inner = msg.meter ? metered(requests.handler, meter) : requests.handler;
+      edge.open(dynamodbProxy(inner, new SharedDynamodbFaults(msg.open) as unknown as Faults));
+    } else if (msg.readMeter !== undefined) {
+      send({ meter: { id: msg.readMeter, reading: meter.read() } });
+    } else if (msg.stop) {
+      await close(edge.server);
+      // dynalite closes its database last, once the requests already inside it have finished.
+      await requests.idle(30_000);
+      await close(db.server);
+      send({ stopped: true });
+    }
+  });
+  send({ ready: { port: edgePort, url: db.url } });
+} catch (e) {
+  send({ error: (e as Error).message });
+}

@@ -1,0 +1,93 @@
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { SharedDynamodbFaults } from './faults.ts';
+import type { MeterReading } from './meter.ts';
+
+export interface DynamoThreadData {
+  dataDir: string;
+  /** The public DynamoDB port (0: any free one). */
+  port: number;
+}
+export type ToDynamoThread = { open?: SharedArrayBuffer; meter?: boolean; readMeter?: number; stop?: true };
+export type FromDynamoThread = {
+  ready?: { port: number; url: string };
+  log?: string;
+  error?: string;
+  stopped?: true;
+  meter?: { id: number; reading: MeterReading };
+};
+
+export interface DynamoThread {
+  /** The public port: the edge (503 until `open`), then the fault switch and dynalite. */
+  port: number;
+  /** dynalite itself, on an internal port: table setup, the TTL sweep and the console use it directly. */
+  url: string;
+  /**
+   * Attaches the handler behind the edge: from now on requests reach dynalite (or an injected fault);
+   * with `meter`, through the DynamoDB meter (local/meter.ts).
+   */
+  open(faults: SharedDynamodbFaults, opts?: { meter: boolean }): void;
+  /** The meter's counts so far (all zero unless opened with `meter`). */
+  readMeter(): Promise<MeterReading>;
+  /** Closes the edge, waits for the requests inside dynalite, closes its database, ends the thread. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts dynalite and its edge on a worker thread (local/dynamodb-thread.ts), so DynamoDB's work
+ * (request parsing, validation, LevelDB, JSON) runs beside the main thread's instead of on it.
+ */
+export function startDynamoThread(
+  opts: DynamoThreadData & { log?: (line: string) => void },
+): Promise<DynamoThread> {
+  const worker = new Worker(join(import.meta.dirname, 'dynamodb-worker.mjs'), {
+    workerData: { dataDir: opts.dataDir, port: opts.port } satisfies DynamoThreadData,
+    execArgv: [],
+  });
+  const log = opts.log ?? ((line: string) => console.error(line));
+  let stopped: () => void = () => undefined;
+  let stopping: Promise<void> | undefined;
+  let nextRead = 0;
+  const reads = new Map<number, (r: MeterReading) => void>();
+  return new Promise((resolve, reject) => {
+    worker.on('error', reject);
+    worker.on('exit', (code) => {
+      reject(new Error(`the DynamoDB thread exited (${code})`));
+      if (!stopping) log(`dynamodb: the DynamoDB thread exited (${code})`);
+      stopped();
+    });
+    worker.on('message', (msg: FromDynamoThread) => {
+      if (msg.log) log(msg.log);
+      if (msg.error) {
+        reject(new Error(msg.error));
+        void worker.terminate();
+      }
+      if (msg.stopped) stopped();
+      if (msg.meter) {
+        reads.get(msg.meter.id)?.(msg.meter.reading);
+        reads.delete(msg.meter.id);
+      }
+      if (!msg.ready) return;
+      const { port, url } = msg.ready;
+      resolve({
+        port,
+        url,
+        open: (faults, o) =>
+          worker.postMessage({ open: faults.buffer, meter: o?.meter ?? false } satisfies ToDynamoThread),
+        readMeter: () =>
+          new Promise<MeterReading>((done) => {
+            nextRead += 1;
+            reads.set(nextRead, done);
+            worker.postMessage({ readMeter: nextRead } satisfies ToDynamoThread);
+          }),
+        stop() {
+          stopping ??= new Promise<void>((done) => {
+            stopped = done;
+            worker.postMessage({ stop: true } satisfies ToDynamoThread);
+          }).then(() => worker.terminate().then(() => undefined));
+          return stopping;
+        },
+      });
+    });
+  });
+}
