@@ -313,6 +313,12 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
     lambda: { ...limits, maxWorkers: num('BENCH_WORKERS') },
     startRate: num('BENCH_START_RATE'),
   });
-  console.log(`\n## Local stack\n\n${localStackMarkdown(figures)}`);
+  // BENCH_JSON=1: the figures as JSON on stdout (npm run bench runs this section in its own process, so
+  // that its RSS is the local stack's alone).
+  console.log(
+    process.env.BENCH_JSON === '1'
+      ? JSON.stringify(figures)
+      : `\n## Local stack\n\n${localStackMarkdown(figures)}`,
+  );
   process.exit(0);
 }
