@@ -282,14 +282,14 @@ export function localStackMarkdown(f: LocalStackFigures): string {
     `${n(r.puts)} × ${r.itemBytes}-byte items, ${r.inFlight} in flight, one AWS SDK DynamoDBClient${r.errors ? `; ${r.errors} errors` : ''}`;
   const others = Object.entries(p.statuses).filter(([s]) => !s.startsWith('2') && s !== '429');
   return [
-    `${m.cpus} × ${m.cpuModel}, Node ${m.node}; load average (1, 5, 15 min) ${m.loadAvgBefore.join(' ')} before, ${m.loadAvgAfter.join(' ')} after; the section took ${n(f.sectionSecs)} s. All in one process but the autocannon client (a child process).`,
+    `${m.cpus} × ${m.cpuModel}, Node ${m.node}; load average (1, 5, 15 min) ${m.loadAvgBefore.join(' ')} before, ${m.loadAvgAfter.join(' ')} after; the section took ${n(f.sectionSecs)} s. All in one process (main thread, a dynalite thread, function worker threads) but the autocannon client (a child process).`,
     '',
     '| figure | value | how |',
     '|---|---:|---|',
     `| dynalite PutItem, fresh server in this process | ${n(d.direct.perSecond)} puts/s | ${put(d.direct)} |`,
     `| dynalite PutItem, the stack's DynamoDB port | ${n(d.stackPort.perSecond)} puts/s | the same through the edge server and fault proxy the functions call, stack idle |`,
     `| end to end (posted → parked, waiting or ended) | ${n(e.endToEndPerSecond, 1)} leads/s | ${e.leads} leads, ${e.concurrency} in flight, ${n(e.settleSecs, 1)} s; ${e.accepted} accepted, ${e.shed} answers 429/503 sent again, ${e.lost} lost, ${e.failed} failed |`,
-    `| main thread, end-to-end run | ${pc(e.mainBusy)} busy | engine, HTTP, dynalite, SES: event-loop utilization |`,
+    `| main thread, end-to-end run | ${pc(e.mainBusy)} busy | engine, HTTP, SES (dynalite has its own thread): event-loop utilization |`,
     `| POST /leads p50 / p95 / p99, all responses | ${lat(p.allMs)} | autocannon, ${p.connections} connections, ${n(p.secs, 1)} s, a distinct lead per request, after one warm-up lead; nearest rank over all ${n(p.allMs.count)} responses, 429s included |`,
     `| POST /leads p50 / p95 / p99, 202 only | ${lat(p.acceptedMs)} | the ${n(p.acceptedMs.count)} accepted |`,
     `| POST /leads rate | ${n(p.perSecond, 1)} responses/s | ${n(p.acceptedPerSecond, 1)}/s accepted (202) |`,
