@@ -13,7 +13,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { type BundlesReport, bundlesMarkdown, measureBundles } from './bench-bundles.ts';
 import { type LocalStackFigures, localStackMarkdown } from './bench-local.ts';
-import { measurePaths, type PathFigures } from './bench-paths.ts';
+import { measurePaths, nurtureArrival, type PathFigures } from './bench-paths.ts';
 import { costMarkdown, costReport, DEFAULT_MIX, type MeasuredPath } from './cost.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -198,6 +198,8 @@ const doc = [
         '## Journey paths: one lead each, counted from real runs in the local runtime',
         '',
         "Each path is one lead driven through the local API as a form, a rep and SES would drive it, alone on the stack; everything the stack did until it was quiet again is counted for it. Transitions: the states its run entered (GetExecutionHistory). Invocations: every function invoked meanwhile, the API and SES-event functions included. GB-s: billed duration on the local worker (rounded up to the ms) × MemorySize, so a local figure. DynamoDB units: dynalite's consumed capacity (local/meter.ts); a write refused by its condition counts 1 WCU as in DynamoDB; **writes to the two GSIs are not counted** by dynalite (DynamoDB bills them: each write to a lead or deal profile writes 1–2 index entries more). Sales paths ran at time scale 1 (the acceptance SLA ended with the local `expireTask`; the capacity wait ended by its recheck after a slot was freed outside the count), nurture paths at a day a second; one warm-up lead ran first on each stack.",
+        '',
+        `The nurture paths' leads arrived ${nurtureArrival}, so their first email went out at once${nurtureArrival.startsWith('in') ? '' : ' only when business hours began'}. A lead arriving outside business hours waits for them first: one round more, 2 transitions and 2 invocations.`,
         '',
         pathsMarkdown(paths),
         '',

@@ -208,7 +208,9 @@ export function printReport(r: LoadReport): void {
   console.log(
     `end to end (posted → parked, waiting or ended): ${r.settleSecs.toFixed(1)} s, ${r.endToEndPerSecond.toFixed(1)} leads/s`,
   );
-  console.log(`main thread (engine, HTTP, SES; dynalite has its own thread) busy ${(r.mainBusy * 100).toFixed(0)}% of the run`);
+  console.log(
+    `main thread (engine, HTTP, SES; dynalite has its own thread) busy ${(r.mainBusy * 100).toFixed(0)}% of the run`,
+  );
   console.log(
     `memory (one process: main thread + function workers): rss ${r.idleRssMiB} MiB idle, peak ${r.peakRssMiB} MiB`,
   );

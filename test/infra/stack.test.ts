@@ -174,16 +174,19 @@ describe('least-privilege function roles', () => {
     ]);
   });
 
-  it('sends SES events of the configuration set to EventBridge, where a rule feeds the events handler', () => {
+  it('sends SES events of the configuration set to EventBridge, where a rule feeds the events handler; not deliveries, which nothing reads', () => {
     template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
       EventDestination: Match.objectLike({
         Enabled: true,
-        MatchingEventTypes: Match.arrayWith(['send', 'delivery', 'bounce', 'complaint']),
+        MatchingEventTypes: ['send', 'bounce', 'complaint', 'reject'],
         EventBridgeDestination: Match.anyValue(),
       }),
     });
     template.hasResourceProperties('AWS::Events::Rule', {
-      EventPattern: Match.objectLike({ source: ['aws.ses'] }),
+      EventPattern: Match.objectLike({
+        source: ['aws.ses'],
+        'detail-type': ['Email Sent', 'Email Bounced', 'Email Complaint Received', 'Email Rejected'],
+      }),
     });
   });
 
