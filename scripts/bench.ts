@@ -116,6 +116,24 @@ const pathsMarkdown = (ps: PathFigures[]) =>
 
 // The goals of issue 10, against what this run measured.
 const nurtured = cost?.designs.today.perPath['nurture-completed']?.cost;
+// The same lead arriving outside business hours: one nurture round more (2 states, 2 invocations).
+const nc = measured?.['nurture-completed'];
+const outsideHours =
+  nc && measured
+    ? costReport(
+        {
+          ...measured,
+          'nurture-completed': {
+            ...nc,
+            transitions: nc.transitions + 2,
+            lambdaInvocations: nc.lambdaInvocations + 2,
+            lambdaGbSeconds: nc.lambdaGbSeconds * (1 + 2 / Math.max(1, nc.lambdaInvocations)),
+            timerRounds: nc.timerRounds + 1,
+          },
+        },
+        DEFAULT_MIX,
+      ).designs.today.perPath['nurture-completed']?.cost
+    : undefined;
 const hot = paths?.find((p) => p.path === 'hot-won');
 const nurturePath = paths?.find((p) => p.path === 'nurture-completed');
 const largest = bundles ? Math.max(...bundles.functions.map((f) => f.bytes)) : undefined;
@@ -150,8 +168,10 @@ const goals: [string, string, string, boolean | undefined][] = [
   [
     'cost per 1,000 nurtured leads (4 emails)',
     '≤ $0.80',
-    nurtured ? `$${(nurtured.total * 1000).toFixed(3)}` : '–',
-    nurtured ? nurtured.total * 1000 <= 0.8 : undefined,
+    nurtured && outsideHours
+      ? `$${(nurtured.total * 1000).toFixed(3)} arriving in business hours; $${(outsideHours.total * 1000).toFixed(3)} outside them (GSI writes not counted)`
+      : '–',
+    nurtured ? nurtured.total * 1000 <= 0.8 && (outsideHours?.total ?? 1) * 1000 <= 0.8 : undefined,
   ],
   [
     'POST /leads p99 at 50 concurrent',
