@@ -4,8 +4,9 @@
 // proxy and aws-ses-v2-local: it reads each send (v1 SendRawEmail / SendEmail, v2 SendEmail), lets the
 // emulator store it as before, and once the emulator has accepted it puts the events AWS would publish
 // on the local bus (source `aws.ses`, the `ses:configuration-set` tag and the message's own tags), so
-// the same tests pass against AWS. Any other address gets Send + Delivery. A send without a
-// configuration set publishes nothing, as in AWS.
+// the same tests pass against AWS. Any other address gets Send + Delivery (Handoff's configuration set
+// and rule take no Delivery, so its rule drops it). A send without a configuration set publishes nothing,
+// as in AWS.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import type { PutEventsEntry } from './events.ts';

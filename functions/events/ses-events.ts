@@ -8,8 +8,8 @@ import { stepHandler } from '#shared/step.ts';
 import { appStores } from '#shared/stores.ts';
 
 /**
- * SES events of the configuration set (EventBridge): every send and delivery is counted (the breaker's
- * denominator); a permanent bounce or a complaint suppresses the address for good, goes on the lead's
+ * SES events of the configuration set (EventBridge): every send is counted (the breaker's denominator; a
+ * delivery, should one arrive, too: the rule no longer matches them); a permanent bounce or a complaint suppresses the address for good, goes on the lead's
  * timeline and wakes the lead's run, which then ends as Bounced or Complained; a transient bounce is only
  * counted. Each bounce or complaint re-evaluates the deliverability breaker.
  */

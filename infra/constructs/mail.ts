@@ -14,7 +14,7 @@ import type { AppConfig } from '../../functions/shared/config-schema.ts';
 
 /**
  * SES: the sender domain's identity (DKIM) and the configuration set every email is sent with, which
- * sends its sending, delivery, bounce and complaint events to the default EventBridge bus.
+ * sends its send, bounce, complaint and reject events to the default EventBridge bus.
  */
 export class HandoffMail extends Construct {
   readonly identity: EmailIdentity;
