@@ -7,7 +7,7 @@
 //  3. POST /leads latency at 50 connections with autocannon, from a child process, one lead per request;
 //  4. RSS of this process (main thread + function workers): idle after start, peak across the section.
 // One file for the four measurements and their Markdown (a little over 300 lines): they share the stack
-// options and the figures type. Standalone, `tsx scripts/bench-local.ts` prints the Markdown. Env: BENCH_LEADS (150), BENCH_CONCURRENCY
+// options and the figures type. Standalone, `tsx scripts/bench-local.ts` prints the Markdown. Env: BENCH_LEADS (600), BENCH_CONCURRENCY
 // (20), BENCH_POST_SECS (10), BENCH_PUTS (3000); both stacks' limits: BENCH_LAMBDA_CONCURRENCY,
 // BENCH_QUEUE, BENCH_WORKERS, BENCH_START_RATE (defaults: npm start's).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +32,7 @@ export interface BenchLocalOptions {
   /** PutItem calls per dynalite measurement (3000) and how many in flight (50). */
   puts?: number;
   putConcurrency?: number;
-  /** End to end: leads (150) and how many in flight (20). */
+  /** End to end: leads (600: long enough that the cold starts of the first seconds do not dominate) and how many in flight (20). */
   leads?: number;
   leadConcurrency?: number;
   /** POST /leads under autocannon: connections (50) and seconds (10). */
@@ -231,7 +231,7 @@ async function postFigures(o: Options, say: (line: string) => void) {
 export async function benchLocalStack(opts: BenchLocalOptions = {}): Promise<LocalStackFigures> {
   const defined = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   const o: Options = {
-    ...{ puts: 3000, putConcurrency: 50, leads: 150, leadConcurrency: 20 },
+    ...{ puts: 3000, putConcurrency: 50, leads: 600, leadConcurrency: 20 },
     ...{ connections: 50, postSecs: 10, progress: true },
     ...defined,
   };
