@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ScoringConfig } from '../../functions/shared/config-schema.ts';
-import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
+import type { Stores } from '../../functions/shared/data/index.ts';
 import type { Lead } from '../../functions/shared/domain/lead.ts';
 import type { LeadStage } from '../../functions/shared/domain/lead-stage.ts';
 import { loadTemplate, tablesOf } from '../../local/template.ts';
@@ -119,7 +119,7 @@ beforeAll(async () => {
   h = await startHarness(inject('cdkOut'));
   endpoint = String(process.env.AWS_ENDPOINT_URL_DYNAMODB);
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1' });
-  stores = dynamoStores(process.env.TABLE_NAME, client);
+  stores = h.stores;
   // An empty table of the same shape, for a history with nothing in it.
   const [shape] = tablesOf(loadTemplate(inject('cdkOut')));
   await client.send(

@@ -1,7 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runInput } from '../../functions/shared/contracts.ts';
-import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
+import type { Stores } from '../../functions/shared/data/index.ts';
 import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { config } from '../fixtures/config.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
@@ -13,10 +12,7 @@ let h: Harness;
 let db: Stores;
 beforeAll(async () => {
   h = await startHarness(inject('cdkOut'), { timeScale: 1000 });
-  db = dynamoStores(
-    process.env.TABLE_NAME,
-    new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' }),
-  );
+  db = h.stores;
 });
 afterAll(async () => {
   await h?.close();

@@ -1,6 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dynamoStores, type Stores } from '../../functions/shared/data/index.ts';
+import type { Stores } from '../../functions/shared/data/index.ts';
 import { rebuildFunnel } from '../../functions/shared/funnel-rebuild.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
@@ -11,10 +10,7 @@ let h: Harness;
 let db: Stores;
 beforeAll(async () => {
   h = await startHarness(inject('cdkOut'));
-  db = dynamoStores(
-    process.env.TABLE_NAME,
-    new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' }),
-  );
+  db = h.stores;
 });
 afterAll(async () => {
   await h?.close();

@@ -1,8 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { runInput } from '../../functions/shared/contracts.ts';
-import { dynamoStores } from '../../functions/shared/data/index.ts';
 import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
 import { sesEventsOf } from '../../local/ses-simulator.ts';
 import { aLambdaContext } from '../fixtures/lambda.ts';
@@ -30,11 +28,7 @@ function nurtured(email: string) {
     name: executionNameFor(lead.id, 'newsletter', receivedAt),
   };
 }
-const stores = () =>
-  dynamoStores(
-    process.env.TABLE_NAME,
-    new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' }),
-  );
+const stores = () => h.stores;
 const WAIT = 'Wait for a signal or the next send';
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
 /**

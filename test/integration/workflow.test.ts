@@ -1,6 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { dynamoStores } from '../../functions/shared/data/index.ts';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
 import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
 
@@ -13,10 +11,7 @@ afterAll(async () => {
 });
 
 /** The lead as the data layer reads it (the harness's handlers share the table through TABLE_NAME). */
-async function leadItem(leadId: string) {
-  const client = new DynamoDBClient({ endpoint: process.env.AWS_ENDPOINT_URL_DYNAMODB, region: 'us-east-1' });
-  return dynamoStores(process.env.TABLE_NAME, client).leads.get(leadId);
-}
+const leadItem = (leadId: string) => h.stores.leads.get(leadId);
 
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));
 /** The rep acts on the newest assignment email: `action` is the link's position (accept, won, lost). */
