@@ -1,5 +1,5 @@
-// Page furniture: headers, inline errors, empty states, the confirmation dialog, toasts.
-import { h } from './dom.js';
+// Page furniture: headers, inline errors, empty states, the confirmation dialog, toasts, a refreshed body.
+import { h, replace } from './dom.js';
 
 export function pageHeader(title, ...extra) {
   return h(
@@ -26,6 +26,21 @@ export function errorBox(e, retry) {
       : null,
     retry ? h('button', { class: 'btn small', onclick: retry, text: 'Try again' }) : null,
   );
+}
+
+/**
+ * The loader of a page whose body is one report: `fetch()` it, then fill `body` with `render(data)`'s
+ * nodes, or with the error; nothing once the admin has left the page. Call it, then `every(ms, load)`.
+ */
+export function bodyLoader(body, isCurrent, fetch, render) {
+  return async () => {
+    try {
+      const data = await fetch();
+      if (isCurrent()) replace(body, ...render(data));
+    } catch (e) {
+      if (isCurrent()) replace(body, errorBox(e));
+    }
+  };
 }
 
 export function emptyState(title, ...body) {

@@ -2,19 +2,12 @@
 import { api } from '../lib/api.js';
 import { h, replace, s } from '../lib/dom.js';
 import { absTime, count, pct, timeEl } from '../lib/format.js';
-import { errorBox, facts, pageHeader } from '../lib/ui.js';
+import { bodyLoader, facts, pageHeader } from '../lib/ui.js';
 
 export async function render({ main, every, isCurrent }) {
   const body = h('div');
   replace(main, pageHeader('Deliverability'), body);
-  const load = async () => {
-    try {
-      const d = await api('deliverability');
-      if (isCurrent()) replace(body, ...page(d));
-    } catch (e) {
-      if (isCurrent()) replace(body, errorBox(e));
-    }
-  };
+  const load = bodyLoader(body, isCurrent, () => api('deliverability'), page);
   await load();
   every(10_000, load);
 }

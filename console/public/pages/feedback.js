@@ -6,7 +6,7 @@ import { ciBar } from '../lib/charts.js';
 import { h, replace, s } from '../lib/dom.js';
 import { count, pct } from '../lib/format.js';
 import { rangeControls } from '../lib/range.js';
-import { emptyState, errorBox, pageHeader } from '../lib/ui.js';
+import { bodyLoader, emptyState, pageHeader } from '../lib/ui.js';
 
 const FEW = 10;
 
@@ -20,16 +20,15 @@ export async function render({ main, query, every, isCurrent }) {
     },
   });
   replace(main, pageHeader('Scoring feedback', controls), body);
-  async function load() {
-    try {
-      const report = await api(`scoring-feedback${qs(q)}`);
-      if (!isCurrent()) return;
+  const load = bodyLoader(
+    body,
+    isCurrent,
+    () => api(`scoring-feedback${qs(q)}`),
+    (report) => {
       controls.showRange(report);
-      replace(body, ...page(report));
-    } catch (e) {
-      if (isCurrent()) replace(body, errorBox(e));
-    }
-  }
+      return page(report);
+    },
+  );
   await load();
   every(15_000, load);
 }

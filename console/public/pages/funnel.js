@@ -5,7 +5,7 @@ import { funnelBars, hbars, lineChart, stageLabel } from '../lib/charts.js';
 import { h, replace } from '../lib/dom.js';
 import { count, hours, money, pct } from '../lib/format.js';
 import { rangeControls } from '../lib/range.js';
-import { emptyState, errorBox, pageHeader } from '../lib/ui.js';
+import { bodyLoader, emptyState, pageHeader } from '../lib/ui.js';
 
 const BREAKDOWNS = ['source', 'medium', 'campaign', 'formType', 'territory', 'rep'];
 
@@ -25,16 +25,15 @@ export async function render({ main, query, meta, every, isCurrent }) {
     },
   });
   replace(main, pageHeader('Funnel', controls), body);
-  async function load() {
-    try {
-      const report = await api(`funnel${qs(q)}`);
-      if (!isCurrent()) return;
+  const load = bodyLoader(
+    body,
+    isCurrent,
+    () => api(`funnel${qs(q)}`),
+    (report) => {
       controls.showRange(report);
-      replace(body, ...page(report));
-    } catch (e) {
-      if (isCurrent()) replace(body, errorBox(e));
-    }
-  }
+      return page(report);
+    },
+  );
   await load();
   every(10_000, load);
 }
