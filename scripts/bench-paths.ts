@@ -78,10 +78,10 @@ export async function measurePaths(progress = true): Promise<PathFigures[]> {
       throw new Error(`bench: path ${f.path} ended at "${f.end}", not "${end}": ${f.states.join(' → ')}`);
     return f;
   };
-  const id = (name: string) => ({
-    email: `${name}.bench@acme-robotics.com`,
-    leadId: leadIdFor(`${name}.bench@acme-robotics.com`),
-  });
+  const id = (name: string) => {
+    const email = `${name}.bench@acme-robotics.com`;
+    return { email, leadId: leadIdFor(email) };
+  };
 
   /** The rep accepts from the assignment email, then marks the deal won. */
   const acceptAndWin = async (b: Bench, leadId: string, mail: MailboxEmail, amount: number) => {

@@ -1,16 +1,14 @@
 // The stack side of the journey-path bench (scripts/bench-paths.ts): one local Handoff with the DynamoDB
 // meter on, the actions a path needs (post a form, click a rep link, wait for a parked state) and
 // `measure`, which counts what the stack did for one path between two quiet moments.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoStores } from '../functions/shared/data/index.ts';
-import { loadConfig } from '../infra/load-config.ts';
 import { linksIn, Mailbox, type MailboxEmail } from '../local/mailbox.ts';
 import { DynamoMeter } from '../local/meter.ts';
-import { type LocalStack, startLocal } from '../local/runtime.ts';
+import type { LocalStack } from '../local/runtime.ts';
 import type { PathId } from './bench-paths.ts';
+import { startFreshStack } from './local-load.ts';
 
 export interface PathFigures {
   path: PathId;
@@ -59,10 +57,7 @@ export async function until<T>(
 export class Bench {
   readonly box: Mailbox;
   readonly stores;
-  private constructor(
-    readonly stack: LocalStack,
-    private readonly dataDir: string,
-  ) {
+  private constructor(readonly stack: LocalStack) {
     this.box = new Mailbox(stack.urls.ses);
     this.stores = dynamoStores(
       stack.tableName,
@@ -71,26 +66,16 @@ export class Bench {
   }
 
   static async start(timeScale: number): Promise<Bench> {
-    const dataDir = mkdtempSync(join(tmpdir(), 'handoff-bench-'));
-    const stack = await startLocal({
-      cdkOut: join(root, 'cdk.out'),
-      config: loadConfig(join(root, 'config')),
-      dataDir,
-      port: 0,
-      timeScale,
-      logLevel: 'SILENT',
-      log: () => undefined,
-      meter: true,
-      ttlSweepMs: 86_400_000,
+    const stack = await startFreshStack({
+      local: { timeScale, logLevel: 'SILENT', log: () => undefined, meter: true, ttlSweepMs: 86_400_000 },
     });
-    const b = new Bench(stack, dataDir);
+    const b = new Bench(stack);
     await b.box.clear(); // aws-ses-v2-local keeps one mailbox per process
     return b;
   }
 
-  async stop() {
-    await this.stack.stop();
-    rmSync(this.dataDir, { recursive: true, force: true });
+  stop() {
+    return this.stack.stop(); // and removes its data folder
   }
 
   post(fields: Record<string, string | number | boolean>) {

@@ -11,10 +11,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { pathCost } from '../functions/shared/domain/cost.ts';
 import { type BundlesReport, bundlesMarkdown, measureBundles } from './bench-bundles.ts';
 import { type LocalStackFigures, localStackMarkdown } from './bench-local.ts';
 import { measurePaths, nurtureArrival, type PathFigures } from './bench-paths.ts';
-import { costMarkdown, costReport, DEFAULT_MIX, type MeasuredPath } from './cost.ts';
+import { costMarkdown, costReport, DEFAULT_MIX, loadPrices, type MeasuredPath } from './cost.ts';
 
 const root = join(import.meta.dirname, '..');
 const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
@@ -118,22 +119,17 @@ const pathsMarkdown = (ps: PathFigures[]) =>
 const nurtured = cost?.designs.today.perPath['nurture-completed']?.cost;
 // The same lead arriving outside business hours: one nurture round more (2 states, 2 invocations).
 const nc = measured?.['nurture-completed'];
-const outsideHours =
-  nc && measured
-    ? costReport(
-        {
-          ...measured,
-          'nurture-completed': {
-            ...nc,
-            transitions: nc.transitions + 2,
-            lambdaInvocations: nc.lambdaInvocations + 2,
-            lambdaGbSeconds: nc.lambdaGbSeconds * (1 + 2 / Math.max(1, nc.lambdaInvocations)),
-            timerRounds: nc.timerRounds + 1,
-          },
-        },
-        DEFAULT_MIX,
-      ).designs.today.perPath['nurture-completed']?.cost
-    : undefined;
+const outsideHours = nc
+  ? pathCost(
+      {
+        ...nc,
+        transitions: nc.transitions + 2,
+        lambdaInvocations: nc.lambdaInvocations + 2,
+        lambdaGbSeconds: nc.lambdaGbSeconds * (1 + 2 / Math.max(1, nc.lambdaInvocations)),
+      },
+      loadPrices().prices,
+    )
+  : undefined;
 const hot = paths?.find((p) => p.path === 'hot-won');
 const nurturePath = paths?.find((p) => p.path === 'nurture-completed');
 const largest = bundles ? Math.max(...bundles.functions.map((f) => f.bytes)) : undefined;

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { PoolOptions } from '../local/lambda-pool.ts';
-import { type LocalStack, startLocal } from '../local/runtime.ts';
+import { type LocalOptions, type LocalStack, startLocal } from '../local/runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
 
 export interface LoadOptions {
@@ -58,9 +58,14 @@ function prepare() {
   return { cdkOut, config };
 }
 
-/** A fresh local stack on free ports in a temporary folder (deleted by its stop). */
+/**
+ * A fresh local stack on free ports in a temporary folder (deleted by its stop): time scale 1 and error
+ * logs unless `local` says otherwise.
+ */
 export async function startFreshStack(
-  opts: Pick<LoadOptions, 'lambda' | 'startRate'> = {},
+  opts: Pick<LoadOptions, 'lambda' | 'startRate'> & {
+    local?: Partial<Pick<LocalOptions, 'timeScale' | 'logLevel' | 'log' | 'meter' | 'ttlSweepMs'>>;
+  } = {},
   { cdkOut, config } = prepare(),
 ): Promise<LocalStack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'handoff-load-'));
@@ -71,6 +76,7 @@ export async function startFreshStack(
     port: 0,
     timeScale: 1,
     logLevel: 'ERROR',
+    ...opts.local,
     ...(opts.lambda ? { lambda: opts.lambda } : {}),
     ...(opts.startRate ? { startRate: { perSecond: opts.startRate, burst: burstFor(opts.startRate) } } : {}),
   });
