@@ -74,16 +74,19 @@ async function threeLeads() {
   return { l1, l2, l3 };
 }
 
+/** The scope of a lead's first run captured at `when`: what the capture step records milestones with. */
+const capturedOn = (lead: ReturnType<typeof aLead>, when: string) => ({
+  leadId: lead.id,
+  execution: 'run-1',
+  cycle: 0,
+  at: when,
+  run: runFactsOf(lead, config.reps),
+});
+
 describe('recording milestones', () => {
   it('counts a milestone once however often it is recorded (a retried step, a redelivered event)', async () => {
     const lead = aLead();
-    const ctx = {
-      leadId: lead.id,
-      execution: 'run-1',
-      cycle: 0,
-      at: at(D1, 9),
-      run: runFactsOf(lead, config.reps),
-    };
+    const ctx = capturedOn(lead, at(D1, 9));
     const emitted = vi.spyOn(metrics, 'addMetric');
     expect(await recordMilestones(db, ctx, ['captured', 'mql'])).toEqual(['captured', 'mql']);
     expect(await recordMilestones(db, { ...ctx, at: at(D2, 9) }, ['captured', 'mql', 'sql'])).toEqual([
@@ -96,13 +99,7 @@ describe('recording milestones', () => {
 
   it('keeps the marker when the counters fail: logged and counted, never retried into a double count', async () => {
     const lead = aLead();
-    const ctx = {
-      leadId: lead.id,
-      execution: 'run-1',
-      cycle: 0,
-      at: at(D1, 9),
-      run: runFactsOf(lead, config.reps),
-    };
+    const ctx = capturedOn(lead, at(D1, 9));
     vi.spyOn(db.funnel, 'add').mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
     const emitted = vi.spyOn(metrics, 'addMetric');
     expect(await recordMilestones(db, ctx, ['captured'])).toEqual(['captured']);
@@ -114,13 +111,7 @@ describe('recording milestones', () => {
   it('throws when the marker cannot be written, so the step retries and nothing is counted', async () => {
     const lead = aLead();
     vi.spyOn(db.funnel, 'mark').mockRejectedValueOnce(new Error('ThrottlingException'));
-    const ctx = {
-      leadId: lead.id,
-      execution: 'run-1',
-      cycle: 0,
-      at: at(D1, 9),
-      run: runFactsOf(lead, config.reps),
-    };
+    const ctx = capturedOn(lead, at(D1, 9));
     await expect(recordMilestones(db, ctx, ['captured'])).rejects.toThrow('ThrottlingException');
     expect(counters(D1)).toEqual({});
   });
@@ -198,11 +189,7 @@ describe('the rep’s accept link', () => {
   it('counts the acceptance once, with the rep’s response time from the assignment; a second click counts nothing', async () => {
     const lead = aLead();
     const assignedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
-    await recordMilestones(
-      db,
-      { leadId: lead.id, execution: 'run-1', cycle: 0, at: assignedAt, run: runFactsOf(lead, config.reps) },
-      ['captured'],
-    );
+    await recordMilestones(db, capturedOn(lead, assignedAt), ['captured']);
     await db.leads.capture(lead, 'run-1', assignedAt);
     const deal = aDeal({ leadId: lead.id, executionName: 'run-1', dealId: 'dl-1', createdAt: assignedAt });
     await db.deals.create(deal);
