@@ -47,7 +47,11 @@ export interface ConsoleOptions {
   stateCacheMs?: number;
   /** Where the console runs, shown in its header ("local", "Handoff in eu-west-1"). */
   label?: string;
-  now?: () => Date;
+  /**
+   * The clock the stack runs on (default the real one): on the local stack, its virtual clock, so "now"
+   * in the console (the breaker's window, report ranges, "3 min ago") is the functions' now.
+   */
+  clock?: { now(): number; scale: number };
 }
 
 /** An answer other than 200, with a message the page shows as it is. */
@@ -183,6 +187,8 @@ export class ConsoleApi {
   private readonly stores: Stores;
   readonly stateMachineArn: string;
   private readonly now: () => Date;
+  /** The stack's clock (the real one unless the options give another). */
+  readonly clock: { now(): number; scale: number };
   private readonly stateCacheMs: number;
   private definition?: { at: number; value: AslDefinition; name: string };
   private readonly states = new Map<string, { status: string; state?: string; at: number }>();
@@ -191,7 +197,8 @@ export class ConsoleApi {
     this.sfn = opts.sfn;
     this.stores = opts.stores;
     this.stateMachineArn = opts.stateMachineArn;
-    this.now = opts.now ?? (() => new Date());
+    this.clock = opts.clock ?? { now: () => Date.now(), scale: 1 };
+    this.now = () => new Date(this.clock.now());
     this.stateCacheMs = opts.stateCacheMs ?? 5_000;
   }
 

@@ -109,6 +109,8 @@ async function routeApi(
   const [resource, id, action, ...rest] = path;
   if (rest.length) throw new ApiError(404, 'No such API route');
   const get = method === 'GET' || method === 'HEAD';
+  // The page reads "now" from this (console/public/lib/clock.js): on the local stack, a virtual clock.
+  res.setHeader('x-handoff-clock', clockHeader(api.clock));
   const answer = (body: unknown) => sendJson(res, 200, body);
 
   if (get && action === undefined) {
@@ -319,4 +321,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
     'content-length': Buffer.byteLength(text),
   });
   res.end(text);
+}
+
+/** `x-handoff-clock: <epoch ms>; scale=<n>`: the stack's time when this answer was made, and its speed. */
+export function clockHeader(clock: { now(): number; scale: number }): string {
+  return `${Math.floor(clock.now())}; scale=${clock.scale}`;
 }

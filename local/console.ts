@@ -13,6 +13,8 @@ export interface LocalConsoleOptions {
   stores: Stores;
   stateMachineArn: string;
   apiUrl: string;
+  /** The stack's clock: the console's "now". */
+  clock: { now(): number; scale: number };
 }
 
 /** What the Step Functions port serves besides the API: the fault switch, and the admin console. */
@@ -23,6 +25,7 @@ export function consoleFallback(opts: LocalConsoleOptions) {
     stateMachineArn: opts.stateMachineArn,
     apiUrl: opts.apiUrl,
     stateCacheMs: 1_000,
+    clock: opts.clock,
     local: { sendNow: async (executionArn) => sendNow(opts.sfn, executionArn) },
   });
   return (req: IncomingMessage, res: ServerResponse): void | Promise<void> => {

@@ -1,6 +1,7 @@
 // The third-party emulators, on internal ports behind the fault proxies: dynalite (DynamoDB, persisted
 // in the data folder) and aws-ses-v2-local (SES v1 and v2, its mailbox viewer at /).
 import type { RequestListener, Server } from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DeleteItemCommand, type DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
@@ -67,7 +68,16 @@ export async function startDynalite(dataDir: string): Promise<Emulator> {
   return { server, url: `http://127.0.0.1:${port}`, handler: handlerOf(server) };
 }
 
-export async function startSes(): Promise<Emulator> {
+/**
+ * aws-ses-v2-local on a free internal port. Its mailbox stamps each message with `now()` (the stack's
+ * clock): every send handler calls its util module's `getCurrentTimestamp` through the module's exports,
+ * which is the one place the emulator reads the time.
+ */
+export async function startSes(now: () => number = Date.now): Promise<Emulator> {
+  const util = createRequire(import.meta.url)('aws-ses-v2-local/dist/util.js') as {
+    getCurrentTimestamp: () => number;
+  };
+  util.getCurrentTimestamp = () => Math.floor(now() / 1000);
   const server = await sesServer()({ host: '127.0.0.1', port: await freePort() });
   return {
     server,
@@ -77,8 +87,13 @@ export async function startSes(): Promise<Emulator> {
 }
 
 /** dynalite has no UpdateTimeToLive: deletes the items whose TTL attribute has passed. */
-export async function sweepExpired(db: DynamoDBClient, table: string, attr: string): Promise<number> {
-  const now = Math.floor(Date.now() / 1000);
+export async function sweepExpired(
+  db: DynamoDBClient,
+  table: string,
+  attr: string,
+  nowMs: number,
+): Promise<number> {
+  const now = Math.floor(nowMs / 1000);
   let deleted = 0;
   let ExclusiveStartKey: Record<string, never> | undefined;
   do {

@@ -79,6 +79,8 @@ export interface EventBusOptions {
   /** First retry delay; each next one doubles, with jitter (default 1000 ms). */
   retryDelayMs?: number;
   log?: (line: string) => void;
+  /** The stack's clock, for each event's `time` (default the real one); retry delays stay real. */
+  now?: () => number;
 }
 
 interface Invoker {
@@ -121,7 +123,7 @@ export class EventBus {
         'detail-type': e.DetailType,
         source: e.Source,
         account: this.opts.account,
-        time: new Date(e.Time ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        time: new Date(e.Time ?? this.opts.now?.() ?? Date.now()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
         region: this.opts.region,
         resources: e.Resources ?? [],
         detail: detail as Record<string, unknown>,

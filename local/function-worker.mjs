@@ -4,8 +4,12 @@
 
 import { pathToFileURL } from 'node:url';
 import { parentPort, workerData } from 'node:worker_threads';
+import { installVirtualDate, realNow } from './virtual-date.mjs';
 
-const { file, handlerName, functionName, memory, timeoutSeconds } = workerData;
+const { file, handlerName, functionName, memory, timeoutSeconds, clock } = workerData;
+// The stack's one clock: the function reads the virtual date (`--time-scale`, `--start-at`) through the
+// ordinary `Date`, before its bundle is imported (module-scope code may read the date too).
+if (clock) installVirtualDate(clock);
 const errorOf = (e) => {
   const err = e instanceof Error ? e : new Error(String(e));
   return { errorType: err.name || 'Error', errorMessage: err.message };
@@ -31,7 +35,8 @@ handlerPromise.catch(() => undefined);
 
 parentPort.on('message', async ({ id, payload, crash, init }) => {
   if (init) return startInit();
-  const started = Date.now();
+  // Lambda's timeout is compute time: real, whatever the clock says.
+  const started = realNow();
   const context = {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -41,7 +46,7 @@ parentPort.on('message', async ({ id, payload, crash, init }) => {
     awsRequestId: id,
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, timeoutSeconds * 1000 - (Date.now() - started)),
+    getRemainingTimeInMillis: () => Math.max(0, timeoutSeconds * 1000 - (realNow() - started)),
     done() {},
     fail() {},
     succeed() {},

@@ -6,6 +6,7 @@ import {
   type PoolStats,
 } from './lambda-pool.ts';
 import type { LocalFunction } from './template.ts';
+import type { ClockSpec } from './virtual-date.mjs';
 
 export type { InvokeResult, PoolOptions, PoolStats } from './lambda-pool.ts';
 export { DEFAULT_POOL } from './lambda-pool.ts';
@@ -26,6 +27,8 @@ export interface LocalFunctionsOptions extends Partial<PoolOptions> {
    * its first invocation, a cold start, and idle workers are reaped, so an idle stack holds no isolates).
    */
   warm?: boolean;
+  /** The stack's clock, which every worker's `Date` reads (local/clock.ts); absent, the real one. */
+  clock?: () => ClockSpec;
 }
 
 /**
@@ -58,7 +61,7 @@ export class LocalFunctions {
     };
     for (const f of functions) {
       this.byArn.set(f.arn, f);
-      this.pools.set(f.arn, new FunctionPool(f, cdkOut, extraEnv, this.options, opts.crash));
+      this.pools.set(f.arn, new FunctionPool(f, cdkOut, extraEnv, this.options, opts.crash, opts.clock));
     }
   }
 

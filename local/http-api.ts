@@ -45,12 +45,12 @@ function eventFor(
   body: Buffer,
   route: LocalRoute,
   params: Record<string, string>,
+  now: Date,
 ) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers))
     if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
   const text = TEXT.test(headers['content-type'] ?? '') || body.length === 0;
-  const now = new Date();
   return {
     version: '2.0',
     routeKey: `${route.method} ${route.path}`,
@@ -96,6 +96,8 @@ export function httpApiHandler(
   routes: LocalRoute[],
   functions: LocalFunctions,
   adminToken: string,
+  /** The stack's clock: the request's `requestContext.time` (default the real one). */
+  now: () => number = Date.now,
 ): RequestListener {
   return async (req, res) => {
     const url = urlOf(req);
@@ -114,7 +116,10 @@ export function httpApiHandler(
     if (route.iam && req.headers.authorization !== `Bearer ${adminToken}`)
       return json(403, { message: 'Forbidden' });
     const body = await readBody(req, MAX_BODY);
-    const out = await functions.invoke(route.functionArn, eventFor(req, url, body, route, params));
+    const out = await functions.invoke(
+      route.functionArn,
+      eventFor(req, url, body, route, params, new Date(now())),
+    );
     if (!out.ok && out.errorType === 'Lambda.TooManyRequestsException')
       return json(429, { message: 'Too Many Requests' }, { 'retry-after': '1' });
     if (!out.ok) return json(500, { message: 'Internal Server Error' });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { LocalFunction } from './template.ts';
+import type { ClockSpec } from './virtual-date.mjs';
 
 export type InvokeResult =
   | { ok: true; result: unknown }
@@ -83,6 +84,8 @@ export class FunctionPool {
     private readonly env: Record<string, string>,
     private readonly opts: PoolOptions,
     private readonly crash: (fn: LocalFunction) => boolean = () => false,
+    /** The stack's clock: each worker's `Date` reads it (local/virtual-date.mjs); absent, the real one. */
+    private readonly clock?: () => ClockSpec,
   ) {}
 
   /**
@@ -240,10 +243,13 @@ export class FunctionPool {
         arn: f.arn,
         memory: f.memorySize,
         timeoutSeconds: f.timeoutSeconds,
+        clock: this.clock?.(),
       },
       env: {
         PATH: process.env.PATH ?? '',
-        TZ: process.env.TZ ?? 'UTC',
+        // What Lambda sets. Worker threads share the process's time zone whatever their env says, so the
+        // local runtime also runs its process in UTC (local/runtime.ts).
+        TZ: 'UTC',
         AWS_REGION: 'us-east-1',
         AWS_DEFAULT_REGION: 'us-east-1',
         AWS_ACCESS_KEY_ID: 'local',

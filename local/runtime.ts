@@ -8,6 +8,7 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import type { HandoffConfig } from '../functions/shared/config-schema.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { close, listen } from './aws-json.ts';
+import { type Clock, openClock } from './clock.ts';
 import { consoleFallback } from './console.ts';
 import { privateDataDir } from './data-dir.ts';
 import { startDynamoThread } from './dynamodb.ts';
@@ -34,10 +35,16 @@ export interface LocalOptions {
   dataDir: string;
   /** API port; the others follow it (+1 Step Functions and console, +2 DynamoDB, +3 SES, +4 Secrets Manager). 0 = any free ports. */
   port: number;
+  /** The clock's speed: 86400 = a virtual day per real second (local/clock.ts). */
   timeScale: number;
+  /** Where the clock starts (epoch ms); default: where the data folder's clock stood, or now for a new one. */
+  startAt?: number;
   fresh?: boolean;
   logLevel?: string;
-  /** How often expired items (the template's TTL attribute) are deleted, in ms (default ten minutes). */
+  /**
+   * How often expired items (the template's TTL attribute, against the stack's clock) are deleted, in real
+   * ms (default: every ten minutes of the clock's time, at most every five real seconds).
+   */
   ttlSweepMs?: number;
   /** Lambda: concurrency and queue per function, workers per function (see local/lambda-pool.ts). */
   lambda?: Partial<PoolOptions>;
@@ -69,6 +76,10 @@ export interface LocalStack {
   tableName: string;
   adminToken: string;
   resumed: number;
+  /** The stack's one clock: what its functions' `Date`, the engine, events, SES and the console read. */
+  clock: Clock;
+  /** The clock continued from the data folder (no --start-at), rather than starting fresh. */
+  clockResumed: boolean;
   sfn: LocalStepFunctions;
   functions: LocalFunctions;
   /** The fault switch (also `/_local/faults` on the Step Functions port). */
@@ -95,6 +106,20 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  */
 export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   const restoreUmask = privateDataDir(opts.dataDir, opts.fresh);
+  // Lambda runs in UTC, and worker threads share their process's time zone (their env's TZ is ignored).
+  process.env.TZ = 'UTC';
+  let opened: ReturnType<typeof openClock>;
+  try {
+    opened = openClock(opts.dataDir, {
+      scale: opts.timeScale,
+      ...(opts.startAt !== undefined ? { startAt: opts.startAt } : {}),
+    });
+  } catch (e) {
+    restoreUmask();
+    throw e;
+  }
+  const clock = opened.clock;
+  const now = () => clock.now();
   const portFor = (offset: number) => (opts.port === 0 ? 0 : opts.port + offset);
   const servers: Server[] = [];
   const template = loadTemplate(opts.cdkOut);
@@ -114,13 +139,14 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     ...(opts.log ? { log: opts.log } : {}),
   }).catch(async (e) => {
     await Promise.all(servers.map((s) => close(s)));
+    opened.close();
     restoreUmask();
     throw e;
   });
   const sesEdge = await serve('ses', 3);
   const secretsEdge = await serve('secrets', 4);
   // The emulators themselves listen on internal ports, behind the fault proxies.
-  const ses = await startSes();
+  const ses = await startSes(now);
   servers.push(ses.server);
   const urls = {
     api: url(api.port),
@@ -139,6 +165,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     await opts.onListening?.(urls);
   } catch (e) {
     await stopServers();
+    opened.close();
     restoreUmask();
     throw e;
   }
@@ -172,6 +199,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   const functions = new LocalFunctions(opts.cdkOut, functionList, env, {
     ...opts.lambda,
     crash: (fn) => faults.crash(fn),
+    clock: () => clock.anchors,
   });
   await functions.start();
   const events = new EventBus(rulesOf(template, names), functions, {
@@ -179,20 +207,21 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     account: ACCOUNT,
     ...opts.events,
     ...(opts.log ? { log: opts.log } : {}),
+    now,
   });
 
   const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
     arn: m.arn,
     name: m.logicalId,
     definition: m.definition,
-    createdAt: Date.now(),
+    createdAt: now(),
   }));
   const definitions = JSON.stringify(machines.map((m) => m.definition));
   const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
   const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
   const sfn = new LocalStepFunctions(machines, functions, {
     dataDir: opts.dataDir,
-    timeScale: opts.timeScale,
+    clock,
     region: REGION,
     account: ACCOUNT,
     startRate: opts.startRate ?? DEFAULT_START_RATE,
@@ -202,6 +231,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     events,
     ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
   });
+
+  // After a crash the clock file may be up to a second behind the last history written: never go back.
+  clock.catchUp(sfn.latest());
 
   const tokenFile = join(opts.dataDir, 'admin-token');
   if (!existsSync(tokenFile))
@@ -214,26 +246,33 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   // dynalite has no UpdateTimeToLive: delete expired items on the template's TTL attribute ourselves.
   const ttlAttr = tables[0]?.ttlAttribute;
   // One sweep at a time; stop waits for the one in progress (it talks to dynalite directly, not through
-  // the edge). DynamoDB's own TTL takes up to a couple of days, so every ten minutes is plenty.
+  // the edge). DynamoDB's own TTL takes up to a couple of days, so every ten minutes is plenty; under a
+  // fast clock, every five real seconds (a full scan each time) is often enough.
   let sweeping: Promise<unknown> | undefined;
   const sweep = ttlAttr
-    ? setInterval(() => {
-        sweeping ??= sweepExpired(dbClient, tableName, ttlAttr)
-          .catch(() => undefined)
-          .finally(() => {
-            sweeping = undefined;
-          });
-      }, opts.ttlSweepMs ?? 600_000)
+    ? setInterval(
+        () => {
+          sweeping ??= sweepExpired(dbClient, tableName, ttlAttr, now())
+            .catch(() => undefined)
+            .finally(() => {
+              sweeping = undefined;
+            });
+        },
+        opts.ttlSweepMs ?? Math.max(5_000, clock.realDelay(600_000)),
+      )
     : undefined;
   sweep?.unref();
 
-  // Ready: attach every handler, then resume what was running (its invocations reach open ports).
+  // Ready: the clock runs from here (booting took no business time), every handler is attached, then what
+  // was running resumes (its invocations reach open ports).
+  clock.run();
   db.open(faults.shared, { meter: opts.meter ?? false });
   const meter = opts.meter ? { read: () => db.readMeter() } : undefined;
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ses.handler, (e) => events.putEvents(e), {
     region: REGION,
     account: ACCOUNT,
+    now,
   });
   sesEdge.open(sesProxy(simulator, faults));
   secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
@@ -247,9 +286,10 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     stores: dynamoStores(tableName, dbClient, { retentionDays: opts.config.app.data.leadRetentionDays }),
     stateMachineArn: machines[0]?.arn ?? '',
     apiUrl: urls.api,
+    clock,
   });
   sfnHttp.open(sfnHandler(sfn, consoleHandler));
-  api.open(httpApiHandler(routesOf(template, names), functions, adminToken));
+  api.open(httpApiHandler(routesOf(template, names), functions, adminToken, now));
   const resumed = sfn.resumeAll();
   return {
     urls,
@@ -257,6 +297,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     tableName,
     adminToken,
     resumed,
+    clock,
+    clockResumed: opened.resumed,
     sfn,
     functions,
     faults,
@@ -278,6 +320,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
       await stopServers();
       dbClient.destroy();
       consoleSfn.destroy();
+      opened.close();
       restoreUmask();
     },
   };

@@ -192,7 +192,7 @@ async function bodyOf(req: IncomingMessage): Promise<string> {
 export function sesSimulator(
   emulator: RequestListener,
   publish: (entries: PutEventsEntry[]) => unknown,
-  { region, account }: { region: string; account: string },
+  { region, account, now = Date.now }: { region: string; account: string; now?: () => number },
 ): RequestListener {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -230,7 +230,9 @@ export function sesSimulator(
           /<MessageId>([^<]+)<\/MessageId>/.exec(answer)?.[1] ??
           /"MessageId"\s*:\s*"([^"]+)"/.exec(answer)?.[1] ??
           randomUUID();
-        setImmediate(() => publish(sesEventsOf({ ...accepted, messageId }, new Date(), region, account)));
+        setImmediate(() =>
+          publish(sesEventsOf({ ...accepted, messageId }, new Date(now()), region, account)),
+        );
       });
     }
     return emulator(req, res);

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/shared/config-schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
+import { ClockError, parseStartAt } from './clock.ts';
 import { DEFAULT_POOL } from './functions.ts';
 import { startLocal } from './runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from './sfn/throttle.ts';
@@ -14,7 +15,11 @@ const root = join(import.meta.dirname, '..');
 const USAGE = `Usage: npm start -- [options]
 
   --port N          API port (default 3000); Step Functions/console N+1, DynamoDB N+2, SES N+3, Secrets N+4
-  --time-scale N    compress waits and rep SLAs: 86400 = a day per second (default 1)
+  --time-scale N    run the stack's clock N times faster: 86400 = a day per second (default 1). Waits,
+                    rep SLAs and every date the functions, events, mailbox and console read follow it;
+                    Lambda timeouts and retries stay real
+  --start-at T      where the clock starts: an ISO 8601 instant with its offset (2026-12-04T17:30:00-05:00)
+                    or "now" (default: where this data folder's clock stood when it stopped; now if new)
   --data DIR        data folder (default .handoff)
   --fresh           start with an empty data folder
   --log-level L     functions' log level: DEBUG, INFO, WARN, ERROR, SILENT (default WARN)
@@ -52,6 +57,7 @@ async function main() {
       options: {
         port: { type: 'string', default: '3000' },
         'time-scale': { type: 'string', default: '1' },
+        'start-at': { type: 'string' },
         data: { type: 'string', default: '.handoff' },
         fresh: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'WARN' },
@@ -76,6 +82,12 @@ async function main() {
     return fail(`--port must be a whole number from 0 to 65531, not "${v.port}"`);
   if (!Number.isFinite(timeScale) || timeScale < 1 || timeScale > 10_000_000) {
     return fail(`--time-scale must be a number from 1 to 10000000, not "${v['time-scale']}"`);
+  }
+  let startAt: number | undefined;
+  try {
+    startAt = v['start-at'] === undefined ? undefined : parseStartAt(v['start-at']);
+  } catch (e) {
+    return fail((e as Error).message);
   }
   const concurrency = Number(v.concurrency);
   const queue = Number(v.queue);
@@ -120,6 +132,7 @@ async function main() {
     dataDir,
     port,
     timeScale,
+    ...(startAt !== undefined ? { startAt } : {}),
     fresh: Boolean(v.fresh),
     logLevel: level,
     lambda: { concurrency, queue },
@@ -137,6 +150,7 @@ Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1
   Console      ${u.console}  (runs, graph, leads, deals, funnel, scoring feedback: docs/console.md)
   Form         ${u.console}examples/contact-form.html  (the embeddable form, posting to this API)
   Mailbox      ${u.mailbox}
+  Clock        ${clockLine(stack.clock.now(), timeScale, stack.clockResumed)}
   Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
   State machine ${stack.stateMachineArn}
@@ -178,6 +192,17 @@ Ctrl-C stops everything; running executions resume on the next start.`);
   process.on('SIGTERM', stop);
 }
 
+/** "2026-12-04T22:30:00Z, 86400× (a day a second), resumed from the data folder". */
+function clockLine(now: number, scale: number, resumed: boolean): string {
+  const speed = scale === 1 ? 'real time' : `${scale}×${scale === 86_400 ? ' (a day a second)' : ''}`;
+  const lag = Date.now() - now;
+  const behind =
+    resumed && scale === 1 && lag > 60_000
+      ? ` (${Math.round(lag / 60_000)} min behind the wall clock: --start-at now to catch up)`
+      : '';
+  return `${new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z')}, ${speed}${resumed ? ', resumed where it stopped' : ''}${behind}`;
+}
+
 function rules(n: number): string {
   return n ? `\n  Events       ${n} EventBridge rule(s) from the template` : '';
 }
@@ -194,7 +219,7 @@ function fail(message: string): never {
 }
 
 main().catch((e) => {
-  if (e instanceof ConfigError) console.error(e.message);
+  if (e instanceof ConfigError || e instanceof ClockError) console.error(e.message);
   else console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 });

@@ -22,8 +22,9 @@ export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
  *
  * Where the library differs from AWS, this matches AWS: a Task without TimeoutSeconds has no 60 s
  * limit; long timeouts do not overflow Node timers (local/long-timers.ts); HeartbeatSeconds is enforced
- * for token tasks. `timeScale` divides Wait durations and token-task timeouts (business time), not
- * Lambda timeouts or retry intervals (compute time).
+ * for token tasks. Business time (Waits, token-task timeouts, history and dates) is read from the stack's
+ * clock (`opts.clock`, local/clock.ts), which `--time-scale` speeds up; compute time (Lambda timeouts,
+ * retry intervals) stays real.
  */
 export class LocalStepFunctions {
   private readonly machines = new Map<string, MachineSpec>();
@@ -38,12 +39,12 @@ export class LocalStepFunctions {
     private readonly opts: EngineOptions,
   ) {
     for (const m of machines) this.machines.set(m.arn, m);
-    this.store = new ExecutionStore(opts.dataDir, (rec) => {
+    this.store = new ExecutionStore(opts.dataDir, opts.clock, (rec) => {
       opts.onStatusChange?.(rec);
-      opts.events?.putEvents([statusChangeEntry(rec)]);
+      opts.events?.putEvents([statusChangeEntry(rec, opts.clock.now())]);
     });
     if (opts.startRate) this.startBucket = new TokenBucket(opts.startRate);
-    this.tokens = new TaskTokens(this.store, opts.timeScale);
+    this.tokens = new TaskTokens(this.store, opts.clock);
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
 
@@ -88,7 +89,7 @@ export class LocalStepFunctions {
       stateMachineArn: machine.arn,
       name,
       status: 'RUNNING',
-      startDate: Date.now(),
+      startDate: this.opts.clock.now(),
       input,
       events: [],
     };
@@ -114,7 +115,7 @@ export class LocalStepFunctions {
       ...(r.output !== undefined ? { output: r.output, outputDetails: { included: true } } : {}),
       ...(r.error ? { error: r.error } : {}),
       ...(r.cause ? { cause: r.cause } : {}),
-      ...redriveStatusOf(r),
+      ...redriveStatusOf(r, this.opts.clock.now()),
     };
   }
 
@@ -161,13 +162,14 @@ export class LocalStepFunctions {
   stopExecution(req: { executionArn?: string; error?: string; cause?: string }) {
     const r = this.store.require(req.executionArn);
     this.engine.abort(r, { error: req.error, cause: req.cause });
-    return { stopDate: (r.stopDate ?? Date.now()) / 1000 };
+    return { stopDate: (r.stopDate ?? this.opts.clock.now()) / 1000 };
   }
 
   /** RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs again from the state it ended in. */
   redriveExecution(req: { executionArn?: string; clientToken?: string }) {
     const r = this.store.require(req.executionArn);
-    return redrive(this.store, this.engine, this.machine(r.stateMachineArn), r, req.clientToken);
+    const machine = this.machine(r.stateMachineArn);
+    return redrive(this.store, this.engine, machine, r, this.opts.clock.now(), req.clientToken);
   }
 
   sendTaskSuccess(req: { taskToken?: string; output?: string }) {
@@ -228,6 +230,11 @@ export class LocalStepFunctions {
   async waitForExecution(req: { executionArn?: string }) {
     await this.store.ended(this.store.require(req.executionArn));
     return this.describeExecution(req);
+  }
+
+  /** The latest history timestamp stored (0 for none): the stack's clock resumes no earlier. */
+  latest(): number {
+    return this.store.latest();
   }
 
   /** Executions as stored, for the console and tests. */

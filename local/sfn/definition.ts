@@ -55,15 +55,13 @@ export function retryIntervals(states: States, ms: number): Record<string, numbe
   );
 }
 
-/** How long (real ms) a Wait state waits for this input, under the time scale. */
-export function waitMs(s: Record<string, unknown>, input: unknown, timeScale: number): number {
-  let ms = 0;
-  if (typeof s.Seconds === 'number') ms = s.Seconds * 1000;
-  else if (typeof s.SecondsPath === 'string') ms = Number(readPath(input, s.SecondsPath)) * 1000;
-  else if (typeof s.Timestamp === 'string') ms = Date.parse(s.Timestamp) - Date.now();
-  else if (typeof s.TimestampPath === 'string')
-    ms = Date.parse(String(readPath(input, s.TimestampPath))) - Date.now();
-  return Math.max(0, ms) / timeScale;
+/** The instant (on the stack's clock, epoch ms) a Wait state entered at `now` with this input waits until. */
+export function waitUntil(s: Record<string, unknown>, input: unknown, now: number): number {
+  if (typeof s.Seconds === 'number') return now + s.Seconds * 1000;
+  if (typeof s.SecondsPath === 'string') return now + Number(readPath(input, s.SecondsPath)) * 1000;
+  if (typeof s.Timestamp === 'string') return Date.parse(s.Timestamp);
+  if (typeof s.TimestampPath === 'string') return Date.parse(String(readPath(input, s.TimestampPath)));
+  return now;
 }
 
 /** Reads a JSONPath like `$.a.b` (what Wait states use); enough for TimestampPath/SecondsPath. */

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { Clock } from '../clock.ts';
 import type { PutEventsEntry } from '../events.ts';
 import type { AslDefinition } from '../template.ts';
 import { prepareDefinition, retryIntervals } from './definition.ts';
@@ -19,8 +20,11 @@ export interface MachineSpec {
 
 export interface EngineOptions {
   dataDir: string;
-  /** Divides Wait durations and token-task timeouts (business time), not Lambda timeouts or retries. */
-  timeScale: number;
+  /**
+   * The stack's clock (local/clock.ts): history timestamps, start and stop dates, Wait ends and token-task
+   * timeouts are instants on it, and waits sleep their real share. Lambda timeouts and retries stay real.
+   */
+  clock: Clock;
   region: string;
   account: string;
   /** Tests only: every Retry waits this long (ms) instead of its IntervalSeconds/backoff/jitter. */
@@ -86,15 +90,12 @@ export class ExecutionEngine {
     if (mode !== 'start' && !at) throw new Error(`${rec.name}: no state to ${mode} from`);
     const startAt = at ? at.state : machine.definition.StartAt;
     const input = at ? at.input : JSON.parse(rec.input);
-    // Deadlines are real time under the scale they were set with: keep the remaining *scaled* time.
-    const rescale = (deadline: number) =>
-      Date.now() + ((deadline - Date.now()) * (rec.timeScale ?? 1)) / this.opts.timeScale;
-    const parked = mode === 'resume' ? at?.parked : undefined;
+    // Deadlines are instants on the stack's clock, which resumes where it stood: a resumed wait keeps its
+    // remaining time, whatever the time scale now.
     const resume = {
-      parked: parked?.deadline !== undefined ? { ...parked, deadline: rescale(parked.deadline) } : parked,
-      waitUntil: mode === 'resume' && at?.waitUntil !== undefined ? rescale(at.waitUntil) : undefined,
+      parked: mode === 'resume' ? at?.parked : undefined,
+      waitUntil: mode === 'resume' ? at?.waitUntil : undefined,
     };
-    rec.timeScale = this.opts.timeScale;
     const gen = (this.generation.get(rec.executionArn) ?? 0) + 1;
     this.generation.set(rec.executionArn, gen);
     const live = () => !this.stopping && this.generation.get(rec.executionArn) === gen;
@@ -116,7 +117,7 @@ export class ExecutionEngine {
       store: this.store,
       tokens: this.tokens,
       invoker: this.invoker,
-      timeScale: this.opts.timeScale,
+      clock: this.opts.clock,
       entered: (r: ExecutionRecord, state: string, i: unknown) => this.entered(r, state, i),
       live,
     };

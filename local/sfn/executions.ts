@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Clock } from '../clock.ts';
 import { SfnError } from './errors.ts';
 
 export interface HistoryEvent {
@@ -16,7 +17,7 @@ export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' |
 export interface Parked {
   state: string;
   token: string;
-  /** Real-time deadline (ms) for the task timeout, already divided by the time scale. */
+  /** When the task times out, on the stack's clock (epoch ms). */
   deadline?: number;
   heartbeatSeconds?: number;
   lastHeartbeat?: number;
@@ -36,10 +37,8 @@ export interface ExecutionRecord {
   error?: string;
   cause?: string;
   events: HistoryEvent[];
-  /** The last state entered and its input: where a restart resumes. */
+  /** The last state entered and its input: where a restart resumes (`waitUntil`: a Wait's end, on the stack's clock). */
   current?: { state: string; input: unknown; waitUntil?: number; parked?: Parked };
-  /** The time scale the deadlines above were computed with (a restart may use another). */
-  timeScale?: number;
   /** Successful RedriveExecutions so far, and when the last one was. */
   redriveCount?: number;
   redriveDate?: number;
@@ -63,6 +62,7 @@ export class ExecutionStore {
 
   constructor(
     dataDir: string,
+    private readonly clock: Clock,
     private readonly onStatusChange: (rec: ExecutionRecord) => void = () => undefined,
   ) {
     this.dir = join(dataDir, 'executions');
@@ -92,10 +92,17 @@ export class ExecutionStore {
     return [...this.records.values()];
   }
 
+  /** The latest history timestamp of any execution (0 when there is none): the clock resumes no earlier. */
+  latest(): number {
+    let t = 0;
+    for (const r of this.records.values()) t = Math.max(t, r.events.at(-1)?.timestamp ?? 0, r.stopDate ?? 0);
+    return t;
+  }
+
   /** Appends a history event (ids count from 1, each pointing at the one before). */
   event(rec: ExecutionRecord, type: string, details: Record<string, unknown> = {}): void {
     const id = rec.events.length + 1;
-    rec.events.push({ id, previousEventId: id - 1, timestamp: Date.now(), type, ...details });
+    rec.events.push({ id, previousEventId: id - 1, timestamp: this.clock.now(), type, ...details });
     this.save(rec);
   }
 
@@ -107,7 +114,7 @@ export class ExecutionStore {
   ): boolean {
     if (rec.status !== 'RUNNING') return false;
     rec.status = status;
-    rec.stopDate = Date.now();
+    rec.stopDate = this.clock.now();
     // A run that did not succeed keeps the state it ended in and that state's input: a redrive starts there.
     rec.current =
       status === 'SUCCEEDED' || !rec.current

@@ -11,13 +11,15 @@ const TOKEN_TTL_MS = 15 * 60_000;
 const TOKENS_KEPT = 10;
 
 /** DescribeExecution's redriveStatus and, when NOT_REDRIVABLE, its reason (AWS's wording). */
-export function redriveStatusOf(r: ExecutionRecord): { redriveStatus: string; redriveStatusReason?: string } {
+export function redriveStatusOf(
+  r: ExecutionRecord,
+  now: number,
+): { redriveStatus: string; redriveStatusReason?: string } {
   const no = (redriveStatusReason: string) => ({ redriveStatus: 'NOT_REDRIVABLE', redriveStatusReason });
   if (!REDRIVABLE.has(r.status)) return no(`Execution is ${r.status} and cannot be redriven`);
   if ((r.redriveCount ?? 0) >= MAX_REDRIVES)
     return no('Execution has been redriven the maximum number of times');
-  if (r.stopDate && Date.now() - r.stopDate > REDRIVE_PERIOD_MS)
-    return no('Execution redrivable period exceeded');
+  if (r.stopDate && now - r.stopDate > REDRIVE_PERIOD_MS) return no('Execution redrivable period exceeded');
   return { redriveStatus: 'REDRIVABLE' };
 }
 
@@ -31,13 +33,13 @@ export function redrive(
   engine: ExecutionEngine,
   machine: MachineSpec,
   rec: ExecutionRecord,
+  now: number,
   clientToken?: string,
 ): { redriveDate: number } {
-  const now = Date.now();
   const seen =
     clientToken && rec.redriveTokens?.find((t) => t.token === clientToken && now - t.at < TOKEN_TTL_MS);
   if (seen) return { redriveDate: (rec.redriveDate ?? now) / 1000 };
-  const { redriveStatus, redriveStatusReason } = redriveStatusOf(rec);
+  const { redriveStatus, redriveStatusReason } = redriveStatusOf(rec, now);
   if (redriveStatus !== 'REDRIVABLE')
     throw new SfnError('ExecutionNotRedrivable', String(redriveStatusReason));
   // Stopped before it entered a state: it runs again from the start.

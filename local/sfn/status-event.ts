@@ -9,14 +9,14 @@ export const STATUS_CHANGE = 'Step Functions Execution Status Change';
  * `aws.states`, the execution ARN as the one resource, dates in epoch ms, input and output as JSON
  * strings, absent fields as null.
  */
-export function statusChangeEntry(r: ExecutionRecord): PutEventsEntry {
+export function statusChangeEntry(r: ExecutionRecord, now: number): PutEventsEntry {
   const ended = r.status !== 'RUNNING';
-  const redrive = redriveStatusOf(r);
+  const redrive = redriveStatusOf(r, now);
   return {
     Source: 'aws.states',
     DetailType: STATUS_CHANGE,
     Resources: [r.executionArn],
-    Time: new Date(ended ? (r.stopDate ?? Date.now()) : (r.redriveDate ?? r.startDate)),
+    Time: new Date(ended ? (r.stopDate ?? now) : (r.redriveDate ?? r.startDate)),
     Detail: JSON.stringify({
       executionArn: r.executionArn,
       stateMachineArn: r.stateMachineArn,

@@ -1,5 +1,6 @@
+import type { Clock } from '../clock.ts';
 import type { AslDefinition } from '../template.ts';
-import { waitMs } from './definition.ts';
+import { waitUntil } from './definition.ts';
 import type { ExecutionRecord, ExecutionStore, Parked } from './executions.ts';
 import type { TaskTokens, TokenTaskInput } from './tokens.ts';
 
@@ -19,7 +20,8 @@ export interface HandlerDeps {
   store: ExecutionStore;
   tokens: TaskTokens;
   invoker: TaskInvoker;
-  timeScale: number;
+  /** The stack's clock: waits are instants on it, slept for their real share (`clock.realDelay`). */
+  clock: Clock;
   /** Waits until this state's StateEntered is recorded (so `rec.current` is this state's). */
   entered: (rec: ExecutionRecord, state: string, input: unknown) => Promise<void>;
   /** False once this run was aborted, stopped or superseded (a redrive): it must not touch the record. */
@@ -27,7 +29,8 @@ export interface HandlerDeps {
 }
 
 /**
- * The local implementation of every Task state, and of every Wait state (as a scaled sleep). The
+ * The local implementation of every Task state, and of every Wait state (a sleep until its instant on the
+ * stack's clock). The
  * first state of a resumed run picks up its wait deadline or parked token from `resume`.
  */
 export function taskHandlers(
@@ -46,10 +49,10 @@ export function taskHandlers(
         firstState = false;
         await d.entered(rec, name, waitInput);
         if (!d.live()) return waitInput;
-        const until = resumed ? (resume.waitUntil as number) : Date.now() + waitMs(s, waitInput, d.timeScale);
+        const until = resumed ? (resume.waitUntil as number) : waitUntil(s, waitInput, d.clock.now());
         if (rec.current) rec.current.waitUntil = until;
         d.store.save(rec);
-        await sleep(until - Date.now());
+        await sleep(d.clock.realDelay(until - d.clock.now()));
         return waitInput;
       };
     }

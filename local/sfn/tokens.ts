@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.ts';
 import { readPath } from './definition.ts';
 import { SfnError } from './errors.ts';
 import type { ExecutionRecord, ExecutionStore, Parked } from './executions.ts';
@@ -18,14 +19,14 @@ const taskError = (name: string, message: string) => Object.assign(new Error(mes
 
 /**
  * The live task tokens: each parked `.waitForTaskToken` task waits on one until SendTaskSuccess or
- * SendTaskFailure, its (scaled) timeout or heartbeat, an `expire()`, or the end of its execution.
+ * SendTaskFailure, its timeout or heartbeat (on the stack's clock), an `expire()`, or the end of its execution.
  */
 export class TaskTokens {
   private readonly waiters = new Map<string, Waiter>();
 
   constructor(
     private readonly store: ExecutionStore,
-    private readonly timeScale: number,
+    private readonly clock: Clock,
   ) {}
 
   /** The token's output, once a callback settles it. */
@@ -59,7 +60,7 @@ export class TaskTokens {
     this.check(token);
     const rec = this.store.list().find((r) => r.current?.parked?.token === token);
     if (rec?.current?.parked) {
-      rec.current.parked.lastHeartbeat = Date.now();
+      rec.current.parked.lastHeartbeat = this.clock.now();
       this.store.save(rec);
     }
   }
@@ -82,7 +83,7 @@ export class TaskTokens {
 
   /**
    * `.waitForTaskToken`: invokes the function with the token (once: a resumed task keeps its token and
-   * does not invoke again), then waits for SendTaskSuccess/Failure, its (scaled) timeout or heartbeat.
+   * does not invoke again), then waits for SendTaskSuccess/Failure, its timeout or heartbeat (instants on the stack's clock).
    */
   async park(
     rec: ExecutionRecord,
@@ -106,9 +107,9 @@ export class TaskTokens {
       parked = {
         state,
         token,
-        ...(timeout ? { deadline: Date.now() + (timeout * 1000) / this.timeScale } : {}),
+        ...(timeout ? { deadline: this.clock.now() + timeout * 1000 } : {}),
         ...(typeof def.HeartbeatSeconds === 'number'
-          ? { heartbeatSeconds: def.HeartbeatSeconds, lastHeartbeat: Date.now() }
+          ? { heartbeatSeconds: def.HeartbeatSeconds, lastHeartbeat: this.clock.now() }
           : {}),
       };
     }
@@ -131,15 +132,23 @@ export class TaskTokens {
         this.waiters.delete(p.token);
         reject(taskError(name, 'Task timed out'));
       };
-      if (p.deadline !== undefined)
-        timers.push(setTimeout(() => fail('States.Timeout'), Math.max(0, p.deadline - Date.now())));
+      const realUntil = (instant: number) => this.clock.realDelay(instant - this.clock.now());
+      const deadline = p.deadline;
+      if (deadline !== undefined) timers.push(setTimeout(() => fail('States.Timeout'), realUntil(deadline)));
       if (p.heartbeatSeconds) {
-        const check = () => {
-          const due = (p.lastHeartbeat ?? Date.now()) + ((p.heartbeatSeconds ?? 0) * 1000) / this.timeScale;
-          if (Date.now() >= due) fail('States.HeartbeatTimeout');
-          else timers.push(setTimeout(check, due - Date.now()));
+        // Each heartbeat moves `lastHeartbeat`: when the timer for the last one seen fires unmoved, the
+        // task timed out. (Compared by identity, not against the clock: a harness clock compresses waits
+        // without running faster.)
+        const watch = (seen = p.lastHeartbeat ?? this.clock.now()) => {
+          const due = seen + (p.heartbeatSeconds ?? 0) * 1000;
+          timers.push(
+            setTimeout(() => {
+              if (p.lastHeartbeat !== undefined && p.lastHeartbeat !== seen) watch(p.lastHeartbeat);
+              else fail('States.HeartbeatTimeout');
+            }, realUntil(due)),
+          );
         };
-        check();
+        watch();
       }
     });
     try {

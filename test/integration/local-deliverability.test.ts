@@ -22,8 +22,12 @@ let t: TestStack;
 let ses: SESClient;
 let configurationSet = '';
 beforeAll(async () => {
-  // Six hours a second: a paused run looks again every hour, so every ~0.17 s here.
-  t = await startTestStack(inject('cdkOut'), { timeScale: 6 * 3600 });
+  // Half an hour a second, from Tuesday 09:00 in Chicago (the lead's time zone): a paused run looks again
+  // every business hour (2 s here), the business day lasts 16 s and the breaker's 24-hour window 48 s.
+  t = await startTestStack(inject('cdkOut'), {
+    timeScale: 1800,
+    startAt: Date.parse('2026-12-01T09:00:00-06:00'),
+  });
   ses = new SESClient({ endpoint: t.stack.urls.ses, region: 'us-east-1', credentials });
   const template = loadTemplate(inject('cdkOut'));
   configurationSet =
@@ -74,7 +78,7 @@ describe('deliverability breaker (local, SES mailbox simulator)', () => {
       const [run] = await runsOfLead(t, leadId);
       return enteredStates(await historyOf(t, run?.executionArn)).filter((s) => s === 'Nurture').length;
     };
-    await eventually(async () => ((await looks()) >= 4 ? true : undefined), 30_000, 'paused looks');
+    await eventually(async () => ((await looks()) >= 3 ? true : undefined), 30_000, 'paused looks');
     const toLead = async () =>
       (await t.mailbox()).filter((m) => m.destination.to.some((a) => a.includes(email)));
     expect(await toLead()).toEqual([]);
@@ -84,14 +88,17 @@ describe('deliverability breaker (local, SES mailbox simulator)', () => {
 
     // Recovered: enough good mail brings the bounce rate under the limit; the paused run's next look sends.
     await send('success@simulator.amazonses.com', 30);
+    // Within the next business hour (or the next morning, 32 s away, on a slow machine).
     await eventually(
       async () => ((await toLead()).length === 1 ? true : undefined),
-      30_000,
+      45_000,
       'the paused email',
     );
     expect((await untilBreaker(false)).rates.bounceRate).toBeLessThan(0.04);
 
     // Tripped again, then reset by an admin: closed, and the window starts afresh (what tripped it is gone).
+    // Enough volume to trip on its own, whatever part of the first batch has left the 24-hour window.
+    await send('success@simulator.amazonses.com', 100);
     await send('bounce@simulator.amazonses.com', 10);
     await untilBreaker(true);
     const { counts } = t.stack.events;
@@ -101,5 +108,5 @@ describe('deliverability breaker (local, SES mailbox simulator)', () => {
     expect(await reset.json()).toMatchObject({ reset: true, state: { tripped: false } });
     const after = await breaker();
     expect(after).toMatchObject({ tripped: false, rates: { bounceRate: 0 } });
-  }, 90_000);
+  }, 150_000);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import '../../local/long-timers.ts';
+import { compressedWallClock } from '../../local/clock.ts';
 import { type EventPattern, matchesPattern } from '../../local/event-pattern.ts';
 import { type BusEvent, EventBus, rulesOf } from '../../local/events.ts';
 import type { InvokeResult } from '../../local/functions.ts';
@@ -251,7 +252,12 @@ describe('local EventBridge bus', () => {
         },
       ],
       { call: async () => ({}) },
-      { dataDir: mkdtempSync(join(tmpdir(), 'handoff-bus-')), timeScale: 1, ...names, events: b },
+      {
+        dataDir: mkdtempSync(join(tmpdir(), 'handoff-bus-')),
+        clock: compressedWallClock(1),
+        ...names,
+        events: b,
+      },
     );
     const { executionArn } = sfn.startExecution({
       stateMachineArn: MACHINE,

@@ -13,6 +13,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import '../../local/long-timers.ts';
 import { close, listen } from '../../local/aws-json.ts';
+import { compressedWallClock } from '../../local/clock.ts';
 import { edgeServer } from '../../local/edge.ts';
 import type { PutEventsEntry } from '../../local/events.ts';
 import {
@@ -55,7 +56,7 @@ function engine(opts: Partial<EngineOptions> = {}) {
     },
     {
       dataDir: mkdtempSync(join(tmpdir(), 'handoff-redrive-')),
-      timeScale: 1,
+      clock: compressedWallClock(1),
       region: 'us-east-1',
       account: '000000000000',
       events: { putEvents: (e) => void events.push(...e) },

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import '../../local/long-timers.ts';
+import { compressedWallClock } from '../../local/clock.ts';
 import { LocalStepFunctions, SfnError } from '../../local/sfn/api.ts';
 import type { AslDefinition } from '../../local/template.ts';
 
@@ -21,7 +22,7 @@ function engine(
     { call },
     {
       dataDir,
-      timeScale,
+      clock: compressedWallClock(timeScale),
       region: 'us-east-1',
       account: '000000000000',
     },

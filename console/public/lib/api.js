@@ -1,4 +1,5 @@
 // The console's JSON API, with its errors as messages the page can show inline.
+import { observeClock } from './clock.js';
 
 export class ApiError extends Error {
   constructor(message, status, fields) {
@@ -31,6 +32,7 @@ export async function api(path, { method = 'GET', body, signal } = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError('Cannot reach the console server: is it still running?', 0);
   }
+  observeClock(res.headers.get('x-handoff-clock'));
   let data;
   try {
     data = await res.json();

@@ -1,4 +1,5 @@
 // Formatting: times (relative and absolute), durations, money, rates, status badges.
+import { now as clockNow } from './clock.js';
 import { h } from './dom.js';
 
 const rtf = new Intl.RelativeTimeFormat('en', { numeric: 'auto', style: 'short' });
@@ -14,7 +15,7 @@ const money0 = new Intl.NumberFormat('en', { style: 'currency', currency: 'USD',
 const int = new Intl.NumberFormat('en');
 
 /** "12 s ago", "in 3 h", "yesterday". */
-export function relTime(iso, now = Date.now()) {
+export function relTime(iso, now = clockNow()) {
   if (!iso) return '';
   const diff = (Date.parse(iso) - now) / 1000;
   const abs = Math.abs(diff);

@@ -1,4 +1,5 @@
 // The report range controls (from, to, quick presets, optional breakdown), kept in the page's URL.
+import { now as clockNow } from './clock.js';
 import { h } from './dom.js';
 import { setQuery } from './router.js';
 
@@ -35,7 +36,7 @@ export function rangeControls(current, { dimensions, onChange }) {
       class: 'btn small',
       text: `${days} d`,
       onclick: () => {
-        const now = Date.now();
+        const now = clockNow();
         to.value = day(now);
         from.value = day(now - (days - 1) * 86_400_000);
         emit();

@@ -1,6 +1,8 @@
 // One run: its graph with the path taken and the current state, the selected state's input and output,
 // the steps and raw events, and the actions (stop, redrive, locally "send now").
+
 import { api } from '../lib/api.js';
+import { now as clockNow } from '../lib/clock.js';
 import { h, replace } from '../lib/dom.js';
 import { absTime, duration, statusBadge, timeEl } from '../lib/format.js';
 import { drawGraph } from '../lib/graph.js';
@@ -134,7 +136,7 @@ const ACTIONS = {
 function page(data, view, on) {
   const { run, path, actions } = data;
   const started = Date.parse(run.startDate);
-  const ended = run.stopDate ? Date.parse(run.stopDate) : Date.now();
+  const ended = run.stopDate ? Date.parse(run.stopDate) : clockNow();
   const header = h(
     'header',
     { class: 'page-header run-header' },
@@ -307,7 +309,7 @@ function stepDetails(data, view, on) {
   }
   const index = Math.min(view.visit ?? visits.length - 1, visits.length - 1);
   const step = visits[index];
-  const end = step.exitedAt ? Date.parse(step.exitedAt) : step.status === 'running' ? Date.now() : undefined;
+  const end = step.exitedAt ? Date.parse(step.exitedAt) : step.status === 'running' ? clockNow() : undefined;
   return [
     h('h2', { text: state }),
     visits.length > 1
@@ -352,7 +354,7 @@ function stepsTable(data, view, on) {
   const rows = [];
   data.steps.forEach((s, i) => {
     const open = view.expanded.has(s.id);
-    const end = s.exitedAt ? Date.parse(s.exitedAt) : s.status === 'running' ? Date.now() : undefined;
+    const end = s.exitedAt ? Date.parse(s.exitedAt) : s.status === 'running' ? clockNow() : undefined;
     rows.push(
       h(
         'tr',

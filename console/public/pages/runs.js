@@ -2,6 +2,7 @@
 // until PII is revealed). Filter by status or current state; search by email, lead id or run name.
 
 import { api, qs } from '../lib/api.js';
+import { now as clockNow } from '../lib/clock.js';
 import { h, replace } from '../lib/dom.js';
 import { absTime, duration, shortId, statusBadge, timeEl } from '../lib/format.js';
 import { leadLink, scoreBadge } from '../lib/lead.js';
@@ -100,7 +101,7 @@ export async function render({ main, query, meta, every, isCurrent }) {
       h(
         'td',
         { class: 'num', 'data-start': r.startDate, 'data-stop': r.stopDate ?? '' },
-        duration((r.stopDate ? Date.parse(r.stopDate) : Date.now()) - Date.parse(r.startDate)),
+        duration((r.stopDate ? Date.parse(r.stopDate) : clockNow()) - Date.parse(r.startDate)),
       ),
     );
 
@@ -217,7 +218,7 @@ export async function render({ main, query, meta, every, isCurrent }) {
     // The live view refreshes the pages shown; "Load more" pages beyond the first few stay as they were.
     if (pages <= 2) await load();
     for (const td of body.querySelectorAll('td[data-start]')) {
-      if (!td.dataset.stop) td.textContent = duration(Date.now() - Date.parse(td.dataset.start));
+      if (!td.dataset.stop) td.textContent = duration(clockNow() - Date.parse(td.dataset.start));
     }
   });
 }
