@@ -8,8 +8,10 @@ import { installVirtualDate, realNow } from './virtual-date.mjs';
 
 const { file, handlerName, functionName, memory, timeoutSeconds, clock } = workerData;
 // The stack's one clock: the function reads the virtual date (`--time-scale`, `--start-at`) through the
-// ordinary `Date`, before its bundle is imported (module-scope code may read the date too).
-if (clock) installVirtualDate(clock);
+// ordinary `Date`, installed before its bundle is imported (module-scope code may read the date too). Each
+// invocation brings the clock's current anchors (a held clock, scale 0, stands still until the stack runs).
+const spec = clock ? { ...clock } : undefined;
+if (spec) installVirtualDate(spec);
 const errorOf = (e) => {
   const err = e instanceof Error ? e : new Error(String(e));
   return { errorType: err.name || 'Error', errorMessage: err.message };
@@ -33,8 +35,9 @@ const handlerPromise = initStarted.then(() =>
 );
 handlerPromise.catch(() => undefined);
 
-parentPort.on('message', async ({ id, payload, crash, init }) => {
+parentPort.on('message', async ({ id, payload, crash, init, clock: now }) => {
   if (init) return startInit();
+  if (spec && now) Object.assign(spec, now);
   // Lambda's timeout is compute time: real, whatever the clock says.
   const started = realNow();
   const context = {

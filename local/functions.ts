@@ -1,3 +1,4 @@
+import type { Activity, ClockSpec } from './clock.ts';
 import {
   DEFAULT_POOL,
   FunctionPool,
@@ -6,7 +7,6 @@ import {
   type PoolStats,
 } from './lambda-pool.ts';
 import type { LocalFunction } from './template.ts';
-import type { ClockSpec } from './virtual-date.mjs';
 
 export type { InvokeResult, PoolOptions, PoolStats } from './lambda-pool.ts';
 export { DEFAULT_POOL } from './lambda-pool.ts';
@@ -27,8 +27,11 @@ export interface LocalFunctionsOptions extends Partial<PoolOptions> {
    * its first invocation, a cold start, and idle workers are reaped, so an idle stack holds no isolates).
    */
   warm?: boolean;
-  /** The stack's clock, which every worker's `Date` reads (local/clock.ts); absent, the real one. */
-  clock?: () => ClockSpec;
+  /**
+   * The stack's clock (local/clock.ts): every worker's `Date` reads it, and each invocation, queued or
+   * running, holds it at real speed (the time scale compresses waiting, not work). Absent: the real clock.
+   */
+  clock?: { readonly anchors: ClockSpec; activity(): Activity };
 }
 
 /**
@@ -61,7 +64,10 @@ export class LocalFunctions {
     };
     for (const f of functions) {
       this.byArn.set(f.arn, f);
-      this.pools.set(f.arn, new FunctionPool(f, cdkOut, extraEnv, this.options, opts.crash, opts.clock));
+      this.pools.set(
+        f.arn,
+        new FunctionPool(f, cdkOut, extraEnv, this.options, opts.crash, clockOf(opts.clock)),
+      );
     }
   }
 
@@ -108,7 +114,8 @@ export class LocalFunctions {
       };
     }
     const first = !this.nodeVersions.has(pool.fn.logicalId);
-    const result = pool.invoke(payload);
+    const work = this.opts.clock?.activity();
+    const result = pool.invoke(payload).finally(() => work?.end());
     if (first) void pool.nodeVersion?.then((v) => v && this.nodeVersions.set(pool.fn.logicalId, v));
     return result;
   }
@@ -129,3 +136,6 @@ export class LocalFunctions {
     await Promise.all([...this.pools.values()].map((p) => p.stop()));
   }
 }
+
+/** The anchors a worker reads the clock from, at the moment it is asked (they change with the clock's speed). */
+const clockOf = (clock?: { readonly anchors: ClockSpec }) => (clock ? () => clock.anchors : undefined);

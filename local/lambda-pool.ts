@@ -183,7 +183,14 @@ export class FunctionPool {
     const ms = this.fn.timeoutSeconds * 1000;
     const timer = setTimeout(() => this.timedOut(s, inv.id), ms);
     s.running.set(inv.id, { inv, timer, started: performance.now() });
-    s.worker.postMessage({ id: inv.id, payload: inv.payload, crash: this.crash(this.fn) || undefined });
+    // The clock's anchors travel with each invocation: a worker started before the clock ran (warm) reads
+    // it from its first invocation on.
+    s.worker.postMessage({
+      id: inv.id,
+      payload: inv.payload,
+      crash: this.crash(this.fn) || undefined,
+      clock: this.clock?.(),
+    });
   }
 
   private timedOut(s: Sandbox, id: string): void {

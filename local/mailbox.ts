@@ -4,6 +4,8 @@ export interface MailboxEmail {
   subject: string;
   body: { text?: string; html?: string };
   headers?: { name: string; value: string }[];
+  /** When SES accepted it, in epoch seconds on the stack's clock. */
+  at: number;
 }
 
 /** Every http(s) link in the email's text part, in order. */

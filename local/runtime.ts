@@ -39,6 +39,11 @@ export interface LocalOptions {
   timeScale: number;
   /** Where the clock starts (epoch ms); default: where the data folder's clock stood, or now for a new one. */
   startAt?: number;
+  /**
+   * Compress work too (default false): the clock runs at the time scale while functions run, not only while
+   * the stack waits. For fault and load tests, where runs are always at work (local/clock.ts).
+   */
+  scaleWork?: boolean;
   fresh?: boolean;
   logLevel?: string;
   /**
@@ -113,6 +118,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     opened = openClock(opts.dataDir, {
       scale: opts.timeScale,
       ...(opts.startAt !== undefined ? { startAt: opts.startAt } : {}),
+      ...(opts.scaleWork ? { busyScale: opts.timeScale } : {}),
     });
   } catch (e) {
     restoreUmask();
@@ -199,7 +205,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   const functions = new LocalFunctions(opts.cdkOut, functionList, env, {
     ...opts.lambda,
     crash: (fn) => faults.crash(fn),
-    clock: () => clock.anchors,
+    clock,
   });
   await functions.start();
   const events = new EventBus(rulesOf(template, names), functions, {
@@ -258,7 +264,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
               sweeping = undefined;
             });
         },
-        opts.ttlSweepMs ?? Math.max(5_000, clock.realDelay(600_000)),
+        opts.ttlSweepMs ?? Math.max(5_000, 600_000 / clock.scale),
       )
     : undefined;
   sweep?.unref();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { Clock } from '../clock.ts';
+import type { Activity, Clock } from '../clock.ts';
 import type { PutEventsEntry } from '../events.ts';
 import type { AslDefinition } from '../template.ts';
 import { prepareDefinition, retryIntervals } from './definition.ts';
@@ -65,7 +65,7 @@ interface LibraryEvent {
  */
 export class ExecutionEngine {
   /** The library run of each execution, with its generation: a redrive supersedes an ended run's leftovers. */
-  private readonly running = new Map<string, { execution: Execution; gen: number }>();
+  private readonly running = new Map<string, { execution: Execution; gen: number; activity: Activity }>();
   private readonly generation = new Map<string, number>();
   private readonly compiled = new Map<string, StateMachine>();
   private readonly waitResource: string;
@@ -99,25 +99,23 @@ export class ExecutionEngine {
     const gen = (this.generation.get(rec.executionArn) ?? 0) + 1;
     this.generation.set(rec.executionArn, gen);
     const live = () => !this.stopping && this.generation.get(rec.executionArn) === gen;
+    // The run holds the clock at real speed while it works, not while it waits (local/clock.ts).
+    const activity = this.opts.clock.activity();
 
     // A run started mid-graph has states the validator reports as unreachable; it was validated at first launch.
-    // Validation compiles JSON schemas (slow): validate each machine once, and reuse its engine for fresh runs.
-    let sm = mode === 'start' ? this.compiled.get(machine.arn) : undefined;
-    if (!sm) {
-      sm = new StateMachine(this.prepare(machine.definition, startAt) as never, {
-        validationOptions:
-          this.compiled.has(machine.arn) || mode !== 'start'
-            ? { noValidate: true }
-            : { checkArn: false, checkPaths: true },
-      });
-      if (mode === 'start') this.compiled.set(machine.arn, sm);
-    }
+    const sm =
+      mode === 'start'
+        ? this.compile(machine)
+        : new StateMachine(this.prepare(machine.definition, startAt) as never, {
+            validationOptions: { noValidate: true },
+          });
     const states = machine.definition.States;
     const deps = {
       store: this.store,
       tokens: this.tokens,
       invoker: this.invoker,
       clock: this.opts.clock,
+      activity,
       entered: (r: ExecutionRecord, state: string, i: unknown) => this.entered(r, state, i),
       live,
     };
@@ -144,10 +142,25 @@ export class ExecutionEngine {
         },
       } as never,
     });
-    this.running.set(rec.executionArn, { execution, gen });
+    this.running.set(rec.executionArn, { execution, gen, activity });
     // A resumed state's StateEntered is already in the history (and `current` holds its deadline or token).
     const consumed = this.consume(rec, execution, states, mode === 'resume' ? startAt : undefined, live);
-    this.settle(rec, execution, consumed, live);
+    this.settle(rec, execution, consumed, live, activity);
+  }
+
+  /**
+   * The library's engine for fresh runs of a machine, validated once: validation compiles JSON schemas
+   * (slow), so it is done on the machine's first StartExecution and reused.
+   */
+  private compile(machine: MachineSpec): StateMachine {
+    let sm = this.compiled.get(machine.arn);
+    if (!sm) {
+      sm = new StateMachine(this.prepare(machine.definition, machine.definition.StartAt) as never, {
+        validationOptions: { checkArn: false, checkPaths: true },
+      });
+      this.compiled.set(machine.arn, sm);
+    }
+    return sm;
   }
 
   /** StopExecution: ends the execution as ABORTED and stops the library's run. */
@@ -161,7 +174,10 @@ export class ExecutionEngine {
   stop(): void {
     this.store.close(this.running.keys());
     this.stopping = true;
-    for (const r of this.running.values()) r.execution.abort();
+    for (const r of this.running.values()) {
+      r.execution.abort();
+      r.activity.end();
+    }
     this.running.clear();
   }
 
@@ -218,6 +234,7 @@ export class ExecutionEngine {
     execution: Execution,
     consumed: Promise<void>,
     live: () => boolean,
+    activity: Activity,
   ): void {
     const settled = execution.result.then(
       (output) => ({ ok: true as const, output }),
@@ -227,6 +244,7 @@ export class ExecutionEngine {
       }),
     );
     void Promise.all([settled, consumed.catch(() => undefined)]).then(([r]) => {
+      activity.end();
       // Shutdown: the execution stays RUNNING on disk and resumes next start. Superseded: a redrive runs it now.
       if (!live()) return;
       this.running.delete(rec.executionArn);

@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.ts';
+import type { Activity, Clock } from '../clock.ts';
 import type { AslDefinition } from '../template.ts';
 import { waitUntil } from './definition.ts';
 import type { ExecutionRecord, ExecutionStore, Parked } from './executions.ts';
@@ -20,8 +20,10 @@ export interface HandlerDeps {
   store: ExecutionStore;
   tokens: TaskTokens;
   invoker: TaskInvoker;
-  /** The stack's clock: waits are instants on it, slept for their real share (`clock.realDelay`). */
+  /** The stack's clock: waits are instants on it (`clock.at`). */
   clock: Clock;
+  /** This run's work on the clock: paused while the run waits, so only waiting is compressed. */
+  activity: Activity;
   /** Waits until this state's StateEntered is recorded (so `rec.current` is this state's). */
   entered: (rec: ExecutionRecord, state: string, input: unknown) => Promise<void>;
   /** False once this run was aborted, stopped or superseded (a redrive): it must not touch the record. */
@@ -52,7 +54,9 @@ export function taskHandlers(
         const until = resumed ? (resume.waitUntil as number) : waitUntil(s, waitInput, d.clock.now());
         if (rec.current) rec.current.waitUntil = until;
         d.store.save(rec);
-        await sleep(d.clock.realDelay(until - d.clock.now()));
+        d.activity.pause();
+        await new Promise<void>((wake) => d.clock.at(until, wake));
+        d.activity.resume();
         return waitInput;
       };
     }
@@ -71,6 +75,7 @@ export function taskHandlers(
           taskInput as TokenTaskInput,
           resumedHere ? resume.parked : undefined,
           (fn, payload) => d.invoker.call(fn, payload, ctx),
+          d.activity,
         );
       }
       if (resource === LAMBDA_INVOKE) {
@@ -88,8 +93,4 @@ export function taskHandlers(
     };
   }
   return handlers;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }

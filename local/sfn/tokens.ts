@@ -1,4 +1,4 @@
-import type { Clock } from '../clock.ts';
+import type { Activity, Clock } from '../clock.ts';
 import { readPath } from './definition.ts';
 import { SfnError } from './errors.ts';
 import type { ExecutionRecord, ExecutionStore, Parked } from './executions.ts';
@@ -92,6 +92,7 @@ export class TaskTokens {
     taskInput: TokenTaskInput,
     resumed: Parked | undefined,
     invoke: (functionName: string, payload: unknown) => Promise<unknown>,
+    activity: Activity,
   ): Promise<unknown> {
     let parked = resumed;
     if (!parked) {
@@ -126,15 +127,14 @@ export class TaskTokens {
       p.invoked = true;
       this.store.save(rec);
     }
-    const timers: NodeJS.Timeout[] = [];
+    const timers: (() => void)[] = [];
     const timedOut = new Promise<never>((_, reject) => {
       const fail = (name: string) => {
         this.waiters.delete(p.token);
         reject(taskError(name, 'Task timed out'));
       };
-      const realUntil = (instant: number) => this.clock.realDelay(instant - this.clock.now());
       const deadline = p.deadline;
-      if (deadline !== undefined) timers.push(setTimeout(() => fail('States.Timeout'), realUntil(deadline)));
+      if (deadline !== undefined) timers.push(this.clock.at(deadline, () => fail('States.Timeout')));
       if (p.heartbeatSeconds) {
         // Each heartbeat moves `lastHeartbeat`: when the timer for the last one seen fires unmoved, the
         // task timed out. (Compared by identity, not against the clock: a harness clock compresses waits
@@ -142,19 +142,22 @@ export class TaskTokens {
         const watch = (seen = p.lastHeartbeat ?? this.clock.now()) => {
           const due = seen + (p.heartbeatSeconds ?? 0) * 1000;
           timers.push(
-            setTimeout(() => {
+            this.clock.at(due, () => {
               if (p.lastHeartbeat !== undefined && p.lastHeartbeat !== seen) watch(p.lastHeartbeat);
               else fail('States.HeartbeatTimeout');
-            }, realUntil(due)),
+            }),
           );
         };
         watch();
       }
     });
+    // Parked: the run waits for its callback or timeout, and holds the clock no longer.
+    activity.pause();
     try {
       return await Promise.race([output, timedOut]);
     } finally {
-      for (const t of timers) clearTimeout(t);
+      activity.resume();
+      for (const cancel of timers) cancel();
       // Only this park's: a redrive may have parked the same state again meanwhile.
       if (rec.current?.parked === p) {
         rec.current.parked = undefined;

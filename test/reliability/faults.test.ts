@@ -26,10 +26,12 @@ const loadsOf = async (db: Stores) => {
 describe('transient faults: every run retries and finishes', () => {
   let t: Stack;
   beforeAll(async () => {
-    // A business day per 1/20 s: nurture waits and rep SLAs pass at once, so every run ends on its own.
-    // One invocation per worker, as one per Lambda sandbox: a crash takes down only the invocation it hit.
+    // A business day per 1/20 s, work included (20 runs under faults are always at work somewhere): nurture
+    // waits and rep SLAs pass at once, so every run ends on its own. One invocation per worker, as one per
+    // Lambda sandbox: a crash takes down only the invocation it hit.
     t = await startTestStack(inject('cdkOut'), {
       timeScale: 86_400 * 20,
+      scaleWork: true,
       retryIntervalMs: 0,
       events: { retryDelayMs: 10 },
       lambda: { concurrency: 2, maxWorkers: 2 },

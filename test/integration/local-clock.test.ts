@@ -1,0 +1,83 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import {
+  adminApi,
+  eventually,
+  historyOf,
+  postLead,
+  runsOfLead,
+  startTestStack,
+  type TestStack,
+} from '../fixtures/local-stack.ts';
+
+// One clock for the whole local stack (DESIGN §5): started on a Friday at 17:30 in Chicago at a day a
+// second, a newsletter lead's welcome email waits for Monday's business hours — on the virtual calendar, not
+// the machine's — and everything that records time (the lead's timeline, the run's history, the mailbox,
+// the console) shows the same virtual times, whatever hour or day the suite runs at.
+const FRIDAY_1730 = Date.parse('2026-12-04T17:30:00-06:00');
+const MONDAY_0900 = Date.parse('2026-12-07T09:00:00-06:00');
+const MONDAY_1000 = Date.parse('2026-12-07T10:00:00-06:00');
+const email = 'weekend.reader@acme-robotics.com';
+const leadId = leadIdFor(email);
+
+let t: TestStack;
+beforeAll(async () => {
+  t = await startTestStack(inject('cdkOut'), { timeScale: 86_400, startAt: FRIDAY_1730 });
+});
+afterAll(async () => {
+  await t?.stack.stop();
+});
+
+interface Timeline {
+  timeline: { type: string; at: string; data?: Record<string, unknown> }[];
+}
+const timelineOf = async () =>
+  ((await (await adminApi(t, `/admin/leads/${leadId}`)).json()) as Timeline).timeline;
+
+describe('one clock, started on a Friday evening at a day a second', () => {
+  it("sends a newsletter lead's welcome email on Monday between 09:00 and 10:00 in the lead's time zone", async () => {
+    const posted = await postLead(t, { email, formType: 'newsletter', timeZone: 'America/Chicago' });
+    expect(posted.status).toBe(202);
+
+    const welcome = await eventually(
+      async () => (await t.mailbox()).find((m) => m.destination.to.includes(email)),
+      15_000,
+      'the welcome email',
+    );
+    const sentAt = welcome.at * 1000;
+    expect(sentAt).toBeGreaterThanOrEqual(MONDAY_0900);
+    expect(sentAt).toBeLessThan(MONDAY_1000);
+
+    // The timeline shows the virtual times: the form on Friday evening (or overnight: a cold start takes
+    // hours at this speed), the email on Monday morning.
+    const timeline = await eventually(async () => {
+      const events = await timelineOf();
+      return events.some((e) => e.type === 'emailed') ? events : undefined;
+    });
+    const form = timeline.find((e) => e.type === 'form');
+    const emailed = timeline.find((e) => e.type === 'emailed');
+    expect(Date.parse(String(form?.at))).toBeGreaterThanOrEqual(FRIDAY_1730);
+    expect(Date.parse(String(form?.at))).toBeLessThan(MONDAY_0900);
+    expect(Date.parse(String(emailed?.at))).toBeGreaterThanOrEqual(MONDAY_0900);
+    expect(Date.parse(String(emailed?.at))).toBeLessThan(MONDAY_1000);
+    expect(emailed?.data).toMatchObject({ template: 'welcome', step: 0 });
+  });
+
+  it("keeps the run's history, the execution's dates and the console's now on the same clock", async () => {
+    const [run] = await runsOfLead(t, leadId);
+    expect(run?.startDate?.getTime()).toBeGreaterThanOrEqual(FRIDAY_1730);
+    expect(run?.startDate?.getTime()).toBeLessThan(MONDAY_0900);
+    const events = await historyOf(t, run?.executionArn);
+    const times = events.map((e) => e.timestamp?.getTime() ?? 0);
+    expect(times.every((x, i) => i === 0 || x >= (times[i - 1] as number))).toBe(true);
+    // The wait for Monday's first business hour ended with its timer, on Monday.
+    const timedOut = events.find((e) => e.type === 'TaskTimedOut');
+    expect(timedOut?.timestamp?.getTime()).toBeGreaterThanOrEqual(MONDAY_0900);
+
+    const meta = await fetch(`${t.stack.urls.console}api/meta`);
+    const [now, scale] = String(meta.headers.get('x-handoff-clock')).split('; scale=').map(Number);
+    expect(scale).toBe(86_400);
+    expect(now).toBeGreaterThanOrEqual(MONDAY_0900);
+    expect(Math.abs((now as number) - t.stack.clock.now())).toBeLessThan(86_400 * 1000);
+  });
+});
