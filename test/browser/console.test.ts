@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
-import { followRedirectsToRoutedPages, launchBrowser } from '../fixtures/browser.ts';
+import { chooseBrowser, followRedirectsToRoutedPages, launchBrowser } from '../fixtures/browser.ts';
 import { config } from '../fixtures/config.ts';
 import {
   eventually,
@@ -38,7 +38,9 @@ const dialogs: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  [t, browser] = await Promise.all([startTestStack(inject('cdkOut')), launchBrowser()]);
+  // Chosen before the stack starts: with no browser the suite fails on that one line and leaves no stack.
+  const choice = chooseBrowser();
+  [t, browser] = await Promise.all([startTestStack(inject('cdkOut')), launchBrowser(choice)]);
   expect(
     site,
     'forms.allowedOrigins needs a local origin (http://localhost:<port>) for the local stack',

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { chooseBrowser } from '../fixtures/browser.ts';
 import {
@@ -158,5 +160,29 @@ describe('the browser the tests use', () => {
       path: process.execPath,
       from: 'HANDOFF_BROWSER',
     });
+  });
+});
+
+describe('test/which-browser.ts (what .ci/run prints)', () => {
+  const root = join(import.meta.dirname, '../..');
+  const which = (env: NodeJS.ProcessEnv) =>
+    spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'test/which-browser.ts')], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
+
+  it('prints the chosen browser in one line', () => {
+    const run = which({ HANDOFF_BROWSER: process.execPath });
+    expect(run.stdout).toBe(`browser: ${process.execPath} (from HANDOFF_BROWSER)\n`);
+    expect(run.status).toBe(0);
+  });
+
+  it('prints what to fix in one line and exits 1 when there is no browser', () => {
+    const run = which({ HANDOFF_BROWSER: '/nonexistent' });
+    expect(run.stdout).toBe(
+      'browser: none. HANDOFF_BROWSER=/nonexistent is not an executable file: point it at a Chromium, Chrome or Edge binary, or unset it\n',
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(1);
   });
 });
