@@ -1,13 +1,15 @@
-// The console and the example form in a real browser: Debian's chromium driven by playwright-core (never a
-// downloaded browser), against a fresh local stack. Screenshots go to .screenshots/ (git-ignored); with
+// The console and the example form in a real browser driven by playwright-core (the one
+// test/fixtures/browser.ts finds: HANDOFF_BROWSER, an installed Chromium/Chrome/Edge, or @sparticuz/chromium
+// on Linux), against a fresh local stack. Screenshots go to .screenshots/ (git-ignored); with
 // UPDATE_DOCS_SCREENSHOT=1 the run detail is also saved as docs/console.png for the README. Each test runs
 // in a few seconds (the first in about 15); their timeouts are generous because the synthesized tests
 // share the machine's cores.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page, type Route } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { chooseBrowser, followRedirectsToRoutedPages, launchBrowser } from '../fixtures/browser.ts';
 import { config } from '../fixtures/config.ts';
 import {
   eventually,
@@ -36,13 +38,9 @@ const dialogs: string[] = [];
 
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
-  [t, browser] = await Promise.all([
-    startTestStack(inject('cdkOut')),
-    chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    }),
-  ]);
+  // Chosen before the stack starts: with no browser the suite fails on that one line and leaves no stack.
+  const choice = chooseBrowser();
+  [t, browser] = await Promise.all([startTestStack(inject('cdkOut')), launchBrowser(choice)]);
   expect(
     site,
     'forms.allowedOrigins needs a local origin (http://localhost:<port>) for the local stack',
@@ -106,6 +104,8 @@ describe('console in a browser', () => {
 
     // The example form, embedded on the company's site, without JavaScript: a plain POST, 303, thank-you page.
     const embedding = await siteContext(false);
+    const redirects: string[] = [];
+    await followRedirectsToRoutedPages(embedding, `${t.stack.urls.api}/leads`, redirects);
     const form = await embedding.newPage();
     await form.goto(`${site}/contact-form.html`);
     expect(await form.locator('.origin-note').count()).toBe(0);
@@ -124,6 +124,7 @@ describe('console in a browser', () => {
     await form.screenshot({ path: join(shots, 'form.png'), fullPage: true });
     await form.click('button[type=submit]');
     await form.locator('h1', { hasText: 'Thank you!' }).waitFor();
+    expect(redirects).toEqual([thankYouUrl]);
     expect(form.url()).toBe(thankYouUrl);
     await form.screenshot({ path: join(shots, 'thank-you.png') });
     await embedding.close();
