@@ -1,21 +1,45 @@
-// The preinstall script of a local devDependency of Handoff (file:scripts/install-guard): stops an
-// install by npm < 11 with one line that says what to run instead.
+// The preinstall script of Handoff's local devDependency `handoff-install-guard`: stops an install by
+// npm < 11 with one line that says what to run instead. Plain JavaScript with no imports beyond Node's,
+// because it runs on whatever Node.js runs npm (Node 20 too), before anything else is usable.
 //
 // Why npm 10 cannot install Handoff: the node-<os>-<cpu> optionalDependencies all ship a bin named
 // `node`. npm 10 installs the one for this machine and links node_modules/.bin/node, then cleans up the
-// packages for other platforms together with their bin paths, which are the same node_modules/.bin/node
-// (npm/cli#4362): the install exits 0 with no Node.js 24. It also drops the lockfile's `libc` fields,
+// packages for other platforms together with their bin paths, which are that same node_modules/.bin/node
+// (npm/cli#4362): the install exits 0 with no Node.js 24. It also drops the lock file's `libc` fields,
 // rewriting package-lock.json. npm 11 leaves other platforms' packages out before it links anything.
 //
-// Why here and not in the root package's own preinstall: npm runs the root's install scripts only after
-// it has written package-lock.json; a dependency's script runs while it builds the tree, and its failure
-// rolls the install back before the lock file is saved.
-const agent = process.env.npm_config_user_agent ?? '';
-const npm = /^npm\/(\d+)\.\S*/.exec(agent);
-if (npm && Number(npm[1]) < 11) {
-  const command = process.env.npm_command === 'ci' ? 'ci' : 'install';
-  console.error(
-    `Handoff needs npm >= 11, this is ${npm[0]}: run npx npm@11 ${command} (or npm install -g npm@11 once)`,
-  );
+// Why a dependency's preinstall and not the root package's: npm runs the root's own install scripts
+// only after it has saved package-lock.json, while a dependency's script runs as npm builds the tree and
+// its failure rolls the install back before the lock file is written.
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/**
+ * The version of the npm running this script: from its own package.json beside `npm_execpath` (the
+ * npm-cli.js that runs), else from the user agent. The user agent alone can mislead: an npm started from
+ * another npm's script (`npx npm@10 install`) inherits the outer one's `npm_config_user_agent`.
+ */
+function runningNpm(env) {
+  try {
+    const pkg = JSON.parse(readFileSync(join(dirname(env.npm_execpath ?? ''), '..', 'package.json'), 'utf8'));
+    if (pkg.name === 'npm' && typeof pkg.version === 'string') return pkg.version;
+    if (typeof pkg.name === 'string') return undefined; // another package manager's CLI (yarn, pnpm)
+  } catch {
+    // no npm_execpath, or not inside a package: fall back to the user agent
+  }
+  return /^npm\/(\d+\.\S+)/.exec(env.npm_config_user_agent ?? '')?.[1];
+}
+
+/** The one line to stop with, or undefined when this npm may install Handoff. */
+function verdict(env) {
+  const version = runningNpm(env);
+  if (!version || Number(version.split('.')[0]) >= 11) return undefined;
+  const command = env.npm_command === 'ci' ? 'ci' : 'install';
+  return `Handoff needs npm >= 11 (this is npm ${version}, which installs no Node.js 24 and rewrites package-lock.json): run npx npm@11 ${command}`;
+}
+
+const line = verdict(process.env);
+if (line) {
+  console.error(line);
   process.exit(1);
 }
