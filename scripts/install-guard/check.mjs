@@ -34,8 +34,10 @@ function runningNpm(env) {
 function verdict(env) {
   const version = runningNpm(env);
   if (!version || Number(version.split('.')[0]) >= 11) return undefined;
-  const command = env.npm_command === 'ci' ? 'ci' : 'install';
-  return `Handoff needs npm >= 11 (this is npm ${version}, which installs no Node.js 24 and rewrites package-lock.json): run npx npm@11 ${command}`;
+  // npm ci writes no lock file; npm install (with or without package names) does.
+  const ci = env.npm_command === 'ci';
+  const harm = ci ? 'would leave out Node.js 24' : 'would leave out Node.js 24 and rewrite package-lock.json';
+  return `Handoff needs npm ≥ 11 (this is npm ${version}, which ${harm}): run npx npm@11 ${ci ? 'ci' : 'install'}, or npm install -g npm@11 once`;
 }
 
 const line = verdict(process.env);
