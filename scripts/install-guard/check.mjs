@@ -20,12 +20,14 @@ import { dirname, join } from 'node:path';
  * another npm's script (`npx npm@10 install`) inherits the outer one's `npm_config_user_agent`.
  */
 function runningNpm(env) {
-  try {
-    const pkg = JSON.parse(readFileSync(join(dirname(env.npm_execpath ?? ''), '..', 'package.json'), 'utf8'));
-    if (pkg.name === 'npm' && typeof pkg.version === 'string') return pkg.version;
-    if (typeof pkg.name === 'string') return undefined; // another package manager's CLI (yarn, pnpm)
-  } catch {
-    // no npm_execpath, or not inside a package: fall back to the user agent
+  if (env.npm_execpath) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dirname(env.npm_execpath), '..', 'package.json'), 'utf8'));
+      if (pkg.name === 'npm' && typeof pkg.version === 'string') return pkg.version;
+      if (typeof pkg.name === 'string') return undefined; // another package manager's CLI (yarn, pnpm)
+    } catch {
+      // not inside a package: fall back to the user agent
+    }
   }
   return /^npm\/(\d+\.\S+)/.exec(env.npm_config_user_agent ?? '')?.[1];
 }
