@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The install guard with real npms, on a fresh clone of this checkout's HEAD (about 2 minutes, needs the
+# The install guard with real npms, on a fresh clone of this checkout's HEAD (a few minutes, needs the
 # npm registry; not part of npm test): Node 20's own npm 10.8.2 must stop with the guard's line and leave
 # package-lock.json as it was, and npm 11 must then install Node.js 24 at node_modules/.bin/node.
 #   bash scripts/install-guard/try.sh [npm version to refuse, default 10.8.2]
