@@ -7,6 +7,7 @@ import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { ClockError, parseStartAt } from './clock.ts';
 import { DEFAULT_POOL } from './functions.ts';
+import { exitUnlessLambdaNode } from './node-check.ts';
 import { startLocal } from './runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from './sfn/throttle.ts';
 import { majorOf } from './template.ts';
@@ -76,6 +77,7 @@ async function main() {
   }
   const v = args.values;
   if (v.help) return console.log(USAGE);
+  exitUnlessLambdaNode('npm start'); // before the slow synthesis: the functions would fail on another major
   const port = Number(v.port);
   const timeScale = Number(v['time-scale']);
   if (!Number.isInteger(port) || port < 0 || port > 65531)

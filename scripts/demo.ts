@@ -225,6 +225,8 @@ async function main(v: ReturnType<typeof demoOptions>) {
   const mariaEmail = tagged(MARIA, v.tag);
   const unsubscriber = tagged(UNSUBSCRIBER, v.tag);
   if (!(await up(api))) {
+    // Its own stack runs the functions in this process: refuse another Node.js major before synthesizing.
+    (await import('../local/node-check.ts')).exitUnlessLambdaNode('npm run demo');
     console.log(
       `Nothing answered at ${api}: starting the demo's own Handoff (time scale ${v['time-scale']}×, in a temporary data folder that is removed when the demo ends; its Console and Mailbox go with it).\n` +
         'To keep one to look around in, run `npm start -- --time-scale 86400` in another terminal first.',

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { PoolOptions } from '../local/lambda-pool.ts';
+import { exitUnlessLambdaNode } from '../local/node-check.ts';
 import { type LocalOptions, type LocalStack, startLocal } from '../local/runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
 
@@ -52,6 +53,7 @@ const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 /** The synthesized app (synthesizing it if cdk.out is missing) and its config. */
 function prepare() {
+  exitUnlessLambdaNode('npm run bench'); // the stack runs the functions in this process
   const cdkOut = join(root, 'cdk.out');
   const config = loadConfig(join(root, 'config'));
   if (!existsSync(join(cdkOut, 'Handoff.template.json'))) buildApp(config, cdkOut).app.synth();

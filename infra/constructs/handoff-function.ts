@@ -12,6 +12,9 @@ import type { HandoffMail } from './mail.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
+/** Every function's Lambda runtime; `npm start` refuses to run the functions on another Node.js major. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+
 export interface HandoffFunctionProps {
   /** Path under `functions/`, e.g. `steps/capture.ts`. */
   entry: string;
@@ -46,7 +49,7 @@ export class HandoffFunction extends NodejsFunction {
       entry: resolve(ROOT, 'functions', props.entry),
       handler: 'handler',
       description: props.description,
-      runtime: Runtime.NODEJS_24_X,
+      runtime: LAMBDA_RUNTIME,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
