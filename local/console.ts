@@ -13,6 +13,10 @@ export interface LocalConsoleOptions {
   stores: Stores;
   stateMachineArn: string;
   apiUrl: string;
+  /** Host names the console answers besides loopback (`--allow-host`). */
+  allowedHosts?: readonly string[];
+  /** The form settings SubmitLead runs with at this stack's ports (local/site.ts). */
+  forms?: { allowedOrigins: readonly string[]; thankYouUrl: string };
 }
 
 /** What the Step Functions port serves besides the API: the fault switch, and the admin console. */
@@ -22,6 +26,8 @@ export function consoleFallback(opts: LocalConsoleOptions) {
     stores: opts.stores,
     stateMachineArn: opts.stateMachineArn,
     apiUrl: opts.apiUrl,
+    ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),
+    ...(opts.forms ? { forms: opts.forms } : {}),
     stateCacheMs: 1_000,
     local: { sendNow: async (executionArn) => sendNow(opts.sfn, executionArn) },
   });
