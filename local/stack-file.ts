@@ -4,7 +4,7 @@
 // behind, so a reader checks that the process is alive and that its API answers before trusting it.
 // Readers keep fields they do not know: add new ones (a clock, say) to StackInfo and write them.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 
 export const STACK_FILE = 'stack.json';
 
@@ -99,7 +99,7 @@ export async function liveStack(dataDir: string): Promise<StackInfo> {
       'missing',
     );
   const what = `The local stack recorded in ${file} (pid ${info.pid}, started ${info.startedAt})`;
-  const restart = 'Start it again with `npm start` (it replaces the file), or pass --api <url>.';
+  const restart = `Start it again with \`${restartCommand(dataDir, info)}\` (it replaces the file), or pass --api <url>.`;
   if (!alive(info.pid))
     throw new StackFileError(
       `${what} is not running: its process is gone (killed, or it crashed). ${restart}`,
@@ -155,6 +155,17 @@ export async function locateStack(o: { api?: string; dataDir: string }): Promise
   if (!readStackFile(o.dataDir)) return { urls: urlsFromApi('http://127.0.0.1:3000'), from: 'default' };
   const info = await liveStack(o.dataDir);
   return { urls: info.urls, timeScale: info.timeScale, from: 'file' };
+}
+
+/** The npm start that brings the recorded stack back: its port, time scale and data folder when not the defaults. */
+export function restartCommand(dataDir: string, info: StackInfo): string {
+  const port = Number(new URL(info.urls.api).port);
+  const options = [
+    ...(port !== 3000 ? [`--port ${port}`] : []),
+    ...(info.timeScale !== 1 ? [`--time-scale ${info.timeScale}`] : []),
+    ...(resolve(dataDir) !== resolve('.handoff') ? [`--data ${shown(dataDir)}`] : []),
+  ];
+  return options.length ? `npm start -- ${options.join(' ')}` : 'npm start';
 }
 
 /** Whether process `pid` exists (EPERM: it does, as another user's). */
