@@ -114,6 +114,18 @@ describe('the stack file', () => {
     expect((await locateStack({ dataDir: dir })).from).toBe('default');
   });
 
+  it('makes a script that reads --data exit 3 with the stale file named, instead of trying another stack', () => {
+    writeStackFile(dir, info('http://127.0.0.1:9', deadPid()));
+    const run = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(import.meta.dirname, '../../scripts/funnel-rebuild.ts'), '--data', dir],
+      { encoding: 'utf8', timeout: 60_000, env: { PATH: String(process.env.PATH) } },
+    );
+    expect(run.status, run.stderr).toBe(3);
+    expect(run.stderr).toContain(`The local stack recorded in ${join(dir, STACK_FILE)}`);
+    expect(run.stderr).toContain('is not running: its process is gone');
+  });
+
   it('restarts a default stack with plain npm start', () => {
     expect(restartCommand('.handoff', { ...info('http://127.0.0.1:3000'), timeScale: 1 })).toBe('npm start');
   });
