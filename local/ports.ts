@@ -38,7 +38,8 @@ const SERVICES: Record<string, string> = {
 /** For `npm start -- --port <port>`, one line: which port, for what, why it is not free, and a --port that is. */
 export async function explainPortInUse(e: PortInUseError, port: number): Promise<string> {
   const [low, high] = ephemeralRange();
-  const what = `Port ${e.port}${e.service ? ` (${SERVICES[e.service] ?? e.service}, --port ${port} + ${e.port - port})` : ''} on ${e.host}`;
+  const offset = e.port === port ? '' : ` + ${e.port - port}`;
+  const what = `Port ${e.port}${e.service ? ` (${SERVICES[e.service] ?? e.service}, --port ${port}${offset})` : ''} on ${e.host}`;
   const base = await freeBase(port === 3000 ? 3010 : 3000);
   const instead = base ? `, e.g. npm start -- --port ${base}` : '';
   return e.listening

@@ -27,7 +27,7 @@ import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
 import type { RateLimit } from './sfn/throttle.ts';
 import { type FormSettings, formSettingsOf, siteEnvironment } from './site.ts';
-import { removeStackFile, writeStackFile } from './stack-file.ts';
+import { assertFolderFree, removeStackFile, writeStackFile } from './stack-file.ts';
 import { createTables } from './tables.ts';
 import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf } from './template.ts';
 
@@ -104,6 +104,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  * EventBridge rules. Every port listens first and answers 503 until the whole stack is ready.
  */
 export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
+  assertFolderFree(opts.dataDir);
   const restoreUmask = privateDataDir(opts.dataDir, opts.fresh);
   const portFor = (offset: number) => (opts.port === 0 ? 0 : opts.port + offset);
   const servers: Server[] = [];

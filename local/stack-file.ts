@@ -28,11 +28,11 @@ export interface StackInfo {
   tableName: string;
 }
 
-/** No stack.json, a stale one, or one that is not a stack's: `message` says what to do, in a line or two. */
+/** No stack.json, a stale one, one that is not a stack's, or a folder another stack runs on: `message` says what to do, in a line or two. */
 export class StackFileError extends Error {
   constructor(
     message: string,
-    readonly reason: 'missing' | 'stale' | 'unreadable',
+    readonly reason: 'missing' | 'stale' | 'unreadable' | 'in use',
   ) {
     super(message);
     this.name = 'StackFileError';
@@ -84,6 +84,24 @@ export function readStackFile(dataDir: string): StackInfo | undefined {
       'unreadable',
     );
   return info as StackInfo;
+}
+
+/**
+ * Throws when another live process runs a stack on `dataDir` (its stack.json names a running pid): two
+ * stacks on one folder would share dynalite's files and executions, and `--fresh` would wipe the other's.
+ */
+export function assertFolderFree(dataDir: string): void {
+  let info: StackInfo | undefined;
+  try {
+    info = readStackFile(dataDir);
+  } catch {
+    return;
+  }
+  if (info && info.pid !== process.pid && alive(info.pid))
+    throw new StackFileError(
+      `The data folder ${shown(dataDir)} is in use by the stack at ${info.urls.api} (pid ${info.pid}): stop it, or pass another --data (no stack there? delete ${shown(join(dataDir, STACK_FILE))})`,
+      'in use',
+    );
 }
 
 /**
@@ -168,13 +186,20 @@ export function restartCommand(dataDir: string, info: StackInfo): string {
   return options.length ? `npm start -- ${options.join(' ')}` : 'npm start';
 }
 
-/** Whether process `pid` exists (EPERM: it does, as another user's). */
+/**
+ * Whether process `pid` runs (EPERM: it does, as another user's). A killed child its parent has not reaped
+ * yet is a zombie that still answers signal 0: on Linux its state in /proc says so.
+ */
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    return !/^\d+ \(.*\) Z/s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return true;
   }
 }
 

@@ -10,6 +10,7 @@ import { DEFAULT_POOL } from './functions.ts';
 import { explainPortInUse, PortInUseError } from './ports.ts';
 import { startLocal } from './runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from './sfn/throttle.ts';
+import { StackFileError } from './stack-file.ts';
 import { majorOf } from './template.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -138,9 +139,9 @@ async function main() {
     lambda: { concurrency, queue },
     startRate: { perSecond: startRate, burst: burstFor(startRate) },
   }).catch(async (e) => {
-    if (!(e instanceof PortInUseError)) throw e;
+    if (!(e instanceof PortInUseError || e instanceof StackFileError)) throw e;
     console.log('failed');
-    console.error(await explainPortInUse(e, port));
+    console.error(e instanceof PortInUseError ? await explainPortInUse(e, port) : e.message);
     process.exit(1);
   });
   console.log('done');

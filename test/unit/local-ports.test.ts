@@ -80,7 +80,7 @@ describe('listen on a fixed port', () => {
     const line = await explainPortInUse(err, port);
     expect(line).toMatch(
       new RegExp(
-        `^Port ${port} \\(API, --port ${port} \\+ 0\\) on 127\\.0\\.0\\.1 is in use by another program: start with another --port, e\\.g\\. npm start -- --port \\d+$`,
+        `^Port ${port} \\(API, --port ${port}\\) on 127\\.0\\.0\\.1 is in use by another program: start with another --port, e\\.g\\. npm start -- --port \\d+$`,
       ),
     );
     const base = await freeBase(20_000);

@@ -1,12 +1,13 @@
 // <data>/stack.json (local/stack-file.ts): how the scripts find the running local stack, and how a file
 // left by a killed stack is told from a live one. Servers listen on 127.0.0.1 and are closed by each test.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  assertFolderFree,
   liveStack,
   locateStack,
   readStackFile,
@@ -124,6 +125,20 @@ describe('the stack file', () => {
     expect(run.status, run.stderr).toBe(3);
     expect(run.stderr).toContain(`The local stack recorded in ${join(dir, STACK_FILE)}`);
     expect(run.stderr).toContain('is not running: its process is gone');
+  });
+
+  it('refuses a second stack on a folder a live stack uses, not on a stale one or its own', () => {
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+    try {
+      writeStackFile(dir, info('http://127.0.0.1:3000', other.pid));
+      expect(() => assertFolderFree(dir)).toThrow(/is in use by the stack at http:\/\/127\.0\.0\.1:3000/);
+      writeStackFile(dir, info('http://127.0.0.1:3000', deadPid()));
+      expect(() => assertFolderFree(dir)).not.toThrow();
+      writeStackFile(dir, info('http://127.0.0.1:3000'));
+      expect(() => assertFolderFree(dir)).not.toThrow();
+    } finally {
+      other.kill();
+    }
   });
 
   it('restarts a default stack with plain npm start', () => {
