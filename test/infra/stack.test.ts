@@ -155,10 +155,10 @@ describe('least-privilege function roles', () => {
           ?.FORM_ALLOWED_ORIGINS !== undefined,
     );
     expect(withForms.map((r) => String(r.Metadata?.['aws:cdk:path']).split('/')[1])).toEqual(['SubmitLead']);
-    expect(
-      (withForms[0]?.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment
-        .Variables,
-    ).toMatchObject({
+    const variables = (
+      withForms[0]?.Properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined
+    )?.Environment?.Variables;
+    expect(variables).toMatchObject({
       FORM_ALLOWED_ORIGINS: config.app.forms.allowedOrigins.join(' '),
       FORM_THANK_YOU_URL: config.app.forms.thankYouUrl,
     });
