@@ -41,6 +41,13 @@ export interface ConsoleOptions {
   local?: { sendNow(executionArn: string): Promise<boolean> };
   /** The HTTP API's base URL: where the example form posts. */
   apiUrl?: string;
+  /**
+   * The form settings the API runs with (default config/app.json's `forms`): the local stack passes
+   * them placed at its ports (local/site.ts), so the example page says truly whether its posts are allowed.
+   */
+  forms?: { allowedOrigins: readonly string[]; thankYouUrl: string };
+  /** Host names the console answers besides loopback (a forwarded dev environment: `--allow-host`). */
+  allowedHosts?: readonly string[];
   /** When set, /api/ answers only a browser holding this token (see server.ts). */
   token?: string;
   /** How long a running execution's current state is reused in the runs list (ms). */

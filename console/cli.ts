@@ -1,6 +1,8 @@
 // npm run console -- --stack Handoff [--region r] [--port n]: the admin console against a deployed stack,
 // with your default AWS credentials. The same console as `npm start` serves; only the endpoints differ.
+// Without --stack it points at the console the running local stack already serves (its stack.json).
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -9,12 +11,16 @@ import { config } from '../functions/shared/config.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { listen } from '../local/aws-json.ts';
 import { edgeServer } from '../local/edge.ts';
+import { liveStack, StackFileError } from '../local/stack-file.ts';
 import { createConsole } from './server.ts';
 import { resolveStack, StackError, stackErrorOf } from './stack.ts';
 
 const USAGE = `Usage: npm run console -- --stack <name> [--region <region>] [--port <port>]
+       npm run console -- [--data <folder>]
 
   --stack NAME     the deployed Handoff stack (its StateMachineArn, TableName and ApiUrl outputs)
+  (no --stack)     the local stack: prints where \`npm start\` serves its console (read from the data
+                   folder's stack.json; --data FOLDER, default .handoff)
   --region REGION  its region (default: AWS_REGION or your profile's region)
   --port N         local port (default 4000); the console listens on 127.0.0.1 only
   -h, --help       this help
@@ -24,13 +30,14 @@ console needs states:ListExecutions, DescribeExecution, GetExecutionHistory, Des
 StopExecution, RedriveExecution and dynamodb:GetItem/Query on the table.`;
 
 async function main() {
-  let values: { stack?: string; region?: string; port: string; help: boolean };
+  let values: { stack?: string; region?: string; port: string; data: string; help: boolean };
   try {
     values = parseArgs({
       options: {
         stack: { type: 'string' },
         region: { type: 'string' },
         port: { type: 'string', default: '4000' },
+        data: { type: 'string', default: '.handoff' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }).values as typeof values;
@@ -38,7 +45,7 @@ async function main() {
     return usage((e as Error).message);
   }
   if (values.help) return console.log(USAGE);
-  if (!values.stack) return usage('--stack is required');
+  if (!values.stack) return localConsole(resolve(values.data));
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     return usage(`--port must be a whole number from 0 to 65535, not "${values.port}"`);
@@ -88,6 +95,22 @@ Listening on 127.0.0.1 only. Ctrl-C stops it.`);
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** No --stack: the local stack serves the same console itself; say where, or why there is none. */
+async function localConsole(dataDir: string): Promise<void> {
+  try {
+    const info = await liveStack(dataDir);
+    console.log(
+      `The local stack (pid ${info.pid}, time scale ${info.timeScale}×) serves its console itself: open ${info.urls.console}\n` +
+        'For a deployed stack: npm run console -- --stack <name>',
+    );
+  } catch (e) {
+    if (!(e instanceof StackFileError)) throw e;
+    if (e.reason === 'missing') return usage(`--stack is required (${e.message})`);
+    console.error(e.message);
+    process.exit(1);
+  }
 }
 
 function usage(message: string): never {

@@ -67,8 +67,8 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
 async function handle(api: ConsoleApi, opts: ConsoleOptions, req: IncomingMessage, res: ServerResponse) {
   const { path, query } = parseTarget(req.url ?? '/');
   const host = hostnameOf(req.headers.host);
-  if (!host || !LOOPBACK.has(host))
-    throw new ApiError(403, 'The console answers on 127.0.0.1 and localhost only');
+  if (!host || !(LOOPBACK.has(host) || opts.allowedHosts?.includes(host)))
+    throw new ApiError(403, 'The console answers on 127.0.0.1 and localhost only (and --allow-host names)');
   const method = req.method ?? 'GET';
 
   if (path[0] === 'api') {
@@ -77,7 +77,7 @@ async function handle(api: ConsoleApi, opts: ConsoleOptions, req: IncomingMessag
         401,
         'Open the console with the URL npm run console printed (it carries the access token)',
       );
-    return routeApi(api, req, res, method, path.slice(1), query);
+    return routeApi(api, opts, req, res, method, path.slice(1), query);
   }
   if (method !== 'GET' && method !== 'HEAD') throw new ApiError(405, 'Method not allowed');
   if (opts.token && path.length === 0 && query.has('token')) {
@@ -99,6 +99,7 @@ async function handle(api: ConsoleApi, opts: ConsoleOptions, req: IncomingMessag
 
 async function routeApi(
   api: ConsoleApi,
+  opts: ConsoleOptions,
   req: IncomingMessage,
   res: ServerResponse,
   method: string,
@@ -126,7 +127,7 @@ async function routeApi(
   if (resource === 'runs' && id !== undefined && action !== undefined) {
     if (!['stop', 'redrive', 'send-now'].includes(action)) throw new ApiError(404, 'No such API route');
     if (method !== 'POST') throw new ApiError(405, 'Actions are POST requests');
-    const body = await actionBody(req);
+    const body = await actionBody(req, opts);
     if (action === 'stop') return answer(await api.stop(id));
     if (action === 'redrive')
       return answer(
@@ -144,9 +145,9 @@ async function routeApi(
  * An action's body: JSON from the console's own page. A cross-site form cannot send JSON without a
  * preflight (which gets no CORS answer), and its Origin would not match.
  */
-async function actionBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+async function actionBody(req: IncomingMessage, opts: ConsoleOptions): Promise<Record<string, unknown>> {
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== `http://${req.headers.host}`)
+  if (origin !== undefined && !pageOrigins(req, opts).includes(origin))
     throw new ApiError(403, 'Actions come from the console’s own pages only');
   const type = String(req.headers['content-type'] ?? '')
     .split(';')[0]
@@ -210,12 +211,13 @@ async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: Ser
   const type = TYPES[extname(file)];
   const info = type ? await stat(file).catch(() => undefined) : undefined;
   if (!type || !info?.isFile()) throw new ApiError(404, 'Not found');
+  const forms = opts.forms ?? config.app.forms;
   let body = await readFile(file);
   const apiUrl = (opts.apiUrl ?? EXAMPLE_API).replace(/\/+$/, '');
   if (type.startsWith('text/html')) {
     // Served from here, the page's origin is this server's: say so when the API would refuse it (403).
-    const origin = `http://${req.headers.host}`;
-    const note = config.app.forms.allowedOrigins.includes(origin)
+    const origin = pageOrigins(req, opts)[0] ?? '';
+    const note = forms.allowedOrigins.includes(origin)
       ? ''
       : `<p class="origin-note" role="note">This page's origin, <code>${escapeHtml(origin)}</code>, is not in <code>forms.allowedOrigins</code> (config/app.json): the API refuses its posts with 403. Add it there and synthesize again.</p>`;
     body = Buffer.from(
@@ -224,7 +226,7 @@ async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: Ser
   }
   const apiOrigin = new URL(apiUrl).origin;
   // form-action also covers the 303 to the thank-you page, on the site's own origin.
-  const thankYouOrigin = new URL(config.app.forms.thankYouUrl).origin;
+  const thankYouOrigin = new URL(forms.thankYouUrl).origin;
   res.writeHead(200, {
     ...BASE_HEADERS,
     // Not no-referrer: with it, a browser posts the form with `Origin: null`, which the API refuses (403).
@@ -291,6 +293,16 @@ export function parseTarget(target: string): { path: string[]; query: URLSearchP
     }
   }
   return { path, query: new URLSearchParams(rawQuery) };
+}
+
+/**
+ * The origins a page of this server has, as the browser sees it: `http://<Host>`, and behind a forwarded
+ * host name (which a forwarding proxy may serve over TLS) its https twin too.
+ */
+function pageOrigins(req: IncomingMessage, opts: ConsoleOptions): string[] {
+  const host = req.headers.host ?? '';
+  const forwarded = opts.allowedHosts?.includes(hostnameOf(host) ?? '') ?? false;
+  return forwarded ? [`http://${host}`, `https://${host}`] : [`http://${host}`];
 }
 
 /** The hostname of a Host header (`127.0.0.1:3001` → `127.0.0.1`, `[::1]:80` → `[::1]`), lower-cased. */

@@ -125,6 +125,7 @@ export class HandoffStack extends Stack {
     // SubmitLead hands a submission for a lead with an active run to that run (a signal), and tells the
     // rep of an assigned lead about new activity (at most daily).
     const leads = fn('SubmitLead', 'POST /leads')
+      .useForms(config.app.forms)
       .startsRunsOf(sm)
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
       .useMail(mail)

@@ -1,22 +1,9 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { readBody } from './edge.ts';
 
 export { readBody } from './edge.ts';
-
-export async function listen(server: Server, port: number, host = '127.0.0.1'): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(
-        e.code === 'EADDRINUSE'
-          ? new Error(`Port ${port} on ${host} is already in use: pass another --port`)
-          : e,
-      ),
-    );
-    server.listen(port, host, () => resolve());
-  });
-  return (server.address() as AddressInfo).port;
-}
+// Every listener binds through ports.ts: a port held by an outgoing connection is retried, a taken one named.
+export { listen } from './ports.ts';
 
 export async function close(server: Server): Promise<void> {
   server.closeAllConnections?.();

@@ -15,6 +15,10 @@ export interface LocalConsoleOptions {
   apiUrl: string;
   /** The stack's clock: the console's "now". */
   clock: { now(): number; scale: number };
+  /** Host names the console answers besides loopback (`--allow-host`). */
+  allowedHosts?: readonly string[];
+  /** The form settings SubmitLead runs with at this stack's ports (local/site.ts). */
+  forms?: { allowedOrigins: readonly string[]; thankYouUrl: string };
 }
 
 /** What the Step Functions port serves besides the API: the fault switch, and the admin console. */
@@ -24,6 +28,8 @@ export function consoleFallback(opts: LocalConsoleOptions) {
     stores: opts.stores,
     stateMachineArn: opts.stateMachineArn,
     apiUrl: opts.apiUrl,
+    ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}),
+    ...(opts.forms ? { forms: opts.forms } : {}),
     stateCacheMs: 1_000,
     clock: opts.clock,
     local: { sendNow: async (executionArn) => sendNow(opts.sfn, executionArn) },

@@ -10,6 +10,7 @@ import { startDynalite, tracked } from './emulators.ts';
 import { dynamodbProxy } from './fault-proxy.ts';
 import { type Faults, SharedDynamodbFaults } from './faults.ts';
 import { DynamoMeter, metered } from './meter.ts';
+import { PortInUseError } from './ports.ts';
 
 const port = parentPort;
 if (!port) throw new Error('local/dynamodb-thread.ts runs in a worker thread');
@@ -17,7 +18,9 @@ const send = (msg: FromDynamoThread) => port.postMessage(msg);
 const data = workerData as DynamoThreadData;
 
 try {
-  const edge = edgeServer('dynamodb', (line) => send({ log: line }));
+  const edge = edgeServer('dynamodb', (line) => send({ log: line }), {
+    allowedHosts: data.allowedHosts ?? [],
+  });
   const edgePort = await listen(edge.server, data.port);
   const db = await startDynalite(data.dataDir);
   const requests = tracked(db.handler);
@@ -39,5 +42,6 @@ try {
   });
   send({ ready: { port: edgePort, url: db.url } });
 } catch (e) {
-  send({ error: (e as Error).message });
+  const portInUse = e instanceof PortInUseError ? { port: e.port, listening: e.listening } : undefined;
+  send({ error: (e as Error).message, ...(portInUse ? { portInUse } : {}) });
 }

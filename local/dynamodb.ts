@@ -2,17 +2,22 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { SharedDynamodbFaults } from './faults.ts';
 import type { MeterReading } from './meter.ts';
+import { PortInUseError } from './ports.ts';
 
 export interface DynamoThreadData {
   dataDir: string;
   /** The public DynamoDB port (0: any free one). */
   port: number;
+  /** Host names its edge answers besides loopback (local/edge.ts). */
+  allowedHosts?: readonly string[];
 }
 export type ToDynamoThread = { open?: SharedArrayBuffer; meter?: boolean; readMeter?: number; stop?: true };
 export type FromDynamoThread = {
   ready?: { port: number; url: string };
   log?: string;
   error?: string;
+  /** The public port could not be bound (local/ports.ts): whether another program listens there. */
+  portInUse?: { port: number; listening: boolean };
   stopped?: true;
   meter?: { id: number; reading: MeterReading };
 };
@@ -41,7 +46,11 @@ export function startDynamoThread(
   opts: DynamoThreadData & { log?: (line: string) => void },
 ): Promise<DynamoThread> {
   const worker = new Worker(join(import.meta.dirname, 'dynamodb-worker.mjs'), {
-    workerData: { dataDir: opts.dataDir, port: opts.port } satisfies DynamoThreadData,
+    workerData: {
+      dataDir: opts.dataDir,
+      port: opts.port,
+      allowedHosts: [...(opts.allowedHosts ?? [])],
+    } satisfies DynamoThreadData,
     execArgv: [],
   });
   const log = opts.log ?? ((line: string) => console.error(line));
@@ -59,7 +68,8 @@ export function startDynamoThread(
     worker.on('message', (msg: FromDynamoThread) => {
       if (msg.log) log(msg.log);
       if (msg.error) {
-        reject(new Error(msg.error));
+        const taken = msg.portInUse;
+        reject(taken ? new PortInUseError(taken.port, '127.0.0.1', taken.listening) : new Error(msg.error));
         void worker.terminate();
       }
       if (msg.stopped) stopped();

@@ -32,8 +32,17 @@ type Log = (line: string) => void;
 const defaultLog: Log = (line) => console.error(line);
 const HOST = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(:\d{1,5})?$/;
 
+export interface EdgeOptions {
+  /**
+   * Host names answered besides loopback (`--allow-host`: a codespace's or an SSH tunnel's name for this
+   * machine), any port; lower-case, checked by `allowedHostNames`.
+   */
+  allowedHosts?: readonly string[];
+}
+
 /** A server whose requests get 503 until `open(handler)`, and whose handler cannot crash the process. */
-export function edgeServer(name: string, log: Log = defaultLog): EdgeServer {
+export function edgeServer(name: string, log: Log = defaultLog, opts: EdgeOptions = {}): EdgeServer {
+  const allowedHosts = opts.allowedHosts ?? [];
   let handler: RequestListener | undefined;
   const server = createServer(async (req, res) => {
     try {
@@ -43,7 +52,7 @@ export function edgeServer(name: string, log: Log = defaultLog): EdgeServer {
         res.end(JSON.stringify({ message: 'Service Unavailable: the local stack is starting' }));
         return;
       }
-      checkRequest(req);
+      checkRequest(req, allowedHosts);
       await handler(req, res);
     } catch (e) {
       const status = statusOf(e);
@@ -77,8 +86,11 @@ export function edgeServer(name: string, log: Log = defaultLog): EdgeServer {
   };
 }
 
-/** Throws EdgeError(400) for a request target or Host header no handler could use. */
-export function checkRequest(req: IncomingMessage): void {
+/**
+ * Throws EdgeError(400) for a request target or Host header no handler could use, and 421 for a Host that
+ * is neither this machine nor one of `allowedHosts`.
+ */
+export function checkRequest(req: IncomingMessage, allowedHosts: readonly string[] = []): void {
   const host = req.headers.host;
   if (host && !HOST.test(host)) throw new EdgeError(400, 'Host header is not a host');
   const target = req.url ?? '/';
@@ -89,9 +101,30 @@ export function checkRequest(req: IncomingMessage): void {
     throw new EdgeError(400, 'bad percent-encoding in the path');
   }
   // Every local port serves this machine only: a Host other than a loopback name is a browser that was
-  // pointed here by someone else's DNS (rebinding), so it gets nothing (the emails and tokens are here).
-  if (host && !isLoopbackHost(host))
-    throw new EdgeError(421, 'Host is not this machine (127.0.0.1, localhost)');
+  // pointed here by someone else's DNS (rebinding), so it gets nothing (the emails and tokens are here),
+  // unless the user named that host (a forwarded dev environment reaches the stack under its own name).
+  if (host && !isLoopbackHost(host) && !allowedHosts.includes(hostnameOf(host)))
+    throw new EdgeError(421, 'Host is not this machine (127.0.0.1, localhost) nor an --allow-host name');
+}
+
+/** The name part of a Host header that passed the HOST pattern, lower-cased (`Dev.Box:3001` → `dev.box`). */
+function hostnameOf(host: string): string {
+  return host.replace(/:\d{1,5}$/, '').toLowerCase();
+}
+
+/**
+ * `--allow-host` values (or HANDOFF_ALLOWED_HOSTS, comma- or space-separated) as lower-case host names.
+ * A name only: no scheme, port, path or wildcard (each name is allowed exactly, on every port).
+ */
+export function allowedHostNames(values: readonly string[]): string[] {
+  const names = values.flatMap((v) => v.split(/[\s,]+/)).filter(Boolean);
+  for (const name of names) {
+    if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(name))
+      throw new Error(
+        `--allow-host takes a host name such as devbox.example (no scheme, port or wildcard), not "${name}"`,
+      );
+  }
+  return [...new Set(names.map((n) => n.toLowerCase()))];
 }
 
 /** `127.0.0.1`, `localhost` or `[::1]`, with or without a port. */

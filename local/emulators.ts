@@ -78,7 +78,9 @@ export async function startSes(now: () => number = Date.now): Promise<Emulator> 
     getCurrentTimestamp: () => number;
   };
   util.getCurrentTimestamp = () => Math.floor(now() / 1000);
-  const server = await sesServer()({ host: '127.0.0.1', port: await freePort() });
+  // Port 0: the system picks a free port as it binds. (A port found free first and bound later could be
+  // taken in between, and aws-ses-v2-local's listen never settles on an error.)
+  const server = await sesServer()({ host: '127.0.0.1', port: 0 });
   return {
     server,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -116,15 +118,6 @@ export async function sweepExpired(
     ExclusiveStartKey = page.LastEvaluatedKey as never;
   } while (ExclusiveStartKey);
   return deleted;
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** aws-ses-v2-local is CommonJS with `exports.default`: Node's ESM interop nests it one level deeper. */

@@ -21,11 +21,14 @@ import { LocalFunctions, type PoolOptions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { DEFAULT_POOL } from './lambda-pool.ts';
 import type { MeterReading } from './meter.ts';
+import { PortInUseError } from './ports.ts';
 import { secretsHandler } from './secrets.ts';
 import { seedReps } from './seed.ts';
 import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
 import type { RateLimit } from './sfn/throttle.ts';
+import { type FormSettings, formSettingsOf, siteEnvironment } from './site.ts';
+import { assertFolderFree, removeStackFile, writeStackFile } from './stack-file.ts';
 import { createTables } from './tables.ts';
 import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf } from './template.ts';
 
@@ -35,6 +38,11 @@ export interface LocalOptions {
   dataDir: string;
   /** API port; the others follow it (+1 Step Functions and console, +2 DynamoDB, +3 SES, +4 Secrets Manager). 0 = any free ports. */
   port: number;
+  /**
+   * Host names every port answers besides loopback, and whose pages may post the example form (a
+   * forwarded dev environment: local/edge.ts, local/site.ts). Default none.
+   */
+  allowedHosts?: readonly string[];
   /** The clock's speed: 86400 = a virtual day per real second (local/clock.ts). */
   timeScale: number;
   /** Where the clock starts (epoch ms); default: where the data folder's clock stood, or now for a new one. */
@@ -97,6 +105,8 @@ export interface LocalStack {
   /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
   runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;
+  /** The form settings SubmitLead runs with, placed at this stack's ports (local/site.ts). */
+  forms?: FormSettings;
   stop(): Promise<void>;
 }
 
@@ -110,6 +120,7 @@ const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
  * EventBridge rules. Every port listens first and answers 503 until the whole stack is ready.
  */
 export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
+  assertFolderFree(opts.dataDir);
   const restoreUmask = privateDataDir(opts.dataDir, opts.fresh);
   // Lambda runs in UTC, and worker threads share their process's time zone (their env's TZ is ignored).
   process.env.TZ = 'UTC';
@@ -129,28 +140,36 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   const portFor = (offset: number) => (opts.port === 0 ? 0 : opts.port + offset);
   const servers: Server[] = [];
   const template = loadTemplate(opts.cdkOut);
-  const serve = async (name: string, offset: number): Promise<EdgeServer & { port: number }> => {
-    const edge = edgeServer(name, opts.log);
-    servers.push(edge.server);
-    return { ...edge, port: await listen(edge.server, portFor(offset)) };
-  };
-
-  // Public ports first (their URLs go into the functions' environment); each answers 503 until ready.
-  const api = await serve('api', 0);
-  const sfnHttp = await serve('sfn', 1);
-  // DynamoDB's edge, fault switch and dynalite run on their own thread (local/dynamodb-thread.ts).
-  const db = await startDynamoThread({
-    dataDir: opts.dataDir,
-    port: portFor(2),
-    ...(opts.log ? { log: opts.log } : {}),
-  }).catch(async (e) => {
+  const allowedHosts = opts.allowedHosts ?? [];
+  const failStart = async (e: unknown, service: string): Promise<never> => {
     await Promise.all(servers.map((s) => close(s)));
     opened.close();
     restoreUmask();
+    if (e instanceof PortInUseError) e.service = service;
     throw e;
-  });
+  };
+  const serve = async (name: string, offset: number): Promise<EdgeServer & { port: number }> => {
+    const edge = edgeServer(name, opts.log, { allowedHosts });
+    const port = await listen(edge.server, portFor(offset)).catch((e) => failStart(e, name));
+    servers.push(edge.server);
+    return { ...edge, port };
+  };
+
+  // Public ports first (their URLs go into the functions' environment); each answers 503 until ready.
+  // All five are bound before this process opens any port of its own choosing (dynalite's and SES's
+  // internal ones, outgoing connections): one of those could otherwise land on N+2 … N+4.
+  const api = await serve('api', 0);
+  const sfnHttp = await serve('sfn', 1);
   const sesEdge = await serve('ses', 3);
   const secretsEdge = await serve('secrets', 4);
+  // DynamoDB's edge, fault switch and dynalite run on their own thread (local/dynamodb-thread.ts), which
+  // binds its public port before dynalite's internal one.
+  const db = await startDynamoThread({
+    dataDir: opts.dataDir,
+    port: portFor(2),
+    allowedHosts,
+    ...(opts.log ? { log: opts.log } : {}),
+  }).catch((e) => failStart(e, 'dynamodb'));
   // The emulators themselves listen on internal ports, behind the fault proxies.
   const ses = await startSes(now);
   servers.push(ses.server);
@@ -200,7 +219,13 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     // Metrics are CloudWatch EMF lines on stdout: meaningful in Lambda, noise in a terminal.
     POWERTOOLS_METRICS_DISABLED: 'true',
   };
-  const functionList = functionsOf(template, names);
+  // The form settings go where this stack's pages really are (local/site.ts).
+  const site = { port: opts.port, consolePort: sfnHttp.port, allowedHosts };
+  const functionList = functionsOf(template, names).map((f) => ({
+    ...f,
+    environment: siteEnvironment(f.environment, site),
+  }));
+  const forms = formSettingsOf(functionList.map((f) => f.environment));
   const faults = new Faults(functionList);
   const functions = new LocalFunctions(opts.cdkOut, functionList, env, {
     ...opts.lambda,
@@ -293,13 +318,25 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     stateMachineArn: machines[0]?.arn ?? '',
     apiUrl: urls.api,
     clock,
+    allowedHosts,
+    ...(forms ? { forms } : {}),
   });
   sfnHttp.open(sfnHandler(sfn, consoleHandler));
   api.open(httpApiHandler(routesOf(template, names), functions, adminToken, now));
   const resumed = sfn.resumeAll();
+  const stateMachineArn = machines[0]?.arn ?? '';
+  // How the scripts find this stack (local/stack-file.ts); removed at stop.
+  writeStackFile(opts.dataDir, {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    timeScale: opts.timeScale,
+    urls,
+    stateMachineArn,
+    tableName,
+  });
   return {
     urls,
-    stateMachineArn: machines[0]?.arn ?? '',
+    stateMachineArn,
     tableName,
     adminToken,
     resumed,
@@ -317,7 +354,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
       lambda: f.runtime,
     })),
     env,
+    ...(forms ? { forms } : {}),
     async stop() {
+      removeStackFile(opts.dataDir);
       if (sweep) clearInterval(sweep);
       await sweeping;
       events.stop();

@@ -6,10 +6,13 @@ import { ConfigError } from '../functions/shared/config-schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { ClockError, parseStartAt } from './clock.ts';
+import { allowedHostNames } from './edge.ts';
 import { DEFAULT_POOL } from './functions.ts';
 import { exitUnlessLambdaNode } from './node-check.ts';
+import { explainPortInUse, PortInUseError } from './ports.ts';
 import { startLocal } from './runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from './sfn/throttle.ts';
+import { StackFileError } from './stack-file.ts';
 import { majorOf } from './template.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -25,6 +28,9 @@ const USAGE = `Usage: npm start -- [options]
   --fresh           start with an empty data folder
   --log-level L     functions' log level: DEBUG, INFO, WARN, ERROR, SILENT (default WARN)
   --synth           synthesize even if cdk.out looks current
+  --allow-host NAME a host name to answer besides 127.0.0.1/localhost (repeatable; also
+                    HANDOFF_ALLOWED_HOSTS=a,b): a codespace's or an SSH tunnel's name for this machine.
+                    Its pages (http and https) may post the example form too
 
 Lambda and Step Functions limits (as AWS applies them; defaults sized for 2 cores):
   --concurrency N   invocations of one function running at once (default ${DEFAULT_POOL.concurrency}), over up to
@@ -63,6 +69,7 @@ async function main() {
         fresh: { type: 'boolean', default: false },
         'log-level': { type: 'string', default: 'WARN' },
         synth: { type: 'boolean', default: false },
+        'allow-host': { type: 'string', multiple: true, default: [] },
         concurrency: { type: 'string', default: String(DEFAULT_POOL.concurrency) },
         queue: { type: 'string', default: String(DEFAULT_POOL.queue) },
         'start-rate': { type: 'string', default: String(DEFAULT_START_RATE.perSecond) },
@@ -100,6 +107,12 @@ async function main() {
     return fail(`--queue must be a whole number from 0 to 100000, not "${v.queue}"`);
   if (!Number.isFinite(startRate) || startRate <= 0 || startRate > 100_000)
     return fail(`--start-rate must be a number above 0 (per second), not "${v['start-rate']}"`);
+  let allowedHosts: string[];
+  try {
+    allowedHosts = allowedHostNames([...(v['allow-host'] ?? []), process.env.HANDOFF_ALLOWED_HOSTS ?? '']);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
   const level = String(v['log-level']).toUpperCase();
   if (!['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'].includes(level))
     return fail(`--log-level must be DEBUG, INFO, WARN, ERROR or SILENT`);
@@ -133,15 +146,22 @@ async function main() {
     config,
     dataDir,
     port,
+    allowedHosts,
     timeScale,
     ...(startAt !== undefined ? { startAt } : {}),
     fresh: Boolean(v.fresh),
     logLevel: level,
     lambda: { concurrency, queue },
     startRate: { perSecond: startRate, burst: burstFor(startRate) },
+  }).catch(async (e) => {
+    if (!(e instanceof PortInUseError || e instanceof StackFileError)) throw e;
+    console.log('failed');
+    console.error(e instanceof PortInUseError ? await explainPortInUse(e, port) : e.message);
+    process.exit(1);
   });
   console.log('done');
   const u = stack.urls;
+  const also = allowedHosts.length ? `\n  Also as      ${allowedHosts.join(', ')} (--allow-host)` : '';
   const lambdaRuntimes = [...new Set(stack.runtimes.map((r) => r.lambda))].join(', ');
   const mismatched = stack.runtimes.filter((r) => majorOf(r.node) !== majorOf(r.lambda));
   console.log(`
@@ -153,7 +173,7 @@ Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1
   Form         ${u.console}examples/contact-form.html  (the embeddable form, posting to this API)
   Mailbox      ${u.mailbox}
   Clock        ${clockLine(stack.clock.now(), timeScale, stack.clockResumed)}
-  Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}
+  Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}  (its stack.json: how npm run demo, backtest, funnel:rebuild find this stack)${also}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
   State machine ${stack.stateMachineArn}
   Limits       ${concurrency} concurrent per function (queue ${queue}), StartExecution ${startRate}/s (burst ${burstFor(startRate)})
@@ -170,9 +190,9 @@ Try: curl -s -X POST ${u.api}/leads -H 'content-type: application/json' \\
 Ctrl-C stops everything; running executions resume on the next start.`);
 
   const consoleOrigin = new URL(u.console).origin;
-  if (!config.app.forms.allowedOrigins.includes(consoleOrigin)) {
+  if (stack.forms && !stack.forms.allowedOrigins.includes(consoleOrigin)) {
     console.warn(
-      `\nNote: the example form (${u.console}examples/contact-form.html) posts from ${consoleOrigin}, which is not in forms.allowedOrigins (config/app.json), so the API answers 403 to it. Add the origin and restart, or use the default --port.`,
+      `\nNote: the example form (${u.console}examples/contact-form.html) posts from ${consoleOrigin}, which forms.allowedOrigins (config/app.json) does not allow at the default port (http://127.0.0.1:3001), so the API answers 403 to it. Add that origin and restart.`,
     );
   }
   if (mismatched.length) {

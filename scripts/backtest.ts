@@ -3,6 +3,7 @@
 // current rules, and prints what would change. Exit 0 ok · 1 the candidate disqualifies a won lead (unless
 // --allow) · 2 usage or input error · 3 the leads could not be read. See docs/backtest.md.
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { config } from '../functions/shared/config.ts';
@@ -22,12 +23,13 @@ import {
   parseRules,
   parseSince,
 } from '../functions/shared/domain/backtest.ts';
+import { locateStack, StackFileError } from '../local/stack-file.ts';
 
 const EXIT = { ok: 0, wonDisqualified: 1, usage: 2, source: 3 } as const;
 const PROGRESS_EVERY = 500;
 const CONCURRENCY = 8;
 const USAGE = `Usage: npm run backtest -- --rules <scoring.json> [--since 90d] [--allow] [--json]
-                            [--table <TableName> [--region <region>]] [--api <url>]
+                            [--table <TableName> [--region <region>]] [--api <url>] [--data <folder>]
 
   --rules FILE    the candidate scoring rules (same schema as config/scoring.json)
   --since N       closed leads whose journey ended in the last N days (90d) or weeks (12w); default 90d
@@ -35,8 +37,11 @@ const USAGE = `Usage: npm run backtest -- --rules <scoring.json> [--since 90d] [
   --json          print the result as JSON (the report's figures and the leads that change)
   --table NAME    read a deployed stack's table with your AWS credentials (SDK default chain)
   --region R      the table's region (default: AWS_REGION or your AWS config)
-  --api URL       the local stack's API (default http://127.0.0.1:3000; DynamoDB listens on its port + 2);
-                  AWS_ENDPOINT_URL_DYNAMODB, as npm start prints it, is used when --api is not given
+  --api URL       the local stack's API (DynamoDB listens on its port + 2); AWS_ENDPOINT_URL_DYNAMODB, as
+                  npm start prints it, is used when --api is not given
+  --data FOLDER   without --api or AWS_ENDPOINT_URL_DYNAMODB: the data folder of the \`npm start\` to read
+                  (its --data; default .handoff), whose stack.json says where it listens (with none there,
+                  http://127.0.0.1:3000)
 
 Without --table it reads the local stack started by \`npm start\`.
 Exit codes: 0 ok · 1 the candidate disqualifies a won lead · 2 usage or input error · 3 leads not readable`;
@@ -53,6 +58,7 @@ interface Options {
   table?: string;
   region?: string;
   api?: string;
+  data: string;
 }
 
 const FLAGS = {
@@ -63,6 +69,7 @@ const FLAGS = {
   table: { type: 'string' },
   region: { type: 'string' },
   api: { type: 'string' },
+  data: { type: 'string', default: '.handoff' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -102,6 +109,7 @@ function options(argv: string[], now: Date): Options {
     ...(values.table ? { table: values.table } : {}),
     ...(values.region ? { region: values.region } : {}),
     ...(values.api ? { api: values.api } : {}),
+    data: values.data,
   };
 }
 
@@ -119,15 +127,17 @@ async function source(o: Options): Promise<{ leads: LeadStore; where: string }> 
       where: `table ${o.table} (${await client.config.region()})`,
     };
   }
-  let endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB;
-  if (o.api || !endpoint) {
-    let api: URL;
-    try {
-      api = new URL(o.api ?? 'http://127.0.0.1:3000');
-    } catch {
+  let endpoint = o.api ? undefined : process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  if (!endpoint) {
+    if (o.api && !URL.canParse(o.api))
       throw new BacktestInputError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
+    try {
+      endpoint = (await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) })).urls
+        .dynamodb;
+    } catch (e) {
+      if (e instanceof StackFileError) throw new SourceError(e.message);
+      throw e;
     }
-    endpoint = `${api.protocol}//${api.hostname}:${Number(api.port || 80) + 2}`;
   }
   const client = new DynamoDBClient({
     endpoint,

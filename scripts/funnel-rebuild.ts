@@ -1,22 +1,26 @@
-// npm run funnel:rebuild [-- --table <TableName> [--region <r>]] [--api <url>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--all]
+// npm run funnel:rebuild [-- --table <TableName> [--region <r>]] [--api <url>] [--data <folder>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--all]
 // Recomputes the funnel counters from the leads (docs/funnel.md): the local stack's table by default, a
 // deployed one with --table and your AWS credentials. Idempotent; run it when no leads are moving.
 // Progress goes to stderr. Exit 0 ok · 1 the rebuild failed · 2 usage error · 3 no stack answers / no table.
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { config } from '../functions/shared/config.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { isDay } from '../functions/shared/domain/funnel.ts';
 import { daysBetween, RebuildRangeError, rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
+import { locateStack, StackFileError } from '../local/stack-file.ts';
 
 const MAX_DAYS = 366;
 const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;
 const USAGE = `Usage: npm run funnel:rebuild -- [--table <TableName> [--region <region>]] [--api <url>]
-                              [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--all]
-  (no --table)    the local stack started by \`npm start\` (DynamoDB on the API port + 2)
+                              [--data <folder>] [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--all]
+  (no --table)    the local stack started by \`npm start\`
   --table NAME    a deployed stack's table (the TableName output), with your AWS credentials
   --region R      the table's region (default: AWS_REGION or your AWS config)
-  --api URL       the local stack's API URL (default http://127.0.0.1:3000)
+  --api URL       the local stack's API URL (DynamoDB on its port + 2)
+  --data FOLDER   without --api: the data folder of the \`npm start\` to rebuild (its --data; default
+                  .handoff), whose stack.json says where it listens (with none there, http://127.0.0.1:3000)
   --from, --to    only replace the counters of these UTC days (default: the first day any lead's
                   milestones fall on, up to today); days outside are left as they are
   --all           no cap on the days replaced; without it at most ${MAX_DAYS} days are: a longer
@@ -38,6 +42,7 @@ function options() {
         table: { type: 'string' },
         region: { type: 'string' },
         api: { type: 'string' },
+        data: { type: 'string', default: '.handoff' },
         from: { type: 'string' },
         to: { type: 'string' },
         all: { type: 'boolean', default: false },
@@ -88,13 +93,16 @@ async function table(
     }
     return { client, name: o.table, where: `table ${o.table} (${region})` };
   }
-  let api: URL;
-  try {
-    api = new URL(o.api ?? 'http://127.0.0.1:3000');
-  } catch {
+  if (o.api && !URL.canParse(o.api))
     throw new UsageError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
+  let endpoint: string;
+  try {
+    endpoint = (await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) })).urls
+      .dynamodb;
+  } catch (e) {
+    if (e instanceof StackFileError) throw new SourceError(e.message);
+    throw e;
   }
-  const endpoint = `${api.protocol}//${api.hostname}:${Number(api.port || 80) + 2}`;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',

@@ -1,4 +1,5 @@
 import '../local/long-timers.ts';
+import { config } from '../functions/shared/config.ts';
 
 // Handlers read these at module scope; unit tests mock the AWS clients, so any value works.
 process.env.AWS_REGION ??= 'us-east-1';
@@ -10,3 +11,6 @@ process.env.TABLE_NAME ??= 'handoff-test';
 process.env.PUBLIC_BASE_URL ??= 'https://api.handoff.test';
 process.env.LINK_SECRET_ARN ??= 'arn:aws:secretsmanager:us-east-1:123456789012:secret:link-key';
 process.env.STATE_MACHINE_ARN ??= 'arn:aws:states:us-east-1:123456789012:stateMachine:Handoff';
+// What the stack sets from config/app.json's `forms` (infra: useForms).
+process.env.FORM_ALLOWED_ORIGINS ??= config.app.forms.allowedOrigins.join(' ');
+process.env.FORM_THANK_YOU_URL ??= config.app.forms.thankYouUrl;

@@ -17,6 +17,10 @@ const sfn = new SFNClient({
   requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 },
 });
 const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
+// The sites whose forms may post here and the page a plain post goes to next: config/app.json's `forms`,
+// set in the environment by the stack (useForms) because they name where this deployment's pages are.
+const allowedOrigins = requireEnv('FORM_ALLOWED_ORIGINS').split(' ').filter(Boolean);
+const thankYouUrl = requireEnv('FORM_THANK_YOU_URL');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
 /** DynamoDB's ways of saying "too fast" that outlast the SDK's retries: transient, like a 5xx. */
@@ -68,7 +72,7 @@ function accepted(event: HttpRequest, leadId: string): HttpResult {
   if (fromBrowserForm(event)) {
     return {
       statusCode: 303,
-      headers: { location: config.app.forms.thankYouUrl, 'cache-control': 'no-store' },
+      headers: { location: thankYouUrl, 'cache-control': 'no-store' },
       body: '',
     };
   }
@@ -126,7 +130,7 @@ export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
     },
     {
       cors: {
-        origins: config.app.forms.allowedOrigins,
+        origins: allowedOrigins,
         methods: 'POST, OPTIONS',
         headers: 'content-type',
         maxAge: 600,

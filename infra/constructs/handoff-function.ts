@@ -95,6 +95,19 @@ export class HandoffFunction extends NodejsFunction {
     return this;
   }
 
+  /**
+   * FORM_ALLOWED_ORIGINS (space-separated) and FORM_THANK_YOU_URL, from config/app.json's `forms`: the
+   * sites whose forms may post leads, and where a plain form post goes next. They name where this
+   * deployment's pages are, so they live in the environment, as the API's URL does, and not only in the
+   * bundled config: the local runtime points their loopback URLs at the ports it really listens on
+   * (local/site.ts), with no branch in the handler. No grant goes with them.
+   */
+  useForms(forms: { allowedOrigins: readonly string[]; thankYouUrl: string }): this {
+    this.addEnvironment('FORM_ALLOWED_ORIGINS', forms.allowedOrigins.join(' '));
+    this.addEnvironment('FORM_THANK_YOU_URL', forms.thankYouUrl);
+    return this;
+  }
+
   /** LINK_SECRET_ARN and read access to it: the function verifies signed links. */
   useLinkKey(secret: ISecret): this {
     this.addEnvironment('LINK_SECRET_ARN', secret.secretArn);

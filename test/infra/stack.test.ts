@@ -147,6 +147,23 @@ describe('least-privilege function roles', () => {
     }
   });
 
+  it("gives SubmitLead, and only it, the forms' allowed origins and thank-you page from config/app.json", () => {
+    const withForms = Object.values(raw.Resources).filter(
+      (r) =>
+        r.Type === 'AWS::Lambda::Function' &&
+        (r.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables
+          ?.FORM_ALLOWED_ORIGINS !== undefined,
+    );
+    expect(withForms.map((r) => String(r.Metadata?.['aws:cdk:path']).split('/')[1])).toEqual(['SubmitLead']);
+    const variables = (
+      withForms[0]?.Properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined
+    )?.Environment?.Variables;
+    expect(variables).toMatchObject({
+      FORM_ALLOWED_ORIGINS: config.app.forms.allowedOrigins.join(' '),
+      FORM_THANK_YOU_URL: config.app.forms.thankYouUrl,
+    });
+  });
+
   it('grants no function a DynamoDB wildcard or scan, and a delete only to those that keep the capacity queue', () => {
     const all = Object.values(raw.Resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')

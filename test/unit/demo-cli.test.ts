@@ -41,10 +41,13 @@ describe('npm run demo options', () => {
     expect(demoOptions(['--tag', 'Run7']).tag).toBe('run7');
   });
 
-  it.each([[['--tag', 'a+b']], [['--tag', '']], [['--api', 'nope']], [['--timeout', '0']]])(
-    'refuses %j',
-    (args) => {
-      expect(() => demoOptions(args)).toThrow();
-    },
-  );
+  it.each([
+    [['--tag', 'a+b']],
+    [['--tag', '']],
+    [['--api', 'nope']],
+    [['--timeout', '0']],
+    [['--own', '--api', 'http://127.0.0.1:3000']],
+  ])('refuses %j', (args) => {
+    expect(() => demoOptions(args)).toThrow();
+  });
 });

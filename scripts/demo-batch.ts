@@ -1,0 +1,97 @@
+// The demo's leads: hot demo requests, warm downloads, cold sign-ups, spam and a competitor (npm run demo).
+
+const company = (name: string, size: number, country: string, industry: string) => ({
+  company: name,
+  companySize: size,
+  country,
+  industry,
+});
+export const BASE_BATCH: Record<string, unknown>[] = [
+  {
+    email: 'maria.garcia@northwind-logistics.com',
+    firstName: 'Maria',
+    lastName: 'Garcia',
+    title: 'VP Operations',
+    formType: 'demo-request',
+    ...company('Northwind Logistics', 2400, 'US', 'manufacturing'),
+    timeZone: 'America/Chicago',
+  },
+  {
+    email: 'jonas.weber@bergmann-ag.de',
+    firstName: 'Jonas',
+    lastName: 'Weber',
+    title: 'Head of Sales',
+    formType: 'demo-request',
+    ...company('Bergmann AG', 800, 'DE', 'manufacturing'),
+    timeZone: 'Europe/Berlin',
+  },
+  {
+    email: 'priya.nair@brightpath.io',
+    firstName: 'Priya',
+    lastName: 'Nair',
+    title: 'Founder',
+    formType: 'pricing',
+    ...company('BrightPath', 40, 'CA', 'software'),
+    timeZone: 'America/Toronto',
+  },
+  {
+    email: 'tom.becker@lumen-health.com',
+    firstName: 'Tom',
+    lastName: 'Becker',
+    title: 'Director of IT',
+    formType: 'content-download',
+    ...company('Lumen Health', 600, 'US', 'healthcare'),
+  },
+  {
+    email: 'aiko.tanaka@sakura-retail.jp',
+    firstName: 'Aiko',
+    lastName: 'Tanaka',
+    title: 'Marketing Manager',
+    formType: 'content-download',
+    ...company('Sakura Retail', 300, 'JP', 'retail'),
+    timeZone: 'Asia/Tokyo',
+  },
+  {
+    email: 'lena.svensson@fjord-finans.se',
+    firstName: 'Lena',
+    lastName: 'Svensson',
+    title: 'Analyst',
+    formType: 'webinar',
+    ...company('Fjord Finans', 150, 'SE', 'financial services'),
+    timeZone: 'Europe/Stockholm',
+  },
+  { email: 'sam.ortiz@gmail.com', firstName: 'Sam', lastName: 'Ortiz', formType: 'newsletter' },
+  {
+    email: 'olivia.brown@kettle-studio.co.uk',
+    firstName: 'Olivia',
+    lastName: 'Brown',
+    title: 'Designer',
+    formType: 'newsletter',
+    ...company('Kettle Studio', 12, 'GB', 'retail'),
+    timeZone: 'Europe/London',
+  },
+  {
+    email: 'noah.kim@acme-robotics.com',
+    firstName: 'Noah',
+    lastName: 'Kim',
+    title: 'Engineering Manager',
+    formType: 'newsletter',
+    ...company('Acme Robotics', 1200, 'US', 'manufacturing'),
+  },
+  {
+    email: 'free.money@mailinator.com',
+    firstName: 'Win',
+    lastName: 'Big',
+    formType: 'contact',
+    message: 'cheap offers http://spam.example',
+  },
+  {
+    email: 'qa@rivalcrm.example',
+    firstName: 'test',
+    lastName: 'test',
+    formType: 'demo-request',
+    company: 'RivalCRM',
+  },
+];
+export const UNSUBSCRIBER = 'olivia.brown@kettle-studio.co.uk';
+export const MARIA = 'maria.garcia@northwind-logistics.com';
