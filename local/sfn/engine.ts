@@ -38,8 +38,11 @@ export interface EngineOptions {
   busy?: () => boolean;
   /** Called on every status change: RUNNING at start and on redrive, then the terminal status. */
   onStatusChange?: (rec: ExecutionRecord) => void;
-  /** Where "Step Functions Execution Status Change" events go (the local EventBridge bus). */
-  events?: { putEvents(entries: PutEventsEntry[]): unknown };
+  /**
+   * Where "Step Functions Execution Status Change" events go (the local EventBridge bus); `commit` resolves
+   * once the events it accepted are durable (an execution's new status is written only after its event).
+   */
+  events?: { putEvents(entries: PutEventsEntry[]): unknown; commit?(): Promise<void> };
 }
 
 /**
@@ -157,12 +160,16 @@ export class ExecutionEngine {
     this.running.get(rec.executionArn)?.execution.abort();
   }
 
-  /** Aborts every run without finishing it: on disk they stay RUNNING, to resume on the next start. */
-  stop(): void {
-    this.store.close(this.running.keys());
+  /**
+   * Aborts every run without finishing it: on disk they stay RUNNING as they are now (taken before the aborts
+   * run), to resume on the next start. Resolves once that is written.
+   */
+  stop(): Promise<void> {
+    const written = this.store.close(this.running.keys());
     this.stopping = true;
     for (const r of this.running.values()) r.execution.abort();
     this.running.clear();
+    return written;
   }
 
   /** Turns the library's event log into history events; `skipEnterOf` is a resumed state already entered. */

@@ -259,7 +259,7 @@ describe('local EventBridge bus', () => {
         events: b,
       },
     );
-    const { executionArn } = sfn.startExecution({
+    const { executionArn } = await sfn.startExecution({
       stateMachineArn: MACHINE,
       name: 'ld-1',
       input: '{"lead":{"id":"ld-1"}}',
