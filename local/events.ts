@@ -7,9 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurableFolder } from './durable-folder.ts';
-import { type EventPattern, matchesPattern } from './event-pattern.ts';
+import { matchesPattern } from './event-pattern.ts';
+import type { LocalRule } from './event-rules.ts';
 import type { InvokeResult } from './lambda-pool.ts';
-import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
+
+export { type LocalRule, rulesOf } from './event-rules.ts';
 
 /** A PutEvents request entry, as the SDK sends it. */
 export interface PutEventsEntry {
@@ -33,48 +35,6 @@ export interface BusEvent {
   region: string;
   resources: string[];
   detail: Record<string, unknown>;
-}
-
-export interface LocalRule {
-  logicalId: string;
-  name: string;
-  pattern: EventPattern;
-  enabled: boolean;
-  /** `retries`: the target's RetryPolicy.MaximumRetryAttempts, when it sets one. */
-  targets: { id: string; arn: string; input?: string; inputPath?: string; retries?: number }[];
-}
-
-/** The template's rules on the default bus, with their patterns and targets resolved to local ARNs. */
-export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
-  return Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::Events::Rule')
-    .filter(([, r]) => [undefined, 'default'].includes(r.Properties?.EventBusName as string | undefined))
-    .map(([logicalId, r]) => {
-      const p = resolve(template, r.Properties ?? {}, names) as Record<string, unknown>;
-      const raw = p.EventPattern;
-      const targets = (p.Targets ?? []) as {
-        Id?: string;
-        Arn?: string;
-        Input?: string;
-        InputPath?: string;
-        RetryPolicy?: { MaximumRetryAttempts?: number };
-      }[];
-      return {
-        logicalId,
-        name: String(p.Name ?? logicalId),
-        pattern: (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as EventPattern,
-        enabled: (p.State ?? 'ENABLED') === 'ENABLED',
-        targets: targets.map((t) => ({
-          id: String(t.Id ?? ''),
-          arn: String(t.Arn ?? ''),
-          ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
-          ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
-          ...(t.RetryPolicy?.MaximumRetryAttempts !== undefined
-            ? { retries: Number(t.RetryPolicy.MaximumRetryAttempts) }
-            : {}),
-        })),
-      };
-    });
 }
 
 export interface EventBusOptions {

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { awsJsonHandler } from '../aws-json.ts';
 import type { AslDefinition } from '../template.ts';
-import { type EngineOptions, ExecutionEngine, type MachineSpec, type TaskInvoker } from './engine.ts';
+import {
+  type EngineOptions,
+  ExecutionEngine,
+  type MachineSpec,
+  resumeModeOf,
+  type TaskInvoker,
+} from './engine.ts';
 import { SfnError } from './errors.ts';
 import { type ExecutionRecord, ExecutionStore, paginate, summary } from './executions.ts';
 import { redrive, redriveStatusOf } from './redrive.ts';
@@ -13,6 +17,7 @@ import { TaskTokens } from './tokens.ts';
 export type { EngineOptions, MachineSpec, TaskContext, TaskInvoker } from './engine.ts';
 export { SfnError } from './errors.ts';
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './executions.ts';
+export { sfnHandler } from './http.ts';
 export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
 
 /**
@@ -26,11 +31,9 @@ export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
  * clock (`opts.clock`, local/clock.ts), which `--time-scale` speeds up; compute time (Lambda timeouts,
  * retry intervals) stays real.
  *
- * A reply means stored (DESIGN §5): every write operation (StartExecution, SendTask*, StopExecution,
- * RedriveExecution, expireTask) changes the record in memory, then resolves only once that change is durable
- * (`ExecutionStore.commit()`: fsync'd, shared by the callers waiting together). What each keeps after a crash:
- * a started run (resumed from its start), a callback's outcome on the parked task (the resumed run goes on
- * with it), a heartbeat's instant, a stop or redrive with its status-change event. Reads answer at once.
+ * A reply means stored (DESIGN §5): each write operation changes the record in memory, then resolves once the
+ * change is durable (`store.commit()`: fsync'd, one write for the callers waiting together): a started run, a
+ * callback's outcome on the parked task, a heartbeat, a stop or redrive with its status-change event.
  */
 export class LocalStepFunctions {
   private readonly machines = new Map<string, MachineSpec>();
@@ -60,22 +63,12 @@ export class LocalStepFunctions {
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
 
-  /**
-   * Resumes every execution that was RUNNING when the previous process stopped. One whose last durable event
-   * is its start (or its redrive) had entered no state yet: it starts (or is redriven) as it would have.
-   */
+  /** Resumes every execution that was RUNNING when the previous process stopped (see resumeModeOf). */
   resumeAll(): number {
     let n = 0;
     for (const rec of this.store.list()) {
       if (rec.status !== 'RUNNING') continue;
-      const last = rec.events.at(-1)?.type;
-      const mode =
-        last === 'ExecutionStarted' || !rec.current
-          ? 'start'
-          : last === 'ExecutionRedriven'
-            ? 'redrive'
-            : 'resume';
-      this.engine.launch(this.machine(rec.stateMachineArn), rec, mode);
+      this.engine.launch(this.machine(rec.stateMachineArn), rec, resumeModeOf(rec));
       n += 1;
     }
     return n;
@@ -312,29 +305,4 @@ export class LocalStepFunctions {
     if (!m) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return m;
   }
-}
-
-/** The Step Functions API over AWS JSON 1.0 (`X-Amz-Target: AWSStepFunctions.<Operation>`). */
-export function sfnHandler(
-  sfn: LocalStepFunctions,
-  fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
-): RequestListener {
-  type Body = Record<string, never>;
-  return awsJsonHandler(
-    'AWSStepFunctions',
-    {
-      StartExecution: (b) => sfn.startExecution(b as Body),
-      DescribeExecution: (b) => sfn.describeExecution(b as Body),
-      ListExecutions: (b) => sfn.listExecutions(b as Body),
-      GetExecutionHistory: (b) => sfn.getExecutionHistory(b as Body),
-      StopExecution: (b) => sfn.stopExecution(b as Body),
-      RedriveExecution: (b) => sfn.redriveExecution(b as Body),
-      SendTaskSuccess: (b) => sfn.sendTaskSuccess(b as Body),
-      SendTaskFailure: (b) => sfn.sendTaskFailure(b as Body),
-      SendTaskHeartbeat: (b) => sfn.sendTaskHeartbeat(b as Body),
-      ListStateMachines: () => sfn.listStateMachines(),
-      DescribeStateMachine: (b) => sfn.describeStateMachine(b as Body),
-    },
-    fallback,
-  );
 }

@@ -52,6 +52,17 @@ export interface EngineOptions {
  */
 export type LaunchMode = 'start' | 'resume' | 'redrive';
 
+/**
+ * How a RUNNING execution found on disk goes on: at the state it was in, unless its last durable event is
+ * its start or its redrive (the stack died before the first state was entered): then it starts, or is
+ * redriven, as it would have been.
+ */
+export function resumeModeOf(rec: ExecutionRecord): LaunchMode {
+  const last = rec.events.at(-1)?.type;
+  if (last === 'ExecutionStarted' || !rec.current) return 'start';
+  return last === 'ExecutionRedriven' ? 'redrive' : 'resume';
+}
+
 type States = AslDefinition['States'];
 type Execution = ReturnType<StateMachine['run']>;
 interface LibraryEvent {
