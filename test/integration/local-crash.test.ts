@@ -1,7 +1,7 @@
 // DESIGN §5 "A reply means stored", end to end: the stack runs in a child process, is SIGKILLed (no stop,
 // no flush) the instant a batch of 202s has arrived or while an EventBridge delivery waits for its retry,
 // and a stack started on the same data folder has every accepted lead's run, once, and makes the delivery.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,11 +18,18 @@ import { type ChildStack, startChildStack } from '../fixtures/local-stack-child.
 
 let child: ChildStack | undefined;
 let restarted: TestStack | undefined;
+const dataDirs: string[] = [];
+const freshDataDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'handoff-crash-'));
+  dataDirs.push(d);
+  return d;
+};
 afterEach(async () => {
   child?.child.kill('SIGKILL');
   child = undefined;
   await restarted?.stack.stop();
   restarted = undefined;
+  for (const d of dataDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
 const sfnAt = (url: string) => new SFNClient({ endpoint: url, region: 'us-east-1', credentials });
@@ -54,7 +61,7 @@ async function executionsOf(t: TestStack) {
 
 describe('local runtime: a SIGKILL loses nothing that was acknowledged', () => {
   it('every lead that got its 202 has its run, once, on the stack started after the kill', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'handoff-crash-'));
+    const dataDir = freshDataDir();
     const c = await startChildStack({ cdkOut: inject('cdkOut'), dataDir });
     child = c;
     const batch = 40;
@@ -91,7 +98,7 @@ describe('local runtime: a SIGKILL loses nothing that was acknowledged', () => {
   });
 
   it('an EventBridge delivery waiting for its retry at the kill is delivered by the next stack', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'handoff-crash-'));
+    const dataDir = freshDataDir();
     // Record failure's first attempt fails (a crash), and its retry is a minute away when the stack dies.
     const c = await startChildStack({ cdkOut: inject('cdkOut'), dataDir, events: { retryDelayMs: 60_000 } });
     child = c;

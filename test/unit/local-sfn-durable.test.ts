@@ -1,7 +1,7 @@
 // DESIGN §5 "A reply means stored": each write API of the local Step Functions engine resolves only once its
 // change is on disk. A crash is played by copying the data folder the instant a reply resolves (what a
 // SIGKILL then would leave) and starting a second engine on the copy, while the first keeps running.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -67,11 +67,17 @@ function engine(dataDir: string, fns: ReturnType<typeof functions>, events?: Eve
   engines.push(sfn);
   return sfn;
 }
+const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.shutdown()));
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const freshDir = () => mkdtempSync(join(tmpdir(), 'handoff-durable-sfn-'));
+const freshDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'handoff-durable-sfn-'));
+  dirs.push(d);
+  return d;
+};
 /** The data folder as a SIGKILL now would leave it. */
 function crashCopy(dataDir: string): string {
   const copy = freshDir();
