@@ -61,7 +61,9 @@ export function awsJsonHandler(
       const known =
         err.name && err.name !== 'Error' && err.name !== 'TypeError' && err.name !== 'SyntaxError';
       if (!known) console.error(`${targetPrefix}.${op}: ${err.stack ?? err}`);
-      send(known ? 400 : 500, { __type: known ? err.name : 'InternalFailure', message: err.message });
+      // An error may carry its own status (a 503 the SDK retries); otherwise a named error is the caller's (400).
+      const status = (err as { statusCode?: number }).statusCode ?? (known ? 400 : 500);
+      send(status, { __type: known ? err.name : 'InternalFailure', message: err.message });
     }
   };
 }

@@ -32,7 +32,7 @@ export function consoleFallback(opts: LocalConsoleOptions) {
     ...(opts.forms ? { forms: opts.forms } : {}),
     stateCacheMs: 1_000,
     clock: opts.clock,
-    local: { sendNow: async (executionArn) => sendNow(opts.sfn, executionArn) },
+    local: { sendNow: (executionArn) => sendNow(opts.sfn, executionArn) },
   });
   return (req: IncomingMessage, res: ServerResponse): void | Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
@@ -43,14 +43,15 @@ export function consoleFallback(opts: LocalConsoleOptions) {
 
 /**
  * "Send now": times out the task the run is parked on (the nurture wait), as if its scheduled time had
- * come; the run goes on at once (the next email). False when the run is not parked on a task.
+ * come; the run goes on at once (the next email). Resolves once that is stored; false when the run is not
+ * parked on a task.
  */
-export function sendNow(sfn: LocalStepFunctions, executionArn: string): boolean {
+export async function sendNow(sfn: LocalStepFunctions, executionArn: string): Promise<boolean> {
   const rec = sfn.list().find((r) => r.executionArn === executionArn);
   const parked = rec?.status === 'RUNNING' ? rec.current?.parked : undefined;
   if (!parked || parked.state !== rec?.current?.state) return false;
   try {
-    sfn.expireTask({ taskToken: parked.token });
+    await sfn.expireTask({ taskToken: parked.token });
     return true;
   } catch {
     return false;

@@ -1,9 +1,17 @@
 // A local EventBridge default bus: the template's AWS::Events::Rule resources, PutEvents, and delivery
 // of matching events to the rules' Lambda targets, asynchronously and with retries, as EventBridge does.
+// An accepted event is not lost to a stop or a crash: each of its deliveries is a file under
+// `<data>/events/` (durable before PutEvents reports success), removed once delivered or dropped, and
+// delivered again on the next start (the targets are idempotent, as EventBridge's at-least-once requires).
 import { randomUUID } from 'node:crypto';
-import { type EventPattern, matchesPattern } from './event-pattern.ts';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DurableFolder } from './durable-folder.ts';
+import { matchesPattern } from './event-pattern.ts';
+import type { LocalRule } from './event-rules.ts';
 import type { InvokeResult } from './lambda-pool.ts';
-import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
+
+export { type LocalRule, rulesOf } from './event-rules.ts';
 
 /** A PutEvents request entry, as the SDK sends it. */
 export interface PutEventsEntry {
@@ -29,48 +37,6 @@ export interface BusEvent {
   detail: Record<string, unknown>;
 }
 
-export interface LocalRule {
-  logicalId: string;
-  name: string;
-  pattern: EventPattern;
-  enabled: boolean;
-  /** `retries`: the target's RetryPolicy.MaximumRetryAttempts, when it sets one. */
-  targets: { id: string; arn: string; input?: string; inputPath?: string; retries?: number }[];
-}
-
-/** The template's rules on the default bus, with their patterns and targets resolved to local ARNs. */
-export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
-  return Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::Events::Rule')
-    .filter(([, r]) => [undefined, 'default'].includes(r.Properties?.EventBusName as string | undefined))
-    .map(([logicalId, r]) => {
-      const p = resolve(template, r.Properties ?? {}, names) as Record<string, unknown>;
-      const raw = p.EventPattern;
-      const targets = (p.Targets ?? []) as {
-        Id?: string;
-        Arn?: string;
-        Input?: string;
-        InputPath?: string;
-        RetryPolicy?: { MaximumRetryAttempts?: number };
-      }[];
-      return {
-        logicalId,
-        name: String(p.Name ?? logicalId),
-        pattern: (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as EventPattern,
-        enabled: (p.State ?? 'ENABLED') === 'ENABLED',
-        targets: targets.map((t) => ({
-          id: String(t.Id ?? ''),
-          arn: String(t.Arn ?? ''),
-          ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
-          ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
-          ...(t.RetryPolicy?.MaximumRetryAttempts !== undefined
-            ? { retries: Number(t.RetryPolicy.MaximumRetryAttempts) }
-            : {}),
-        })),
-      };
-    });
-}
-
 export interface EventBusOptions {
   region: string;
   account: string;
@@ -81,7 +47,21 @@ export interface EventBusOptions {
   log?: (line: string) => void;
   /** The stack's clock, for each event's `time` (default the real one); retry delays stay real. */
   now?: () => number;
+  /** The data folder: pending deliveries are kept in `<dataDir>/events/` (without it, in memory only). */
+  dataDir?: string;
 }
+
+/** One event on its way to one target: what `<data>/events/<id>.json` holds until it is delivered or dropped. */
+interface Delivery {
+  id: string;
+  rule: string;
+  arn: string;
+  payload: unknown;
+  retries: number;
+}
+
+/** How long a finished delivery's file may stay (removing it is not urgent: a redelivery is harmless). */
+const REMOVE_AFTER_MS = 200;
 
 interface Invoker {
   invoke(functionArn: string, payload: unknown): Promise<InvokeResult>;
@@ -95,17 +75,55 @@ interface Invoker {
 export class EventBus {
   private readonly pending = new Set<Promise<void>>();
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
+  private readonly files?: DurableFolder;
+  /** Deliveries the previous process accepted and did not finish, until `redeliver()`. */
+  private left: Delivery[] = [];
   private stopped = false;
+  private closed = false;
   readonly counts = { put: 0, matched: 0, delivered: 0, retried: 0, dropped: 0 };
 
   constructor(
     readonly rules: LocalRule[],
     private readonly functions: Invoker,
     private readonly opts: EventBusOptions,
-  ) {}
+  ) {
+    if (!opts.dataDir) return;
+    const dir = join(opts.dataDir, 'events');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.files = new DurableFolder(dir, { lazyMs: REMOVE_AFTER_MS });
+    this.left = [...this.files.load<Delivery>().values()];
+  }
+
+  /**
+   * PutEvents, answered once the accepted events' deliveries are durable: what the stack's `putEvents` and
+   * the SES simulator use. (`putEvents` answers at once; `commit()` waits for what it accepted.)
+   */
+  async putEventsDurably(entries: PutEventsEntry[]) {
+    const out = this.putEvents(entries);
+    await this.commit();
+    return out;
+  }
+
+  /** Resolves once every delivery accepted so far is on disk (fsync'd); at once without a data folder. */
+  commit(): Promise<void> {
+    return this.files?.commit() ?? Promise.resolve();
+  }
+
+  /**
+   * Delivers what the previous process accepted and had not delivered when it stopped or crashed (in the
+   * order accepted is not kept: EventBridge does not keep it either). Call once the targets can run.
+   */
+  redeliver(): number {
+    const left = this.left;
+    this.left = [];
+    for (const d of left) this.track(d);
+    return left.length;
+  }
 
   putEvents(entries: PutEventsEntry[]) {
     const results = entries.map((e) => {
+      if (this.closed)
+        return { ErrorCode: 'InternalFailure', ErrorMessage: 'The local event bus is stopping.' };
       let detail: unknown;
       try {
         detail = JSON.parse(e.Detail ?? '');
@@ -140,7 +158,10 @@ export class EventBus {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
-  /** Cancels pending retries; nothing is delivered after this. */
+  /**
+   * Cancels pending retries; nothing is delivered after this (what is pending stays on disk, for the next
+   * start). Events put after this are still kept, until `close()`.
+   */
   stop(): void {
     this.stopped = true;
     for (const [t, wake] of this.timers) {
@@ -150,7 +171,14 @@ export class EventBus {
     this.timers.clear();
   }
 
+  /** Writes what is pending; events put after this are refused. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.files?.close();
+  }
+
   private route(event: BusEvent): void {
+    let n = 0;
     for (const rule of this.rules) {
       if (!rule.enabled || !matchesPattern(rule.pattern, event)) continue;
       this.counts.matched += 1;
@@ -164,33 +192,49 @@ export class EventBus {
         const payload =
           target.input !== undefined ? JSON.parse(target.input) : pathOf(event, target.inputPath);
         const retries = Math.min(target.retries ?? Number.POSITIVE_INFINITY, this.opts.retries ?? 3);
-        const p = this.deliver(rule, target.arn, payload, retries).finally(() => this.pending.delete(p));
-        this.pending.add(p);
+        const d: Delivery = { id: `${event.id}.${n++}`, rule: rule.name, arn: target.arn, payload, retries };
+        this.files?.write(d.id, () => JSON.stringify(d));
+        this.track(d);
       }
     }
   }
 
-  private async deliver(rule: LocalRule, arn: string, payload: unknown, retries: number): Promise<void> {
+  private track(d: Delivery): void {
+    const p = this.deliver(d).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  private async deliver(d: Delivery): Promise<void> {
+    // After PutEvents has answered, and never before the delivery is on disk: a delivery finished before its
+    // file was written would leave the file behind, to be delivered again after a restart.
+    await Promise.all([new Promise((r) => setImmediate(r)), this.commit().catch(() => undefined)]);
     const base = this.opts.retryDelayMs ?? 1000;
     let last: InvokeResult | undefined;
-    for (let attempt = 0; attempt <= retries && !this.stopped; attempt++) {
+    for (let attempt = 0; attempt <= d.retries && !this.stopped; attempt++) {
       if (attempt > 0) {
         this.counts.retried += 1;
         await this.sleep(base * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
         if (this.stopped) return;
-      } else await new Promise((r) => setImmediate(r));
-      last = await this.functions.invoke(arn, payload);
+      }
+      last = await this.functions.invoke(d.arn, d.payload);
       if (last.ok) {
         this.counts.delivered += 1;
+        this.done(d);
         return;
       }
     }
+    // Stopped mid-way: the delivery stays on disk and is made again next start.
     if (this.stopped || !last || last.ok) return;
     this.counts.dropped += 1;
-    const fn = arn.split(':').at(-1);
+    this.done(d);
+    const fn = d.arn.split(':').at(-1);
     this.log(
-      `rule ${rule.name}: dropped an event for ${fn} after ${retries + 1} attempts: ${last.errorType}: ${last.errorMessage}`,
+      `rule ${d.rule}: dropped an event for ${fn} after ${d.retries + 1} attempts: ${last.errorType}: ${last.errorMessage}`,
     );
+  }
+
+  private done(d: Delivery): void {
+    if (!this.closed) this.files?.remove(d.id);
   }
 
   private sleep(ms: number): Promise<void> {

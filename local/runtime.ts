@@ -97,8 +97,8 @@ export interface LocalStack {
   functions: LocalFunctions;
   /** The fault switch (also `/_local/faults` on the Step Functions port). */
   faults: Faults;
-  /** EventBridge PutEvents on the default bus: rules from the template, delivered to their targets. */
-  putEvents: EventBus['putEvents'];
+  /** EventBridge PutEvents on the default bus: rules from the template, delivered to their targets; answers once stored. */
+  putEvents: EventBus['putEventsDurably'];
   events: EventBus;
   /** DynamoDB request units consumed so far (read from the DynamoDB thread), when started with `meter: true`. */
   meter?: { read(): Promise<MeterReading> };
@@ -239,6 +239,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     ...opts.events,
     ...(opts.log ? { log: opts.log } : {}),
     now,
+    dataDir: opts.dataDir,
   });
 
   const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
@@ -300,7 +301,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   db.open(faults.shared, { meter: opts.meter ?? false });
   const meter = opts.meter ? { read: () => db.readMeter() } : undefined;
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
-  const simulator = sesSimulator(ses.handler, (e) => events.putEvents(e), {
+  const simulator = sesSimulator(ses.handler, (e) => events.putEventsDurably(e), {
     region: REGION,
     account: ACCOUNT,
     now,
@@ -324,6 +325,9 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   sfnHttp.open(sfnHandler(sfn, consoleHandler));
   api.open(httpApiHandler(routesOf(template, names), functions, adminToken, now));
   const resumed = sfn.resumeAll();
+  const redelivered = events.redeliver();
+  if (redelivered)
+    (opts.log ?? console.error)(`events: delivering ${redelivered} event(s) accepted before the last stop`);
   const stateMachineArn = machines[0]?.arn ?? '';
   // How the scripts find this stack (local/stack-file.ts); removed at stop.
   writeStackFile(opts.dataDir, {
@@ -347,7 +351,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     faults,
     events,
     ...(meter ? { meter } : {}),
-    putEvents: (entries: PutEventsEntry[]) => events.putEvents(entries),
+    putEvents: (entries: PutEventsEntry[]) => events.putEventsDurably(entries),
     runtimes: functionList.map((f) => ({
       functionId: f.id,
       node: functions.nodeVersions.get(f.logicalId) ?? '',
@@ -362,6 +366,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
       events.stop();
       await sfn.shutdown();
       await functions.stop();
+      await events.close();
       await stopServers();
       dbClient.destroy();
       consoleSfn.destroy();

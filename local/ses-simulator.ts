@@ -3,7 +3,8 @@
 // publishes the events (Send, Delivery, Bounce, Complaint) to EventBridge. This sits between the fault
 // proxy and aws-ses-v2-local: it reads each send (v1 SendRawEmail / SendEmail, v2 SendEmail), lets the
 // emulator store it as before, and once the emulator has accepted it puts the events AWS would publish
-// on the local bus (source `aws.ses`, the `ses:configuration-set` tag and the message's own tags), so
+// on the local bus, durably before SES's answer leaves (so a bounce SES accepted is delivered even across
+// a crash of the stack) (source `aws.ses`, the `ses:configuration-set` tag and the message's own tags), so
 // the same tests pass against AWS. Any other address gets Send + Delivery (Handoff's configuration set
 // and rule take no Delivery, so its rule drops it). A send without a configuration set publishes nothing,
 // as in AWS.
@@ -186,8 +187,9 @@ async function bodyOf(req: IncomingMessage): Promise<string> {
 
 /**
  * Wraps aws-ses-v2-local's request handler: sends are read here (the body handed to the emulator
- * already parsed, which its Express body parsers accept) and their events published once the emulator
- * answered 200. Everything else passes through untouched.
+ * already parsed, which its Express body parsers accept) and their events published when the emulator
+ * answers 200; the answer waits for `publish` to resolve (the bus has them on disk). Everything else
+ * passes through untouched.
  */
 export function sesSimulator(
   emulator: RequestListener,
@@ -217,23 +219,23 @@ export function sesSimulator(
     (req as IncomingMessage & { body?: unknown }).body = parsed;
     if (send) {
       const accepted = send;
-      let answer = '';
       const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
       res.end = ((...args: unknown[]) => {
+        if (res.statusCode !== 200) return end(...args);
         const chunk = args[0];
-        if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) answer = chunk.toString();
-        return end(...args);
-      }) as typeof res.end;
-      res.once('finish', () => {
-        if (res.statusCode !== 200) return;
+        const answer = typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk.toString() : '';
         const messageId =
           /<MessageId>([^<]+)<\/MessageId>/.exec(answer)?.[1] ??
           /"MessageId"\s*:\s*"([^"]+)"/.exec(answer)?.[1] ??
           randomUUID();
-        setImmediate(() =>
-          publish(sesEventsOf({ ...accepted, messageId }, new Date(now()), region, account)),
-        );
-      });
+        // The mail is sent (the emulator said 200) whatever happens: a failure to store its events is logged,
+        // and the answer still goes (the events are delivered from memory; only a crash could lose them).
+        void Promise.resolve()
+          .then(() => publish(sesEventsOf({ ...accepted, messageId }, new Date(now()), region, account)))
+          .catch((e: Error) => console.error(`ses: storing the events of ${messageId} failed: ${e.message}`))
+          .then(() => end(...args));
+        return res;
+      }) as typeof res.end;
     }
     return emulator(req, res);
   };

@@ -128,7 +128,7 @@ export async function measurePaths(progress = true): Promise<PathFigures[]> {
         await sales.post({ email, firstName: 'Reassigned', formType: 'demo-request' });
         await sales.repMail('Reassigned');
         const parked = await sales.parkedAt(leadId, 'Await rep acceptance');
-        sales.stack.sfn.expireTask({ taskToken: parked.token }); // the acceptance SLA passes
+        await sales.stack.sfn.expireTask({ taskToken: parked.token }); // the acceptance SLA passes
         const second = await sales.repMail('Reassigned', 2);
         await until('the second acceptance wait', () => {
           const cur = sales.run(leadId)?.current;
@@ -145,7 +145,7 @@ export async function measurePaths(progress = true): Promise<PathFigures[]> {
         const parked = await sales.parkedAt(leadId, 'Assign rep');
         // A slot frees up (set-up, not counted) and the wait's recheck finds it.
         await aside(() => setTeamLoad(sales, 'enterprise-na', 1));
-        sales.stack.sfn.expireTask({ taskToken: parked.token });
+        await sales.stack.sfn.expireTask({ taskToken: parked.token });
         const mail = await sales.repMail('Capacity');
         await sales.parkedAt(leadId, 'Await rep acceptance');
         await acceptAndWin(sales, leadId, mail, 9_000);
@@ -178,7 +178,7 @@ export async function measurePaths(progress = true): Promise<PathFigures[]> {
     await until('the warm-up email', async () =>
       (await nurture.box.list()).some((m) => m.destination.to.includes(warm)) ? true : undefined,
     );
-    nurture.stack.sfn.stopExecution({ executionArn: nurture.run(leadIdFor(warm))?.executionArn });
+    await nurture.stack.sfn.stopExecution({ executionArn: nurture.run(leadIdFor(warm))?.executionArn });
     {
       const { email, leadId } = id('nurture.completed');
       await path(nurture, 'nurture-completed', leadId, 'Nurtured (stays a marketing lead)', () =>

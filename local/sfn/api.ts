@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { awsJsonHandler } from '../aws-json.ts';
 import type { AslDefinition } from '../template.ts';
-import { type EngineOptions, ExecutionEngine, type MachineSpec, type TaskInvoker } from './engine.ts';
+import {
+  type EngineOptions,
+  ExecutionEngine,
+  type MachineSpec,
+  resumeModeOf,
+  type TaskInvoker,
+} from './engine.ts';
 import { SfnError } from './errors.ts';
 import { type ExecutionRecord, ExecutionStore, paginate, summary } from './executions.ts';
 import { redrive, redriveStatusOf } from './redrive.ts';
@@ -13,6 +17,7 @@ import { TaskTokens } from './tokens.ts';
 export type { EngineOptions, MachineSpec, TaskContext, TaskInvoker } from './engine.ts';
 export { SfnError } from './errors.ts';
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './executions.ts';
+export { sfnHandler } from './http.ts';
 export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
 
 /**
@@ -25,6 +30,10 @@ export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
  * for token tasks. Business time (Waits, token-task timeouts, history and dates) is read from the stack's
  * clock (`opts.clock`, local/clock.ts), which `--time-scale` speeds up; compute time (Lambda timeouts,
  * retry intervals) stays real.
+ *
+ * A reply means stored (DESIGN §5): each write operation changes the record in memory, then resolves once the
+ * change is durable (`store.commit()`: fsync'd, one write for the callers waiting together): a started run, a
+ * callback's outcome on the parked task, a heartbeat, a stop or redrive with its status-change event.
  */
 export class LocalStepFunctions {
   private readonly machines = new Map<string, MachineSpec>();
@@ -39,21 +48,27 @@ export class LocalStepFunctions {
     private readonly opts: EngineOptions,
   ) {
     for (const m of machines) this.machines.set(m.arn, m);
-    this.store = new ExecutionStore(opts.dataDir, opts.clock, (rec) => {
-      opts.onStatusChange?.(rec);
-      opts.events?.putEvents([statusChangeEntry(rec, opts.clock.now())]);
-    });
+    this.store = new ExecutionStore(
+      opts.dataDir,
+      opts.clock,
+      (rec) => {
+        opts.onStatusChange?.(rec);
+        opts.events?.putEvents([statusChangeEntry(rec, opts.clock.now())]);
+      },
+      // An execution file with a new status is written only once its status-change event is durable.
+      async () => opts.events?.commit?.(),
+    );
     if (opts.startRate) this.startBucket = new TokenBucket(opts.startRate);
     this.tokens = new TaskTokens(this.store, opts.clock);
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
 
-  /** Resumes every execution that was RUNNING when the previous process stopped. */
+  /** Resumes every execution that was RUNNING when the previous process stopped (see resumeModeOf). */
   resumeAll(): number {
     let n = 0;
     for (const rec of this.store.list()) {
       if (rec.status !== 'RUNNING') continue;
-      this.engine.launch(this.machine(rec.stateMachineArn), rec, 'resume');
+      this.engine.launch(this.machine(rec.stateMachineArn), rec, resumeModeOf(rec));
       n += 1;
     }
     return n;
@@ -61,7 +76,8 @@ export class LocalStepFunctions {
 
   // ---- API operations (names and shapes as the AWS SDK sends and expects them) ----
 
-  startExecution(req: { stateMachineArn?: string; name?: string; input?: string }) {
+  async startExecution(req: { stateMachineArn?: string; name?: string; input?: string }) {
+    this.accepting();
     // AWS throttles StartExecution with a token bucket per account and region: HTTP 400 ThrottlingException.
     if (this.startBucket && !this.startBucket.take())
       throw new SfnError('ThrottlingException', 'Rate exceeded');
@@ -80,6 +96,8 @@ export class LocalStepFunctions {
     if (existing) {
       // AWS: same name + same input while running returns the same execution; anything else is a conflict.
       if (existing.status === 'RUNNING' && existing.input === input) {
+        // The first call may still be waiting for its write: this answer waits for it too.
+        await this.store.commit();
         return { executionArn, startDate: existing.startDate / 1000 };
       }
       throw new SfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
@@ -103,6 +121,7 @@ export class LocalStepFunctions {
     });
     this.store.statusChanged(rec);
     this.engine.launch(machine, rec, 'start');
+    await this.store.commit();
     return { executionArn, startDate: rec.startDate / 1000 };
   }
 
@@ -159,20 +178,28 @@ export class LocalStepFunctions {
     };
   }
 
-  stopExecution(req: { executionArn?: string; error?: string; cause?: string }) {
+  /** StopExecution: ABORTED, with its status-change event, both durable before the reply. */
+  async stopExecution(req: { executionArn?: string; error?: string; cause?: string }) {
+    this.accepting();
     const r = this.store.require(req.executionArn);
     this.engine.abort(r, { error: req.error, cause: req.cause });
+    await this.store.commit();
     return { stopDate: (r.stopDate ?? this.opts.clock.now()) / 1000 };
   }
 
   /** RedriveExecution: a FAILED, TIMED_OUT or ABORTED execution runs again from the state it ended in. */
-  redriveExecution(req: { executionArn?: string; clientToken?: string }) {
+  async redriveExecution(req: { executionArn?: string; clientToken?: string }) {
+    this.accepting();
     const r = this.store.require(req.executionArn);
     const machine = this.machine(r.stateMachineArn);
-    return redrive(this.store, this.engine, machine, r, this.opts.clock.now(), req.clientToken);
+    const out = redrive(this.store, this.engine, machine, r, this.opts.clock.now(), req.clientToken);
+    await this.store.commit();
+    return out;
   }
 
-  sendTaskSuccess(req: { taskToken?: string; output?: string }) {
+  /** SendTaskSuccess: the outcome is on the parked task, on disk, before the reply (tokens.ts). */
+  async sendTaskSuccess(req: { taskToken?: string; output?: string }) {
+    this.accepting();
     this.tokens.check(req.taskToken);
     let output: unknown;
     try {
@@ -181,16 +208,21 @@ export class LocalStepFunctions {
       throw new SfnError('InvalidOutput', 'Invalid output: not valid JSON');
     }
     this.tokens.succeed(req.taskToken, output);
+    await this.store.commit();
     return {};
   }
 
-  sendTaskFailure(req: { taskToken?: string; error?: string; cause?: string }) {
+  async sendTaskFailure(req: { taskToken?: string; error?: string; cause?: string }) {
+    this.accepting();
     this.tokens.fail(req.taskToken, req.error, req.cause);
+    await this.store.commit();
     return {};
   }
 
-  sendTaskHeartbeat(req: { taskToken?: string }) {
+  async sendTaskHeartbeat(req: { taskToken?: string }) {
+    this.accepting();
     this.tokens.heartbeat(req.taskToken);
+    await this.store.commit();
     return {};
   }
 
@@ -220,9 +252,11 @@ export class LocalStepFunctions {
 
   // ---- local-only operations ----
 
-  /** Times a parked `.waitForTaskToken` task out now, as if its TimeoutSeconds had passed. */
-  expireTask(req: { taskToken?: string }) {
+  /** Times a parked `.waitForTaskToken` task out now, as if its TimeoutSeconds had passed (durable, as a callback). */
+  async expireTask(req: { taskToken?: string }) {
+    this.accepting();
     this.tokens.expire(req.taskToken);
+    await this.store.commit();
     return {};
   }
 
@@ -252,8 +286,18 @@ export class LocalStepFunctions {
    * were in (a wait's deadline, a parked task's token), and `resumeAll()` picks them up next start.
    */
   async shutdown(): Promise<void> {
-    this.engine.stop();
+    const written = this.engine.stop();
     this.tokens.clear();
+    await written;
+  }
+
+  /**
+   * Refuses a write once the store is closed (the stack is stopping): its change would not reach the disk.
+   * A 503, which the SDK retries and SubmitLead answers as "try again", never a 200 for a lost change.
+   */
+  private accepting(): void {
+    if (!this.store.open)
+      throw new SfnError('ServiceUnavailable', 'The local Step Functions endpoint is stopping', 503);
   }
 
   private machine(arn?: string): MachineSpec {
@@ -261,29 +305,4 @@ export class LocalStepFunctions {
     if (!m) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return m;
   }
-}
-
-/** The Step Functions API over AWS JSON 1.0 (`X-Amz-Target: AWSStepFunctions.<Operation>`). */
-export function sfnHandler(
-  sfn: LocalStepFunctions,
-  fallback: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>,
-): RequestListener {
-  type Body = Record<string, never>;
-  return awsJsonHandler(
-    'AWSStepFunctions',
-    {
-      StartExecution: (b) => sfn.startExecution(b as Body),
-      DescribeExecution: (b) => sfn.describeExecution(b as Body),
-      ListExecutions: (b) => sfn.listExecutions(b as Body),
-      GetExecutionHistory: (b) => sfn.getExecutionHistory(b as Body),
-      StopExecution: (b) => sfn.stopExecution(b as Body),
-      RedriveExecution: (b) => sfn.redriveExecution(b as Body),
-      SendTaskSuccess: (b) => sfn.sendTaskSuccess(b as Body),
-      SendTaskFailure: (b) => sfn.sendTaskFailure(b as Body),
-      SendTaskHeartbeat: (b) => sfn.sendTaskHeartbeat(b as Body),
-      ListStateMachines: () => sfn.listStateMachines(),
-      DescribeStateMachine: (b) => sfn.describeStateMachine(b as Body),
-    },
-    fallback,
-  );
 }

@@ -38,8 +38,11 @@ export interface EngineOptions {
   busy?: () => boolean;
   /** Called on every status change: RUNNING at start and on redrive, then the terminal status. */
   onStatusChange?: (rec: ExecutionRecord) => void;
-  /** Where "Step Functions Execution Status Change" events go (the local EventBridge bus). */
-  events?: { putEvents(entries: PutEventsEntry[]): unknown };
+  /**
+   * Where "Step Functions Execution Status Change" events go (the local EventBridge bus); `commit` resolves
+   * once the events it accepted are durable (an execution's new status is written only after its event).
+   */
+  events?: { putEvents(entries: PutEventsEntry[]): unknown; commit?(): Promise<void> };
 }
 
 /**
@@ -48,6 +51,17 @@ export interface EngineOptions {
  * at the state that failed, entered again with the input it had.
  */
 export type LaunchMode = 'start' | 'resume' | 'redrive';
+
+/**
+ * How a RUNNING execution found on disk goes on: at the state it was in, unless its last durable event is
+ * its start or its redrive (the stack died before the first state was entered): then it starts, or is
+ * redriven, as it would have been.
+ */
+export function resumeModeOf(rec: ExecutionRecord): LaunchMode {
+  const last = rec.events.at(-1)?.type;
+  if (last === 'ExecutionStarted' || !rec.current) return 'start';
+  return last === 'ExecutionRedriven' ? 'redrive' : 'resume';
+}
 
 type States = AslDefinition['States'];
 type Execution = ReturnType<StateMachine['run']>;
@@ -170,15 +184,19 @@ export class ExecutionEngine {
     this.running.get(rec.executionArn)?.execution.abort();
   }
 
-  /** Aborts every run without finishing it: on disk they stay RUNNING, to resume on the next start. */
-  stop(): void {
-    this.store.close(this.running.keys());
+  /**
+   * Aborts every run without finishing it: on disk they stay RUNNING as they are now (taken before the aborts
+   * run), to resume on the next start. Resolves once that is written.
+   */
+  stop(): Promise<void> {
+    const written = this.store.close(this.running.keys());
     this.stopping = true;
     for (const r of this.running.values()) {
       r.execution.abort();
       r.activity.end();
     }
     this.running.clear();
+    return written;
   }
 
   /** Turns the library's event log into history events; `skipEnterOf` is a resumed state already entered. */

@@ -1,6 +1,7 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
+import { DurableFolder } from '../durable-folder.ts';
 import { SfnError } from './errors.ts';
 
 export interface HistoryEvent {
@@ -23,6 +24,12 @@ export interface Parked {
   lastHeartbeat?: number;
   /** The function has run with this token; a resume before that runs it again (it is idempotent). */
   invoked?: boolean;
+  /**
+   * The callback that settled the task (SendTaskSuccess/Failure, or expireTask), kept until the run enters its
+   * next state: acknowledged once on disk, so a run resumed after a crash ends the task with it instead of
+   * waiting again for a callback that already came.
+   */
+  outcome?: { output: unknown } | { error: string; cause: string };
 }
 
 export interface ExecutionRecord {
@@ -46,31 +53,42 @@ export interface ExecutionRecord {
   redriveTokens?: { token: string; at: number }[];
 }
 
-/** How long a changed execution may wait for its write (what a crash, not a stop, can lose). */
+/**
+ * How long an engine change nobody waits for (a state entered, a wait's deadline) may stay in memory: what a
+ * crash can lose of a run's progress, which the run then redoes from its last state on disk (every step is
+ * idempotent). A write API's reply waits for its change to be durable instead (`commit()`).
+ */
 const FLUSH_MS = 100;
 
 /**
- * Every execution with its history, kept in memory and on disk (`<dataDir>/executions/<name>.json`),
- * loaded at construction so a restart sees what the previous process left.
+ * Every execution with its history, kept in memory and on disk (`<dataDir>/executions/<name>.json`, one
+ * DurableFolder), loaded at construction so a restart sees what the previous process left.
  */
 export class ExecutionStore {
   private readonly records = new Map<string, ExecutionRecord>();
-  private readonly dirty = new Set<ExecutionRecord>();
   private readonly endWaiters = new Map<string, (() => void)[]>();
-  private readonly dir: string;
+  private readonly files: DurableFolder;
   private stopping = false;
 
+  /**
+   * `before`: what must be durable before any execution file is written: the status-change events the bus
+   * accepted (a run on disk as FAILED has its "Execution Status Change" delivery on disk too).
+   */
   constructor(
     dataDir: string,
     private readonly clock: Clock,
     private readonly onStatusChange: (rec: ExecutionRecord) => void = () => undefined,
+    before?: () => Promise<void>,
   ) {
-    this.dir = join(dataDir, 'executions');
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    for (const f of readdirSync(this.dir).filter((x) => x.endsWith('.json'))) {
-      const rec = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as ExecutionRecord;
-      this.records.set(rec.executionArn, rec);
-    }
+    const dir = join(dataDir, 'executions');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.files = new DurableFolder(dir, { lazyMs: FLUSH_MS, ...(before ? { before } : {}) });
+    for (const rec of this.files.load<ExecutionRecord>().values()) this.records.set(rec.executionArn, rec);
+  }
+
+  /** False once closed: a change now would not reach the disk, so no write API may accept one. */
+  get open(): boolean {
+    return !this.stopping;
   }
 
   get(executionArn: string): ExecutionRecord | undefined {
@@ -154,34 +172,31 @@ export class ExecutionStore {
     });
   }
 
-  /**
-   * Writes are coalesced per execution: at most one write per execution every FLUSH_MS, not one per
-   * event (a run's states follow each other within milliseconds, and each write is the whole history);
-   * `close()` flushes.
-   */
+  /** Marks the execution changed: written within FLUSH_MS, or with the next `commit()`. */
   save(rec: ExecutionRecord): void {
     if (this.stopping) return;
-    if (this.dirty.size === 0) setTimeout(() => this.flush(), FLUSH_MS).unref();
-    this.dirty.add(rec);
+    this.files.write(rec.name, () => JSON.stringify(rec));
   }
 
-  flush(): void {
-    for (const rec of this.dirty) {
-      const file = join(this.dir, `${rec.name}.json`);
-      writeFileSync(`${file}.tmp`, JSON.stringify(rec), { mode: 0o600 });
-      renameSync(`${file}.tmp`, file);
-    }
-    this.dirty.clear();
+  /**
+   * Resolves once every change made so far is durable (written, fsync'd, renamed): what a write API awaits
+   * before it answers. Callers waiting together share one write (group commit).
+   */
+  commit(): Promise<void> {
+    return this.files.commit();
   }
 
-  /** Writes these executions (and anything pending) now; nothing after this reaches the disk. */
-  close(executionArns: Iterable<string>): void {
+  /**
+   * Writes these executions (and anything pending) as they are now; nothing changed after this call reaches
+   * the disk (a run being aborted for the stop must stay on disk as it was, to resume next start).
+   */
+  close(executionArns: Iterable<string>): Promise<void> {
     for (const arn of executionArns) {
       const rec = this.records.get(arn);
-      if (rec) this.dirty.add(rec);
+      if (rec) this.save(rec);
     }
-    this.flush();
     this.stopping = true;
+    return this.files.close();
   }
 }
 

@@ -43,26 +43,38 @@ export class TaskTokens {
     this.take(token, false);
   }
 
+  /**
+   * SendTaskSuccess: the task ends with `output`. The outcome is put on the parked task of the record (in
+   * memory; the API's reply waits for `store.commit()`), so a run resumed after a crash continues with it.
+   */
   succeed(token: string | undefined, output: unknown): void {
-    this.take(token).resolve(output);
+    const w = this.take(token);
+    this.settle(w, token, { output });
+    w.resolve(output);
   }
 
+  /** SendTaskFailure: the task fails with `error` (its Retry and Catch apply), recorded as `succeed` records. */
   fail(token: string | undefined, error?: string, cause?: string): void {
-    this.take(token).reject(taskError(error ?? 'States.TaskFailed', cause ?? ''));
+    const w = this.take(token);
+    const outcome = { error: error ?? 'States.TaskFailed', cause: cause ?? '' };
+    this.settle(w, token, outcome);
+    w.reject(taskError(outcome.error, outcome.cause));
   }
 
-  /** Times the task out now, as if its TimeoutSeconds had passed. */
+  /** Times the task out now, as if its TimeoutSeconds had passed (recorded, as a callback is). */
   expire(token?: string): void {
-    this.take(token).reject(taskError('States.Timeout', 'Task timed out'));
+    const w = this.take(token);
+    const outcome = { error: 'States.Timeout', cause: 'Task timed out' };
+    this.settle(w, token, outcome);
+    w.reject(taskError(outcome.error, outcome.cause));
   }
 
+  /** SendTaskHeartbeat: the heartbeat's instant goes on the parked task (saved; the reply waits for it). */
   heartbeat(token?: string): void {
-    this.check(token);
-    const rec = this.store.list().find((r) => r.current?.parked?.token === token);
-    if (rec?.current?.parked) {
-      rec.current.parked.lastHeartbeat = this.clock.now();
-      this.store.save(rec);
-    }
+    const at = this.parkedOn(this.take(token, false), token);
+    if (!at) return;
+    at.parked.lastHeartbeat = this.clock.now();
+    this.store.save(at.rec);
   }
 
   /** Forgets the tokens of an execution that has ended: callbacks for them get TaskDoesNotExist. */
@@ -72,6 +84,20 @@ export class TaskTokens {
 
   clear(): void {
     this.waiters.clear();
+  }
+
+  private settle(w: Waiter, token: string | undefined, outcome: NonNullable<Parked['outcome']>): void {
+    const at = this.parkedOn(w, token);
+    if (!at) return;
+    at.parked.outcome = outcome;
+    this.store.save(at.rec);
+  }
+
+  /** The record and its parked task, when the task parked there is this token's. */
+  private parkedOn(w: Waiter, token?: string): { rec: ExecutionRecord; parked: Parked } | undefined {
+    const rec = this.store.get(w.executionArn);
+    const parked = rec?.current?.parked;
+    return rec && parked && parked.token === token ? { rec, parked } : undefined;
   }
 
   private take(token?: string, remove = true): Waiter {
@@ -94,6 +120,12 @@ export class TaskTokens {
     invoke: (functionName: string, payload: unknown) => Promise<unknown>,
     activity: Activity,
   ): Promise<unknown> {
+    // The callback came before the crash and was acknowledged: the task ends with it, without waiting again.
+    const settled = resumed?.outcome;
+    if (settled) {
+      if ('output' in settled) return settled.output;
+      throw taskError(settled.error, settled.cause);
+    }
     let parked = resumed;
     if (!parked) {
       const token = String(taskInput.Payload?.taskToken ?? findToken(taskInput) ?? '');
@@ -158,8 +190,9 @@ export class TaskTokens {
     } finally {
       activity.resume();
       for (const cancel of timers) cancel();
-      // Only this park's: a redrive may have parked the same state again meanwhile.
-      if (rec.current?.parked === p) {
+      // Only this park's: a redrive may have parked the same state again meanwhile. A callback's outcome
+      // stays until the next state replaces `current` (a resume in between must not wait again).
+      if (rec.current?.parked === p && !p.outcome) {
         rec.current.parked = undefined;
         this.store.save(rec);
       }

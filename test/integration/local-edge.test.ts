@@ -162,8 +162,8 @@ describe('local stack edge', () => {
     expect(t.stack.faults.get().config).toEqual({});
   });
 
-  it('exposes putEvents on the stack (the default bus, rules from the template)', () => {
-    const out = t.stack.putEvents([{ Source: 'handoff.test', DetailType: 'Probe', Detail: '{}' }]);
+  it('exposes putEvents on the stack (the default bus, rules from the template)', async () => {
+    const out = await t.stack.putEvents([{ Source: 'handoff.test', DetailType: 'Probe', Detail: '{}' }]);
     expect(out).toMatchObject({ FailedEntryCount: 0, Entries: [{ EventId: expect.any(String) }] });
   });
 });

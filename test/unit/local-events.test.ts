@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -147,7 +147,7 @@ describe('local EventBridge bus', () => {
     expect(rules[1]?.targets).toEqual([{ id: 'T', arn: RECORD_FAILURE, retries: 0 }]);
   });
 
-  function bus(outcomes: InvokeResult[] = []) {
+  function bus(outcomes: InvokeResult[] = [], opts: { dataDir?: string; retryDelayMs?: number } = {}) {
     const calls: { arn: string; payload: BusEvent }[] = [];
     const lines: string[] = [];
     const b = new EventBus(
@@ -158,7 +158,7 @@ describe('local EventBridge bus', () => {
           return outcomes.shift() ?? { ok: true, result: null };
         },
       },
-      { ...names, retries: 2, retryDelayMs: 10, log: (l) => lines.push(l) },
+      { ...names, retries: 2, retryDelayMs: 10, log: (l) => lines.push(l), ...opts },
     );
     return { b, calls, lines };
   }
@@ -259,7 +259,7 @@ describe('local EventBridge bus', () => {
         events: b,
       },
     );
-    const { executionArn } = sfn.startExecution({
+    const { executionArn } = await sfn.startExecution({
       stateMachineArn: MACHINE,
       name: 'ld-1',
       input: '{"lead":{"id":"ld-1"}}',
@@ -277,5 +277,53 @@ describe('local EventBridge bus', () => {
       input: '{"lead":{"id":"ld-1"}}',
     });
     await sfn.shutdown();
+  });
+
+  describe('deliveries survive a stop or a crash (<data>/events)', () => {
+    const err: InvokeResult = { ok: false, errorType: 'Boom', errorMessage: 'no' };
+    const pendingIn = (dataDir: string) => readdirSync(join(dataDir, 'events'));
+
+    it('keeps each accepted delivery on disk from PutEvents’ answer until it is delivered or dropped', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'handoff-bus-'));
+      const { b, calls } = bus([err, err, err], { dataDir });
+      const out = await b.putEventsDurably([statusEntry('FAILED'), statusEntry('SUCCEEDED')]);
+      expect(calls).toHaveLength(0); // stored before anything is delivered
+      const files = pendingIn(dataDir);
+      expect(files).toHaveLength(1); // SUCCEEDED matches no rule: nothing to keep
+      const kept = JSON.parse(readFileSync(join(dataDir, 'events', String(files[0])), 'utf8'));
+      expect(kept).toMatchObject({
+        arn: RECORD_FAILURE,
+        rule: 'RunEndedRule',
+        payload: { id: (out.Entries[0] as { EventId: string }).EventId, detail: { status: 'FAILED' } },
+      });
+      await b.drain();
+      expect(b.counts).toMatchObject({ dropped: 1 });
+      await b.putEventsDurably([statusEntry('ABORTED')]);
+      await b.drain();
+      expect(b.counts).toMatchObject({ delivered: 1, dropped: 1 });
+      await b.commit();
+      expect(pendingIn(dataDir)).toEqual([]);
+    });
+
+    it('delivers after a restart what was still in retry when the bus stopped, then forgets it', async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), 'handoff-bus-'));
+      const first = bus([err], { dataDir, retryDelayMs: 60_000 });
+      await first.b.putEventsDurably([statusEntry('TIMED_OUT')]);
+      await expect.poll(() => first.calls.length).toBe(1); // failed once, waiting a minute to retry
+      first.b.stop();
+      await first.b.close();
+      expect(pendingIn(dataDir)).toHaveLength(1);
+      expect(first.b.putEvents([statusEntry('FAILED')]).Entries[0]).toMatchObject({
+        ErrorCode: 'InternalFailure',
+      });
+      const second = bus([], { dataDir });
+      expect(second.b.redeliver()).toBe(1);
+      await second.b.drain();
+      expect(second.calls.map((c) => c.payload.detail)).toEqual([
+        expect.objectContaining({ status: 'TIMED_OUT' }),
+      ]);
+      await second.b.close();
+      expect(pendingIn(dataDir)).toEqual([]);
+    });
   });
 });

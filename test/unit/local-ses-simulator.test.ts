@@ -13,14 +13,23 @@ let front: Server;
 let ses: SESClient;
 let mailbox: Mailbox;
 const published: PutEventsEntry[] = [];
+/** What publishing waits for (the bus storing the events); none: stored at once. */
+let stored: Promise<void> | undefined;
 
 beforeAll(async () => {
   emulator = await startSes();
   front = createServer(
-    sesSimulator(emulator.handler, (e) => published.push(...e), {
-      region: 'us-east-1',
-      account: '000000000000',
-    }),
+    sesSimulator(
+      emulator.handler,
+      (e) => {
+        published.push(...e);
+        return stored;
+      },
+      {
+        region: 'us-east-1',
+        account: '000000000000',
+      },
+    ),
   );
   await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
@@ -37,6 +46,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   published.length = 0;
+  stored = undefined;
 });
 
 const raw = (to: string) =>
@@ -113,6 +123,24 @@ describe('local SES mailbox simulator', () => {
     await sendRaw('bounce@simulator.amazonses.com', { withConfigurationSet: false });
     await settle();
     expect(published).toEqual([]);
+  });
+
+  it('answers a send only once its events are stored (a bounce SES accepted survives a crash of the stack)', async () => {
+    let store: () => void = () => undefined;
+    stored = new Promise<void>((r) => {
+      store = r;
+    });
+    let answered = false;
+    const send = sendRaw('bounce@simulator.amazonses.com').then((out) => {
+      answered = true;
+      return out;
+    });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(published.map((e) => e.DetailType)).toEqual(['Email Sent', 'Email Bounced']);
+    expect(answered).toBe(false);
+    store();
+    const { MessageId } = await send;
+    expect(JSON.stringify(detailOf(published[1] as PutEventsEntry))).toContain(String(MessageId));
   });
 
   it('publishes nothing for a send the emulator refuses', async () => {

@@ -42,7 +42,8 @@ const definition: AslDefinition = {
 function engine(opts: Partial<EngineOptions> = {}) {
   const calls: { step: string; n: number }[] = [];
   const events: PutEventsEntry[] = [];
-  const state = { broken: true };
+  // `hold`: step C waits for it, so a run stays RUNNING while a test looks at it.
+  const state: { broken: boolean; hold?: Promise<void> } = { broken: true };
   const sfn = new LocalStepFunctions(
     [{ arn: ARN, name: 'Probe', definition, createdAt: Date.now() }],
     {
@@ -51,6 +52,7 @@ function engine(opts: Partial<EngineOptions> = {}) {
         calls.push(p);
         if (p.step === 'B' && state.broken)
           throw Object.assign(new Error('B is down'), { name: 'DownstreamError' });
+        if (p.step === 'C') await state.hold;
         return { done: p.step };
       },
     },
@@ -64,6 +66,15 @@ function engine(opts: Partial<EngineOptions> = {}) {
     },
   );
   return { sfn, calls, events, state };
+}
+
+/** Holds step C until the returned function is called. */
+function holdC(state: { hold?: Promise<void> }): () => void {
+  let release: () => void = () => undefined;
+  state.hold = new Promise<void>((r) => {
+    release = r;
+  });
+  return release;
 }
 
 const settled = async (sfn: LocalStepFunctions, executionArn: string) =>
@@ -80,19 +91,21 @@ afterEach(async () => {
 describe('RedriveExecution on the local engine', () => {
   it('resumes a failed run at the failed state with the input it had, and it succeeds', async () => {
     const { sfn, calls, state } = engine();
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'r1', input: '{"n":7}' });
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'r1', input: '{"n":7}' });
     expect(await settled(sfn, executionArn)).toMatchObject({
       status: 'FAILED',
       error: 'DownstreamError',
       redriveCount: 0,
       redriveStatus: 'REDRIVABLE',
     });
-    expect(() => sfn.startExecution({ stateMachineArn: ARN, name: 'r1', input: '{"n":7}' })).toThrow(
+    await expect(sfn.startExecution({ stateMachineArn: ARN, name: 'r1', input: '{"n":7}' })).rejects.toThrow(
       /Already Exists/,
     );
     state.broken = false;
-    const { redriveDate } = sfn.redriveExecution({ executionArn });
+    const release = holdC(state);
+    const { redriveDate } = await sfn.redriveExecution({ executionArn });
     expect(sfn.describeExecution({ executionArn }).status).toBe('RUNNING');
+    release();
     const done = await settled(sfn, executionArn);
     expect(done).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1, redriveDate });
     expect(done).not.toHaveProperty('error');
@@ -126,41 +139,51 @@ describe('RedriveExecution on the local engine', () => {
   it('refuses RUNNING and SUCCEEDED executions with ExecutionNotRedrivable, and redrives ABORTED ones', async () => {
     const { sfn, calls, state } = engine();
     state.broken = false;
-    const ok = sfn.startExecution({ stateMachineArn: ARN, name: 'ok', input: '{"n":1}' });
-    expect(() => sfn.redriveExecution({ executionArn: ok.executionArn })).toThrow(
+    let release = holdC(state);
+    const ok = await sfn.startExecution({ stateMachineArn: ARN, name: 'ok', input: '{"n":1}' });
+    await expect(sfn.redriveExecution({ executionArn: ok.executionArn })).rejects.toThrow(
       /RUNNING and cannot be redriven/,
     );
+    release();
     await settled(sfn, ok.executionArn);
-    expect(() => sfn.redriveExecution(ok)).toThrow(SfnError);
+    await expect(sfn.redriveExecution(ok)).rejects.toThrow(SfnError);
     expect(sfn.describeExecution(ok)).toMatchObject({
       redriveStatus: 'NOT_REDRIVABLE',
       redriveStatusReason: 'Execution is SUCCEEDED and cannot be redriven',
     });
     calls.length = 0;
-    const stopped = sfn.startExecution({ stateMachineArn: ARN, name: 'stopped', input: '{"n":2}' });
-    sfn.stopExecution(stopped);
+    release = holdC(state);
+    const stopped = await sfn.startExecution({ stateMachineArn: ARN, name: 'stopped', input: '{"n":2}' });
+    await sfn.stopExecution(stopped);
     expect(sfn.describeExecution(stopped)).toMatchObject({ status: 'ABORTED', redriveStatus: 'REDRIVABLE' });
-    sfn.redriveExecution(stopped);
+    await sfn.redriveExecution(stopped);
+    release();
     expect(await settled(sfn, stopped.executionArn)).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
   });
 
   it('answers a repeated client token with the same redrive instead of a second one', async () => {
     const { sfn, state } = engine();
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'tok', input: '{"n":3}' });
+    const { executionArn } = await sfn.startExecution({
+      stateMachineArn: ARN,
+      name: 'tok',
+      input: '{"n":3}',
+    });
     await settled(sfn, executionArn);
     state.broken = false;
-    const first = sfn.redriveExecution({ executionArn, clientToken: 'abc' });
-    expect(sfn.redriveExecution({ executionArn, clientToken: 'abc' })).toEqual(first);
-    expect(() => sfn.redriveExecution({ executionArn, clientToken: 'other' })).toThrow(/RUNNING/);
+    const release = holdC(state);
+    const first = await sfn.redriveExecution({ executionArn, clientToken: 'abc' });
+    expect(await sfn.redriveExecution({ executionArn, clientToken: 'abc' })).toEqual(first);
+    await expect(sfn.redriveExecution({ executionArn, clientToken: 'other' })).rejects.toThrow(/RUNNING/);
+    release();
     expect(await settled(sfn, executionArn)).toMatchObject({ status: 'SUCCEEDED', redriveCount: 1 });
   });
 
   it('emits a Step Functions Execution Status Change event on every status change, as AWS sends it', async () => {
     const { sfn, events, state } = engine();
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'ev', input: '{"n":4}' });
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'ev', input: '{"n":4}' });
     await settled(sfn, executionArn);
     state.broken = false;
-    sfn.redriveExecution({ executionArn });
+    await sfn.redriveExecution({ executionArn });
     await settled(sfn, executionArn);
     expect(events.map((e) => JSON.parse(String(e.Detail)).status)).toEqual([
       'RUNNING',
@@ -217,11 +240,11 @@ describe('StartExecution throttling', () => {
     let busy = true;
     const { sfn } = engine({ busy: () => busy });
     stopAfter = () => sfn.shutdown();
-    expect(() => sfn.startExecution({ stateMachineArn: ARN, name: 'busy', input: '{"n":1}' })).toThrow(
-      expect.objectContaining({ name: 'ThrottlingException' }),
-    );
+    await expect(
+      sfn.startExecution({ stateMachineArn: ARN, name: 'busy', input: '{"n":1}' }),
+    ).rejects.toThrow(expect.objectContaining({ name: 'ThrottlingException' }));
     busy = false;
-    expect(sfn.startExecution({ stateMachineArn: ARN, name: 'free', input: '{"n":1}' })).toMatchObject({
+    expect(await sfn.startExecution({ stateMachineArn: ARN, name: 'free', input: '{"n":1}' })).toMatchObject({
       executionArn: expect.stringContaining(':free'),
     });
   });

@@ -70,7 +70,7 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     const prepared = sfn.prepare(slowTask, 'Slow');
     expect(prepared.States.Slow?.TimeoutSeconds).toBe(99_999_999);
     // …and such a timer does not fire early (local/long-timers.ts; see long-timers.test.ts).
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'slow', input: '{}' });
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'slow', input: '{}' });
     expect((await untilDone(sfn, executionArn)).status).toBe('SUCCEEDED');
   });
 
@@ -136,14 +136,14 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
 
   it('enforces HeartbeatSeconds on token tasks (the library ignores it)', async () => {
     const sfn = engine(tokenTask({ HeartbeatSeconds: 3600 }), async () => ({}), 36_000);
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'hb', input: '{}' });
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'hb', input: '{}' });
     const done = await untilDone(sfn, executionArn);
     expect(done).toMatchObject({ status: 'FAILED', error: 'States.HeartbeatTimeout' });
   });
 
   it('scales a token task timeout by the time scale and records TaskTimedOut', async () => {
     const sfn = engine(tokenTask({ TimeoutSeconds: 86_400 }), async () => ({}), 864_000);
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'to', input: '{}' });
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'to', input: '{}' });
     const started = Date.now();
     expect(await untilDone(sfn, executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     expect(Date.now() - started).toBeLessThan(2000);
@@ -159,7 +159,7 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
       864_000,
     );
     // A day, scaled to 0.1 s: timed out.
-    const short = sfn.startExecution({
+    const short = await sfn.startExecution({
       stateMachineArn: ARN,
       name: 'day',
       input: '{"wait":{"seconds":86400}}',
@@ -169,7 +169,7 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
       error: 'States.Timeout',
     });
     // A year, scaled to 36 s: still parked when the callback comes.
-    const long = sfn.startExecution({
+    const long = await sfn.startExecution({
       stateMachineArn: ARN,
       name: 'year',
       input: '{"wait":{"seconds":31536000}}',
@@ -177,7 +177,7 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     await vi.waitFor(() => expect(tokens).toHaveLength(2));
     await new Promise((r) => setTimeout(r, 200));
     expect(sfn.describeExecution({ executionArn: long.executionArn }).status).toBe('RUNNING');
-    sfn.sendTaskSuccess({ taskToken: tokens[1], output: '{"signal":"click"}' });
+    await sfn.sendTaskSuccess({ taskToken: tokens[1], output: '{"signal":"click"}' });
     expect(await untilDone(sfn, long.executionArn)).toMatchObject({ status: 'SUCCEEDED' });
     // DescribeStateMachine shows the definition as deployed (the engine times the task, not the library).
     expect(sfn.describeStateMachine({ stateMachineArn: ARN }).definition).toContain('TimeoutSecondsPath');
@@ -195,7 +195,7 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
       ['text', '{"wait":{"seconds":"60"}}'],
       ['too-long', '{"wait":{"seconds":100000000}}'],
     ]) {
-      const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name, input });
+      const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name, input });
       const done = await untilDone(sfn, executionArn);
       expect(done, name).toMatchObject({ status: 'FAILED', error: 'States.Runtime' });
       expect(done.cause, name).toContain('TimeoutSecondsPath $.wait.seconds');
@@ -209,14 +209,14 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
       tokenTask({}),
       async (_, p) => void tokens.push((p as { taskToken: string }).taskToken),
     );
-    const a = sfn.startExecution({ stateMachineArn: ARN, name: 'a', input: '{}' });
-    const b = sfn.startExecution({ stateMachineArn: ARN, name: 'b', input: '{}' });
+    const a = await sfn.startExecution({ stateMachineArn: ARN, name: 'a', input: '{}' });
+    const b = await sfn.startExecution({ stateMachineArn: ARN, name: 'b', input: '{}' });
     await vi.waitFor(() => expect(tokens).toHaveLength(2));
     expect(tokens[0]).not.toBe(tokens[1]);
-    sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{"done":1}' });
+    await sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{"done":1}' });
     expect(await untilDone(sfn, a.executionArn)).toMatchObject({ status: 'SUCCEEDED', output: '{"done":1}' });
-    expect(() => sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).toThrow(SfnError);
-    sfn.stopExecution({ executionArn: b.executionArn });
+    await expect(sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).rejects.toThrow(SfnError);
+    await sfn.stopExecution({ executionArn: b.executionArn });
     expect(sfn.describeExecution({ executionArn: b.executionArn }).status).toBe('ABORTED');
   });
 
@@ -226,25 +226,25 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
       tokenTask({ TimeoutSeconds: 86_400 }),
       async (_, p) => void tokens.push((p as { taskToken: string }).taskToken),
     );
-    const { executionArn } = sfn.startExecution({ stateMachineArn: ARN, name: 'expire', input: '{}' });
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'expire', input: '{}' });
     await vi.waitFor(() => expect(tokens).toHaveLength(1));
-    expect(sfn.expireTask({ taskToken: tokens[0] })).toEqual({});
+    expect(await sfn.expireTask({ taskToken: tokens[0] })).toEqual({});
     expect(await untilDone(sfn, executionArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
     const types = sfn.getExecutionHistory({ executionArn }).events.map((e) => e.type);
     expect(types).toContain('TaskTimedOut');
-    expect(() => sfn.expireTask({ taskToken: tokens[0] })).toThrow(/Task Does Not Exist/);
-    expect(() => sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).toThrow(SfnError);
+    await expect(sfn.expireTask({ taskToken: tokens[0] })).rejects.toThrow(/Task Does Not Exist/);
+    await expect(sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).rejects.toThrow(SfnError);
   });
 
-  it('is idempotent on the execution name for the same input, and refuses another input', () => {
+  it('is idempotent on the execution name for the same input, and refuses another input', async () => {
     const sfn = engine(tokenTask({}), async () => ({}));
-    const first = sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":1}' });
-    expect(sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":1}' }).executionArn).toBe(
-      first.executionArn,
-    );
-    expect(() => sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":2}' })).toThrow(
-      /Execution Already Exists/,
-    );
+    const first = await sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":1}' });
+    expect(
+      (await sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":1}' })).executionArn,
+    ).toBe(first.executionArn);
+    await expect(
+      sfn.startExecution({ stateMachineArn: ARN, name: 'same', input: '{"x":2}' }),
+    ).rejects.toThrow(/Execution Already Exists/);
     expect(sfn.listExecutions({ stateMachineArn: ARN }).executions).toHaveLength(1);
   });
 });
