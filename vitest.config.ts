@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Two tiers: `unit` runs pure code and handlers with mocked AWS clients; `synthesized` first
@@ -8,6 +9,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two files at once even on 2 cores (vitest's default there is one): the local-stack tests mostly wait
+    // (SDK backoff, timers), and the stack's clock runs at real speed while it works, so a busy machine
+    // slows a test down without changing what it sees.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       {
