@@ -218,3 +218,19 @@ function shown(path: string): string {
   const rel = relative(process.cwd(), path);
   return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
 }
+
+/**
+ * The running stack's time (its one clock: `--time-scale`, `--start-at`), read from the console's
+ * `x-handoff-clock` header; the machine's time when the stack does not say (not running, or not local).
+ */
+export async function stackNow(urls: Pick<StackInfo['urls'], 'console'>): Promise<Date> {
+  try {
+    const res = await fetch(new URL('api/meta', urls.console), { signal: AbortSignal.timeout(2_000) });
+    await res.body?.cancel();
+    const at = Number(/^(\d+)\s*;/.exec(res.headers.get('x-handoff-clock') ?? '')?.[1]);
+    if (Number.isFinite(at) && at > 0) return new Date(at);
+  } catch {
+    // not answering: the machine's clock
+  }
+  return new Date();
+}

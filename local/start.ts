@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/shared/config-schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
+import { ENTRIES } from '../infra/stack.ts';
 import { ClockError, parseStartAt } from './clock.ts';
 import { allowedHostNames } from './edge.ts';
 import { DEFAULT_POOL } from './functions.ts';
@@ -132,7 +133,9 @@ async function main() {
     }),
   );
   if (v.synth || !existsSync(templateFile) || statSync(templateFile).mtimeMs < sources) {
-    process.stdout.write('Synthesizing the CDK app (bundling 13 functions, cdk-nag) … ');
+    process.stdout.write(
+      `Synthesizing the CDK app (bundling ${Object.keys(ENTRIES).length} functions, cdk-nag) … `,
+    );
     const t = Date.now();
     buildApp(config, cdkOut).app.synth();
     console.log(`done in ${((Date.now() - t) / 1000).toFixed(1)} s`);

@@ -23,7 +23,7 @@ import {
   parseRules,
   parseSince,
 } from '../functions/shared/domain/backtest.ts';
-import { locateStack, StackFileError } from '../local/stack-file.ts';
+import { locateStack, StackFileError, stackNow } from '../local/stack-file.ts';
 
 const EXIT = { ok: 0, wonDisqualified: 1, usage: 2, source: 3 } as const;
 const PROGRESS_EVERY = 500;
@@ -52,7 +52,8 @@ interface Options {
   rulesFile: string;
   candidate: ScoringConfig;
   sinceText: string;
-  since: string;
+  /** `--since` in days, counted back from the source's now (the local stack's clock, or the machine's). */
+  days: number;
   allow: boolean;
   json: boolean;
   table?: string;
@@ -73,7 +74,7 @@ const FLAGS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-function options(argv: string[], now: Date): Options {
+function options(argv: string[]): Options {
   let values: ReturnType<typeof parseArgs<{ args: string[]; options: typeof FLAGS; strict: true }>>['values'];
   try {
     ({ values } = parseArgs({ args: argv, options: FLAGS, strict: true }));
@@ -103,7 +104,7 @@ function options(argv: string[], now: Date): Options {
     rulesFile: values.rules,
     candidate,
     sinceText: values.since,
-    since: cutoffFor(days, now),
+    days,
     allow: values.allow,
     json: values.json,
     ...(values.table ? { table: values.table } : {}),
@@ -114,7 +115,7 @@ function options(argv: string[], now: Date): Options {
 }
 
 /** The table to read: a deployed one (--table, the SDK's credentials) or the local stack's. */
-async function source(o: Options): Promise<{ leads: LeadStore; where: string }> {
+async function source(o: Options): Promise<{ leads: LeadStore; where: string; now: Date }> {
   if (o.table) {
     const client = new DynamoDBClient(o.region ? { region: o.region } : {});
     try {
@@ -125,15 +126,18 @@ async function source(o: Options): Promise<{ leads: LeadStore; where: string }> 
     return {
       leads: dynamoStores(o.table, client).leads,
       where: `table ${o.table} (${await client.config.region()})`,
+      now: new Date(),
     };
   }
   let endpoint = o.api ? undefined : process.env.AWS_ENDPOINT_URL_DYNAMODB;
+  let now = new Date();
   if (!endpoint) {
     if (o.api && !URL.canParse(o.api))
       throw new BacktestInputError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
     try {
-      endpoint = (await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) })).urls
-        .dynamodb;
+      const { urls } = await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) });
+      endpoint = urls.dynamodb;
+      now = await stackNow(urls);
     } catch (e) {
       if (e instanceof StackFileError) throw new SourceError(e.message);
       throw e;
@@ -160,6 +164,7 @@ async function source(o: Options): Promise<{ leads: LeadStore; where: string }> 
   return {
     leads: dynamoStores(table, client).leads,
     where: `local stack (DynamoDB ${endpoint}, table ${table})`,
+    now,
   };
 }
 
@@ -345,19 +350,19 @@ function report(r: BacktestResult, o: Options, where: string): string {
 }
 
 async function main(): Promise<number> {
-  const now = new Date();
-  const o = options(process.argv.slice(2), now);
-  const { leads, where } = await source(o);
+  const o = options(process.argv.slice(2));
+  const { leads, where, now } = await source(o);
+  const since = cutoffFor(o.days, now);
   progress(`Reading closed leads from the ${where} …`);
   let journeys: Journey[];
   try {
-    journeys = await closedJourneys(leads, o.since);
+    journeys = await closedJourneys(leads, since);
   } catch (e) {
     throw new SourceError(
       `Could not read the leads from the ${where}: ${(e as Error).name}: ${(e as Error).message}`,
     );
   }
-  const result = backtest(journeys, config.scoring, o.candidate, o.since);
+  const result = backtest(journeys, config.scoring, o.candidate, since);
   const blocked = result.wonDisqualified.length > 0 && !o.allow;
   if (o.json) {
     console.log(
@@ -373,9 +378,7 @@ async function main(): Promise<number> {
       ),
     );
   } else if (result.leads === 0) {
-    console.log(
-      `No closed leads since ${when(o.since)} (${o.sinceText}) in the ${where}: nothing to replay.`,
-    );
+    console.log(`No closed leads since ${when(since)} (${o.sinceText}) in the ${where}: nothing to replay.`);
   } else {
     console.log(report(result, o, where));
   }

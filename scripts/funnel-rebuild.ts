@@ -9,7 +9,7 @@ import { config } from '../functions/shared/config.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { isDay } from '../functions/shared/domain/funnel.ts';
 import { daysBetween, RebuildRangeError, rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
-import { locateStack, StackFileError } from '../local/stack-file.ts';
+import { locateStack, StackFileError, stackNow } from '../local/stack-file.ts';
 
 const MAX_DAYS = 366;
 const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;
@@ -82,7 +82,7 @@ function options() {
 
 async function table(
   o: ReturnType<typeof options>,
-): Promise<{ client: DynamoDBClient; name: string; where: string }> {
+): Promise<{ client: DynamoDBClient; name: string; where: string; now: Date }> {
   if (o.table) {
     const client = new DynamoDBClient(o.region ? { region: o.region } : {});
     let region: string;
@@ -91,14 +91,17 @@ async function table(
     } catch {
       throw new UsageError(`No AWS region for table ${o.table}: pass --region or set AWS_REGION`);
     }
-    return { client, name: o.table, where: `table ${o.table} (${region})` };
+    return { client, name: o.table, where: `table ${o.table} (${region})`, now: new Date() };
   }
   if (o.api && !URL.canParse(o.api))
     throw new UsageError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
   let endpoint: string;
+  let now: Date;
   try {
-    endpoint = (await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) })).urls
-      .dynamodb;
+    const { urls } = await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) });
+    endpoint = urls.dynamodb;
+    // "Today" is the local stack's (its clock may run ahead of the machine's: --time-scale, --start-at).
+    now = await stackNow(urls);
   } catch (e) {
     if (e instanceof StackFileError) throw new SourceError(e.message);
     throw e;
@@ -119,12 +122,12 @@ async function table(
     );
   }
   if (!name) throw new SourceError(`The local stack at ${endpoint} has no table yet.`);
-  return { client, name, where: `local stack (DynamoDB ${endpoint}, table ${name})` };
+  return { client, name, where: `local stack (DynamoDB ${endpoint}, table ${name})`, now };
 }
 
 async function main() {
   const o = options();
-  const { client, name, where } = await table(o);
+  const { client, name, where, now } = await table(o);
   console.log(`Rebuilding the funnel counters of the ${where} from its leads …`);
   const started = Date.now();
   const stores = dynamoStores(name, client, { retentionDays: config.app.data.leadRetentionDays });
@@ -132,6 +135,7 @@ async function main() {
     ...(o.from ? { from: o.from } : {}),
     ...(o.to ? { to: o.to } : {}),
     ...(o.all ? {} : { maxDays: MAX_DAYS }),
+    now,
     log: (line) => process.stderr.write(`${line}\n`),
   });
   console.log(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { stackNow } from '../../local/stack-file.ts';
 import {
   adminApi,
   eventually,
@@ -79,5 +80,7 @@ describe('one clock, started on a Friday evening at a day a second', () => {
     expect(scale).toBe(86_400);
     expect(now).toBeGreaterThanOrEqual(MONDAY_0900);
     expect(Math.abs((now as number) - t.stack.clock.now())).toBeLessThan(86_400 * 1000);
+    // The scripts ask the running stack for "today" the same way (backtest --since, funnel:rebuild).
+    expect((await stackNow(t.stack.urls)).getTime()).toBeGreaterThanOrEqual(MONDAY_0900);
   });
 });

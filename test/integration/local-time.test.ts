@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '../../functions/shared/domain/lead.ts';
@@ -120,11 +122,15 @@ describe('local runtime restart', () => {
         : undefined,
     );
     await a.stack.stop();
+    const stoppedAt = JSON.parse(readFileSync(join(a.dataDir, 'clock.json'), 'utf8')).at as number;
 
     // Restarted 480× faster: the remaining wait shrinks accordingly and the sequence plays out.
     const b = await startTestStack(inject('cdkOut'), { timeScale: DAY_PER_50MS, dataDir: a.dataDir });
     try {
       expect(b.stack.resumed).toBe(1);
+      // The clock resumed where it stood: none of the time the stack was down passed on it.
+      expect(b.stack.clockResumed).toBe(true);
+      expect(b.stack.clock.now()).toBeGreaterThanOrEqual(stoppedAt);
       await eventually(() => succeeded(sfnOf(b), run.executionArn), 20_000, 'resumed nurture run');
       const path = entered(await historyOf(sfnOf(b), String(run.executionArn)));
       const timeline = await b.api(`/admin/leads/${leadIdFor('resume.nurture@acme-robotics.com')}`, {
