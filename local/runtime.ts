@@ -28,7 +28,7 @@ import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
 import type { RateLimit } from './sfn/throttle.ts';
 import { type FormSettings, formSettingsOf, siteEnvironment } from './site.ts';
-import { assertFolderFree, removeStackFile, writeStackFile } from './stack-file.ts';
+import { assertFolderFree, removeStackFile, type StackInfo, writeStackFile } from './stack-file.ts';
 import { createTables } from './tables.ts';
 import { functionsOf, type LocalNames, loadTemplate, stateMachinesOf } from './template.ts';
 
@@ -76,15 +76,7 @@ export interface LocalOptions {
 }
 
 export interface LocalStack {
-  urls: {
-    api: string;
-    console: string;
-    mailbox: string;
-    sfn: string;
-    dynamodb: string;
-    ses: string;
-    secrets: string;
-  };
+  urls: StackInfo['urls'];
   stateMachineArn: string;
   tableName: string;
   adminToken: string;

@@ -219,6 +219,15 @@ function shown(path: string): string {
   return rel === '' ? '.' : rel.startsWith('..') ? path : rel;
 }
 
+/** locateStack, and the located stack's time (stackNow): what a script that reads the local table needs. */
+export async function locateWithClock(o: {
+  api?: string;
+  dataDir: string;
+}): Promise<Located & { now: Date }> {
+  const located = await locateStack(o);
+  return { ...located, now: await stackNow(located.urls) };
+}
+
 /**
  * The running stack's time (its one clock: `--time-scale`, `--start-at`), read from the console's
  * `x-handoff-clock` header; the machine's time when the stack does not say (not running, or not local).

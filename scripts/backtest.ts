@@ -23,7 +23,7 @@ import {
   parseRules,
   parseSince,
 } from '../functions/shared/domain/backtest.ts';
-import { locateStack, StackFileError, stackNow } from '../local/stack-file.ts';
+import { locateWithClock, StackFileError } from '../local/stack-file.ts';
 
 const EXIT = { ok: 0, wonDisqualified: 1, usage: 2, source: 3 } as const;
 const PROGRESS_EVERY = 500;
@@ -135,9 +135,9 @@ async function source(o: Options): Promise<{ leads: LeadStore; where: string; no
     if (o.api && !URL.canParse(o.api))
       throw new BacktestInputError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
     try {
-      const { urls } = await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) });
-      endpoint = urls.dynamodb;
-      now = await stackNow(urls);
+      const located = await locateWithClock({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) });
+      endpoint = located.urls.dynamodb;
+      now = located.now;
     } catch (e) {
       if (e instanceof StackFileError) throw new SourceError(e.message);
       throw e;

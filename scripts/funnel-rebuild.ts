@@ -9,7 +9,7 @@ import { config } from '../functions/shared/config.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { isDay } from '../functions/shared/domain/funnel.ts';
 import { daysBetween, RebuildRangeError, rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
-import { locateStack, StackFileError, stackNow } from '../local/stack-file.ts';
+import { locateWithClock, StackFileError } from '../local/stack-file.ts';
 
 const MAX_DAYS = 366;
 const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;
@@ -95,17 +95,15 @@ async function table(
   }
   if (o.api && !URL.canParse(o.api))
     throw new UsageError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
-  let endpoint: string;
-  let now: Date;
+  let located: Awaited<ReturnType<typeof locateWithClock>>;
   try {
-    const { urls } = await locateStack({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) });
-    endpoint = urls.dynamodb;
     // "Today" is the local stack's (its clock may run ahead of the machine's: --time-scale, --start-at).
-    now = await stackNow(urls);
+    located = await locateWithClock({ ...(o.api ? { api: o.api } : {}), dataDir: resolve(o.data) });
   } catch (e) {
     if (e instanceof StackFileError) throw new SourceError(e.message);
     throw e;
   }
+  const endpoint = located.urls.dynamodb;
   const client = new DynamoDBClient({
     endpoint,
     region: 'us-east-1',
@@ -122,7 +120,7 @@ async function table(
     );
   }
   if (!name) throw new SourceError(`The local stack at ${endpoint} has no table yet.`);
-  return { client, name, where: `local stack (DynamoDB ${endpoint}, table ${name})`, now };
+  return { client, name, where: `local stack (DynamoDB ${endpoint}, table ${name})`, now: located.now };
 }
 
 async function main() {
