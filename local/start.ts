@@ -157,7 +157,7 @@ async function main() {
     lambda: { concurrency, queue },
     startRate: { perSecond: startRate, burst: burstFor(startRate) },
   }).catch(async (e) => {
-    if (!(e instanceof PortInUseError || e instanceof StackFileError)) throw e;
+    if (!(e instanceof PortInUseError || e instanceof StackFileError || e instanceof ClockError)) throw e;
     console.log('failed');
     console.error(e instanceof PortInUseError ? await explainPortInUse(e, port) : e.message);
     process.exit(1);
