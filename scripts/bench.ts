@@ -66,6 +66,29 @@ if (!skip.has('local')) {
   local = JSON.parse(child.stdout.trim().split('\n').at(-1) ?? '{}') as LocalStackFigures;
 }
 
+// A section left out (BENCH_SKIP) keeps the figures of the run that last measured it, and says so.
+const jsonFile = join(root, 'docs', 'performance.json');
+const previous = existsSync(jsonFile)
+  ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>)
+  : {};
+const previousDates = (previous.measuredOn ?? {}) as Record<string, string>;
+const fallbackDate = ((previous.machine as { date?: string } | undefined)?.date ?? '').slice(0, 10);
+const measuredOn: Record<string, string> = {};
+const kept: string[] = [];
+const today = machine.date.slice(0, 10);
+if (bundles) measuredOn.bundles = today;
+else if (previous.bundles) {
+  bundles = previous.bundles as BundlesReport;
+  measuredOn.bundles = previousDates.bundles ?? fallbackDate;
+  kept.push(`bundles and cold imports (${measuredOn.bundles})`);
+}
+if (local) measuredOn.local = today;
+else if (previous.local) {
+  local = previous.local as LocalStackFigures;
+  measuredOn.local = previousDates.local ?? fallbackDate;
+  kept.push(`local stack (${measuredOn.local})`);
+}
+
 const measured: Record<string, MeasuredPath> | undefined = paths
   ? Object.fromEntries(
       paths.map((p) => [
@@ -202,7 +225,7 @@ const doc = [
   '',
   '<!-- Written by `npm run bench` (scripts/bench.ts); edits here are overwritten. docs/cost.md explains the cost model, docs/scaling.md the limits in AWS. -->',
   '',
-  `Measured ${machine.date.slice(0, 10)} with \`${machine.command}\` on ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, Node.js ${machine.node}; load average at the start ${machine.loadAvg.join(' / ')}. The whole run took ${stamp()}.`,
+  `Measured ${machine.date.slice(0, 10)} with \`${machine.command}\` on ${machine.cpus} × ${machine.cpuModel}, ${machine.memGiB} GiB, Node.js ${machine.node}; load average at the start ${machine.loadAvg.join(' / ')}. The whole run took ${stamp()}.${kept.length ? ` Not measured in this run (BENCH_SKIP), so kept from the run that did: ${kept.join('; ')}.` : ''}`,
   '',
   '## Goals',
   '',
@@ -229,16 +252,13 @@ const doc = [
 
 console.log(doc);
 writeFileSync(join(root, 'docs', 'performance.md'), doc);
-const jsonFile = join(root, 'docs', 'performance.json');
-const previous = existsSync(jsonFile)
-  ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as Record<string, unknown>)
-  : {};
 writeFileSync(
   jsonFile,
   `${JSON.stringify(
     {
       ...previous,
       machine,
+      measuredOn: { ...previousDates, ...measuredOn, ...(measured ? { paths: today } : {}) },
       ...(measured ? { paths: measured } : {}),
       ...(bundles ? { bundles } : {}),
       ...(local ? { local } : {}),

@@ -66,7 +66,9 @@ function prepare() {
  */
 export async function startFreshStack(
   opts: Pick<LoadOptions, 'lambda' | 'startRate'> & {
-    local?: Partial<Pick<LocalOptions, 'timeScale' | 'logLevel' | 'log' | 'meter' | 'ttlSweepMs'>>;
+    local?: Partial<
+      Pick<LocalOptions, 'timeScale' | 'startAt' | 'logLevel' | 'log' | 'meter' | 'ttlSweepMs'>
+    >;
   } = {},
   { cdkOut, config } = prepare(),
 ): Promise<LocalStack> {
