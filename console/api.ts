@@ -13,14 +13,14 @@ import {
   type SFNClient,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { evaluateBreaker } from '../functions/shared/breaker.ts';
-import { config } from '../functions/shared/config.ts';
-import type { DealRecord, LeadRecord, Stores } from '../functions/shared/data/index.ts';
-import { DEAL_STAGES } from '../functions/shared/domain/deal.ts';
-import { DomainError, ValidationError } from '../functions/shared/domain/errors.ts';
-import { FUNNEL_DIMENSIONS } from '../functions/shared/domain/funnel.ts';
-import { leadIdFor } from '../functions/shared/domain/lead.ts';
-import { funnelReport, reportQuery, scoringFeedbackReport } from '../functions/shared/reports.ts';
+import { config } from '../functions/config/bundled.ts';
+import { DEAL_STAGES } from '../functions/deal/deal.ts';
+import { evaluateBreaker } from '../functions/deliverability/breaker.ts';
+import { FUNNEL_DIMENSIONS } from '../functions/funnel/funnel.ts';
+import { funnelReport, reportQuery, scoringFeedbackReport } from '../functions/funnel/reports.ts';
+import { leadIdFor } from '../functions/lead/lead.ts';
+import { DomainError, ValidationError } from '../functions/platform/errors.ts';
+import type { DealRecord, LeadRecord, Stores } from '../functions/stores.ts';
 import { maskDeep, maskJsonText } from './mask.ts';
 import {
   type AslDefinition,

@@ -5,8 +5,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
-import { config } from '../functions/shared/config.ts';
-import { escapeHtml } from '../functions/shared/mail.ts';
+import { config } from '../functions/config/bundled.ts';
+import { escapeHtml } from '../functions/platform/html.ts';
 import { ApiError, apiErrorOf, ConsoleApi, type ConsoleOptions } from './api.ts';
 
 export type { ConsoleOptions } from './api.ts';

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ConfigError, type HandoffConfig } from '../functions/shared/config-schema.ts';
+import { ConfigError, type HandoffConfig } from '../functions/config/schema.ts';
 import { loadConfig } from './load-config.ts';
 import { HandoffStack } from './stack.ts';
 

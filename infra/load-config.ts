@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  configFiles,
-  type HandoffConfig,
-  parseConfig,
-} from '../functions/shared/config-schema.ts';
+import { ConfigError, configFiles, type HandoffConfig, parseConfig } from '../functions/config/schema.ts';
 
 /** Reads and validates `config/*.json`; throws a ConfigError naming file, field and problem. */
 export function loadConfig(dir: string): HandoffConfig {

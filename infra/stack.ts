@@ -4,7 +4,7 @@ import { Rule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { HandoffConfig } from '../functions/shared/config-schema.ts';
+import type { HandoffConfig } from '../functions/config/schema.ts';
 import { LeadToCloseWorkflow } from '../workflows/lead-to-close.ts';
 import { HandoffApi } from './constructs/api.ts';
 import { HandoffTable } from './constructs/data.ts';

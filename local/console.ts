@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { type ConsoleHandler, createConsole } from '../console/server.ts';
-import type { Stores } from '../functions/shared/data/index.ts';
+import type { Stores } from '../functions/stores.ts';
 import type { Faults } from './faults.ts';
 import type { LocalStepFunctions } from './sfn/api.ts';
 

@@ -1,6 +1,6 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Rep } from '../functions/shared/config-schema.ts';
-import { dynamoStores } from '../functions/shared/data/index.ts';
+import type { Rep } from '../functions/config/schema.ts';
+import { dynamoStores } from '../functions/stores.ts';
 
 /**
  * Writes each configured rep's profile item, idempotently: profile fields are set, the live

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../functions/shared/config-schema.ts';
+import { ConfigError } from '../functions/config/schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { ENTRIES } from '../infra/stack.ts';

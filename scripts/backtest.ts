@@ -6,9 +6,6 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { config } from '../functions/shared/config.ts';
-import type { ScoringConfig } from '../functions/shared/config-schema.ts';
-import { dynamoStores, type LeadRecord, type LeadStore } from '../functions/shared/data/index.ts';
 import {
   BacktestInputError,
   type BacktestResult,
@@ -22,7 +19,10 @@ import {
   type Outcome,
   parseRules,
   parseSince,
-} from '../functions/shared/domain/backtest.ts';
+} from '../analytics/backtest.ts';
+import { config } from '../functions/config/bundled.ts';
+import type { ScoringConfig } from '../functions/config/schema.ts';
+import { dynamoStores, type LeadRecord, type LeadStore } from '../functions/stores.ts';
 import { locateWithClock, StackFileError } from '../local/stack-file.ts';
 
 const EXIT = { ok: 0, wonDisqualified: 1, usage: 2, source: 3 } as const;

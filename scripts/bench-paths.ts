@@ -11,8 +11,8 @@
 // Two stacks: sales paths at time scale 1 (the acceptance SLA is ended with the local expireTask where a
 // path needs it), nurture paths at a day a second (a month of nurture in about half a minute).
 import { join } from 'node:path';
-import { leadIdFor } from '../functions/shared/domain/lead.ts';
-import { nextSendTime } from '../functions/shared/domain/schedule.ts';
+import { leadIdFor } from '../functions/lead/lead.ts';
+import { nextSendTime } from '../functions/lead/schedule.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { MailboxEmail } from '../local/mailbox.ts';
 import { Bench, type PathFigures, root, until } from './bench-stack.ts';

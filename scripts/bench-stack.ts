@@ -3,7 +3,7 @@
 // `measure`, which counts what the stack did for one path between two quiet moments.
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { dynamoStores } from '../functions/shared/data/index.ts';
+import { dynamoStores } from '../functions/stores.ts';
 import { linksIn, Mailbox, type MailboxEmail } from '../local/mailbox.ts';
 import { DynamoMeter } from '../local/meter.ts';
 import type { LocalStack } from '../local/runtime.ts';

@@ -11,7 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { pathCost } from '../functions/shared/domain/cost.ts';
+import { pathCost } from '../analytics/cost.ts';
 import { type BundlesReport, bundlesMarkdown, measureBundles } from './bench-bundles.ts';
 import { type LocalStackFigures, localStackMarkdown } from './bench-local.ts';
 import { measurePaths, nurtureArrival, type PathFigures } from './bench-paths.ts';

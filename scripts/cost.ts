@@ -1,7 +1,7 @@
 // npm run cost -- [--mix nurture-completed=0.5,disqualified=0.5] [--counts docs/performance.json] [--json]
 // AWS cost per 1,000 leads per journey path, for a mix, and for two alternative designs. Counts per path are
 // the ones `npm run bench` measured from real local runs (docs/performance.json); prices come from
-// config/prices.json (list prices with date and source); the model is functions/shared/domain/cost.ts.
+// config/prices.json (list prices with date and source); the model is analytics/cost.ts.
 // Exit 0 ok · 2 usage or input error. See docs/cost.md.
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -18,7 +18,7 @@ import {
   per1000,
   withExpressCapture,
   withSchedulerWaits,
-} from '../functions/shared/domain/cost.ts';
+} from '../analytics/cost.ts';
 
 const root = resolve(import.meta.dirname, '..');
 export const DEFAULT_COUNTS = resolve(root, 'docs/performance.json');

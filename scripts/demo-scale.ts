@@ -5,7 +5,7 @@
 // `waitSeconds` of stack time — and skips what cannot happen before its timeout, saying why and how to
 // see it, instead of waiting for it and failing.
 import { GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import type { NurtureConfig } from '../functions/shared/config-schema.ts';
+import type { NurtureConfig } from '../functions/config/schema.ts';
 
 /** What the first Nurture step of a run decided about the welcome email. */
 export type Welcome = { sent: true } | { sent: false; waitSeconds: number };

@@ -5,10 +5,10 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { config } from '../functions/shared/config.ts';
-import { dynamoStores } from '../functions/shared/data/index.ts';
-import { isDay } from '../functions/shared/domain/funnel.ts';
-import { daysBetween, RebuildRangeError, rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
+import { daysBetween, RebuildRangeError, rebuildFunnel } from '../analytics/funnel-rebuild.ts';
+import { config } from '../functions/config/bundled.ts';
+import { isDay } from '../functions/funnel/funnel.ts';
+import { dynamoStores } from '../functions/stores.ts';
 import { locateWithClock, StackFileError } from '../local/stack-file.ts';
 
 const MAX_DAYS = 366;

@@ -14,7 +14,7 @@ import {
   Timeout,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { StepInput, StepOutput } from '../functions/shared/contracts.ts';
+import type { StepInput, StepOutput } from '../functions/steps/contracts.ts';
 import { payloadOf, step, waitingStep } from './tasks.ts';
 
 export { RETRY, THROTTLE_RETRY, THROTTLES, TRANSIENT_ERRORS } from './tasks.ts';
@@ -42,7 +42,7 @@ export interface LeadToCloseWorkflowProps {
   capacityRecheck: Duration;
 }
 
-/** Thrown at a waiting "Assign rep" when a slot of its team frees up (functions/shared/runs.ts). */
+/** Thrown at a waiting "Assign rep" when a slot of its team frees up (functions/platform/runs.ts). */
 const CAPACITY_FREED = 'CapacityFreed';
 
 /**

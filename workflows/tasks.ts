@@ -10,7 +10,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { StepInput, StepName } from '../functions/shared/contracts.ts';
+import type { StepInput, StepName } from '../functions/steps/contracts.ts';
 
 /**
  * Throttles: the service is busy, not broken. They get their own, longer retrier (12 attempts, up to a
@@ -63,7 +63,7 @@ export const THROTTLE_RETRY: RetryProps = {
   jitterStrategy: JitterType.FULL,
 };
 
-/** A Task payload with the keys of the step's input contract (functions/shared/contracts.ts), checked by tsc. */
+/** A Task payload with the keys of the step's input contract (functions/steps/contracts.ts), checked by tsc. */
 export function payloadOf<S extends StepName>(_step: S, payload: { [K in keyof StepInput<S>]: unknown }) {
   return TaskInput.fromObject(payload);
 }

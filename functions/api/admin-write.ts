@@ -1,13 +1,18 @@
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
-import { config } from '#shared/config.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { isClosed } from '#shared/domain/deal.ts';
-import { NotFoundError } from '#shared/domain/errors.ts';
-import { requireEnv } from '#shared/env.ts';
-import { httpHandler, json } from '#shared/http.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { wakeNextWaiter } from '#shared/runs.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { wakeNextWaiter } from '#functions/deal/capacity.ts';
+import { isClosed } from '#functions/deal/deal.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { requireEnv } from '#functions/platform/env.ts';
+import { NotFoundError } from '#functions/platform/errors.ts';
+import { httpHandler, json } from '#functions/platform/http.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { appTable } from '#functions/platform/table.ts';
+import type { Stores } from '#functions/stores.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
 const sfn = new SFNClient({});
@@ -77,4 +82,12 @@ export const createHandler = ({
     return json(200, { erased: true, itemsDeleted: deleted, runStopped: stopped });
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  reps: dynamoReps(table),
+  suppression: dynamoSuppression(table),
+  deliverability: dynamoDeliverability(table),
+});

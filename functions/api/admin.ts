@@ -1,10 +1,14 @@
-import { evaluateBreaker } from '#shared/breaker.ts';
-import { config } from '#shared/config.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { NotFoundError } from '#shared/domain/errors.ts';
-import { httpHandler, json } from '#shared/http.ts';
-import { funnelReport, reportQuery, scoringFeedbackReport } from '#shared/reports.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { evaluateBreaker } from '#functions/deliverability/breaker.ts';
+import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
+import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { funnelReport, reportQuery, scoringFeedbackReport } from '#functions/funnel/reports.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { NotFoundError } from '#functions/platform/errors.ts';
+import { httpHandler, json } from '#functions/platform/http.ts';
+import { appTable } from '#functions/platform/table.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /**
  * Admin reads (IAM-authorized on the API in AWS):
@@ -53,4 +57,11 @@ export const createHandler = ({
     throw new NotFoundError('Route');
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  deliverability: dynamoDeliverability(table),
+  funnel: dynamoFunnel(table, leadRetention),
+});

@@ -1,12 +1,13 @@
-import { config } from '#shared/config.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { LinkError } from '#shared/domain/errors.ts';
-import { verifyLink } from '#shared/domain/links.ts';
-import { httpHandler } from '#shared/http.ts';
-import { linkKeyOf } from '#shared/link-key.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { signalLead } from '#shared/signals.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { signalLead } from '#functions/lead/signals.ts';
+import { LinkError, verifyLink } from '#functions/mail/links.ts';
+import { httpHandler } from '#functions/platform/http.ts';
+import { linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { appTable } from '#functions/platform/table.ts';
+import type { Stores } from '#functions/stores.ts';
 
 const allowedHosts = new Set(config.app.links.clickAllowedHosts);
 const SCANNER_AGENTS =
@@ -62,4 +63,9 @@ export const createHandler = ({ leads, signals }: Pick<Stores, 'leads' | 'signal
     { format: 'html', linkKey: true },
   );
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  signals: dynamoSignals(table),
+});

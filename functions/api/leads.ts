@@ -1,13 +1,22 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { config } from '#shared/config.ts';
-import { runInput } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { executionNameFor, parseLead } from '#shared/domain/lead.ts';
-import { requireEnv } from '#shared/env.ts';
-import { type HttpRequest, type HttpResult, httpHandler, json, mediaType, page } from '#shared/http.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { appStores } from '#shared/stores.ts';
-import { deliverToActiveRun } from '#shared/submissions.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { deliverToActiveRun } from '#functions/lead/submissions.ts';
+import { requireEnv } from '#functions/platform/env.ts';
+import {
+  type HttpRequest,
+  type HttpResult,
+  httpHandler,
+  json,
+  mediaType,
+  page,
+} from '#functions/platform/http.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { runInput } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 // The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN. StartExecution throttling is retried
 // with the SDK's backoff (4 attempts) before the form is told to try again (429); each attempt may take
@@ -140,4 +149,9 @@ export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
     },
   );
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  signals: dynamoSignals(table),
+});

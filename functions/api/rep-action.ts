@@ -1,5 +1,4 @@
-import { config } from '#shared/config.ts';
-import type { DealRecord, Stores } from '#shared/data/index.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
 import {
   type DealOutcome,
   type DealState,
@@ -7,16 +6,26 @@ import {
   MAX_AMOUNT,
   outcomeOf,
   transition,
-} from '#shared/domain/deal.ts';
-import { LinkError, NotFoundError, ValidationError } from '#shared/domain/errors.ts';
-import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#shared/domain/links.ts';
-import { recordMilestones } from '#shared/funnel.ts';
-import { type HttpRequest, type HttpResult, httpHandler, page } from '#shared/http.ts';
-import { linkKeyOf } from '#shared/link-key.ts';
-import { escapeHtml } from '#shared/mail.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { resumeTask } from '#shared/runs.ts';
-import { appStores } from '#shared/stores.ts';
+} from '#functions/deal/deal.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { recordMilestones } from '#functions/funnel/milestones.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import {
+  DEAL_ACTIONS,
+  type DealLinkAction,
+  type LinkClaims,
+  LinkError,
+  verifyLink,
+} from '#functions/mail/links.ts';
+import { NotFoundError, ValidationError } from '#functions/platform/errors.ts';
+import { escapeHtml } from '#functions/platform/html.ts';
+import { type HttpRequest, type HttpResult, httpHandler, page } from '#functions/platform/http.ts';
+import { linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { resumeTask } from '#functions/platform/runs.ts';
+import { appTable } from '#functions/platform/table.ts';
+import type { DealRecord, Stores } from '#functions/stores.ts';
 
 const TITLES: Record<DealLinkAction, string> = {
   accept: 'Accept this lead',
@@ -201,4 +210,10 @@ export const createHandler = ({ leads, deals, funnel }: Pick<Stores, 'leads' | '
   );
 };
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  funnel: dynamoFunnel(table, leadRetention),
+});

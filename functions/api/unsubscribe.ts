@@ -1,12 +1,15 @@
-import { config } from '#shared/config.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { verifyLink } from '#shared/domain/links.ts';
-import { type HttpRequest, httpHandler, page } from '#shared/http.ts';
-import { linkKeyOf } from '#shared/link-key.ts';
-import { escapeHtml } from '#shared/mail.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { signalLead } from '#shared/signals.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { signalLead } from '#functions/lead/signals.ts';
+import { verifyLink } from '#functions/mail/links.ts';
+import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { escapeHtml } from '#functions/platform/html.ts';
+import { type HttpRequest, httpHandler, page } from '#functions/platform/http.ts';
+import { linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { appTable } from '#functions/platform/table.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /** RFC 8058: the one-click POST carries `List-Unsubscribe=One-Click` (URL-encoded, or as a multipart field). */
 function isOneClick(body: unknown): boolean {
@@ -57,4 +60,10 @@ export const createHandler = ({
     { format: 'html', body: { maxBytes: 4096, strict: false }, linkKey: true },
   );
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  suppression: dynamoSuppression(table),
+  signals: dynamoSignals(table),
+});

@@ -1,13 +1,17 @@
 import * as z from 'zod/mini';
-import { config } from '#shared/config.ts';
-import { runEndedEvent } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { isClosed } from '#shared/domain/deal.ts';
-import { leadSchema } from '#shared/domain/lead.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { wakeNextWaiter } from '#shared/runs.ts';
-import { stepHandler } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { wakeNextWaiter } from '#functions/deal/capacity.ts';
+import { isClosed } from '#functions/deal/deal.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { leadSchema } from '#functions/lead/lead.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { stepHandler } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { runEndedEvent } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /** The lead id in a run's input (`{ lead: { id } }`), if the input is one. */
 function leadIdOf(input: string | null | undefined): string | undefined {
@@ -81,4 +85,11 @@ export const createHandler = ({
     return { recorded: true, released };
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  reps: dynamoReps(table),
+  suppression: dynamoSuppression(table),
+});

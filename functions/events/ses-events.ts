@@ -1,11 +1,16 @@
-import { updateBreaker } from '#shared/breaker.ts';
-import { sesEvent } from '#shared/contracts.ts';
-import type { DeliveryEvent, Stores } from '#shared/data/index.ts';
-import { leadIdFor } from '#shared/domain/lead.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { signalLead } from '#shared/signals.ts';
-import { stepHandler } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { leadRetention } from '#functions/config/bundled.ts';
+import { updateBreaker } from '#functions/deliverability/breaker.ts';
+import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { signalLead } from '#functions/lead/signals.ts';
+import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { stepHandler } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { sesEvent } from '#functions/steps/contracts.ts';
+import type { DeliveryEvent, Stores } from '#functions/stores.ts';
 
 /**
  * SES events of the configuration set (EventBridge): every send is counted (the breaker's denominator; a
@@ -63,4 +68,11 @@ export const createHandler = ({
     return { counted, suppressed: recipients.length, woken, tripped };
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  suppression: dynamoSuppression(table),
+  signals: dynamoSignals(table),
+  deliverability: dynamoDeliverability(table),
+});

@@ -1,19 +1,24 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { config } from '#shared/config.ts';
-import { type Assignment, contracts, type StepInput } from '#shared/contracts.ts';
-import type { DealRecord, LeadRecord, Stores } from '#shared/data/index.ts';
-import { pickRep, teamFor } from '#shared/domain/assignment.ts';
-import { NoRepAvailableError, NotFoundError } from '#shared/domain/errors.ts';
-import { assignmentEmail } from '#shared/emails.ts';
-import { recordMilestones } from '#shared/funnel.ts';
-import { linkKeyOf } from '#shared/link-key.ts';
-import { sendMail } from '#shared/mailer.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { linkContext } from '#shared/public-url.ts';
-import { resumeTask, wakeNextWaiter } from '#shared/runs.ts';
-import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { NoRepAvailableError, pickRep, teamFor } from '#functions/deal/assignment.ts';
+import { wakeNextWaiter } from '#functions/deal/capacity.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { recordMilestones } from '#functions/funnel/milestones.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { assignmentEmail } from '#functions/mail/emails.ts';
+import { sendMail } from '#functions/mail/mailer.ts';
+import { linkContext } from '#functions/mail/public-url.ts';
+import { NotFoundError } from '#functions/platform/errors.ts';
+import { linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { resumeTask } from '#functions/platform/runs.ts';
+import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { type Assignment, contracts, type StepInput } from '#functions/steps/contracts.ts';
+import type { DealRecord, LeadRecord, Stores } from '#functions/stores.ts';
 
 /** One deal per run and nurture cycle: a retried step finds the same deal. */
 export const dealIdFor = (executionName: string, cycle: number) =>
@@ -225,4 +230,11 @@ export const createHandler = ({
   }
 };
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  reps: dynamoReps(table),
+  funnel: dynamoFunnel(table, leadRetention),
+});

@@ -1,11 +1,14 @@
-import { config } from '#shared/config.ts';
-import { contracts } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { answerFor, isClosed } from '#shared/domain/deal.ts';
-import { logger } from '#shared/observability.ts';
-import { resumeTask } from '#shared/runs.ts';
-import { StepInputError, stepHandler, TransientError } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { answerFor, isClosed } from '#functions/deal/deal.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { logger } from '#functions/platform/observability.ts';
+import { resumeTask } from '#functions/platform/runs.ts';
+import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { contracts } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /**
  * Await rep acceptance / Await deal outcome (`.waitForTaskToken`): stores the task token on the deal,
@@ -47,4 +50,10 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
     throw new TransientError(`Deal ${dealId} kept changing while parking the task token`);
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  reps: dynamoReps(table),
+});

@@ -1,9 +1,10 @@
-import { contracts } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { logger } from '#shared/observability.ts';
-import { resumeTask } from '#shared/runs.ts';
-import { stepHandler } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { logger } from '#functions/platform/observability.ts';
+import { resumeTask } from '#functions/platform/runs.ts';
+import { stepHandler } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { contracts } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /**
  * "Wait for a signal or the next send" (`.waitForTaskToken`, timeout = `$.nurture.waitSeconds`), entered
@@ -37,4 +38,6 @@ export const createHandler = ({ signals }: Pick<Stores, 'signals'>) =>
     return { parked: false };
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({ signals: dynamoSignals(table) });

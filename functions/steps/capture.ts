@@ -1,13 +1,15 @@
-import { config } from '#shared/config.ts';
-import { contracts } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { ROUTE_MILESTONES, runFactsOf, scoreFactsOf } from '#shared/domain/funnel-counters.ts';
-import { stageForRoute } from '#shared/domain/lead-stage.ts';
-import { recordMilestones } from '#shared/funnel.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { rescore } from '#shared/rescore.ts';
-import { stepHandler } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { ROUTE_MILESTONES, runFactsOf, scoreFactsOf } from '#functions/funnel/funnel-counters.ts';
+import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { recordMilestones } from '#functions/funnel/milestones.ts';
+import { stageForRoute } from '#functions/lead/lead-stage.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { rescore } from '#functions/lead/rescore.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { stepHandler } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { contracts } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /**
  * Capture & score lead: persists the lead, its email claim and the form on its timeline, then scores it
@@ -71,4 +73,9 @@ export const createHandler = ({ leads, funnel }: Pick<Stores, 'leads' | 'funnel'
     return { leadId: lead.id, route, total: score.total, grade: score.grade };
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  funnel: dynamoFunnel(table, leadRetention),
+});

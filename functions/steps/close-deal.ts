@@ -1,14 +1,18 @@
-import { config } from '#shared/config.ts';
-import { contracts } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { isClosed, shouldRecycle, transition } from '#shared/domain/deal.ts';
-import { NotFoundError } from '#shared/domain/errors.ts';
-import { stageAfterClose } from '#shared/domain/lead-stage.ts';
-import { recordMilestones } from '#shared/funnel.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { wakeNextWaiter } from '#shared/runs.ts';
-import { stepHandler, TransientError } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { wakeNextWaiter } from '#functions/deal/capacity.ts';
+import { isClosed, shouldRecycle, transition } from '#functions/deal/deal.ts';
+import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { recordMilestones } from '#functions/funnel/milestones.ts';
+import { stageAfterClose } from '#functions/lead/lead-stage.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { NotFoundError } from '#functions/platform/errors.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { stepHandler, TransientError } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { contracts } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 /**
  * Close deal / Close as stale: records won (revenue), lost (reason) or stale, frees the rep's
@@ -81,4 +85,11 @@ export const createHandler = ({
     return { stage: deal.stage, recycle, nextCycle: cycle + 1 };
   });
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  deals: dynamoDeals(table),
+  reps: dynamoReps(table),
+  funnel: dynamoFunnel(table, leadRetention),
+});

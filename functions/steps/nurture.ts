@@ -1,21 +1,27 @@
-import { updateBreaker } from '#shared/breaker.ts';
-import { config } from '#shared/config.ts';
-import { contracts } from '#shared/contracts.ts';
-import type { Stores } from '#shared/data/index.ts';
-import { NotFoundError } from '#shared/domain/errors.ts';
-import { scoreFactsOf } from '#shared/domain/funnel-counters.ts';
-import { stageAfterNurture } from '#shared/domain/lead-stage.ts';
-import { decideNurture, PAUSED_RECHECK_MS } from '#shared/domain/nurture.ts';
-import { nextSendTime } from '#shared/domain/schedule.ts';
-import { nurtureEmail } from '#shared/emails.ts';
-import { recordMilestones } from '#shared/funnel.ts';
-import { linkKeyOf } from '#shared/link-key.ts';
-import { sendMail } from '#shared/mailer.ts';
-import { logger, metrics } from '#shared/observability.ts';
-import { linkContext } from '#shared/public-url.ts';
-import { rescore } from '#shared/rescore.ts';
-import { stepHandler } from '#shared/step.ts';
-import { appStores } from '#shared/stores.ts';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { updateBreaker } from '#functions/deliverability/breaker.ts';
+import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
+import { scoreFactsOf } from '#functions/funnel/funnel-counters.ts';
+import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { recordMilestones } from '#functions/funnel/milestones.ts';
+import { stageAfterNurture } from '#functions/lead/lead-stage.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { decideNurture, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
+import { rescore } from '#functions/lead/rescore.ts';
+import { nextSendTime } from '#functions/lead/schedule.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { nurtureEmail } from '#functions/mail/emails.ts';
+import { sendMail } from '#functions/mail/mailer.ts';
+import { linkContext } from '#functions/mail/public-url.ts';
+import { dynamoSends } from '#functions/mail/send-store.ts';
+import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { NotFoundError } from '#functions/platform/errors.ts';
+import { linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
+import { stepHandler } from '#functions/platform/step.ts';
+import { appTable } from '#functions/platform/table.ts';
+import { contracts } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
 
 const SEND_MARKER_DAYS = 400;
 /**
@@ -128,4 +134,13 @@ export const createHandler = ({
     { linkKey: true },
   );
 
-export const handler = createHandler(appStores());
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  suppression: dynamoSuppression(table),
+  sends: dynamoSends(table),
+  signals: dynamoSignals(table),
+  deliverability: dynamoDeliverability(table),
+  funnel: dynamoFunnel(table, leadRetention),
+});

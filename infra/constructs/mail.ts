@@ -10,7 +10,7 @@ import {
   Identity,
 } from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
-import type { AppConfig } from '../../functions/shared/config-schema.ts';
+import type { AppConfig } from '../../functions/config/schema.ts';
 
 /**
  * SES: the sender domain's identity (DKIM) and the configuration set every email is sent with, which

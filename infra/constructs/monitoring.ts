@@ -33,7 +33,7 @@ const business = (metricName: string, period = Duration.days(1)) =>
     period,
   });
 
-/** The funnel's top line: each emitted once, when its funnel counter is first recorded (functions/shared/funnel.ts). */
+/** The funnel's top line: each emitted once, when its funnel counter is first recorded (functions/funnel/milestones.ts). */
 export const TOP_LINE = [
   'LeadsCaptured',
   'LeadsMQL',

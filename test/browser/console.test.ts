@@ -8,7 +8,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
 import { chooseBrowser, followRedirectsToRoutedPages, launchBrowser } from '../fixtures/browser.ts';
 import { config } from '../fixtures/config.ts';
 import {

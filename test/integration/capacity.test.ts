@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInput } from '../../functions/shared/contracts.ts';
-import type { Stores } from '../../functions/shared/data/index.ts';
-import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
+import { executionNameFor, parseLead } from '../../functions/lead/lead.ts';
+import { runInput } from '../../functions/steps/contracts.ts';
+import type { Stores } from '../../functions/stores.ts';
 import { config } from '../fixtures/config.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { type Harness, startHarness, type WaitInfo } from '../fixtures/workflow-harness.ts';

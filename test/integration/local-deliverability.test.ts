@@ -1,6 +1,6 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
 import { loadTemplate } from '../../local/template.ts';
 import {
   adminApi,

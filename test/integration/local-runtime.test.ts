@@ -14,9 +14,9 @@ import {
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runInput } from '../../functions/shared/contracts.ts';
-import { keys } from '../../functions/shared/data/keys.ts';
-import { leadIdFor, parseLead } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor, parseLead } from '../../functions/lead/lead.ts';
+import { keys } from '../../functions/platform/keys.ts';
+import { runInput } from '../../functions/steps/contracts.ts';
 import { majorOf } from '../../local/template.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';

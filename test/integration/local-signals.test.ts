@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
-import { signLink } from '../../functions/shared/domain/links.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
+import { signLink } from '../../functions/mail/links.ts';
 import { unsubscribeUrlOf } from '../../local/mailbox.ts';
 import { config } from '../fixtures/config.ts';
 import {

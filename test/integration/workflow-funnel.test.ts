@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Stores } from '../../functions/shared/data/index.ts';
-import { rebuildFunnel } from '../../functions/shared/funnel-rebuild.ts';
+import { rebuildFunnel } from '../../analytics/funnel-rebuild.ts';
+import type { Stores } from '../../functions/stores.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
 

@@ -1,7 +1,7 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { runInput } from '../../functions/shared/contracts.ts';
-import { executionNameFor, parseLead } from '../../functions/shared/domain/lead.ts';
+import { executionNameFor, parseLead } from '../../functions/lead/lead.ts';
+import { runInput } from '../../functions/steps/contracts.ts';
 import { sesEventsOf } from '../../local/ses-simulator.ts';
 import { aLambdaContext } from '../fixtures/lambda.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { signLink } from '../../functions/shared/domain/links.ts';
+import { signLink } from '../../functions/mail/links.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
 

@@ -1,7 +1,7 @@
 import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Stores } from '../../functions/shared/data/index.ts';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
+import type { Stores } from '../../functions/stores.ts';
 import { config } from '../fixtures/config.ts';
 import {
   credentials,

@@ -1,7 +1,7 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Stores } from '../../functions/shared/data/index.ts';
-import { signLink } from '../../functions/shared/domain/links.ts';
+import { signLink } from '../../functions/mail/links.ts';
+import type { Stores } from '../../functions/stores.ts';
 import { config } from '../fixtures/config.ts';
 import { aFormSubmission } from '../fixtures/leads.ts';
 import { type Harness, SIGNING_KEY, startHarness, submission } from '../fixtures/workflow-harness.ts';

@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/shared/config-schema.ts';
+import { ConfigError } from '../../functions/config/schema.ts';
 import { loadConfig } from '../../infra/load-config.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests poke arbitrary paths of the JSON files

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { eventFields, scoreLine } from '../../console/public/lib/score.js';
-import { scoreLead } from '../../functions/shared/domain/scoring.ts';
+import { scoreLead } from '../../functions/lead/scoring.ts';
 import { config } from '../fixtures/config.ts';
 import { aLead } from '../fixtures/leads.ts';
 

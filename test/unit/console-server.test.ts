@@ -12,7 +12,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createConsole } from '../../console/server.ts';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
 import { config } from '../fixtures/config.ts';
 import { aLead } from '../fixtures/leads.ts';
 import { memoryStores } from '../fixtures/memory-stores.ts';

@@ -11,7 +11,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { leadSummaryOf } from '../../console/api.ts';
 import { createConsole } from '../../console/server.ts';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
 import { config } from '../fixtures/config.ts';
 import { aDeal } from '../fixtures/deals.ts';
 import { aLead } from '../fixtures/leads.ts';

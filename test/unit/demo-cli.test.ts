@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { leadIdFor } from '../../functions/shared/domain/lead.ts';
+import { leadIdFor } from '../../functions/lead/lead.ts';
 import { demoOptions, tagged, USAGE } from '../../scripts/demo.ts';
 
 const root = join(import.meta.dirname, '../..');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentEmail, nurtureEmail } from '../../functions/shared/emails.ts';
-import { buildMime, encodeHeader, escapeHtml, formatMailbox } from '../../functions/shared/mail.ts';
+import { assignmentEmail, nurtureEmail } from '../../functions/mail/emails.ts';
+import { buildMime, encodeHeader, formatMailbox } from '../../functions/mail/mime.ts';
+import { escapeHtml } from '../../functions/platform/html.ts';
 import { config } from '../fixtures/config.ts';
 import { aLead } from '../fixtures/leads.ts';
 import { parseMime } from '../fixtures/mail.ts';

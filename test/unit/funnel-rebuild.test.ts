@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Stores } from '../../functions/shared/data/index.ts';
-import { daysBetween, RebuildRangeError, rebuildFunnel } from '../../functions/shared/funnel-rebuild.ts';
+import { daysBetween, RebuildRangeError, rebuildFunnel } from '../../analytics/funnel-rebuild.ts';
+import type { Stores } from '../../functions/stores.ts';
 
 const root = join(import.meta.dirname, '../..');
 

@@ -1,4 +1,4 @@
-// How a lead's score adds up, in words (functions/shared/domain/scoring.ts: the total is the mean of fit
+// How a lead's score adds up, in words (functions/lead/scoring.ts: the total is the mean of fit
 // and engagement, penalties are taken off fit, a hard-stop flag makes it 0).
 
 /**

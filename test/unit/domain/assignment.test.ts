@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Rep } from '../../../functions/shared/config-schema.ts';
-import { pickRep, rotation, teamFor } from '../../../functions/shared/domain/assignment.ts';
-import { NoRepAvailableError } from '../../../functions/shared/domain/errors.ts';
+import type { Rep } from '../../../functions/config/schema.ts';
+import { NoRepAvailableError, pickRep, rotation, teamFor } from '../../../functions/deal/assignment.ts';
 import { config } from '../../fixtures/config.ts';
 
 const now = new Date('2026-11-26T15:00:00Z');

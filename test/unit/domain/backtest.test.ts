@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { ScoringConfig } from '../../../functions/shared/config-schema.ts';
 import {
   BacktestInputError,
   backtest,
@@ -13,8 +12,9 @@ import {
   parseSince,
   replayJourney,
   type StoredEvent,
-} from '../../../functions/shared/domain/backtest.ts';
-import type { LeadStage } from '../../../functions/shared/domain/lead-stage.ts';
+} from '../../../analytics/backtest.ts';
+import type { ScoringConfig } from '../../../functions/config/schema.ts';
+import type { LeadStage } from '../../../functions/lead/lead-stage.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLead } from '../../fixtures/leads.ts';
 

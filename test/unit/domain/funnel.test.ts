@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { milestonesFromHistory } from '../../../analytics/funnel-history.ts';
 import {
   bandOf,
   bestThreshold,
@@ -10,15 +11,14 @@ import {
   MIN_LOWER_BOUND_GAIN,
   medianOf,
   wilson,
-} from '../../../functions/shared/domain/funnel.ts';
+} from '../../../functions/funnel/funnel.ts';
 import {
   countersOf,
   markerOf,
   reasonKey,
   runFactsOf,
   scoreFactsOf,
-} from '../../../functions/shared/domain/funnel-counters.ts';
-import { milestonesFromHistory } from '../../../functions/shared/domain/funnel-history.ts';
+} from '../../../functions/funnel/funnel-counters.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLead } from '../../fixtures/leads.ts';
 

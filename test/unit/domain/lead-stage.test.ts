@@ -7,7 +7,7 @@ import {
   stageAfterClose,
   stageAfterNurture,
   stageForRoute,
-} from '../../../functions/shared/domain/lead-stage.ts';
+} from '../../../functions/lead/lead-stage.ts';
 
 describe('lead-stage machine', () => {
   it('walks the happy path: captured → sales-ready → assigned → won, then a new run starts over', () => {

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../../functions/shared/domain/errors.ts';
-import {
-  executionNameFor,
-  leadIdFor,
-  normalizeEmail,
-  parseLead,
-} from '../../../functions/shared/domain/lead.ts';
+import { executionNameFor, leadIdFor, normalizeEmail, parseLead } from '../../../functions/lead/lead.ts';
+import { ValidationError } from '../../../functions/platform/errors.ts';
 import { aFormSubmission } from '../../fixtures/leads.ts';
 
 const forms = ['demo-request', 'newsletter', 'contact'];

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LinkError } from '../../../functions/shared/domain/errors.ts';
-import { type LinkClaims, signLink, verifyLink } from '../../../functions/shared/domain/links.ts';
+import { type LinkClaims, LinkError, signLink, verifyLink } from '../../../functions/mail/links.ts';
 
 const key = 'k'.repeat(32);
 const now = new Date('2026-11-26T12:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { routeLead, scoreLead } from '../../../functions/shared/domain/scoring.ts';
+import { routeLead, scoreLead } from '../../../functions/lead/scoring.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLead } from '../../fixtures/leads.ts';
 

@@ -9,9 +9,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as recordFailureWith } from '../../../functions/events/record-failure.ts';
-import type { Assignment } from '../../../functions/shared/contracts.ts';
 import { createHandler as assignRepWith, dealIdFor } from '../../../functions/steps/assign-rep.ts';
 import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
+import type { Assignment } from '../../../functions/steps/contracts.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLambdaContext } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
@@ -161,7 +161,7 @@ describe('capacity: a full team means waiting, never failing', () => {
     sfn
       .on(SendTaskFailureCommand, { taskToken: gone.taskToken })
       .rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
-    const { wakeNextWaiter } = await import('../../../functions/shared/runs.ts');
+    const { wakeNextWaiter } = await import('../../../functions/deal/capacity.ts');
     expect(await wakeNextWaiter(db.reps, 'enterprise-na')).toBe(true);
     expect(woken().map((w) => w.taskToken)).toEqual([gone.taskToken, alive.taskToken]);
     expect(await db.reps.oldestWaiters('enterprise-na', 5)).toEqual([]);

@@ -2,7 +2,7 @@ import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/leads.ts';
-import { executionNameFor, leadIdFor } from '../../../functions/shared/domain/lead.ts';
+import { executionNameFor, leadIdFor } from '../../../functions/lead/lead.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
 import { aFormSubmission, aLead } from '../../fixtures/leads.ts';

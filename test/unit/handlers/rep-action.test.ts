@@ -3,8 +3,8 @@ import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } fro
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/rep-action.ts';
-import type { DealRecord } from '../../../functions/shared/data/index.ts';
-import { type LinkClaims, signLink } from '../../../functions/shared/domain/links.ts';
+import { type LinkClaims, signLink } from '../../../functions/mail/links.ts';
+import type { DealRecord } from '../../../functions/stores.ts';
 import { aDeal } from '../../fixtures/deals.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
 import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';

@@ -2,7 +2,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepInputError } from '../../../functions/shared/step.ts';
+import { StepInputError } from '../../../functions/platform/step.ts';
 import { createHandler as captureWith } from '../../../functions/steps/capture.ts';
 import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
 import { aLambdaContext } from '../../fixtures/lambda.ts';

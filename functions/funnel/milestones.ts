@@ -1,0 +1,100 @@
+import { config } from '../config/bundled.ts';
+import { logger, metrics } from '../platform/observability.ts';
+import type { LeadRecord, Stores } from '../stores.ts';
+import type { Milestone } from './funnel.ts';
+import {
+  countersOf,
+  durationOf,
+  type MilestoneEvent,
+  markerOf,
+  type RunFacts,
+  runFactsOf,
+  type ScoreFacts,
+  scoreFactsOf,
+  secondsBetween,
+  TOP_LINE_METRICS,
+} from './funnel-counters.ts';
+
+export interface MilestoneContext {
+  leadId: string;
+  execution: string;
+  /** The nurture cycle (run milestones and lead → assigned need it; a win in cycle > 0 is a recycled win). */
+  cycle?: number;
+  /** The deal, for assigned, accepted and the outcomes. */
+  dealId?: string;
+  /** When it happened: the time the handler also writes on the timeline (the rebuild reads that). */
+  at: string;
+  /** The run's lead as captured (Capture passes it; later steps read it from the run's `captured` marker). */
+  run?: RunFacts;
+  /** The lead now: its score, and who it is when the run has no `captured` marker (a run older than the funnel). */
+  lead?: LeadRecord;
+  score?: ScoreFacts;
+  rep?: string;
+  amount?: number;
+  lostReason?: string;
+}
+
+/**
+ * Records funnel milestones, in order, each once per run cycle or deal (docs/funnel.md). The marker is a
+ * conditional write under the lead, and only the call that wrote it adds to the day's counters and emits the
+ * top-line metric: a retried step or a redelivered event finds the marker and adds nothing. Marker first,
+ * counters second, without a transaction: at most once. A counter write that fails after its marker is logged
+ * and counted (FunnelCounterErrors), not retried — the lead's journey never waits on its statistics — and
+ * `npm run funnel:rebuild` repairs the counts. A failed marker write throws (the step retries, nothing counted).
+ * A duration is measured only from a marker recorded before this call (an acceptance implied by a win
+ * has no accepted → closed time). Returns the milestones this call recorded.
+ */
+export async function recordMilestones(
+  { funnel }: Pick<Stores, 'funnel'>,
+  ctx: MilestoneContext,
+  milestones: Milestone[],
+): Promise<Milestone[]> {
+  const recorded: Milestone[] = [];
+  let run = ctx.run;
+  const score = ctx.score ?? (ctx.lead?.score ? scoreFactsOf(ctx.lead.score) : undefined);
+  for (const milestone of milestones) {
+    const marker = markerOf(milestone, ctx);
+    if (!marker) continue;
+    const facts = milestone === 'captured' && run ? { facts: run } : {};
+    if (!(await funnel.mark(ctx.leadId, marker, { at: ctx.at, ...facts }))) continue;
+    recorded.push(milestone);
+    run ??=
+      (await funnel.marker(ctx.leadId, String(markerOf('captured', ctx))))?.facts ??
+      (ctx.lead ? runFactsOf(ctx.lead, config.reps) : undefined);
+    if (!run) {
+      logger.warn('funnel milestone without the run’s lead: not counted', { leadId: ctx.leadId, milestone });
+      continue;
+    }
+    const durations: MilestoneEvent['durations'] = {};
+    const duration = durationOf(milestone, ctx);
+    if (duration?.marker && !recorded.includes(duration.from)) {
+      const from = await funnel.marker(ctx.leadId, duration.marker);
+      if (from) durations[duration.name] = secondsBetween(from.at, ctx.at);
+    }
+    const { day, items } = countersOf({
+      milestone,
+      at: ctx.at,
+      cycle: ctx.cycle ?? 0,
+      run,
+      durations,
+      ...(score ? { score } : {}),
+      ...(ctx.rep ? { rep: ctx.rep } : {}),
+      ...(ctx.amount !== undefined ? { amount: ctx.amount } : {}),
+      ...(ctx.lostReason ? { lostReason: ctx.lostReason } : {}),
+    });
+    try {
+      await funnel.add(day, items);
+    } catch (e) {
+      logger.error('funnel counters not updated: npm run funnel:rebuild repairs them', {
+        leadId: ctx.leadId,
+        milestone,
+        error: e instanceof Error ? e.name : 'unknown',
+      });
+      metrics.addMetric('FunnelCounterErrors', 'Count', 1);
+    }
+    const metric = TOP_LINE_METRICS[milestone];
+    if (metric) metrics.addMetric(metric, 'Count', 1);
+    if (milestone === 'won' && ctx.amount) metrics.addMetric('RevenueWon', 'None', ctx.amount);
+  }
+  return recorded;
+}

@@ -1,0 +1,73 @@
+import type { SuppressionReason } from '../mail/suppression-store.ts';
+import type { NurtureNext } from './lead-stage.ts';
+import type { Route } from './scoring.ts';
+
+/** Where a lead is in its nurture sequence: the next email to send and when it is due. */
+export interface NurtureState {
+  cycle: number;
+  /** Index of the next email of the sequence (== its length: the sequence is done when next due). */
+  step: number;
+  /** When the next email (or the end of the sequence) is due; absent: at once (in business hours). */
+  nextSendAt?: string;
+}
+
+export interface NurtureFacts {
+  now: Date;
+  state: NurtureState;
+  /** How many emails the sequence has. */
+  steps: number;
+  /** The wait ended by its timer (the due time came), not by a signal. */
+  dueByTimer: boolean;
+  suppressed: SuppressionReason | undefined;
+  consent: boolean;
+  route: Route;
+  breakerTripped: boolean;
+  /** The first business-hours moment at or after now, in the lead's time zone. */
+  firstSlot: Date;
+  /**
+   * The first business-hours moment at least PAUSED_RECHECK_MS from now: where a paused send looks again.
+   * The timer that ends that wait is trusted like any other, so it must land in business hours too.
+   */
+  pausedSlot: Date;
+}
+
+export type NurtureDecision =
+  | { action: 'end'; next: Exclude<NurtureNext, 'wait' | 'sales-ready'> }
+  | { action: 'sales-ready' }
+  | { action: 'wait'; until: Date; why: 'not due' | 'business hours' | 'sending paused' }
+  | { action: 'send' };
+
+const SUPPRESSED_NEXT: Record<SuppressionReason, 'unsubscribed' | 'bounced' | 'complained'> = {
+  unsubscribed: 'unsubscribed',
+  bounced: 'bounced',
+  complained: 'complained',
+  erased: 'unsubscribed',
+};
+
+/** While sending is paused by the deliverability breaker, a due lead looks again after this long. */
+export const PAUSED_RECHECK_MS = 3_600_000;
+
+/**
+ * The nurture step's decision, from what is true now: a suppressed address ends the sequence (by why),
+ * a lead now sales-ready goes to sales, and otherwise the next email goes out when it is due, inside
+ * business hours, unless sending is paused — then the lead waits (nothing is skipped or dropped).
+ */
+export function decideNurture(f: NurtureFacts): NurtureDecision {
+  if (f.suppressed) return { action: 'end', next: SUPPRESSED_NEXT[f.suppressed] };
+  if (!f.consent) return { action: 'end', next: 'not-emailable' };
+  if (f.route === 'sales-ready') return { action: 'sales-ready' };
+  const dueAt = f.state.nextSendAt ? Date.parse(f.state.nextSendAt) : undefined;
+  const due = f.dueByTimer || dueAt === undefined || f.now.getTime() >= dueAt;
+  if (!due) return { action: 'wait', until: new Date(dueAt as number), why: 'not due' };
+  if (f.state.step >= f.steps) return { action: 'end', next: 'done' };
+  if (f.breakerTripped) {
+    return { action: 'wait', until: f.pausedSlot, why: 'sending paused' };
+  }
+  // Every due time is scheduled inside business hours, so a timer that ends a wait is trusted (it also
+  // keeps compressed local time from re-waiting on the wall clock); the first email of a cycle, and one
+  // found due by a signal, are checked against the hours here.
+  if (!f.dueByTimer && f.firstSlot.getTime() > f.now.getTime() + 60_000) {
+    return { action: 'wait', until: f.firstSlot, why: 'business hours' };
+  }
+  return { action: 'send' };
+}

@@ -1,0 +1,18 @@
+import { logger, metrics } from '../platform/observability.ts';
+import { resumeTask } from '../platform/runs.ts';
+import type { Signal, SignalStore } from '../stores.ts';
+
+/**
+ * Tells a nurtured lead's run that something happened: wakes its wait at once if it is parked, else
+ * leaves the signal on the lead for the wait about to park. Signals carry no data: the run's nurture
+ * step reads what happened from the lead (events, suppression) when it wakes.
+ */
+export async function signalLead(signals: SignalStore, leadId: string, signal: Signal): Promise<boolean> {
+  const { token } = await signals.signal(leadId, signal, new Date().toISOString());
+  const woken = token ? await resumeTask(token, { signal }) : false;
+  if (woken) {
+    metrics.addMetric(`Signal_${signal}`, 'Count', 1);
+    logger.info('lead signalled', { leadId, signal });
+  }
+  return woken;
+}

@@ -1,0 +1,153 @@
+import type { AppConfig, NurtureConfig, Rep } from '../config/schema.ts';
+import type { Lead } from '../lead/lead.ts';
+import type { ScoreReason } from '../lead/scoring.ts';
+import { escapeHtml } from '../platform/html.ts';
+import { signLink } from './links.ts';
+import { fillTemplate, footer, type MailMessage } from './mime.ts';
+
+const DAY_S = 86_400;
+
+export interface LinkContext {
+  baseUrl: string;
+  key: string;
+  now: Date;
+  ttlDays: number;
+}
+
+const exp = (ctx: LinkContext) => Math.floor(ctx.now.getTime() / 1000) + ctx.ttlDays * DAY_S;
+
+export function unsubscribeUrl(leadId: string, ctx: LinkContext): string {
+  // Unsubscribe links must keep working long after the mail: a year.
+  const token = signLink(
+    { action: 'unsubscribe', subject: leadId, audience: 'lead', exp: exp({ ...ctx, ttlDays: 365 }) },
+    ctx.key,
+  );
+  return `${ctx.baseUrl}/unsubscribe?t=${token}`;
+}
+
+export function trackedUrl(leadId: string, destination: string, ctx: LinkContext): string {
+  const iat = Math.floor(ctx.now.getTime() / 1000);
+  const token = signLink(
+    { action: 'click', subject: leadId, audience: destination, exp: exp({ ...ctx, ttlDays: 90 }), iat },
+    ctx.key,
+  );
+  return `${ctx.baseUrl}/c?t=${token}`;
+}
+
+export function repActionUrl(
+  dealId: string,
+  repId: string,
+  action: 'accept' | 'won' | 'lost',
+  ctx: LinkContext,
+): string {
+  return `${ctx.baseUrl}/deals/action?t=${signLink({ action, subject: dealId, audience: repId, exp: exp(ctx) }, ctx.key)}`;
+}
+
+const from = (app: AppConfig) => ({ name: app.sender.fromName, address: app.sender.fromAddress });
+
+export function nurtureEmail(
+  lead: Lead,
+  step: NurtureConfig['steps'][number],
+  app: AppConfig,
+  ctx: LinkContext,
+): MailMessage {
+  const values = { firstName: lead.firstName, company: lead.company ?? 'your team' };
+  const subject = fillTemplate(step.subject, values);
+  const unsub = unsubscribeUrl(lead.id, ctx);
+  const read = trackedUrl(
+    lead.id,
+    `https://${app.links.clickAllowedHosts[0]}/resources/${step.template}`,
+    ctx,
+  );
+  const f = footer(app.sender.postalAddress, unsub);
+  return {
+    from: from(app),
+    to: lead.email,
+    subject,
+    unsubscribeUrl: unsub,
+    text: `Hi ${values.firstName},\n\nWe put together something for ${values.company}: ${read}\n${f.text}`,
+    html: `<p>Hi ${escapeHtml(values.firstName)},</p><p>We put together something for ${escapeHtml(values.company)}: <a href="${escapeHtml(read)}">read it here</a>.</p>${f.html}`,
+    // SES hands tags back with bounce and complaint events: the lead id finds the run to wake.
+    tags: { kind: 'nurture', template: step.template, leadId: lead.id },
+  };
+}
+
+export interface AssignmentEmailInput {
+  lead: Lead;
+  rep: Rep;
+  dealId: string;
+  score: {
+    total: number;
+    grade: string;
+    fit: number;
+    engagement: number;
+    reasons: ScoreReason[];
+    rulesVersion: string;
+  };
+  attempt: number;
+  slaHours: number;
+}
+
+export function assignmentEmail(input: AssignmentEmailInput, app: AppConfig, ctx: LinkContext): MailMessage {
+  const { lead, rep, dealId, score } = input;
+  const name = [lead.firstName, lead.lastName].filter(Boolean).join(' ');
+  const accept = repActionUrl(dealId, rep.id, 'accept', ctx);
+  const won = repActionUrl(dealId, rep.id, 'won', ctx);
+  const lost = repActionUrl(dealId, rep.id, 'lost', ctx);
+  const rows: [string, string | number | undefined][] = [
+    ['Name', name],
+    ['Email', lead.email],
+    ['Company', lead.company],
+    ['Title', lead.title],
+    ['Company size', lead.companySize],
+    ['Country', lead.country],
+    ['Form', lead.formType],
+    ['Message', lead.message],
+  ];
+  const present = rows.filter(([, v]) => v !== undefined && v !== '');
+  const reasons = score.reasons.map((r) => `${r.points > 0 ? '+' : ''}${r.points} ${r.label}`);
+  const again = input.attempt > 1 ? ' (reassigned to you)' : '';
+  const f = footer(app.sender.postalAddress);
+  return {
+    from: from(app),
+    to: rep.email,
+    subject: `New lead${again}: ${name}${lead.company ? ` at ${lead.company}` : ''} — grade ${score.grade}`,
+    text: [
+      `Hi ${rep.name},`,
+      '',
+      `A ${score.grade} lead (score ${score.total}: fit ${score.fit}, engagement ${score.engagement}) is yours${again}. Please accept within ${input.slaHours} hours or it will be reassigned.`,
+      '',
+      ...present.map(([k, v]) => `${k}: ${v}`),
+      '',
+      `Why (rules ${score.rulesVersion}):`,
+      ...reasons.map((r) => `  ${r}`),
+      '',
+      `Accept: ${accept}`,
+      `Report won: ${won}`,
+      `Report lost: ${lost}`,
+      f.text,
+    ].join('\n'),
+    html: `<p>Hi ${escapeHtml(rep.name)},</p><p>A <b>${escapeHtml(score.grade)}</b> lead (score ${score.total}: fit ${score.fit}, engagement ${score.engagement}) is yours${escapeHtml(again)}. Please accept within ${input.slaHours} hours or it will be reassigned.</p><table>${present
+      .map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
+      .join('')}</table><p>Why (rules ${escapeHtml(score.rulesVersion)}):</p><ul>${reasons
+      .map((r) => `<li>${escapeHtml(r)}</li>`)
+      .join(
+        '',
+      )}</ul><p><a href="${escapeHtml(accept)}">Accept</a> · <a href="${escapeHtml(won)}">Report won</a> · <a href="${escapeHtml(lost)}">Report lost</a></p>${f.html}`,
+    tags: { kind: 'assignment' },
+  };
+}
+
+/** A short note to the rep who has a lead: the lead did something new (at most one a day). */
+export function activityEmail(lead: Lead, rep: Rep, what: string, app: AppConfig): MailMessage {
+  const name = [lead.firstName, lead.lastName].filter(Boolean).join(' ');
+  const f = footer(app.sender.postalAddress);
+  return {
+    from: from(app),
+    to: rep.email,
+    subject: `New activity: ${name}${lead.company ? ` at ${lead.company}` : ''}`,
+    text: `Hi ${rep.name},\n\n${name} (${lead.email}), whose lead you have, just ${what}. Worth a follow-up today.\n${f.text}`,
+    html: `<p>Hi ${escapeHtml(rep.name)},</p><p>${escapeHtml(name)} (${escapeHtml(lead.email)}), whose lead you have, just ${escapeHtml(what)}. Worth a follow-up today.</p>${f.html}`,
+    tags: { kind: 'activity' },
+  };
+}

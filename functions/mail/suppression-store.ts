@@ -1,0 +1,47 @@
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { emailHash } from '../lead/lead.ts';
+import { keys } from '../platform/keys.ts';
+import { conditional, type Table } from '../platform/table.ts';
+
+export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained' | 'erased';
+
+/** Addresses never to market to again, kept by hash (the address itself is not stored). */
+export interface SuppressionStore {
+  isSuppressed(email: string): Promise<boolean>;
+  /** Why the address is suppressed (the first reason stands), or undefined. */
+  reasonFor(email: string): Promise<SuppressionReason | undefined>;
+  /** Why and since when the address is suppressed, or undefined. */
+  entryFor(email: string): Promise<{ reason: SuppressionReason; at: string } | undefined>;
+  /** Suppresses the address once; the first reason stands, but 'erased' replaces any. */
+  suppress(email: string, reason: SuppressionReason, how: string, at: string): Promise<void>;
+}
+
+export function dynamoSuppression({ doc, name: TableName }: Table): SuppressionStore {
+  const store: SuppressionStore = {
+    async isSuppressed(email) {
+      return (await store.reasonFor(email)) !== undefined;
+    },
+    async reasonFor(email) {
+      return (await store.entryFor(email))?.reason;
+    },
+    async entryFor(email) {
+      const { Item } = await doc.send(
+        new GetCommand({ TableName, Key: keys.suppression(emailHash(email)), ConsistentRead: true }),
+      );
+      return Item ? { reason: Item.reason as SuppressionReason, at: String(Item.at) } : undefined;
+    },
+    async suppress(email, reason, how, at) {
+      await conditional(() =>
+        doc.send(
+          new PutCommand({
+            TableName,
+            Item: { ...keys.suppression(emailHash(email)), reason, how, at },
+            // The first reason stands, except that an erase always says so (nothing else is left of the lead).
+            ...(reason === 'erased' ? {} : { ConditionExpression: 'attribute_not_exists(pk)' }),
+          }),
+        ),
+      );
+    },
+  };
+  return store;
+}

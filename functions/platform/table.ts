@@ -1,0 +1,90 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  paginateQuery,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { requireEnv } from './env.ts';
+
+/** The single table (DESIGN §3) as the entity modules use it: a document client and the table's name. */
+export interface Table {
+  doc: DynamoDBDocumentClient;
+  name: string;
+}
+
+/** A document client on `client` (default: one from the environment; AWS_ENDPOINT_URL_DYNAMODB reaches an emulator). */
+export function tableOf(name: string, client: DynamoDBClient = new DynamoDBClient({})): Table {
+  return {
+    doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+    name,
+  };
+}
+
+type QueryInput = Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
+
+/** Every page a query on the table returns (the SDK's paginator follows LastEvaluatedKey). */
+export function queryPages({ doc, name }: Table, input: QueryInput) {
+  return paginateQuery({ client: doc }, { ...input, TableName: name });
+}
+
+/** Every item a query on the table matches, a page at a time. */
+export async function* queryItems(
+  table: Table,
+  input: QueryInput,
+): AsyncGenerator<NonNullable<QueryCommandOutput['Items']>[number]> {
+  for await (const page of queryPages(table, input)) yield* page.Items ?? [];
+}
+
+/** Runs a conditional write; false (instead of throwing) when its condition did not hold. */
+export async function conditional(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException) return false;
+    throw e;
+  }
+}
+
+/** Runs a conditional write that returns something; undefined when its condition did not hold. */
+export async function unlessConditionFails<T>(write: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException) return undefined;
+    throw e;
+  }
+}
+
+/** `SET #a = :a, #b = :b` with its names and values, for every defined entry of `values`. */
+export function setExpression(values: Record<string, unknown>) {
+  const entries = Object.entries(values).filter(([, v]) => v !== undefined);
+  return {
+    UpdateExpression: `SET ${entries.map(([k]) => `#${k} = :${k}`).join(', ')}`,
+    ExpressionAttributeNames: Object.fromEntries(entries.map(([k]) => [`#${k}`, k])),
+    ExpressionAttributeValues: Object.fromEntries(entries.map(([k, v]) => [`:${k}`, v])),
+  };
+}
+
+/** `#stage IN (:p0, :p1, …)` with its values, for a condition on one attribute. */
+export function inList(attribute: string, values: readonly string[], prefix: string) {
+  return {
+    expression: `#${attribute} IN (${values.map((_, i) => `:${prefix}${i}`).join(', ')})`,
+    names: { [`#${attribute}`]: attribute },
+    values: Object.fromEntries(values.map((v, i) => [`:${prefix}${i}`, v])),
+  };
+}
+
+/** Drops the key and index attributes from an item read back, leaving the entity's own fields. */
+export function withoutKeys<T>(item: Record<string, unknown>): T {
+  const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ...rest } = item;
+  return rest as T;
+}
+
+let app: Table | undefined;
+/** The table named by TABLE_NAME, one client per container (a handler's stores share it). */
+export function appTable(): Table {
+  app ??= tableOf(requireEnv('TABLE_NAME'));
+  return app;
+}

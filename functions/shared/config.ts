@@ -1,9 +1,0 @@
-// Bundled configuration for Lambda handlers: the same JSON files the stack validates at synth time,
-// parsed again at cold start so a handler never runs on a config the schema rejects.
-import app from '../../config/app.json' with { type: 'json' };
-import nurture from '../../config/nurture.json' with { type: 'json' };
-import reps from '../../config/reps.json' with { type: 'json' };
-import scoring from '../../config/scoring.json' with { type: 'json' };
-import { type HandoffConfig, parseConfig } from './config-schema.ts';
-
-export const config: HandoffConfig = parseConfig({ app, nurture, reps, scoring });

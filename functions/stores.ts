@@ -1,0 +1,57 @@
+// The data layer handlers see: one store per entity, each behind a small interface (DESIGN §2, §3).
+// Handlers take `Stores` as a parameter, so unit tests hand them in-memory stores instead of DynamoDB.
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DealStore, dynamoDeals } from './deal/deal-store.ts';
+import { dynamoReps, type RepStore } from './deal/rep-store.ts';
+import { type DeliverabilityStore, dynamoDeliverability } from './deliverability/deliverability-store.ts';
+import { dynamoFunnel, type FunnelStore } from './funnel/funnel-store.ts';
+import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './lead/lead-store.ts';
+import { dynamoSignals, type SignalStore } from './lead/signal-store.ts';
+import { dynamoSends, type SendStore } from './mail/send-store.ts';
+import { dynamoSuppression, type SuppressionStore } from './mail/suppression-store.ts';
+import { requireEnv } from './platform/env.ts';
+import { tableOf } from './platform/table.ts';
+
+export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deal/deal-store.ts';
+export type { CapacityWaiter, RepStore } from './deal/rep-store.ts';
+export type {
+  BreakerState,
+  DeliverabilityStore,
+  DeliveryCounts,
+  DeliveryEvent,
+} from './deliverability/deliverability-store.ts';
+export type { FunnelCounter, FunnelMarker, FunnelStore } from './funnel/funnel-store.ts';
+export type { LeadRecord, LeadStore, TimelineEvent } from './lead/lead-store.ts';
+export type { Signal, SignalStore } from './lead/signal-store.ts';
+export type { SendStore } from './mail/send-store.ts';
+export type { SuppressionReason, SuppressionStore } from './mail/suppression-store.ts';
+
+export interface Stores {
+  leads: LeadStore;
+  deals: DealStore;
+  reps: RepStore;
+  suppression: SuppressionStore;
+  sends: SendStore;
+  signals: SignalStore;
+  deliverability: DeliverabilityStore;
+  funnel: FunnelStore;
+}
+
+/** The DynamoDB stores on the table named by TABLE_NAME (or the given table and client, for scripts). */
+export function dynamoStores(
+  tableName = requireEnv('TABLE_NAME'),
+  client?: DynamoDBClient,
+  options?: LeadStoreOptions,
+): Stores {
+  const table = tableOf(tableName, client);
+  return {
+    leads: dynamoLeads(table, options),
+    deals: dynamoDeals(table),
+    reps: dynamoReps(table),
+    suppression: dynamoSuppression(table),
+    sends: dynamoSends(table),
+    signals: dynamoSignals(table),
+    deliverability: dynamoDeliverability(table),
+    funnel: dynamoFunnel(table, options),
+  };
+}
