@@ -1,9 +1,9 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { deliverToActiveRun } from '#functions/api/submissions.ts';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
-import { deliverToActiveRun } from '#functions/lead/submissions.ts';
 import { requireEnv } from '#functions/platform/env.ts';
 import {
   type HttpRequest,

@@ -1,3 +1,4 @@
+import type { LeadStage } from '../lead/lead-stage.ts';
 import { IllegalTransitionError, ValidationError } from '../platform/errors.ts';
 
 export const DEAL_STAGES = ['assigned', 'accepted', 'won', 'lost', 'stale'] as const;
@@ -101,4 +102,10 @@ export function isClosed(stage: DealStage): boolean {
 /** A "not now"-type loss sends the lead back to nurture instead of ending the journey. */
 export function shouldRecycle(deal: DealState, recycleReasons: readonly string[]): boolean {
   return deal.stage === 'lost' && deal.lostReason !== undefined && recycleReasons.includes(deal.lostReason);
+}
+
+/** After "Close deal": a recycled loss goes back to nurture; a closed deal's stage is the lead's. */
+export function stageAfterClose(dealStage: DealStage, recycled: boolean): LeadStage {
+  if (recycled) return 'nurturing';
+  return dealStage === 'assigned' || dealStage === 'accepted' ? 'assigned' : dealStage;
 }

@@ -1,6 +1,6 @@
 import { config } from '../config/bundled.ts';
 import { logger, metrics } from '../platform/observability.ts';
-import type { BreakerState, DeliverabilityStore } from '../stores.ts';
+import type { BreakerState, DeliverabilityStore } from './deliverability-store.ts';
 import { breachOf, ratesOf } from './rates.ts';
 
 type Evaluated = BreakerState & { rates: ReturnType<typeof ratesOf> };

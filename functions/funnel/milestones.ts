@@ -1,6 +1,6 @@
 import { config } from '../config/bundled.ts';
+import type { LeadRecord } from '../lead/lead-store.ts';
 import { logger, metrics } from '../platform/observability.ts';
-import type { LeadRecord, Stores } from '../stores.ts';
 import type { Milestone } from './funnel.ts';
 import {
   countersOf,
@@ -14,6 +14,7 @@ import {
   secondsBetween,
   TOP_LINE_METRICS,
 } from './funnel-counters.ts';
+import type { FunnelStore } from './funnel-store.ts';
 
 export interface MilestoneContext {
   leadId: string;
@@ -45,7 +46,7 @@ export interface MilestoneContext {
  * has no accepted → closed time). Returns the milestones this call recorded.
  */
 export async function recordMilestones(
-  { funnel }: Pick<Stores, 'funnel'>,
+  { funnel }: { funnel: FunnelStore },
   ctx: MilestoneContext,
   milestones: Milestone[],
 ): Promise<Milestone[]> {

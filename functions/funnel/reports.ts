@@ -3,7 +3,6 @@
 // GET /admin/funnel, GET /admin/scoring-feedback and the console.
 import { config } from '../config/bundled.ts';
 import { ValidationError } from '../platform/errors.ts';
-import type { FunnelCounter, Stores } from '../stores.ts';
 import {
   bandLow,
   bestThreshold,
@@ -22,6 +21,7 @@ import {
   type ThresholdRow,
   wilson,
 } from './funnel.ts';
+import type { FunnelCounter, FunnelStore } from './funnel-store.ts';
 
 export type { Conversion, FunnelDimension, FunnelStage, Rate, ThresholdRow };
 
@@ -194,7 +194,7 @@ const byVolume = (a: FunnelRow, b: FunnelRow) =>
 
 /** Counts by stage and conversion between stages for the days from `from` to `to`, optionally by a dimension. */
 export async function funnelReport(
-  { funnel }: Pick<Stores, 'funnel'>,
+  { funnel }: { funnel: FunnelStore },
   q: { from: string; to: string; by?: FunnelDimension },
 ): Promise<FunnelReport> {
   const days = checkRange(q);
@@ -247,7 +247,7 @@ function gradeRows(rows: OutcomeRates[]): OutcomeRates[] {
  * (another than the current only when clearly better, with the reason).
  */
 export async function scoringFeedbackReport(
-  { funnel }: Pick<Stores, 'funnel'>,
+  { funnel }: { funnel: FunnelStore },
   q: { from: string; to: string },
 ): Promise<ScoringFeedback> {
   const days = checkRange(q);

@@ -1,4 +1,3 @@
-import type { DealStage } from '../deal/deal.ts';
 import type { Route } from './scoring.ts';
 
 /** Where a lead is in the journey; the lead item's `stage` (and the stage index) hold one of these. */
@@ -94,10 +93,4 @@ const AFTER_NURTURE: Record<NurtureNext, LeadStage> = {
 
 export function stageAfterNurture(next: NurtureNext): LeadStage {
   return AFTER_NURTURE[next];
-}
-
-/** After "Close deal": a recycled loss goes back to nurture; a closed deal's stage is the lead's. */
-export function stageAfterClose(dealStage: DealStage, recycled: boolean): LeadStage {
-  if (recycled) return 'nurturing';
-  return dealStage === 'assigned' || dealStage === 'accepted' ? 'assigned' : dealStage;
 }

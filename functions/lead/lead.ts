@@ -154,3 +154,5 @@ export const leadSchema = z.extend(z.omit(leadInputSchema, { website: true }), {
   id: z.string().check(z.regex(/^ld-[0-9a-f]{20}$/, 'is not a lead id')),
   emailDomain: z.string(),
 });
+
+export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained' | 'erased';

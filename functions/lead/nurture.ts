@@ -1,4 +1,4 @@
-import type { SuppressionReason } from '../mail/suppression-store.ts';
+import type { SuppressionReason } from './lead.ts';
 import type { NurtureNext } from './lead-stage.ts';
 import type { Route } from './scoring.ts';
 

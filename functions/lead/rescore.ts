@@ -1,6 +1,6 @@
 import { config } from '../config/bundled.ts';
 import { NotFoundError } from '../platform/errors.ts';
-import type { LeadStore } from '../stores.ts';
+import type { LeadStore } from './lead-store.ts';
 import { engagementOf, routeLead, scoreLead } from './scoring.ts';
 
 /** Rescores a lead from its profile and timeline; shared by "Capture & score lead" and "Nurture" (on every wake-up). */

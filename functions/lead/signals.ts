@@ -1,6 +1,6 @@
 import { logger, metrics } from '../platform/observability.ts';
 import { resumeTask } from '../platform/runs.ts';
-import type { Signal, SignalStore } from '../stores.ts';
+import type { Signal, SignalStore } from './signal-store.ts';
 
 /**
  * Tells a nurtured lead's run that something happened: wakes its wait at once if it is parked, else

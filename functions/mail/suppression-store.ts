@@ -1,9 +1,10 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { emailHash } from '../lead/lead.ts';
+import { emailHash, type SuppressionReason } from '../lead/lead.ts';
+
+export type { SuppressionReason };
+
 import { keys } from '../platform/keys.ts';
 import { conditional, type Table } from '../platform/table.ts';
-
-export type SuppressionReason = 'unsubscribed' | 'bounced' | 'complained' | 'erased';
 
 /** Addresses never to market to again, kept by hash (the address itself is not stored). */
 export interface SuppressionStore {

@@ -1,11 +1,10 @@
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
-import { isClosed, shouldRecycle, transition } from '#functions/deal/deal.ts';
+import { isClosed, shouldRecycle, stageAfterClose, transition } from '#functions/deal/deal.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
-import { stageAfterClose } from '#functions/lead/lead-stage.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { stageAfterClose } from '../../../functions/deal/deal.ts';
 import {
   canMoveLead,
   isEnded,
   LEAD_STAGES,
   predecessorsOf,
-  stageAfterClose,
   stageAfterNurture,
   stageForRoute,
 } from '../../../functions/lead/lead-stage.ts';

@@ -8,9 +8,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as adminWriteWith } from '../../../functions/api/admin-write.ts';
+import { deliverToActiveRun } from '../../../functions/api/submissions.ts';
 import { evaluateBreaker, updateBreaker } from '../../../functions/deliverability/breaker.ts';
 import { createHandler as sesEventsWith } from '../../../functions/events/ses-events.ts';
-import { deliverToActiveRun } from '../../../functions/lead/submissions.ts';
 import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
 import { aDeal } from '../../fixtures/deals.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';

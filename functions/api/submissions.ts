@@ -1,15 +1,16 @@
 import { config } from '../config/bundled.ts';
+import type { Lead } from '../lead/lead.ts';
+import { ACTIVE_STAGES } from '../lead/lead-stage.ts';
+import type { LeadStore } from '../lead/lead-store.ts';
+import type { SignalStore } from '../lead/signal-store.ts';
+import { signalLead } from '../lead/signals.ts';
 import { activityEmail } from '../mail/emails.ts';
 import { sendMail } from '../mail/mailer.ts';
 import { logger, metrics } from '../platform/observability.ts';
-import type { Stores } from '../stores.ts';
-import type { Lead } from './lead.ts';
-import { ACTIVE_STAGES } from './lead-stage.ts';
-import { signalLead } from './signals.ts';
 
 /** Runs the work a claim guards; if it fails, gives the claim back (so the form's retry does it) and rethrows. */
 async function givingBackOnFailure(
-  leads: Stores['leads'],
+  leads: LeadStore,
   leadId: string,
   marker: string,
   work: () => Promise<unknown>,
@@ -29,7 +30,7 @@ async function givingBackOnFailure(
  * rep of an assigned lead (at most one "new activity" email a day). 'start' when there is no active run.
  */
 export async function deliverToActiveRun(
-  { leads, signals }: Pick<Stores, 'leads' | 'signals'>,
+  { leads, signals }: { leads: LeadStore; signals: SignalStore },
   lead: Lead,
   receivedAt: Date,
 ): Promise<'delivered' | 'start'> {
