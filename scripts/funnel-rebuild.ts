@@ -9,7 +9,7 @@ import { config } from '../functions/shared/config.ts';
 import { dynamoStores } from '../functions/shared/data/index.ts';
 import { isDay } from '../functions/shared/domain/funnel.ts';
 import { daysBetween, RebuildRangeError, rebuildFunnel } from '../functions/shared/funnel-rebuild.ts';
-import { locateWithClock, StackFileError } from '../local/stack-file.ts';
+import { locateWithClock, StackFileError } from '../serve/stack-file.ts';
 
 const MAX_DAYS = 366;
 const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;
