@@ -92,7 +92,8 @@ export default {
     },
     {
       name: 'serve-stands-alone',
-      comment: 'serve/ (the edge server, ports, the stack file) is shared by the local stack and the console: it imports neither.',
+      comment:
+        'serve/ (the edge server, ports, the stack file) is shared by the local stack and the console: it imports neither.',
       severity: 'error',
       from: { path: '^serve/' },
       to: { path: '^(local|console|scripts|infra|workflows|analytics|test)/' },

@@ -9,9 +9,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DescribeStateMachineCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { config } from '../functions/config/bundled.ts';
 import { dynamoStores } from '../functions/stores.ts';
-import { listen } from '../local/aws-json.ts';
-import { edgeServer } from '../local/edge.ts';
-import { liveStack, StackFileError } from '../local/stack-file.ts';
+import { edgeServer } from '../serve/edge.ts';
+import { listen } from '../serve/ports.ts';
+import { liveStack, StackFileError } from '../serve/stack-file.ts';
 import { createConsole } from './server.ts';
 import { resolveStack, StackError, stackErrorOf } from './stack.ts';
 

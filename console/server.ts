@@ -7,10 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join, resolve, sep } from 'node:path';
 import { config } from '../functions/config/bundled.ts';
 import { escapeHtml } from '../functions/platform/html.ts';
-import { ApiError, apiErrorOf, ConsoleApi, type ConsoleOptions } from './api.ts';
+import { ConsoleApi, type ConsoleOptions } from './api.ts';
+import { ApiError, apiErrorOf } from './api-error.ts';
+import { answerApi } from './api-routes.ts';
 
 export type { ConsoleOptions } from './api.ts';
-export { ApiError } from './api.ts';
+export { ApiError } from './api-error.ts';
 
 export type ConsoleHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -64,22 +66,48 @@ export function createConsole(opts: ConsoleOptions): ConsoleHandler {
   };
 }
 
+/** A request past the host check: its decoded path (below the mount that serves it) and query. */
+interface Served {
+  api: ConsoleApi;
+  opts: ConsoleOptions;
+  req: IncomingMessage;
+  res: ServerResponse;
+  path: string[];
+  query: URLSearchParams;
+}
+
+/** Who serves a path, by its first segment; any other path is a page or a file of console/public. */
+const MOUNTS = new Map<string, (s: Served) => Promise<void>>([
+  ['api', serveApi],
+  ['examples', (s) => serveExample(s.opts, s.req, s.res, s.path)],
+]);
+
 async function handle(api: ConsoleApi, opts: ConsoleOptions, req: IncomingMessage, res: ServerResponse) {
   const { path, query } = parseTarget(req.url ?? '/');
   const host = hostnameOf(req.headers.host);
   if (!host || !(LOOPBACK.has(host) || opts.allowedHosts?.includes(host)))
     throw new ApiError(403, 'The console answers on 127.0.0.1 and localhost only (and --allow-host names)');
-  const method = req.method ?? 'GET';
+  const mount = MOUNTS.get(path[0] ?? '');
+  if (mount) return mount({ api, opts, req, res, path: path.slice(1), query });
+  return servePage({ api, opts, req, res, path, query });
+}
 
-  if (path[0] === 'api') {
-    if (opts.token && !hasToken(req, opts.token))
-      throw new ApiError(
-        401,
-        'Open the console with the URL npm run console printed (it carries the access token)',
-      );
-    return routeApi(api, opts, req, res, method, path.slice(1), query);
-  }
-  if (method !== 'GET' && method !== 'HEAD') throw new ApiError(405, 'Method not allowed');
+/** /api/…: JSON, for a browser holding the token when there is one (api-routes.ts says who answers). */
+async function serveApi({ api, opts, req, res, path, query }: Served): Promise<void> {
+  if (opts.token && !hasToken(req, opts.token))
+    throw new ApiError(
+      401,
+      'Open the console with the URL npm run console printed (it carries the access token)',
+    );
+  // The page reads "now" from this (console/public/lib/clock.js): on the local stack, a virtual clock.
+  res.setHeader('x-handoff-clock', clockHeader(api.clock));
+  const origins = () => pageOrigins(req, opts);
+  sendJson(res, 200, await answerApi(api, req, { path, query, origins }));
+}
+
+/** The app's pages and files; `/?token=…` (the URL npm run console prints) lands here first. */
+async function servePage({ opts, req, res, path, query }: Served): Promise<void> {
+  assertRead(req);
   if (opts.token && path.length === 0 && query.has('token')) {
     // The printed URL carries the token once; a cookie keeps it, and the address bar forgets it.
     if (!same(query.get('token') ?? '', opts.token)) throw new ApiError(401, 'Wrong console token');
@@ -91,97 +119,7 @@ async function handle(api: ConsoleApi, opts: ConsoleOptions, req: IncomingMessag
     });
     return void res.end();
   }
-  if (path[0] === 'examples') return serveExample(opts, req, res, path.slice(1));
   return serveStatic(req, res, PUBLIC, path.length === 0 ? ['index.html'] : path);
-}
-
-// ---- the API ----
-
-async function routeApi(
-  api: ConsoleApi,
-  opts: ConsoleOptions,
-  req: IncomingMessage,
-  res: ServerResponse,
-  method: string,
-  path: string[],
-  query: URLSearchParams,
-): Promise<void> {
-  const reveal = query.get('reveal') === '1';
-  const [resource, id, action, ...rest] = path;
-  if (rest.length) throw new ApiError(404, 'No such API route');
-  const get = method === 'GET' || method === 'HEAD';
-  // The page reads "now" from this (console/public/lib/clock.js): on the local stack, a virtual clock.
-  res.setHeader('x-handoff-clock', clockHeader(api.clock));
-  const answer = (body: unknown) => sendJson(res, 200, body);
-
-  if (get && action === undefined) {
-    if (resource === 'meta' && id === undefined) return answer(await api.meta());
-    if (resource === 'runs' && id === undefined) return answer(await api.runs(query, reveal));
-    if (resource === 'runs' && id !== undefined) return answer(await api.run(id, reveal));
-    if (resource === 'leads' && id !== undefined) return answer(await api.lead(id, reveal));
-    if (resource === 'deals' && id === undefined) return answer(await api.deals(query, reveal));
-    if (resource === 'deliverability' && id === undefined) return answer(await api.deliverability());
-    if (resource === 'funnel' && id === undefined) return answer(await api.funnel(query));
-    if (resource === 'scoring-feedback' && id === undefined) return answer(await api.scoringFeedback(query));
-  }
-  if (resource === 'runs' && id !== undefined && action !== undefined) {
-    if (!['stop', 'redrive', 'send-now'].includes(action)) throw new ApiError(404, 'No such API route');
-    if (method !== 'POST') throw new ApiError(405, 'Actions are POST requests');
-    const body = await actionBody(req, opts);
-    if (action === 'stop') return answer(await api.stop(id));
-    if (action === 'redrive')
-      return answer(
-        await api.redrive(id, typeof body.clientToken === 'string' ? body.clientToken : undefined),
-      );
-    return answer(await api.sendNow(id));
-  }
-  const known = ['meta', 'runs', 'leads', 'deals', 'deliverability', 'funnel', 'scoring-feedback'].includes(
-    String(resource),
-  );
-  throw new ApiError(known && !get ? 405 : 404, known && !get ? 'Method not allowed' : 'No such API route');
-}
-
-/**
- * An action's body: JSON from the console's own page. A cross-site form cannot send JSON without a
- * preflight (which gets no CORS answer), and its Origin would not match.
- */
-async function actionBody(req: IncomingMessage, opts: ConsoleOptions): Promise<Record<string, unknown>> {
-  const origin = req.headers.origin;
-  if (origin !== undefined && !pageOrigins(req, opts).includes(origin))
-    throw new ApiError(403, 'Actions come from the console’s own pages only');
-  const type = String(req.headers['content-type'] ?? '')
-    .split(';')[0]
-    ?.trim();
-  if (type !== 'application/json') throw new ApiError(415, 'Send actions as application/json');
-  const raw = await readSmallBody(req, 4096);
-  if (raw === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, 'The body is not JSON');
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new ApiError(400, 'The body must be a JSON object');
-  return parsed as Record<string, unknown>;
-}
-
-function readSmallBody(req: IncomingMessage, limit: number): Promise<string> {
-  if (Number(req.headers['content-length'] ?? 0) > limit)
-    return Promise.reject(new ApiError(413, 'The body is too large'));
-  return new Promise((resolveBody, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.pause();
-        reject(new ApiError(413, 'The body is too large'));
-      } else chunks.push(c);
-    });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', () => reject(new ApiError(400, 'The request was aborted')));
-  });
 }
 
 // ---- static files ----
@@ -207,6 +145,7 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse, root: stri
 
 /** The example form, with its action pointed at this stack's API; its page may post there only. */
 async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: ServerResponse, path: string[]) {
+  assertRead(req);
   const file = fileIn(EXAMPLES, path);
   const type = TYPES[extname(file)];
   const info = type ? await stat(file).catch(() => undefined) : undefined;
@@ -242,6 +181,12 @@ async function serveExample(opts: ConsoleOptions, req: IncomingMessage, res: Ser
       : {}),
   });
   res.end(req.method === 'HEAD' ? undefined : body);
+}
+
+/** Files are read: GET or HEAD. */
+function assertRead(req: IncomingMessage): void {
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD') throw new ApiError(405, 'Method not allowed');
 }
 
 /** A file under `root` for decoded path segments; parseTarget already refused `..`, separators and NUL. */

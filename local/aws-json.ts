@@ -1,9 +1,10 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
-import { readBody } from './edge.ts';
+import { readBody } from '../serve/edge.ts';
 
-export { readBody } from './edge.ts';
-// Every listener binds through ports.ts: a port held by an outgoing connection is retried, a taken one named.
-export { listen } from './ports.ts';
+export { readBody } from '../serve/edge.ts';
+// Every listener binds through serve/ports.ts: a port held by an outgoing connection is retried, a taken
+// one named.
+export { listen } from '../serve/ports.ts';
 
 export async function close(server: Server): Promise<void> {
   server.closeAllConnections?.();
@@ -15,7 +16,7 @@ type Operation = (body: Record<string, unknown>) => unknown | Promise<unknown>;
 /**
  * An AWS JSON protocol endpoint (`X-Amz-Target: <Prefix>.<Operation>`), as the AWS SDKs and CLI speak
  * it. Errors with a `name` answer 400 with `__type`, which the SDK turns into its typed exception; a
- * body that is not JSON is a SerializationException. Run it behind an edge server (local/edge.ts),
+ * body that is not JSON is a SerializationException. Run it behind an edge server (serve/edge.ts),
  * which answers a body over the limit with 413.
  */
 export function awsJsonHandler(

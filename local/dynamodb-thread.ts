@@ -3,14 +3,14 @@
 // calls (most of the local stack's requests) take no time on the main thread. Started by
 // startDynamoThread (local/dynamodb.ts); the fault setting is shared memory the main thread writes.
 import { parentPort, workerData } from 'node:worker_threads';
+import { edgeServer } from '../serve/edge.ts';
+import { PortInUseError } from '../serve/ports.ts';
 import { close, listen } from './aws-json.ts';
 import type { DynamoThreadData, FromDynamoThread, ToDynamoThread } from './dynamodb.ts';
-import { edgeServer } from './edge.ts';
 import { startDynalite, tracked } from './emulators.ts';
 import { dynamodbProxy } from './fault-proxy.ts';
 import { type Faults, SharedDynamodbFaults } from './faults.ts';
 import { DynamoMeter, metered } from './meter.ts';
-import { PortInUseError } from './ports.ts';
 
 const port = parentPort;
 if (!port) throw new Error('local/dynamodb-thread.ts runs in a worker thread');

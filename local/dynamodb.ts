@@ -1,14 +1,14 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { PortInUseError } from '../serve/ports.ts';
 import type { SharedDynamodbFaults } from './faults.ts';
 import type { MeterReading } from './meter.ts';
-import { PortInUseError } from './ports.ts';
 
 export interface DynamoThreadData {
   dataDir: string;
   /** The public DynamoDB port (0: any free one). */
   port: number;
-  /** Host names its edge answers besides loopback (local/edge.ts). */
+  /** Host names its edge answers besides loopback (serve/edge.ts). */
   allowedHosts?: readonly string[];
 }
 export type ToDynamoThread = { open?: SharedArrayBuffer; meter?: boolean; readMeter?: number; stop?: true };
@@ -16,7 +16,7 @@ export type FromDynamoThread = {
   ready?: { port: number; url: string };
   log?: string;
   error?: string;
-  /** The public port could not be bound (local/ports.ts): whether another program listens there. */
+  /** The public port could not be bound (serve/ports.ts): whether another program listens there. */
   portInUse?: { port: number; listening: boolean };
   stopped?: true;
   meter?: { id: number; reading: MeterReading };

@@ -1,7 +1,7 @@
 // The fault switch: what fraction of DynamoDB and SES requests fail (and how), and which function's
 // worker crashes mid-invocation. Set from tests (`stack.faults`) or over HTTP (`/_local/faults`).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { EdgeError, isLoopbackOrigin, readBody } from './edge.ts';
+import { EdgeError, isLoopbackOrigin, readBody } from '../serve/edge.ts';
 
 export const DYNAMODB_FAULTS = [
   'ProvisionedThroughputExceededException',

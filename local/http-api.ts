@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
-import { EdgeError, readBody, urlOf } from './edge.ts';
+import { EdgeError, readBody, urlOf } from '../serve/edge.ts';
 import type { LocalFunctions } from './functions.ts';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
@@ -90,7 +90,7 @@ const MAX_BODY = 10 * 1024 * 1024;
  * Serves the template's routes on one port. IAM-authorized routes (admin) need
  * `Authorization: Bearer <adminToken>` locally, where AWS would check a SigV4 signature. A throttled
  * invocation answers 429 with Retry-After; any other function error 500, as API Gateway does.
- * Run it behind an edge server (local/edge.ts): malformed requests, 413 and crashes are handled there.
+ * Run it behind an edge server (serve/edge.ts): malformed requests, 413 and crashes are handled there.
  */
 export function httpApiHandler(
   routes: LocalRoute[],

@@ -24,7 +24,7 @@ export interface Site {
   port: number;
   /** The console's actual port: forwarded hosts' pages are served there. */
   consolePort: number;
-  /** Forwarded host names (local/edge.ts allowedHostNames). */
+  /** Forwarded host names (serve/edge.ts allowedHostNames). */
   allowedHosts: readonly string[];
 }
 

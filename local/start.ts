@@ -6,14 +6,14 @@ import { ConfigError } from '../functions/config/schema.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { ENTRIES } from '../infra/stack.ts';
+import { allowedHostNames } from '../serve/edge.ts';
+import { explainPortInUse, PortInUseError } from '../serve/ports.ts';
+import { StackFileError } from '../serve/stack-file.ts';
 import { ClockError, parseStartAt } from './clock.ts';
-import { allowedHostNames } from './edge.ts';
 import { DEFAULT_POOL } from './functions.ts';
 import { exitUnlessLambdaNode } from './node-check.ts';
-import { explainPortInUse, PortInUseError } from './ports.ts';
 import { startLocal } from './runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from './sfn/throttle.ts';
-import { StackFileError } from './stack-file.ts';
 import { majorOf } from './template.ts';
 
 const root = join(import.meta.dirname, '..');

@@ -23,7 +23,7 @@ import {
 import { config } from '../functions/config/bundled.ts';
 import type { ScoringConfig } from '../functions/config/schema.ts';
 import { dynamoStores, type LeadRecord, type LeadStore } from '../functions/stores.ts';
-import { locateWithClock, StackFileError } from '../local/stack-file.ts';
+import { locateWithClock, StackFileError } from '../serve/stack-file.ts';
 
 const EXIT = { ok: 0, wonDisqualified: 1, usage: 2, source: 3 } as const;
 const PROGRESS_EVERY = 500;

@@ -14,7 +14,7 @@ import { dynamoStores } from '../functions/stores.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { linksIn, Mailbox, type MailboxEmail, unsubscribeUrlOf } from '../local/mailbox.ts';
 import type { LocalStack } from '../local/runtime.ts';
-import { type Located, locateStack, StackFileError } from '../local/stack-file.ts';
+import { type Located, locateStack, StackFileError } from '../serve/stack-file.ts';
 import { BASE_BATCH, MARIA, UNSUBSCRIBER } from './demo-batch.ts';
 import {
   businessHours,

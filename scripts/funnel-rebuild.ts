@@ -9,7 +9,7 @@ import { daysBetween, RebuildRangeError, rebuildFunnel } from '../analytics/funn
 import { config } from '../functions/config/bundled.ts';
 import { isDay } from '../functions/funnel/funnel.ts';
 import { dynamoStores } from '../functions/stores.ts';
-import { locateWithClock, StackFileError } from '../local/stack-file.ts';
+import { locateWithClock, StackFileError } from '../serve/stack-file.ts';
 
 const MAX_DAYS = 366;
 const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;

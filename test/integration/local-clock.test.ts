@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '../../functions/lead/lead.ts';
-import { stackNow } from '../../local/stack-file.ts';
+import { stackNow } from '../../serve/stack-file.ts';
 import {
   adminApi,
   eventually,

@@ -9,9 +9,9 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../infra/load-config.ts';
-import { PortInUseError } from '../../local/ports.ts';
 import { startLocal } from '../../local/runtime.ts';
-import { readStackFile, STACK_FILE } from '../../local/stack-file.ts';
+import { PortInUseError } from '../../serve/ports.ts';
+import { readStackFile, STACK_FILE } from '../../serve/stack-file.ts';
 import { freeBasePort, startTestStack, type TestStack } from '../fixtures/local-stack.ts';
 
 const root = join(import.meta.dirname, '../..');

@@ -321,6 +321,23 @@ describe('console HTTP edge', () => {
     expect((await call('/api/runs/a/b/c/d')).status).toBe(404);
   });
 
+  it('routes by method and path: 405 for a path asked with another method, 404 for any other path', async () => {
+    const meta = await call('/api/meta', { method: 'HEAD' });
+    expect(meta.status).toBe(200);
+    expect(meta.headers['x-handoff-clock']).toMatch(/^\d+; scale=1$/);
+    const readPosted = await post('/api/deliverability');
+    expect([readPosted.status, readPosted.data.error]).toEqual([405, 'Method not allowed']);
+    const actionRead = await json(`/api/runs/${run}/redrive`);
+    expect([actionRead.status, actionRead.data.error]).toEqual([405, 'Actions are POST requests']);
+    for (const path of ['/api', '/api/leads', `/api/runs/${run}/pause`, '/api/funnel/x', '/api/__proto__'])
+      expect((await json(path)).data.error, path).toBe('No such API route');
+    expect((await post(`/api/runs/${run}/pause`)).status).toBe(404);
+    expect((await call('/', { method: 'POST' })).status).toBe(405);
+    expect((await call('/examples/contact-form.html', { method: 'DELETE' })).status).toBe(405);
+    expect(sfn.commandCalls(StopExecutionCommand)).toHaveLength(0);
+    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
+  });
+
   it('refuses path traversal, bad percent-encoding and foreign Host headers with 4xx', async () => {
     for (const path of [
       '/../../etc/passwd',

@@ -9,7 +9,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { leadSummaryOf } from '../../console/api.ts';
+import { leadSummaryOf } from '../../console/records-api.ts';
 import { createConsole } from '../../console/server.ts';
 import { leadIdFor } from '../../functions/lead/lead.ts';
 import { config } from '../fixtures/config.ts';

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { close, listen } from '../../local/aws-json.ts';
 import { privateDataDir } from '../../local/data-dir.ts';
-import { type EdgeServer, edgeServer, readBody } from '../../local/edge.ts';
 import type { LocalFunctions } from '../../local/functions.ts';
 import { httpApiHandler, type LocalRoute } from '../../local/http-api.ts';
+import { type EdgeServer, edgeServer, readBody } from '../../serve/edge.ts';
 
 let edge: (EdgeServer & { port: number; lines: string[] }) | undefined;
 afterEach(async () => {

@@ -1,12 +1,12 @@
-// Binding the local stack's ports (local/ports.ts), the form settings placed at its ports (local/site.ts)
-// and the Host names it answers (local/edge.ts --allow-host). Servers listen on 127.0.0.1 and are closed
+// Binding the local stack's ports (serve/ports.ts), the form settings placed at its ports (local/site.ts)
+// and the Host names it answers (serve/edge.ts --allow-host). Servers listen on 127.0.0.1 and are closed
 // by each test.
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { allowedHostNames, checkRequest, type EdgeError } from '../../local/edge.ts';
-import { accepts, explainPortInUse, freeBase, listen, PortInUseError } from '../../local/ports.ts';
 import { relocated, siteEnvironment } from '../../local/site.ts';
+import { allowedHostNames, checkRequest, type EdgeError } from '../../serve/edge.ts';
+import { accepts, explainPortInUse, freeBase, listen, PortInUseError } from '../../serve/ports.ts';
 
 const servers: (Server | ReturnType<typeof createServer>)[] = [];
 const sockets: Socket[] = [];

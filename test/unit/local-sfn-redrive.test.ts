@@ -14,7 +14,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import '../../local/long-timers.ts';
 import { close, listen } from '../../local/aws-json.ts';
 import { compressedWallClock } from '../../local/clock.ts';
-import { edgeServer } from '../../local/edge.ts';
 import type { PutEventsEntry } from '../../local/events.ts';
 import {
   type EngineOptions,
@@ -24,6 +23,7 @@ import {
   TokenBucket,
 } from '../../local/sfn/api.ts';
 import type { AslDefinition } from '../../local/template.ts';
+import { edgeServer } from '../../serve/edge.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:000000000000:function:Step';
 const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Probe';

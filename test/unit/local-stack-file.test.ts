@@ -1,4 +1,4 @@
-// <data>/stack.json (local/stack-file.ts): how the scripts find the running local stack, and how a file
+// <data>/stack.json (serve/stack-file.ts): how the scripts find the running local stack, and how a file
 // left by a killed stack is told from a live one. Servers listen on 127.0.0.1 and are closed by each test.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -18,7 +18,7 @@ import {
   type StackInfo,
   urlsFromApi,
   writeStackFile,
-} from '../../local/stack-file.ts';
+} from '../../serve/stack-file.ts';
 
 let dir: string;
 let server: Server | undefined;

@@ -1,7 +1,10 @@
 // The run's graph: the state machine laid out from its definition, the path taken and the current state
 // highlighted, as in the Step Functions console's graph view. Click a state to see its input and output.
+
+import { END, START } from './asl-edges.js';
 import { s } from './dom.js';
-import { END, layoutAsl, pathThrough, START } from './layout.js';
+import { layoutAsl } from './layout.js';
+import { pathThrough } from './layout-route.js';
 
 /** The last layout, by definition text: a poll that brings the same definition reuses it. */
 let cached = { key: '', layout: undefined };

@@ -5,6 +5,7 @@
 // 44102 that way). The socket holds the port while its connection lasts, and for a minute more in
 // TIME_WAIT when it closed first. So such a bind is retried for a few seconds, and then explained with
 // the range to avoid; a port where something accepts connections is really taken, and said so at once.
+// In serve/ (imports neither local/ nor console/): the local stack and `npm run console` both bind here.
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { type AddressInfo, connect, createServer } from 'node:net';

@@ -2,6 +2,8 @@
 // attached, so a request during startup never hangs; refuses what cannot be parsed (bad percent-encoding,
 // a Host that is not a host) with 400; turns a handler's exception into 400/500 and a log line instead
 // of a crashed process; answers a body over the limit with 413 and closes the connection.
+// In serve/ (imports neither local/ nor console/): the local stack's ports and `npm run console` against
+// AWS both listen through it.
 import {
   createServer,
   type IncomingMessage,

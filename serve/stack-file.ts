@@ -3,6 +3,7 @@
 // writes it once every port answers and removes it at stop. A stack killed without stopping leaves it
 // behind, so a reader checks that the process is alive and that its API answers before trusting it.
 // Readers keep fields they do not know: add new ones (a clock, say) to StackInfo and write them.
+// In serve/ (imports neither local/ nor console/): the runtime writes it, the scripts and console/cli.ts read it.
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
