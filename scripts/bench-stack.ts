@@ -7,7 +7,6 @@ import { dynamoStores } from '../functions/stores.ts';
 import { linksIn, Mailbox, type MailboxEmail } from '../local/mailbox.ts';
 import { DynamoMeter } from '../local/meter.ts';
 import type { LocalStack } from '../local/runtime.ts';
-import type { PathId } from './bench-paths.ts';
 import { startFreshStack } from './local-load.ts';
 
 export interface PathFigures {
@@ -250,3 +249,16 @@ export class Bench {
 }
 
 export type Aside = (f: () => Promise<void>) => Promise<void>;
+
+export const PATH_IDS = [
+  'hot-won',
+  'hot-lost-recycled',
+  'nurture-completed',
+  'nurture-qualified',
+  'disqualified',
+  'reassigned',
+  'capacity-wait',
+  'bounced',
+] as const;
+
+export type PathId = (typeof PATH_IDS)[number];

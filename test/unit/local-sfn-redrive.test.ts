@@ -15,13 +15,8 @@ import '../../local/long-timers.ts';
 import { close, listen } from '../../local/aws-json.ts';
 import { compressedWallClock } from '../../local/clock.ts';
 import type { PutEventsEntry } from '../../local/events.ts';
-import {
-  type EngineOptions,
-  LocalStepFunctions,
-  SfnError,
-  sfnHandler,
-  TokenBucket,
-} from '../../local/sfn/api.ts';
+import { type EngineOptions, LocalStepFunctions, SfnError, TokenBucket } from '../../local/sfn/api.ts';
+import { sfnHandler } from '../../local/sfn/http.ts';
 import type { AslDefinition } from '../../local/template.ts';
 import { edgeServer } from '../../serve/edge.ts';
 
