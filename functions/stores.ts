@@ -1,4 +1,4 @@
-// The data layer handlers see: one store per entity, each behind a small interface (DESIGN §2, §3).
+// The data layer handlers see: one store per entity, each behind a small interface (docs/architecture.md, "Data").
 // Handlers take `Stores` as a parameter, so unit tests hand them in-memory stores instead of DynamoDB.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DealStore, dynamoDeals } from './deal/deal-store.ts';

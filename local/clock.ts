@@ -1,4 +1,4 @@
-// The local stack's one clock (DESIGN §5 "One clock"): `--time-scale` and `--start-at` drive every reader
+// The local stack's one clock (docs/architecture.md, "One clock"): `--time-scale` and `--start-at` drive every reader
 // of time, so a business-hours decision made on a virtual Friday evening waits for a virtual Monday, not a
 // real one. The engine, the event bus, the SES emulator, TTL sweeps and the console read `clock.now()`;
 // function workers get the same clock as their `Date` (local/virtual-date.mjs).

@@ -1,4 +1,4 @@
-// A folder of JSON files written durably and in groups (DESIGN §5 "A reply means stored"). The local Step
+// A folder of JSON files written durably and in groups (docs/architecture.md, "Durability"). The local Step
 // Functions store keeps one file per execution in one, the local EventBridge bus one per pending delivery in
 // another. A caller that must not answer before its change is on disk awaits `commit()`: that asks for a
 // flush at once (the changes of every caller waiting meanwhile join it: group commit); changes no one waits

@@ -1,4 +1,4 @@
-// What "a reply means stored" costs (DESIGN §5, docs/architecture.md "Durability"): `tsx scripts/bench-durable.ts`
+// What "a reply means stored" costs (docs/architecture.md, "Durability"): `tsx scripts/bench-durable.ts`
 // prints, on this machine's disk, in about 20 s:
 //  1. a DurableFolder group of 1, 10 and 100 files (write, fsync, rename, one folder fsync), with and without fsync;
 //  2. StartExecution's reply on the local engine (one at a time, and 20 at once: group commit), with and

@@ -24,7 +24,7 @@ type Route = StepOutput<'capture'>['route'];
 const CAPACITY_FREED = 'CapacityFreed';
 
 /**
- * The lead-to-close journey (DESIGN §1) as one Standard state machine; the only place the flow is
+ * The lead-to-close journey (docs/architecture.md, "The workflow") as one Standard state machine; the only place the flow is
  * defined. State names are what admins read in the console. Every Task retries transient errors with
  * backoff and jitter; a step that still fails fails the run at that state, so RedriveExecution resumes
  * it there after the fix ("Record failure" runs from an EventBridge rule, not from this definition).

@@ -1,4 +1,4 @@
-// Single-table key builders: the only place key formats live (DESIGN §3).
+// Single-table key builders: the only place key formats live (docs/architecture.md, "Data").
 export const keys = {
   lead: (leadId: string) => ({ pk: `LEAD#${leadId}`, sk: 'PROFILE' }),
   emailClaim: (email: string) => ({ pk: `EMAIL#${email}`, sk: 'LEAD' }),

@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './env.ts';
 
-/** The single table (DESIGN §3) as the entity modules use it: a document client and the table's name. */
+/** The single table (docs/architecture.md, "Data") as the entity modules use it: a document client and the table's name. */
 export interface Table {
   doc: DynamoDBDocumentClient;
   name: string;

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
 export type Index = 'gsi1' | 'gsi2';
 
-/** The single table of DESIGN §3: on-demand, point-in-time recovery, TTL, retained on stack delete. */
+/** The single table of docs/architecture.md ("Data"): on-demand, point-in-time recovery, TTL, retained on stack delete. */
 export class HandoffTable extends Construct {
   readonly table: Table;
 

@@ -30,7 +30,7 @@ export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
  * clock (`opts.clock`, local/clock.ts), which `--time-scale` speeds up; compute time (Lambda timeouts,
  * retry intervals) stays real.
  *
- * A reply means stored (DESIGN §5): each write operation changes the record in memory, then resolves once the
+ * A reply means stored (docs/architecture.md, "Durability"): each write operation changes the record in memory, then resolves once the
  * change is durable (`store.commit()`: fsync'd, one write for the callers waiting together): a started run, a
  * callback's outcome on the parked task, a heartbeat, a stop or redrive with its status-change event.
  */

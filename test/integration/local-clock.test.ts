@@ -11,7 +11,7 @@ import {
   type TestStack,
 } from '../fixtures/local-stack.ts';
 
-// One clock for the whole local stack (DESIGN §5): started on a Friday at 17:30 in Chicago at a day a
+// One clock for the whole local stack (docs/architecture.md, "One clock"): started on a Friday at 17:30 in Chicago at a day a
 // second, a newsletter lead's welcome email waits for Monday's business hours — on the virtual calendar, not
 // the machine's — and everything that records time (the lead's timeline, the run's history, the mailbox,
 // the console) shows the same virtual times, whatever hour or day the suite runs at.

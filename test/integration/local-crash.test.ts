@@ -1,4 +1,4 @@
-// DESIGN §5 "A reply means stored", end to end: the stack runs in a child process, is SIGKILLed (no stop,
+// "A reply means stored" (docs/architecture.md, "Durability"), end to end: the stack runs in a child process, is SIGKILLed (no stop,
 // no flush) the instant a batch of 202s has arrived or while an EventBridge delivery waits for its retry,
 // and a stack started on the same data folder has every accepted lead's run, once, and makes the delivery.
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// DESIGN §5 "A reply means stored": each write API of the local Step Functions engine resolves only once its
+// "A reply means stored" (docs/architecture.md, "Durability"): each write API of the local Step Functions engine resolves only once its
 // change is on disk. A crash is played by copying the data folder the instant a reply resolves (what a
 // SIGKILL then would leave) and starting a second engine on the copy, while the first keeps running.
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
