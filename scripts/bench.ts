@@ -76,18 +76,19 @@ const fallbackDate = ((previous.machine as { date?: string } | undefined)?.date 
 const measuredOn: Record<string, string> = {};
 const kept: string[] = [];
 const today = machine.date.slice(0, 10);
-if (bundles) measuredOn.bundles = today;
-else if (previous.bundles) {
-  bundles = previous.bundles as BundlesReport;
-  measuredOn.bundles = previousDates.bundles ?? fallbackDate;
-  kept.push(`bundles and cold imports (${measuredOn.bundles})`);
+/** This run's figures for `section`, or else the previous run's, noted as kept. */
+function freshOrKept<T>(section: 'bundles' | 'local', label: string, fresh: T | undefined): T | undefined {
+  if (fresh) {
+    measuredOn[section] = today;
+    return fresh;
+  }
+  if (!previous[section]) return undefined;
+  measuredOn[section] = previousDates[section] ?? fallbackDate;
+  kept.push(`${label} (${measuredOn[section]})`);
+  return previous[section] as T;
 }
-if (local) measuredOn.local = today;
-else if (previous.local) {
-  local = previous.local as LocalStackFigures;
-  measuredOn.local = previousDates.local ?? fallbackDate;
-  kept.push(`local stack (${measuredOn.local})`);
-}
+bundles = freshOrKept('bundles', 'bundles and cold imports', bundles);
+local = freshOrKept('local', 'local stack', local);
 
 const measured: Record<string, MeasuredPath> | undefined = paths
   ? Object.fromEntries(

@@ -14,10 +14,10 @@ const sfn = new SFNClient({});
 /** The task is gone: its run ended, moved on (timeout) or was answered already. */
 const isGone = (e: unknown) => e instanceof TaskDoesNotExist || e instanceof TaskTimedOut;
 
-/** Resumes a waiting task with `output`; false when the task is gone (its run has ended or moved on). */
-export async function resumeTask(taskToken: string, output: unknown): Promise<boolean> {
+/** Sends an answer to a waiting task; false when the task is gone (its run has ended or moved on). */
+async function answer(send: () => Promise<unknown>): Promise<boolean> {
   try {
-    await sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) }));
+    await send();
     return true;
   } catch (e) {
     if (isGone(e)) return false;
@@ -25,13 +25,12 @@ export async function resumeTask(taskToken: string, output: unknown): Promise<bo
   }
 }
 
+/** Resumes a waiting task with `output`; false when the task is gone (its run has ended or moved on). */
+export function resumeTask(taskToken: string, output: unknown): Promise<boolean> {
+  return answer(() => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })));
+}
+
 /** Fails a waiting task with `error` (for its state's Catch); false when the task is gone. */
-export async function failTask(taskToken: string, error: string, cause: string): Promise<boolean> {
-  try {
-    await sfn.send(new SendTaskFailureCommand({ taskToken, error, cause }));
-    return true;
-  } catch (e) {
-    if (isGone(e)) return false;
-    throw e;
-  }
+export function failTask(taskToken: string, error: string, cause: string): Promise<boolean> {
+  return answer(() => sfn.send(new SendTaskFailureCommand({ taskToken, error, cause })));
 }
