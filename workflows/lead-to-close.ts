@@ -1,46 +1,24 @@
-import { type CfnElement, type Duration, Validations } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { type CfnElement, Validations } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
   Condition,
   DefinitionBody,
-  JsonPath,
+  type IChainable,
   LogLevel,
-  Pass,
   StateMachine,
   StateMachineType,
-  Succeed,
-  Timeout,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StepInput, StepOutput } from '../functions/shared/contracts.ts';
-import { payloadOf, step, waitingStep } from './tasks.ts';
+import { type LeadStates, type LeadToCloseWorkflowProps, leadStates, type StepFunctions } from './states.ts';
 
+export type { LeadToCloseWorkflowProps, StepFunctions } from './states.ts';
 export { RETRY, THROTTLE_RETRY, THROTTLES, TRANSIENT_ERRORS } from './tasks.ts';
 
 type Nurture = StepOutput<'nurture'>;
 type Outcome = StepInput<'closeDeal'>['outcome'];
 type Route = StepOutput<'capture'>['route'];
-
-export interface StepFunctions {
-  capture: IFunction;
-  nurture: IFunction;
-  awaitSignal: IFunction;
-  assignRep: IFunction;
-  awaitOutcome: IFunction;
-  closeDeal: IFunction;
-}
-
-export interface LeadToCloseWorkflowProps {
-  functions: StepFunctions;
-  /** How long a rep has to accept before the lead is reassigned. */
-  acceptWithin: Duration;
-  /** How long an accepted deal may stay open before it is closed as stale. */
-  closeWithin: Duration;
-  /** How often a run waiting for a free rep looks again on its own (a closing deal wakes it sooner). */
-  capacityRecheck: Duration;
-}
 
 /** Thrown at a waiting "Assign rep" when a slot of its team frees up (functions/shared/runs.ts). */
 const CAPACITY_FREED = 'CapacityFreed';
@@ -54,208 +32,144 @@ const CAPACITY_FREED = 'CapacityFreed';
  * unsubscribe, a bounce, a complaint) resumes at once. A full sales team is a wait inside "Assign rep".
  * Every state costs a transition: a nurture email costs two (Nurture, the wait), as "Next?" comes after
  * the wait, not inside the loop of sends.
+ *
+ * Read in the order a lead travels: the happy path, then its branches. Each phase only wires states that
+ * `leadStates` (workflows/states.ts) builds once each; which phase wires a transition changes nothing
+ * in the synthesized definition, only where a reader finds it.
  */
 export class LeadToCloseWorkflow extends Construct {
   readonly stateMachine: StateMachine;
 
   constructor(scope: Construct, id: string, props: LeadToCloseWorkflowProps) {
     super(scope, id);
-    const f = props.functions;
-    const leadId = JsonPath.stringAt('$.lead.id');
-    const cycle = JsonPath.numberAt('$.nurture.cycle');
+    const s = leadStates(this, props);
+    const definition = happyPath(this, s);
+    nurtureLoop(this, s);
+    capacityWait(s);
+    reassignment(this, s);
+    recycling(s);
+    failures(s);
+    this.stateMachine = machine(this, definition, props.functions);
+  }
+}
 
-    const capture = step(
-      this,
-      'Capture & score lead',
-      f.capture,
-      payloadOf('capture', {
-        lead: JsonPath.objectAt('$.lead'),
-        receivedAt: JsonPath.stringAt('$.receivedAt'),
-        executionName: JsonPath.executionName,
-      }),
-      '$.capture',
-    );
-    const merged = new Succeed(this, 'Merged into active lead', {
-      comment:
-        'Another run of this lead started at the same moment; this submission counts as engagement there.',
-    });
-    const disqualified = new Succeed(this, 'Disqualified');
+/**
+ * The happy path: capture & score → nurture, or straight to a rep → the rep accepts → the deal closes.
+ * Returns the start of the definition; the choices here name every fork, the branches below wire the rest.
+ */
+function happyPath(scope: Construct, s: LeadStates): IChainable {
+  const start = s.capture.next(
+    new Choice(scope, 'Route lead')
+      .when(Condition.stringEquals('$.capture.route', 'merged' satisfies Route), s.merged)
+      .when(Condition.stringEquals('$.capture.route', 'disqualify' satisfies Route), s.disqualified)
+      .when(Condition.stringEquals('$.capture.route', 'sales-ready' satisfies Route), s.assign)
+      .otherwise(s.nurture),
+  );
+  // A nurtured lead joins here once it is sales-ready ("Next?" in the nurture loop).
+  s.assign.next(s.awaitAcceptance);
+  s.awaitAcceptance.next(
+    new Choice(scope, 'Rep accepted?')
+      .when(
+        Condition.stringEquals('$.outcome.action', 'accept' satisfies Outcome['action']),
+        s.awaitOutcome.next(s.close),
+      )
+      .otherwise(s.close),
+  );
+  s.close.next(
+    new Choice(scope, 'Recycle?')
+      .when(Condition.booleanEquals('$.close.recycle', true), s.recycle)
+      .otherwise(s.closed),
+  );
+  return start;
+}
 
-    const nurture = step(
-      this,
-      'Nurture',
-      f.nurture,
-      payloadOf('nurture', {
-        leadId,
-        nurture: JsonPath.objectAt('$.nurture'),
-        wake: JsonPath.objectAt('$.wake'),
-      }),
-      '$.nurture',
-    );
-    // Every nurture step is followed by the wait, so an email costs two states. With `wait` the wait parks
-    // until the next email is due (the step's waitSeconds; the timer → Nurture) unless a signal resumes it
-    // sooner (→ "Next?" → Nurture). Any other answer resumes it at once, without parking (waitSeconds then
-    // only bounds that), and "Next?" routes it. "Next?" reads `$.nurture.next`, which only the nurture step
-    // writes: what resumed the wait (`$.wake`: `{ signal }` or `{ next }`) never steers the run. Why a
-    // signal during an ending answer cannot send a lead astray: functions/steps/await-signal.ts.
-    const waitForSignal = waitingStep(
-      this,
-      'Wait for a signal or the next send',
-      f.awaitSignal,
-      payloadOf('awaitSignal', {
-        taskToken: JsonPath.taskToken,
-        leadId,
-        next: JsonPath.stringAt('$.nurture.next'),
-      }),
-      '$.wake',
-      Timeout.at('$.nurture.waitSeconds'),
-    );
-    waitForSignal.addCatch(nurture, { errors: ['States.Timeout'], resultPath: '$.wake' });
-    nurture.next(waitForSignal);
-    const unsubscribed = new Succeed(this, 'Unsubscribed');
-    const bounced = new Succeed(this, 'Bounced', { comment: 'The address bounced permanently: suppressed.' });
-    const complained = new Succeed(this, 'Complained', {
-      comment: 'The lead marked an email as spam: suppressed.',
-    });
-    const notEmailable = new Succeed(this, 'Not emailable (no marketing consent)');
-    const nurtured = new Succeed(this, 'Nurtured (stays a marketing lead)');
+/**
+ * Nurture: every nurture step is followed by the wait, so an email costs two states. With `wait` the wait
+ * parks until the next email is due (the step's waitSeconds; the timer → Nurture) unless a signal resumes
+ * it sooner (→ "Next?" → Nurture). Any other answer resumes it at once, without parking (waitSeconds then
+ * only bounds that), and "Next?" routes it. "Next?" reads `$.nurture.next`, which only the nurture step
+ * writes: what resumed the wait (`$.wake`: `{ signal }` or `{ next }`) never steers the run. Why a signal
+ * during an ending answer cannot send a lead astray: functions/steps/await-signal.ts.
+ */
+function nurtureLoop(scope: Construct, s: LeadStates) {
+  s.waitForSignal.addCatch(s.nurture, { errors: ['States.Timeout'], resultPath: '$.wake' });
+  s.nurture.next(s.waitForSignal);
+  s.waitForSignal.next(
+    new Choice(scope, 'Next?')
+      // A signal woke the wait: the nurture step looks again.
+      .when(Condition.stringEquals('$.nurture.next', 'wait' satisfies Nurture['next']), s.nurture)
+      .when(Condition.stringEquals('$.nurture.next', 'sales-ready' satisfies Nurture['next']), s.assign)
+      .when(
+        Condition.stringEquals('$.nurture.next', 'unsubscribed' satisfies Nurture['next']),
+        s.unsubscribed,
+      )
+      .when(Condition.stringEquals('$.nurture.next', 'bounced' satisfies Nurture['next']), s.bounced)
+      .when(Condition.stringEquals('$.nurture.next', 'complained' satisfies Nurture['next']), s.complained)
+      .when(
+        Condition.stringEquals('$.nurture.next', 'not-emailable' satisfies Nurture['next']),
+        s.notEmailable,
+      )
+      .otherwise(s.nurtured),
+  );
+}
 
-    /** Assign / Reassign: resumes at once, or waits in the team's queue; a freed slot or the timer retries. */
-    const assignStep = (name: string, previous?: unknown) => {
-      const t = waitingStep(
-        this,
-        name,
-        f.assignRep,
-        payloadOf('assignRep', {
-          taskToken: JsonPath.taskToken,
-          leadId,
-          executionName: JsonPath.executionName,
-          cycle,
-          ...(previous ? { previous } : {}),
-        }),
-        '$.assignment',
-        props.capacityRecheck,
-      );
-      t.addCatch(t, { errors: [CAPACITY_FREED, 'States.Timeout'], resultPath: '$.capacity' });
-      return t;
-    };
-    const assign = assignStep('Assign rep');
-    const reassign = assignStep('Reassign rep', JsonPath.objectAt('$.assignment'));
+/** A full team: Assign / Reassign waits in the team's queue; a freed slot or the timer tries again. */
+function capacityWait(s: LeadStates) {
+  for (const t of [s.assign, s.reassign])
+    t.addCatch(t, { errors: [CAPACITY_FREED, 'States.Timeout'], resultPath: '$.capacity' });
+}
 
-    const waitForRep = (name: string, waitingFor: 'acceptance' | 'outcome', timeout: Duration) =>
-      waitingStep(
-        this,
-        name,
-        f.awaitOutcome,
-        payloadOf('awaitRep', {
-          taskToken: JsonPath.taskToken,
-          dealId: JsonPath.stringAt('$.assignment.dealId'),
-          attempt: JsonPath.numberAt('$.assignment.attempt'),
-          waitingFor,
-        }),
-        '$.outcome',
-        timeout,
-      );
-    const awaitAcceptance = waitForRep('Await rep acceptance', 'acceptance', props.acceptWithin);
-    const awaitOutcome = waitForRep('Await deal outcome', 'outcome', props.closeWithin);
-    const closePayload = (outcome: unknown) =>
-      payloadOf('closeDeal', { leadId, dealId: JsonPath.stringAt('$.assignment.dealId'), cycle, outcome });
-    const close = step(
-      this,
-      'Close deal',
-      f.closeDeal,
-      closePayload(JsonPath.objectAt('$.outcome')),
-      '$.close',
-    );
-    const closeStale = step(
-      this,
-      'Close as stale',
-      f.closeDeal,
-      closePayload({ action: 'stale' } satisfies Outcome),
-      '$.close',
-    );
-    const closed = new Succeed(this, 'Deal closed');
-    const recycle = new Pass(this, 'Recycle to nurture', {
-      parameters: { cycle: JsonPath.numberAt('$.close.nextCycle'), step: 0 },
-      resultPath: '$.nurture',
-    });
+/** A rep who does not accept in time: the lead goes to another rep while reassignments are left. */
+function reassignment(scope: Construct, s: LeadStates) {
+  s.awaitAcceptance.addCatch(
+    new Choice(scope, 'Reassignments left?')
+      .when(
+        Condition.numberGreaterThan('$.assignment.reassignmentsLeft', 0),
+        s.reassign.next(s.awaitAcceptance),
+      )
+      .otherwise(s.closeStale),
+    { errors: ['States.Timeout'], resultPath: '$.timeout' },
+  );
+}
 
-    awaitAcceptance.addCatch(
-      new Choice(this, 'Reassignments left?')
-        .when(
-          Condition.numberGreaterThan('$.assignment.reassignmentsLeft', 0),
-          reassign.next(awaitAcceptance),
-        )
-        .otherwise(closeStale),
-      { errors: ['States.Timeout'], resultPath: '$.timeout' },
-    );
-    awaitOutcome.addCatch(closeStale, { errors: ['States.Timeout'], resultPath: '$.timeout' });
+/** A deal lost for a reason config lists (nurture.recycleLostReasons) sends the lead back to nurture, next cycle. */
+function recycling(s: LeadStates) {
+  s.recycle.next(s.nurture);
+}
 
-    close.next(
-      new Choice(this, 'Recycle?')
-        .when(Condition.booleanEquals('$.close.recycle', true), recycle.next(nurture))
-        .otherwise(closed),
-    );
-    closeStale.next(closed);
+/**
+ * What goes wrong on the way: no rep accepted (and none left to try) or a deal left open too long closes
+ * as stale. A step that still fails after its retries is caught nowhere: the run fails at that state.
+ */
+function failures(s: LeadStates) {
+  s.awaitOutcome.addCatch(s.closeStale, { errors: ['States.Timeout'], resultPath: '$.timeout' });
+  s.closeStale.next(s.closed);
+}
 
-    assign.next(awaitAcceptance);
-    awaitAcceptance.next(
-      new Choice(this, 'Rep accepted?')
-        .when(
-          Condition.stringEquals('$.outcome.action', 'accept' satisfies Outcome['action']),
-          awaitOutcome.next(close),
-        )
-        .otherwise(close),
-    );
-
-    waitForSignal.next(
-      new Choice(this, 'Next?')
-        // A signal woke the wait: the nurture step looks again.
-        .when(Condition.stringEquals('$.nurture.next', 'wait' satisfies Nurture['next']), nurture)
-        .when(Condition.stringEquals('$.nurture.next', 'sales-ready' satisfies Nurture['next']), assign)
-        .when(
-          Condition.stringEquals('$.nurture.next', 'unsubscribed' satisfies Nurture['next']),
-          unsubscribed,
-        )
-        .when(Condition.stringEquals('$.nurture.next', 'bounced' satisfies Nurture['next']), bounced)
-        .when(Condition.stringEquals('$.nurture.next', 'complained' satisfies Nurture['next']), complained)
-        .when(
-          Condition.stringEquals('$.nurture.next', 'not-emailable' satisfies Nurture['next']),
-          notEmailable,
-        )
-        .otherwise(nurtured),
-    );
-
-    const definition = capture.next(
-      new Choice(this, 'Route lead')
-        .when(Condition.stringEquals('$.capture.route', 'merged' satisfies Route), merged)
-        .when(Condition.stringEquals('$.capture.route', 'disqualify' satisfies Route), disqualified)
-        .when(Condition.stringEquals('$.capture.route', 'sales-ready' satisfies Route), assign)
-        .otherwise(nurture),
-    );
-
-    this.stateMachine = new StateMachine(this, 'StateMachine', {
-      stateMachineType: StateMachineType.STANDARD,
-      definitionBody: DefinitionBody.fromChainable(definition),
-      comment: 'Handoff: one execution per lead, capture → score → nurture → assign → close',
-      tracingEnabled: true,
-      logs: {
-        destination: new LogGroup(this, 'Logs', { retention: RetentionDays.THREE_MONTHS }),
-        level: LogLevel.ALL,
-        includeExecutionData: false,
-      },
-    });
-    for (const fn of Object.values(f)) {
-      Validations.of(this.stateMachine).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::<${this.stateMachine.stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-        reason:
-          'LambdaInvoke grants lambda:InvokeFunction on the function and its versions/aliases (ARN:*); limited to this workflow’s own functions.',
-      });
-    }
-    Validations.of(this.stateMachine).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
+/** The Standard state machine around the definition: traced, logged without execution data. */
+function machine(scope: Construct, definition: IChainable, functions: StepFunctions) {
+  const stateMachine = new StateMachine(scope, 'StateMachine', {
+    stateMachineType: StateMachineType.STANDARD,
+    definitionBody: DefinitionBody.fromChainable(definition),
+    comment: 'Handoff: one execution per lead, capture → score → nurture → assign → close',
+    tracingEnabled: true,
+    logs: {
+      destination: new LogGroup(scope, 'Logs', { retention: RetentionDays.THREE_MONTHS }),
+      level: LogLevel.ALL,
+      includeExecutionData: false,
+    },
+  });
+  for (const fn of Object.values(functions)) {
+    Validations.of(stateMachine).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${stateMachine.stack.getLogicalId(fn.node.defaultChild as CfnElement)}.Arn>:*]`,
       reason:
-        'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) have no resource-level permissions.',
+        'LambdaInvoke grants lambda:InvokeFunction on the function and its versions/aliases (ARN:*); limited to this workflow’s own functions.',
     });
   }
+  Validations.of(stateMachine).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'X-Ray tracing and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) have no resource-level permissions.',
+  });
+  return stateMachine;
 }

@@ -1,0 +1,165 @@
+// The states of the lead-to-close journey, each built once; workflows/lead-to-close.ts wires them, in the
+// order a lead travels.
+import type { Duration } from 'aws-cdk-lib';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { JsonPath, Pass, Succeed, Timeout } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { StepInput } from '../functions/shared/contracts.ts';
+import { payloadOf, step, waitingStep } from './tasks.ts';
+
+type Outcome = StepInput<'closeDeal'>['outcome'];
+
+export interface StepFunctions {
+  capture: IFunction;
+  nurture: IFunction;
+  awaitSignal: IFunction;
+  assignRep: IFunction;
+  awaitOutcome: IFunction;
+  closeDeal: IFunction;
+}
+
+export interface LeadToCloseWorkflowProps {
+  functions: StepFunctions;
+  /** How long a rep has to accept before the lead is reassigned. */
+  acceptWithin: Duration;
+  /** How long an accepted deal may stay open before it is closed as stale. */
+  closeWithin: Duration;
+  /** How often a run waiting for a free rep looks again on its own (a closing deal wakes it sooner). */
+  capacityRecheck: Duration;
+}
+
+export type LeadStates = ReturnType<typeof leadStates>;
+
+/** Every state of the journey, built once, in order of appearance; no transitions yet. */
+export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
+  const f = props.functions;
+  const leadId = JsonPath.stringAt('$.lead.id');
+  const cycle = JsonPath.numberAt('$.nurture.cycle');
+
+  const capture = step(
+    scope,
+    'Capture & score lead',
+    f.capture,
+    payloadOf('capture', {
+      lead: JsonPath.objectAt('$.lead'),
+      receivedAt: JsonPath.stringAt('$.receivedAt'),
+      executionName: JsonPath.executionName,
+    }),
+    '$.capture',
+  );
+  const merged = new Succeed(scope, 'Merged into active lead', {
+    comment:
+      'Another run of this lead started at the same moment; this submission counts as engagement there.',
+  });
+  const disqualified = new Succeed(scope, 'Disqualified');
+
+  const nurture = step(
+    scope,
+    'Nurture',
+    f.nurture,
+    payloadOf('nurture', {
+      leadId,
+      nurture: JsonPath.objectAt('$.nurture'),
+      wake: JsonPath.objectAt('$.wake'),
+    }),
+    '$.nurture',
+  );
+  const waitForSignal = waitingStep(
+    scope,
+    'Wait for a signal or the next send',
+    f.awaitSignal,
+    payloadOf('awaitSignal', {
+      taskToken: JsonPath.taskToken,
+      leadId,
+      next: JsonPath.stringAt('$.nurture.next'),
+    }),
+    '$.wake',
+    Timeout.at('$.nurture.waitSeconds'),
+  );
+  const unsubscribed = new Succeed(scope, 'Unsubscribed');
+  const bounced = new Succeed(scope, 'Bounced', { comment: 'The address bounced permanently: suppressed.' });
+  const complained = new Succeed(scope, 'Complained', {
+    comment: 'The lead marked an email as spam: suppressed.',
+  });
+  const notEmailable = new Succeed(scope, 'Not emailable (no marketing consent)');
+  const nurtured = new Succeed(scope, 'Nurtured (stays a marketing lead)');
+
+  /** Assign / Reassign: resumes at once, or waits in the team's queue (capacityWait). */
+  const assignStep = (name: string, previous?: unknown) =>
+    waitingStep(
+      scope,
+      name,
+      f.assignRep,
+      payloadOf('assignRep', {
+        taskToken: JsonPath.taskToken,
+        leadId,
+        executionName: JsonPath.executionName,
+        cycle,
+        ...(previous ? { previous } : {}),
+      }),
+      '$.assignment',
+      props.capacityRecheck,
+    );
+  const assign = assignStep('Assign rep');
+  const reassign = assignStep('Reassign rep', JsonPath.objectAt('$.assignment'));
+
+  const waitForRep = (name: string, waitingFor: 'acceptance' | 'outcome', timeout: Duration) =>
+    waitingStep(
+      scope,
+      name,
+      f.awaitOutcome,
+      payloadOf('awaitRep', {
+        taskToken: JsonPath.taskToken,
+        dealId: JsonPath.stringAt('$.assignment.dealId'),
+        attempt: JsonPath.numberAt('$.assignment.attempt'),
+        waitingFor,
+      }),
+      '$.outcome',
+      timeout,
+    );
+  const awaitAcceptance = waitForRep('Await rep acceptance', 'acceptance', props.acceptWithin);
+  const awaitOutcome = waitForRep('Await deal outcome', 'outcome', props.closeWithin);
+
+  const closePayload = (outcome: unknown) =>
+    payloadOf('closeDeal', { leadId, dealId: JsonPath.stringAt('$.assignment.dealId'), cycle, outcome });
+  const close = step(
+    scope,
+    'Close deal',
+    f.closeDeal,
+    closePayload(JsonPath.objectAt('$.outcome')),
+    '$.close',
+  );
+  const closeStale = step(
+    scope,
+    'Close as stale',
+    f.closeDeal,
+    closePayload({ action: 'stale' } satisfies Outcome),
+    '$.close',
+  );
+  const closed = new Succeed(scope, 'Deal closed');
+  const recycle = new Pass(scope, 'Recycle to nurture', {
+    parameters: { cycle: JsonPath.numberAt('$.close.nextCycle'), step: 0 },
+    resultPath: '$.nurture',
+  });
+
+  return {
+    capture,
+    merged,
+    disqualified,
+    nurture,
+    waitForSignal,
+    unsubscribed,
+    bounced,
+    complained,
+    notEmailable,
+    nurtured,
+    assign,
+    reassign,
+    awaitAcceptance,
+    awaitOutcome,
+    close,
+    closeStale,
+    closed,
+    recycle,
+  };
+}
