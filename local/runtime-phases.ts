@@ -17,7 +17,8 @@ import type { Listeners } from './listeners.ts';
 import type { LocalOptions } from './runtime-options.ts';
 import { secretsHandler } from './secrets.ts';
 import { sesSimulator } from './ses-simulator.ts';
-import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec, sfnHandler } from './sfn/api.ts';
+import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/api.ts';
+import { sfnHandler } from './sfn/http.ts';
 import { formSettingsOf, siteEnvironment } from './site.ts';
 import { type CfnTemplate, functionsOf, type LocalNames, stateMachinesOf } from './template.ts';
 

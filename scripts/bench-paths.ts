@@ -15,21 +15,9 @@ import { leadIdFor } from '../functions/shared/domain/lead.ts';
 import { nextSendTime } from '../functions/shared/domain/schedule.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import type { MailboxEmail } from '../local/mailbox.ts';
-import { Bench, type PathFigures, root, until } from './bench-stack.ts';
+import { Bench, PATH_IDS, type PathFigures, type PathId, root, until } from './bench-stack.ts';
 
-export type { PathFigures };
-
-export const PATH_IDS = [
-  'hot-won',
-  'hot-lost-recycled',
-  'nurture-completed',
-  'nurture-qualified',
-  'disqualified',
-  'reassigned',
-  'capacity-wait',
-  'bounced',
-] as const;
-export type PathId = (typeof PATH_IDS)[number];
+export type { PathFigures, PathId };
 
 /** When the nurture paths' leads arrived: in business hours (the welcome email goes at once) or not. */
 export let nurtureArrival = '';

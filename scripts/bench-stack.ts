@@ -7,8 +7,20 @@ import { dynamoStores } from '../functions/shared/data/index.ts';
 import { linksIn, Mailbox, type MailboxEmail } from '../local/mailbox.ts';
 import { DynamoMeter } from '../local/meter.ts';
 import type { LocalStack } from '../local/runtime.ts';
-import type { PathId } from './bench-paths.ts';
 import { startFreshStack } from './local-load.ts';
+
+/** The journey paths the bench measures, one lead each (scripts/bench-paths.ts drives them). */
+export const PATH_IDS = [
+  'hot-won',
+  'hot-lost-recycled',
+  'nurture-completed',
+  'nurture-qualified',
+  'disqualified',
+  'reassigned',
+  'capacity-wait',
+  'bounced',
+] as const;
+export type PathId = (typeof PATH_IDS)[number];
 
 export interface PathFigures {
   path: PathId;

@@ -17,7 +17,6 @@ import { TaskTokens } from './tokens.ts';
 export type { EngineOptions, MachineSpec, TaskContext, TaskInvoker } from './engine.ts';
 export { SfnError } from './errors.ts';
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './executions.ts';
-export { sfnHandler } from './http.ts';
 export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
 
 /**

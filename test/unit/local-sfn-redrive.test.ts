@@ -16,13 +16,8 @@ import { close, listen } from '../../local/aws-json.ts';
 import { compressedWallClock } from '../../local/clock.ts';
 import { edgeServer } from '../../local/edge.ts';
 import type { PutEventsEntry } from '../../local/events.ts';
-import {
-  type EngineOptions,
-  LocalStepFunctions,
-  SfnError,
-  sfnHandler,
-  TokenBucket,
-} from '../../local/sfn/api.ts';
+import { type EngineOptions, LocalStepFunctions, SfnError, TokenBucket } from '../../local/sfn/api.ts';
+import { sfnHandler } from '../../local/sfn/http.ts';
 import type { AslDefinition } from '../../local/template.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:000000000000:function:Step';
