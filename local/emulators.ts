@@ -120,6 +120,34 @@ export async function sweepExpired(
   return deleted;
 }
 
+/**
+ * Sweeps expired items every `everyMs` real ms (sweepExpired). One sweep at a time; stop waits for the one in
+ * progress (it talks to dynalite directly, not through the edge).
+ */
+export function ttlSweeper(
+  db: DynamoDBClient,
+  table: string,
+  attr: string,
+  now: () => number,
+  everyMs: number,
+) {
+  let sweeping: Promise<unknown> | undefined;
+  const sweep = setInterval(() => {
+    sweeping ??= sweepExpired(db, table, attr, now())
+      .catch(() => undefined)
+      .finally(() => {
+        sweeping = undefined;
+      });
+  }, everyMs);
+  sweep.unref();
+  return {
+    async stop() {
+      clearInterval(sweep);
+      await sweeping;
+    },
+  };
+}
+
 /** aws-ses-v2-local is CommonJS with `exports.default`: Node's ESM interop nests it one level deeper. */
 function sesServer(): (config: { host: string; port: number }) => Promise<Server> {
   const m = sesModule as unknown as { default: unknown };

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { sandboxWorker } from './sandbox-worker.ts';
 import type { LocalFunction } from './template.ts';
 import type { ClockSpec } from './virtual-date.mjs';
 
@@ -54,7 +54,6 @@ interface Sandbox {
   idleTimer?: NodeJS.Timeout;
 }
 
-const WORKER = join(import.meta.dirname, 'function-worker.mjs');
 const fail = (errorType: string, errorMessage: string): InvokeResult => ({
   ok: false,
   errorType,
@@ -240,40 +239,7 @@ export class FunctionPool {
   }
 
   private spawn(deferInit = false): void {
-    const f = this.fn;
-    const [module = 'index', handlerName = 'handler'] = f.handler.split('.');
-    const worker = new Worker(WORKER, {
-      workerData: {
-        file: join(this.cdkOut, f.assetPath, `${module}.mjs`),
-        handlerName,
-        functionName: f.logicalId,
-        arn: f.arn,
-        memory: f.memorySize,
-        timeoutSeconds: f.timeoutSeconds,
-        clock: this.clock?.(),
-      },
-      env: {
-        PATH: process.env.PATH ?? '',
-        // What Lambda sets. Worker threads share the process's time zone whatever their env says, so the
-        // local runtime also runs its process in UTC (local/runtime.ts).
-        TZ: 'UTC',
-        AWS_REGION: 'us-east-1',
-        AWS_DEFAULT_REGION: 'us-east-1',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        AWS_LAMBDA_FUNCTION_NAME: f.logicalId,
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(f.memorySize),
-        ...f.environment,
-        ...this.env,
-      },
-      // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread.
-      execArgv: [],
-      // The function's memory bounds its heap (an overrun exits the worker: Runtime.ExitError, as an OOM
-      // does in Lambda); a small young generation keeps ~26 isolates' memory modest under load.
-      resourceLimits: { maxOldGenerationSizeMb: f.memorySize, maxYoungGenerationSizeMb: 8 },
-      stdout: false,
-      stderr: false,
-    });
+    const worker = sandboxWorker(this.cdkOut, this.fn, this.env, this.clock?.());
     const s: Sandbox = { worker, ready: false, running: new Map(), retired: false };
     this.sandboxes.push(s);
     let version: (v: string) => void = () => undefined;

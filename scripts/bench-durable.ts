@@ -16,7 +16,7 @@ import { compressedWallClock } from '../local/clock.ts';
 import { DurableFolder } from '../local/durable-folder.ts';
 import { EventBus, type LocalRule } from '../local/events.ts';
 import { LocalStepFunctions } from '../local/sfn/api.ts';
-import { percentiles } from './local-load.ts';
+import { percentiles } from './autocannon.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2000);

@@ -19,14 +19,8 @@ import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/cli
 import { close } from '../local/aws-json.ts';
 import { startDynalite } from '../local/emulators.ts';
 import type { PoolOptions } from '../local/lambda-pool.ts';
-import {
-  autocannonLeads,
-  type LoadReport,
-  type Percentiles,
-  percentiles,
-  runLocalLoad,
-  startFreshStack,
-} from './local-load.ts';
+import { autocannonLeads, type Percentiles, percentiles } from './autocannon.ts';
+import { type LoadReport, runLocalLoad, startFreshStack } from './local-load.ts';
 
 export interface BenchLocalOptions {
   /** PutItem calls per dynalite measurement (3000) and how many in flight (50). */

@@ -17,7 +17,7 @@ import { loadConfig } from '../infra/load-config.ts';
 import type { MailboxEmail } from '../local/mailbox.ts';
 import { Bench, PATH_IDS, type PathFigures, type PathId, root, until } from './bench-stack.ts';
 
-export type { PathFigures };
+export type { PathFigures, PathId };
 
 /** When the nurture paths' leads arrived: in business hours (the welcome email goes at once) or not. */
 export let nurtureArrival = '';

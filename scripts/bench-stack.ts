@@ -9,6 +9,19 @@ import { DynamoMeter } from '../local/meter.ts';
 import type { LocalStack } from '../local/runtime.ts';
 import { startFreshStack } from './local-load.ts';
 
+/** The journey paths the bench measures, one lead each (scripts/bench-paths.ts drives them). */
+export const PATH_IDS = [
+  'hot-won',
+  'hot-lost-recycled',
+  'nurture-completed',
+  'nurture-qualified',
+  'disqualified',
+  'reassigned',
+  'capacity-wait',
+  'bounced',
+] as const;
+export type PathId = (typeof PATH_IDS)[number];
+
 export interface PathFigures {
   path: PathId;
   /** Where the run ended (its last state). */
@@ -249,16 +262,3 @@ export class Bench {
 }
 
 export type Aside = (f: () => Promise<void>) => Promise<void>;
-
-export const PATH_IDS = [
-  'hot-won',
-  'hot-lost-recycled',
-  'nurture-completed',
-  'nurture-qualified',
-  'disqualified',
-  'reassigned',
-  'capacity-wait',
-  'bounced',
-] as const;
-
-export type PathId = (typeof PATH_IDS)[number];

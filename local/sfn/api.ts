@@ -1,3 +1,5 @@
+// The local Step Functions API (LocalStepFunctions). Over 300 lines because it is one class with one method
+// per operation the SDK calls; each is short, the work is in executions.ts, tokens.ts, redrive.ts, engine.ts.
 import { randomBytes } from 'node:crypto';
 import type { AslDefinition } from '../template.ts';
 import {

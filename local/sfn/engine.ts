@@ -1,3 +1,5 @@
+// The execution engine on aws-local-stepfunctions. Over 300 lines because it is one class: launching,
+// reading the library's event log, parking and aborting share its map of running executions.
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { Activity, Clock } from '../clock.ts';

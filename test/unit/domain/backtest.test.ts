@@ -3,16 +3,18 @@ import {
   BacktestInputError,
   backtest,
   CLOSED_STAGES,
-  type ClosedLead,
-  closedDeals,
   cutoffFor,
-  type Journey,
-  journeyStart,
   parseRules,
   parseSince,
+} from '../../../analytics/backtest.ts';
+import {
+  type ClosedLead,
+  closedDeals,
+  type Journey,
+  journeyStart,
   replayJourney,
   type StoredEvent,
-} from '../../../analytics/backtest.ts';
+} from '../../../analytics/journey.ts';
 import type { ScoringConfig } from '../../../functions/config/schema.ts';
 import type { LeadStage } from '../../../functions/lead/lead-stage.ts';
 import { config } from '../../fixtures/config.ts';

@@ -1,0 +1,81 @@
+// What startLocal (local/runtime.ts) takes and what it gives: a local stack's options and its handle.
+import type { HandoffConfig } from '../functions/config/schema.ts';
+import type { StackInfo } from '../serve/stack-file.ts';
+import type { Clock } from './clock.ts';
+import type { EventBus } from './events.ts';
+import type { Faults } from './faults.ts';
+import type { LocalFunctions, PoolOptions } from './functions.ts';
+import type { MeterReading } from './meter.ts';
+import type { LocalStepFunctions } from './sfn/api.ts';
+import type { RateLimit } from './sfn/throttle.ts';
+import type { FormSettings } from './site.ts';
+
+export interface LocalOptions {
+  cdkOut: string;
+  config: HandoffConfig;
+  dataDir: string;
+  /** API port; the others follow it (+1 Step Functions and console, +2 DynamoDB, +3 SES, +4 Secrets Manager). 0 = any free ports. */
+  port: number;
+  /**
+   * Host names every port answers besides loopback, and whose pages may post the example form (a
+   * forwarded dev environment: serve/edge.ts, local/site.ts). Default none.
+   */
+  allowedHosts?: readonly string[];
+  /** The clock's speed: 86400 = a virtual day per real second (local/clock.ts). */
+  timeScale: number;
+  /** Where the clock starts (epoch ms); default: where the data folder's clock stood, or now for a new one. */
+  startAt?: number;
+  /**
+   * Compress work too (default false): the clock runs at the time scale while functions run, not only while
+   * the stack waits. For fault and load tests, where runs are always at work (local/clock.ts).
+   */
+  scaleWork?: boolean;
+  fresh?: boolean;
+  logLevel?: string;
+  /**
+   * How often expired items (the template's TTL attribute, against the stack's clock) are deleted, in real
+   * ms (default: every ten minutes of the clock's time, at most every five real seconds).
+   */
+  ttlSweepMs?: number;
+  /** Lambda: concurrency and queue per function, workers per function (see local/lambda-pool.ts). */
+  lambda?: Partial<PoolOptions>;
+  /** StartExecution's token bucket (default 20/s, burst 100: local/sfn/throttle.ts). */
+  startRate?: RateLimit;
+  /** EventBridge delivery retries: count and first delay (default 3, 1000 ms). */
+  events?: { retries?: number; retryDelayMs?: number };
+  /** Tests: every Step Functions Retry waits this long instead of its interval and backoff. */
+  retryIntervalMs?: number;
+  /** Count DynamoDB request units (`npm run bench`): `stack.meter` (local/meter.ts). Off by default. */
+  meter?: boolean;
+  /** Where listeners and the event bus log a line (a refused request, a dropped event); default stderr. */
+  log?: (line: string) => void;
+  /** Called once every port listens, before any handler is attached (requests get 503 until it returns). */
+  onListening?: (urls: LocalStack['urls']) => Promise<void> | void;
+}
+
+export interface LocalStack {
+  urls: StackInfo['urls'];
+  stateMachineArn: string;
+  tableName: string;
+  adminToken: string;
+  resumed: number;
+  /** The stack's one clock: what its functions' `Date`, the engine, events, SES and the console read. */
+  clock: Clock;
+  /** The clock continued from the data folder (no --start-at), rather than starting fresh. */
+  clockResumed: boolean;
+  sfn: LocalStepFunctions;
+  functions: LocalFunctions;
+  /** The fault switch (also `/_local/faults` on the Step Functions port). */
+  faults: Faults;
+  /** EventBridge PutEvents on the default bus: rules from the template, delivered to their targets; answers once stored. */
+  putEvents: EventBus['putEventsDurably'];
+  events: EventBus;
+  /** DynamoDB request units consumed so far (read from the DynamoDB thread), when started with `meter: true`. */
+  meter?: { read(): Promise<MeterReading> };
+  /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
+  runtimes: { functionId: string; node: string; lambda: string }[];
+  env: Record<string, string>;
+  /** The form settings SubmitLead runs with, placed at this stack's ports (local/site.ts). */
+  forms?: FormSettings;
+  stop(): Promise<void>;
+}

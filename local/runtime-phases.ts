@@ -1,0 +1,169 @@
+// The phases of startLocal (local/runtime.ts) after the ports listen: start the functions, wire the events
+// and the state machines to them, and expose every port's handler.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import type { dynamoStores } from '../functions/stores.ts';
+import type { openClock } from './clock.ts';
+import { consoleFallback } from './console.ts';
+import { EventBus, rulesOf } from './events.ts';
+import { sesProxy } from './fault-proxy.ts';
+import { Faults } from './faults.ts';
+import { LocalFunctions } from './functions.ts';
+import { httpApiHandler, routesOf } from './http-api.ts';
+import { DEFAULT_POOL } from './lambda-pool.ts';
+import type { Listeners } from './listeners.ts';
+import type { LocalOptions } from './runtime-options.ts';
+import { secretsHandler } from './secrets.ts';
+import { sesSimulator } from './ses-simulator.ts';
+import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/api.ts';
+import { sfnHandler } from './sfn/http.ts';
+import { formSettingsOf, siteEnvironment } from './site.ts';
+import { type CfnTemplate, functionsOf, type LocalNames, stateMachinesOf } from './template.ts';
+
+export const REGION = 'us-east-1';
+export const ACCOUNT = '000000000000';
+export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+
+export type Functions = Awaited<ReturnType<typeof startFunctions>>;
+/** The stack's clock: the one `openClock` opened on the data folder. */
+export type StackClock = ReturnType<typeof openClock>['clock'];
+
+/** The template's functions on worker pools, with the stack's endpoints and its pages' form settings. */
+export async function startFunctions(
+  opts: LocalOptions,
+  template: CfnTemplate,
+  names: LocalNames,
+  { urls, sfnHttp }: Listeners,
+  clock: StackClock,
+) {
+  const env = {
+    AWS_ENDPOINT_URL_DYNAMODB: urls.dynamodb,
+    AWS_ENDPOINT_URL_SES: urls.ses,
+    AWS_ENDPOINT_URL_SFN: urls.sfn,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: urls.secrets,
+    POWERTOOLS_LOG_LEVEL: opts.logLevel ?? 'WARN',
+    // Metrics are CloudWatch EMF lines on stdout: meaningful in Lambda, noise in a terminal.
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  };
+  // The form settings go where this stack's pages really are (local/site.ts).
+  const site = { port: opts.port, consolePort: sfnHttp.port, allowedHosts: opts.allowedHosts ?? [] };
+  const functionList = functionsOf(template, names).map((f) => ({
+    ...f,
+    environment: siteEnvironment(f.environment, site),
+  }));
+  const forms = formSettingsOf(functionList.map((f) => f.environment));
+  const faults = new Faults(functionList);
+  const functions = new LocalFunctions(opts.cdkOut, functionList, env, {
+    ...opts.lambda,
+    crash: (fn) => faults.crash(fn),
+    clock,
+  });
+  await functions.start();
+  return { env, functionList, forms, faults, functions };
+}
+
+/** The event bus (the template's rules to their targets) and the state machines, on the functions. */
+export function wireEvents(
+  opts: LocalOptions,
+  template: CfnTemplate,
+  names: LocalNames,
+  fns: Functions,
+  clock: StackClock,
+) {
+  const now = () => clock.now();
+  const { functions, functionList } = fns;
+  const events = new EventBus(rulesOf(template, names), functions, {
+    region: REGION,
+    account: ACCOUNT,
+    ...opts.events,
+    ...(opts.log ? { log: opts.log } : {}),
+    now,
+    dataDir: opts.dataDir,
+  });
+
+  const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
+    arn: m.arn,
+    name: m.logicalId,
+    definition: m.definition,
+    createdAt: now(),
+  }));
+  const definitions = JSON.stringify(machines.map((m) => m.definition));
+  const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
+  const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
+  const sfn = new LocalStepFunctions(machines, functions, {
+    dataDir: opts.dataDir,
+    clock,
+    region: REGION,
+    account: ACCOUNT,
+    startRate: opts.startRate ?? DEFAULT_START_RATE,
+    // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
+    // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
+    busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
+    events,
+    ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
+  });
+  return { events, sfn, machines };
+}
+
+/**
+ * Attaches every port's handler (until now each answered 503): DynamoDB, SES and its simulator, Secrets
+ * Manager, Step Functions with the console, and the HTTP API with the admin token.
+ */
+export function exposeApi(
+  opts: LocalOptions,
+  template: CfnTemplate,
+  names: LocalNames,
+  s: {
+    ports: Listeners;
+    fns: Functions;
+    events: EventBus;
+    sfn: LocalStepFunctions;
+    stores: ReturnType<typeof dynamoStores>;
+    stateMachineArn: string;
+    clock: StackClock;
+  },
+) {
+  const { ports, fns, events, sfn, clock } = s;
+  const now = () => clock.now();
+  const tokenFile = join(opts.dataDir, 'admin-token');
+  if (!existsSync(tokenFile))
+    writeFileSync(tokenFile, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  const adminToken = readFileSync(tokenFile, 'utf8').trim();
+  const secretArns = Object.entries(template.Resources)
+    .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
+    .map(([id]) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}`);
+
+  ports.db.open(fns.faults.shared, { meter: opts.meter ?? false });
+  const meter = opts.meter ? { read: () => ports.db.readMeter() } : undefined;
+  // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
+  const simulator = sesSimulator(ports.ses.handler, (e) => events.putEventsDurably(e), {
+    region: REGION,
+    account: ACCOUNT,
+    now,
+  });
+  ports.sesEdge.open(sesProxy(simulator, fns.faults));
+  ports.secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
+  // The console reads through the same SDK clients it uses against AWS: Step Functions on this stack's
+  // endpoint, DynamoDB directly (behind no fault switch, so injected faults do not blind it).
+  const consoleSfn = new SFNClient({
+    endpoint: ports.urls.sfn,
+    region: REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const consoleHandler = consoleFallback({
+    sfn,
+    faults: fns.faults,
+    client: consoleSfn,
+    stores: s.stores,
+    stateMachineArn: s.stateMachineArn,
+    apiUrl: ports.urls.api,
+    clock,
+    allowedHosts: opts.allowedHosts ?? [],
+    ...(fns.forms ? { forms: fns.forms } : {}),
+  });
+  ports.sfnHttp.open(sfnHandler(sfn, consoleHandler));
+  ports.api.open(httpApiHandler(routesOf(template, names), fns.functions, adminToken, now));
+  return { adminToken, meter, consoleSfn };
+}
