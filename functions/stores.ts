@@ -1,5 +1,6 @@
-// The data layer handlers see: one store per entity, each behind a small interface (docs/architecture.md, "Data").
-// Handlers take `Stores` as a parameter, so unit tests hand them in-memory stores instead of DynamoDB.
+// Every store at once: one per entity, each behind a small interface (docs/architecture.md, "Data"). Handlers
+// take the few they use (a Pick of `Stores`) and build only those; scripts, the local stack and the console
+// build them all here. Unit tests hand handlers in-memory stores instead of DynamoDB.
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DealStore, dynamoDeals } from './deal/deal-store.ts';
 import { dynamoReps, type RepStore } from './deal/rep-store.ts';
@@ -9,7 +10,6 @@ import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './lead/lead-
 import { dynamoSignals, type SignalStore } from './lead/signal-store.ts';
 import { dynamoSends, type SendStore } from './mail/send-store.ts';
 import { dynamoSuppression, type SuppressionStore } from './mail/suppression-store.ts';
-import { requireEnv } from './platform/env.ts';
 import { tableOf } from './platform/table.ts';
 
 export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deal/deal-store.ts';
@@ -37,12 +37,8 @@ export interface Stores {
   funnel: FunnelStore;
 }
 
-/** The DynamoDB stores on the table named by TABLE_NAME (or the given table and client, for scripts). */
-export function dynamoStores(
-  tableName = requireEnv('TABLE_NAME'),
-  client?: DynamoDBClient,
-  options?: LeadStoreOptions,
-): Stores {
+/** The DynamoDB stores on `tableName`, through `client` (default: one from the environment). */
+export function dynamoStores(tableName: string, client?: DynamoDBClient, options?: LeadStoreOptions): Stores {
   const table = tableOf(tableName, client);
   return {
     leads: dynamoLeads(table, options),

@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { daysBetween, RebuildRangeError, rebuildFunnel } from '../analytics/funnel-rebuild.ts';
-import { config } from '../functions/config/bundled.ts';
+import { leadRetention } from '../functions/config/bundled.ts';
 import { isDay } from '../functions/funnel/funnel.ts';
 import { dynamoStores } from '../functions/stores.ts';
 import { locateWithClock, StackFileError } from '../serve/stack-file.ts';
@@ -128,7 +128,7 @@ async function main() {
   const { client, name, where, now } = await table(o);
   console.log(`Rebuilding the funnel counters of the ${where} from its leads …`);
   const started = Date.now();
-  const stores = dynamoStores(name, client, { retentionDays: config.app.data.leadRetentionDays });
+  const stores = dynamoStores(name, client, leadRetention);
   const r = await rebuildFunnel(stores, {
     ...(o.from ? { from: o.from } : {}),
     ...(o.to ? { to: o.to } : {}),
