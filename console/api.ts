@@ -20,6 +20,7 @@ import { FUNNEL_DIMENSIONS } from '../functions/funnel/funnel.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '../functions/funnel/reports.ts';
 import { leadIdFor } from '../functions/lead/lead.ts';
 import { DomainError, ValidationError } from '../functions/platform/errors.ts';
+import { httpStatusOf } from '../functions/platform/http.ts';
 import type { DealRecord, LeadRecord, Stores } from '../functions/stores.ts';
 import { maskDeep, maskJsonText } from './mask.ts';
 import {
@@ -161,7 +162,9 @@ export function apiErrorOf(e: unknown): ApiError {
     const first = Object.entries(fields)[0];
     return new ApiError(400, first ? `Bad query: ${first[0]} ${first[1]}` : 'Bad query', fields);
   }
-  if (e instanceof DomainError && e.status < 500) return new ApiError(e.status, e.message);
+  const status = httpStatusOf(e);
+  if (e instanceof DomainError && status !== undefined && status < 500)
+    return new ApiError(status, e.message);
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = String(err?.name ?? '');
   const message = String(err?.message ?? name);

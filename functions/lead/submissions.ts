@@ -2,6 +2,7 @@ import { config } from '../config/bundled.ts';
 import { activityEmail } from '../mail/emails.ts';
 import { sendMail } from '../mail/mailer.ts';
 import { logger, metrics } from '../platform/observability.ts';
+import type { TaskRuns } from '../platform/runs.ts';
 import type { Stores } from '../stores.ts';
 import type { Lead } from './lead.ts';
 import { ACTIVE_STAGES } from './lead-stage.ts';
@@ -29,7 +30,7 @@ async function givingBackOnFailure(
  * rep of an assigned lead (at most one "new activity" email a day). 'start' when there is no active run.
  */
 export async function deliverToActiveRun(
-  { leads, signals }: Pick<Stores, 'leads' | 'signals'>,
+  { leads, signals, runs }: Pick<Stores, 'leads' | 'signals'> & { runs: TaskRuns },
   lead: Lead,
   receivedAt: Date,
 ): Promise<'delivered' | 'start'> {
@@ -52,7 +53,7 @@ export async function deliverToActiveRun(
             : {}),
         },
       });
-      if (current.stage === 'nurturing') await signalLead(signals, lead.id, 'form');
+      if (current.stage === 'nurturing') await signalLead({ signals, runs }, lead.id, 'form');
     });
   }
   const rep =
