@@ -9,6 +9,9 @@
 //   originGuard(…)        browser forms only
 //   requestBody(…)        routes that take a body
 //   linkKeyMiddleware()   routes behind signed links (link-key.ts)
+// then .handler(fn), or .handler(httpRouterHandler(routes)) for a function with several routes (admin).
+// A handler that reads a body says `.handler<HttpEvent, HttpResult>(…)`: the parsers' types describe what
+// they make of the event, and the handler is still called with the API Gateway event.
 import type { MiddlewareObj } from '@middy/core';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
