@@ -1,6 +1,7 @@
 // How the console's API says no: ApiError is an answer other than 200 with a message the page shows as it
 // is; apiErrorOf turns whatever a read or an action threw (SDK, store, domain) into one.
 import { DomainError, ValidationError } from '../functions/platform/errors.ts';
+import { httpStatusOf } from '../functions/platform/http.ts';
 
 /** An answer other than 200, with a message the page shows as it is. */
 export class ApiError extends Error {
@@ -22,7 +23,9 @@ export function apiErrorOf(e: unknown): ApiError {
     const first = Object.entries(fields)[0];
     return new ApiError(400, first ? `Bad query: ${first[0]} ${first[1]}` : 'Bad query', fields);
   }
-  if (e instanceof DomainError && e.status < 500) return new ApiError(e.status, e.message);
+  const status = httpStatusOf(e);
+  if (e instanceof DomainError && status !== undefined && status < 500)
+    return new ApiError(status, e.message);
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = String(err?.name ?? '');
   const message = String(err?.message ?? name);

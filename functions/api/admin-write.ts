@@ -1,4 +1,6 @@
-import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpRouterHandler, { type Route } from '@middy/http-router';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
 import { isClosed } from '#functions/deal/deal.ts';
@@ -9,16 +11,18 @@ import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { requireEnv } from '#functions/platform/env.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
-import { httpHandler, json } from '#functions/platform/http.ts';
-import { logger, metrics } from '#functions/platform/observability.ts';
+import {
+  errorAnswers,
+  type HttpEvent,
+  type HttpResult,
+  json,
+  notFound,
+  securityHeaders,
+} from '#functions/platform/http.ts';
+import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { type Runs, sfnRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
-
-// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
-const sfn = new SFNClient({});
-const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
-const executionArnOf = (name: string) =>
-  `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
 
 /**
  * Admin writes (IAM-authorized on the API in AWS):
@@ -33,54 +37,59 @@ export const createHandler = ({
   reps,
   suppression,
   deliverability,
-}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression' | 'deliverability'>) =>
-  httpHandler(async (event) => {
-    const at = new Date().toISOString();
-    if (event.rawPath.endsWith('/admin/deliverability/reset')) {
-      // The window restarts too: the counts that tripped the breaker would trip it again on the next event.
-      // Window first: an event evaluated in between then finds nothing to trip on.
-      await deliverability.restartWindow(new Date());
-      const reset = await deliverability.reset();
-      logger.warn('deliverability breaker reset by an admin', { wasTripped: reset });
-      return json(200, { reset, state: await deliverability.state() });
-    }
-    const leadId = event.pathParameters?.leadId;
-    if (!leadId) throw new NotFoundError('Route');
-    const lead = await leads.get(leadId);
-    if (!lead) throw new NotFoundError('Lead');
-    // Suppressed as erased first: Record failure, woken by the stopped run, then leaves the lead alone.
-    await suppression.suppress(lead.email, 'erased', 'admin', at);
-    // Then the run: nothing may write the lead again once it is gone.
-    let stopped = false;
-    if (lead.activeExecution) {
-      try {
-        await sfn.send(
-          new StopExecutionCommand({
-            executionArn: executionArnOf(lead.activeExecution),
-            error: 'Erased',
-            cause: 'The lead was erased at their request',
-          }),
-        );
-        stopped = true;
-      } catch (e) {
-        if ((e as Error).name !== 'ExecutionDoesNotExist') throw e;
-      }
-    }
-    // The rep's slot comes back once, and the deal's links answer that the journey has ended.
-    const deal = lead.openDealId ? await deals.get(lead.openDealId) : undefined;
-    if (deal && !isClosed(deal.stage)) {
-      await deals.markRunEnded(deal.dealId, 'ERASED', at);
-      const rep = config.reps.reps.find((r) => r.id === deal.repId);
-      if (rep && (await deals.releaseLoad(deal.dealId, at))) {
-        await reps.adjustLoad(rep.id, -1, rep.capacity);
-        await wakeNextWaiter(reps, rep.team);
-      }
-    }
-    const deleted = await leads.erase(leadId);
-    metrics.addMetric('LeadsErased', 'Count', 1);
-    logger.warn('lead erased', { leadId, deleted, stopped });
-    return json(200, { erased: true, itemsDeleted: deleted, runStopped: stopped });
-  });
+  runs,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression' | 'deliverability'> & { runs: Runs }) => {
+  const routes: Route<HttpEvent, HttpResult>[] = [
+    {
+      method: 'POST',
+      path: '/admin/deliverability/reset',
+      handler: async () => {
+        // The window restarts too: the counts that tripped the breaker would trip it again on the next
+        // event. Window first: an event evaluated in between then finds nothing to trip on.
+        await deliverability.restartWindow(new Date());
+        const reset = await deliverability.reset();
+        logger.warn('deliverability breaker reset by an admin', { wasTripped: reset });
+        return json(200, { reset, state: await deliverability.state() });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/admin/leads/{leadId}',
+      handler: async ({ pathParameters }: HttpEvent) => {
+        const at = new Date().toISOString();
+        const leadId = pathParameters?.leadId ?? '';
+        const lead = await leads.get(leadId);
+        if (!lead) throw new NotFoundError('Lead');
+        // Suppressed as erased first: Record failure, woken by the stopped run, then leaves the lead alone.
+        await suppression.suppress(lead.email, 'erased', 'admin', at);
+        // Then the run: nothing may write the lead again once it is gone.
+        const stopped = lead.activeExecution
+          ? await runs.stop(lead.activeExecution, 'Erased', 'The lead was erased at their request')
+          : false;
+        // The rep's slot comes back once, and the deal's links answer that the journey has ended.
+        const deal = lead.openDealId ? await deals.get(lead.openDealId) : undefined;
+        if (deal && !isClosed(deal.stage)) {
+          await deals.markRunEnded(deal.dealId, 'ERASED', at);
+          const rep = config.reps.reps.find((r) => r.id === deal.repId);
+          if (rep && (await deals.releaseLoad(deal.dealId, at))) {
+            await reps.adjustLoad(rep.id, -1, rep.capacity);
+            await wakeNextWaiter({ reps, runs }, rep.team);
+          }
+        }
+        const deleted = await leads.erase(leadId);
+        metrics.addMetric('LeadsErased', 'Count', 1);
+        logger.warn('lead erased', { leadId, deleted, stopped });
+        return json(200, { erased: true, itemsDeleted: deleted, runStopped: stopped });
+      },
+    },
+  ];
+  return middy<HttpEvent, HttpResult>()
+    .use(observed())
+    .use(httpHeaderNormalizer())
+    .use(securityHeaders())
+    .use(errorAnswers('json'))
+    .handler(httpRouterHandler({ routes, notFoundResponse: notFound }));
+};
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();
@@ -90,4 +99,5 @@ export const handler = createHandler({
   reps: dynamoReps(table),
   suppression: dynamoSuppression(table),
   deliverability: dynamoDeliverability(table),
+  runs: sfnRuns({ stateMachineArn: requireEnv('STATE_MACHINE_ARN') }),
 });

@@ -1,3 +1,6 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpRouterHandler, { type Route } from '@middy/http-router';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { evaluateBreaker } from '#functions/deliverability/breaker.ts';
@@ -6,7 +9,15 @@ import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '#functions/funnel/reports.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
-import { httpHandler, json } from '#functions/platform/http.ts';
+import {
+  errorAnswers,
+  type HttpEvent,
+  type HttpResult,
+  json,
+  notFound,
+  securityHeaders,
+} from '#functions/platform/http.ts';
+import { observed } from '#functions/platform/observability.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
 
@@ -25,37 +36,61 @@ export const createHandler = ({
   deals,
   deliverability,
   funnel,
-}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'funnel'>) =>
-  httpHandler(async (event) => {
-    const { leadId, dealId } = event.pathParameters ?? {};
-    if (leadId) {
-      const lead = await leads.get(leadId);
-      if (!lead) throw new NotFoundError('Lead');
-      const { waitToken, ...shown } = lead as typeof lead & { waitToken?: string };
-      return json(200, {
-        lead: { ...shown, waiting: Boolean(waitToken) },
-        timeline: await leads.listEvents(leadId),
-      });
-    }
-    if (dealId) {
-      const deal = await deals.get(dealId);
-      if (!deal) throw new NotFoundError('Deal');
-      const { taskToken, ...rest } = deal;
-      return json(200, { deal: { ...rest, waiting: Boolean(taskToken) } });
-    }
-    if (event.rawPath.endsWith('/admin/deliverability')) {
-      const state = await evaluateBreaker(deliverability, new Date());
-      return json(200, { ...state, limits: config.app.deliverability });
-    }
-    const query = event.queryStringParameters ?? {};
-    if (event.rawPath.endsWith('/admin/funnel'))
-      return json(200, await funnelReport({ funnel }, reportQuery(query)));
-    if (event.rawPath.endsWith('/admin/scoring-feedback')) {
-      const { from, to } = reportQuery({ from: query.from, to: query.to });
-      return json(200, await scoringFeedbackReport({ funnel }, { from, to }));
-    }
-    throw new NotFoundError('Route');
-  });
+}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'funnel'>) => {
+  const routes: Route<HttpEvent, HttpResult>[] = [
+    {
+      method: 'GET',
+      path: '/admin/leads/{leadId}',
+      handler: async ({ pathParameters }: HttpEvent) => {
+        const lead = await leads.get(pathParameters?.leadId ?? '');
+        if (!lead) throw new NotFoundError('Lead');
+        const { waitToken, ...shown } = lead as typeof lead & { waitToken?: string };
+        return json(200, {
+          lead: { ...shown, waiting: Boolean(waitToken) },
+          timeline: await leads.listEvents(lead.id),
+        });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/admin/deals/{dealId}',
+      handler: async ({ pathParameters }: HttpEvent) => {
+        const deal = await deals.get(pathParameters?.dealId ?? '');
+        if (!deal) throw new NotFoundError('Deal');
+        const { taskToken, ...rest } = deal;
+        return json(200, { deal: { ...rest, waiting: Boolean(taskToken) } });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/admin/deliverability',
+      handler: async () => {
+        const state = await evaluateBreaker(deliverability, new Date());
+        return json(200, { ...state, limits: config.app.deliverability });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/admin/funnel',
+      handler: async ({ queryStringParameters }: HttpEvent) =>
+        json(200, await funnelReport({ funnel }, reportQuery(queryStringParameters ?? {}))),
+    },
+    {
+      method: 'GET',
+      path: '/admin/scoring-feedback',
+      handler: async ({ queryStringParameters: query }: HttpEvent) => {
+        const { from, to } = reportQuery({ from: query?.from, to: query?.to });
+        return json(200, await scoringFeedbackReport({ funnel }, { from, to }));
+      },
+    },
+  ];
+  return middy<HttpEvent, HttpResult>()
+    .use(observed())
+    .use(httpHeaderNormalizer())
+    .use(securityHeaders())
+    .use(errorAnswers('json'))
+    .handler(httpRouterHandler({ routes, notFoundResponse: notFound }));
+};
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();

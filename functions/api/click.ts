@@ -1,11 +1,14 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
 import { LinkError, verifyLink } from '#functions/mail/links.ts';
-import { httpHandler } from '#functions/platform/http.ts';
-import { linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics } from '#functions/platform/observability.ts';
+import { errorAnswers, type HttpEvent, type HttpResult, securityHeaders } from '#functions/platform/http.ts';
+import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
 
@@ -27,9 +30,18 @@ export function looksLikeScanner(
  * GET /c?t=…: click tracking. Redirects only to allow-listed hosts (the destination is inside the
  * signed token and checked again), and records engagement unless the click looks like a scanner.
  */
-export const createHandler = ({ leads, signals }: Pick<Stores, 'leads' | 'signals'>) =>
-  httpHandler(
-    async (event, context) => {
+export const createHandler = ({
+  leads,
+  signals,
+  runs,
+}: Pick<Stores, 'leads' | 'signals'> & { runs: TaskRuns }) =>
+  middy<HttpEvent, HttpResult>()
+    .use(observed())
+    .use(httpHeaderNormalizer())
+    .use(securityHeaders())
+    .use(errorAnswers('html'))
+    .use(linkKeyMiddleware())
+    .handler(async (event, context) => {
       const now = new Date();
       const claims = verifyLink(event.queryStringParameters?.t ?? '', linkKeyOf(context), now, ['click']);
       let url: URL;
@@ -52,20 +64,17 @@ export const createHandler = ({ leads, signals }: Pick<Stores, 'leads' | 'signal
         });
         metrics.addMetric('EmailClicks', 'Count', 1);
         // A click is engagement: wake the lead's nurture wait so the score is looked at now.
-        await signalLead(signals, claims.subject, 'click');
+        await signalLead({ signals, runs }, claims.subject, 'click');
       }
       logger.info('click', { leadId: claims.subject, scanner });
-      return {
-        statusCode: 302,
-        headers: { location: url.toString(), 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
-      };
-    },
-    { format: 'html', linkKey: true },
-  );
+      // No referrer (securityHeaders): the destination never sees the signed link.
+      return { statusCode: 302, headers: { location: url.toString(), 'cache-control': 'no-store' } };
+    });
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   signals: dynamoSignals(table),
+  runs: sfnRuns(),
 });

@@ -1,4 +1,6 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import middy from '@middy/core';
+import httpCors from '@middy/http-cors';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { deliverToActiveRun } from '#functions/api/submissions.ts';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
@@ -6,26 +8,23 @@ import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { requireEnv } from '#functions/platform/env.ts';
 import {
+  errorAnswers,
+  type HttpEvent,
   type HttpRequest,
   type HttpResult,
-  httpHandler,
   json,
   mediaType,
-  page,
+  originGuard,
+  requestBody,
+  securityHeaders,
 } from '#functions/platform/http.ts';
-import { logger, metrics } from '#functions/platform/observability.ts';
+import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { page } from '#functions/platform/pages.ts';
+import { type Runs, sfnRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { runInput } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
 
-// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN. StartExecution throttling is retried
-// with the SDK's backoff (4 attempts) before the form is told to try again (429); each attempt may take
-// 2 s at most, so a slow Step Functions gets a 503 well inside the function's 10 s, not a timeout.
-const sfn = new SFNClient({
-  maxAttempts: 4,
-  requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 },
-});
-const stateMachineArn = requireEnv('STATE_MACHINE_ARN');
 // The sites whose forms may post here and the page a plain post goes to next: config/app.json's `forms`,
 // set in the environment by the stack (useForms) because they name where this deployment's pages are.
 const allowedOrigins = requireEnv('FORM_ALLOWED_ORIGINS').split(' ').filter(Boolean);
@@ -93,9 +92,26 @@ function accepted(event: HttpRequest, leadId: string): HttpResult {
  * named by lead id + form + day (StartExecution is idempotent on the name: a re-sent form starts nothing).
  * OPTIONS /leads: the CORS preflight, answered by @middy/http-cors.
  */
-export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
-  httpHandler(
-    async (event) => {
+export const createHandler = ({ runs, ...stores }: Pick<Stores, 'leads' | 'signals'> & { runs: Runs }) =>
+  middy<HttpEvent, HttpResult>()
+    .use(observed())
+    .use(httpHeaderNormalizer())
+    .use(
+      httpCors({
+        origins: allowedOrigins,
+        methods: 'POST, OPTIONS',
+        headers: 'content-type',
+        maxAge: 600,
+        disableBeforePreflightResponse: false,
+      }),
+    )
+    .use(securityHeaders())
+    // A browser's plain form post gets its errors as a page (each field error and a way back).
+    .use(errorAnswers('json', fromBrowserForm))
+    .use(originGuard(allowedOrigins))
+    .use(requestBody({ maxBytes: config.app.forms.maxBodyBytes, strict: true }))
+    // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
+    .handler<HttpEvent, HttpResult>(async (event: HttpRequest) => {
       const { bot, lead } = parseLead(event.body ?? {}, formTypes);
       if (bot) {
         // Honeypot filled: answer exactly as for a real lead, store and start nothing.
@@ -105,24 +121,18 @@ export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
       const receivedAt = new Date();
       let starting = false;
       try {
-        if ((await deliverToActiveRun(stores, lead, receivedAt)) === 'delivered')
+        if ((await deliverToActiveRun({ ...stores, runs }, lead, receivedAt)) === 'delivered')
           return accepted(event, lead.id);
         starting = true;
-        await sfn.send(
-          new StartExecutionCommand({
-            stateMachineArn,
-            name: executionNameFor(lead.id, lead.formType, receivedAt),
-            input: JSON.stringify(runInput(lead, receivedAt)),
-          }),
-        );
-        metrics.addMetric('LeadsReceived', 'Count', 1);
-        logger.info('lead received', { leadId: lead.id, formType: lead.formType });
-      } catch (e) {
-        // Same name with a different input: a resubmission the same day. The first run owns it.
-        if (e instanceof ExecutionAlreadyExists) {
+        const name = executionNameFor(lead.id, lead.formType, receivedAt);
+        if (await runs.start(name, runInput(lead, receivedAt))) {
+          metrics.addMetric('LeadsReceived', 'Count', 1);
+          logger.info('lead received', { leadId: lead.id, formType: lead.formType });
+        } else {
+          // Same name with a different input: a resubmission the same day. The first run owns it.
           logger.info('duplicate submission', { leadId: lead.id });
-          return accepted(event, lead.id);
         }
+      } catch (e) {
         // Step Functions is shedding load, or a dependency is briefly unavailable even after the SDK's
         // retries: nothing was started (and a claim taken on the way was given back), so say so and let
         // the form try again, rather than answer 202 for a lead that would be lost, or a bare 500.
@@ -136,22 +146,18 @@ export const createHandler = (stores: Pick<Stores, 'leads' | 'signals'>) =>
         return busy(event, why);
       }
       return accepted(event, lead.id);
-    },
-    {
-      cors: {
-        origins: allowedOrigins,
-        methods: 'POST, OPTIONS',
-        headers: 'content-type',
-        maxAge: 600,
-      },
-      body: { maxBytes: config.app.forms.maxBodyBytes, strict: true },
-      htmlFormErrors: fromBrowserForm,
-    },
-  );
+    });
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   signals: dynamoSignals(table),
+  // StartExecution throttling is retried with the SDK's backoff (4 attempts) before the form is told to
+  // try again (429); each attempt may take 2 s at most, so a slow Step Functions gets a 503 well inside
+  // the function's 10 s, not a timeout.
+  runs: sfnRuns({
+    stateMachineArn: requireEnv('STATE_MACHINE_ARN'),
+    client: { maxAttempts: 4, requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } },
+  }),
 });

@@ -1,3 +1,5 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import {
   type DealOutcome,
@@ -11,19 +13,21 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
-import {
-  DEAL_ACTIONS,
-  type DealLinkAction,
-  type LinkClaims,
-  LinkError,
-  verifyLink,
-} from '#functions/mail/links.ts';
-import { NotFoundError, ValidationError } from '#functions/platform/errors.ts';
+import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#functions/mail/links.ts';
+import { ConflictError, NotFoundError, ValidationError } from '#functions/platform/errors.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
-import { type HttpRequest, type HttpResult, httpHandler, page } from '#functions/platform/http.ts';
-import { linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics } from '#functions/platform/observability.ts';
-import { resumeTask } from '#functions/platform/runs.ts';
+import {
+  errorAnswers,
+  type HttpEvent,
+  type HttpRequest,
+  type HttpResult,
+  requestBody,
+  securityHeaders,
+} from '#functions/platform/http.ts';
+import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { page } from '#functions/platform/pages.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { DealRecord, Stores } from '#functions/stores.ts';
 
@@ -96,7 +100,12 @@ const END_TEXT: Record<NonNullable<DealRecord['runEnd']>, string> = {
  * every link); POST verifies the link, moves the deal, then resumes the run with the stored token. A run
  * that has ended gets 410 and the deal is left unchanged.
  */
-export const createHandler = ({ leads, deals, funnel }: Pick<Stores, 'leads' | 'deals' | 'funnel'>) => {
+export const createHandler = ({
+  leads,
+  deals,
+  funnel,
+  runs,
+}: Pick<Stores, 'leads' | 'deals' | 'funnel'> & { runs: TaskRuns }) => {
   /** Resumes the waiting run; if it cannot (gone, or an error), puts the deal back as it was. */
   async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string): Promise<boolean> {
     const undo = () =>
@@ -107,7 +116,7 @@ export const createHandler = ({ leads, deals, funnel }: Pick<Stores, 'leads' | '
       );
     let resumed: boolean;
     try {
-      resumed = await resumeTask(taskToken, outcomeOf(next));
+      resumed = await runs.resume(taskToken, outcomeOf(next));
     } catch (e) {
       await undo(); // the rep can simply try again
       throw e;
@@ -178,35 +187,41 @@ export const createHandler = ({ leads, deals, funnel }: Pick<Stores, 'leads' | '
     return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
   }
 
-  return httpHandler(
-    async (event: HttpRequest, context) => {
-      const token = event.queryStringParameters?.t ?? '';
-      const claims = verifyLink(token, linkKeyOf(context), new Date(), DEAL_ACTIONS);
-      const deal = await deals.get(claims.subject);
-      if (!deal) throw new NotFoundError('This deal');
-      if (deal.repId !== claims.audience) {
-        throw new LinkError(
-          'used',
-          'This lead has been reassigned to another rep, so this link no longer applies.',
-        );
-      }
-      if (event.requestContext.http.method === 'POST') return act(event, claims, deal);
-      const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
-      if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
+  return (
+    middy<HttpEvent, HttpResult>()
+      .use(observed())
+      .use(httpHeaderNormalizer())
+      .use(securityHeaders())
+      .use(errorAnswers('html'))
+      .use(requestBody({ maxBytes: 4096, strict: true }))
+      .use(linkKeyMiddleware())
+      // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
+      .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
+        const token = event.queryStringParameters?.t ?? '';
+        const claims = verifyLink(token, linkKeyOf(context), new Date(), DEAL_ACTIONS);
+        const deal = await deals.get(claims.subject);
+        if (!deal) throw new NotFoundError('This deal');
+        if (deal.repId !== claims.audience) {
+          throw new ConflictError(
+            'This lead has been reassigned to another rep, so this link no longer applies.',
+          );
+        }
+        if (event.requestContext.http.method === 'POST') return act(event, claims, deal);
+        const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
+        if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
+          return page(
+            200,
+            'Already done',
+            `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
+          );
+        }
+        if (deal.runEnd) return journeyEnded(END_TEXT[deal.runEnd]);
         return page(
           200,
-          'Already done',
-          `<p>This deal is already <b>${escapeHtml(deal.stage)}</b>. Nothing to do.</p>`,
+          TITLES[claims.action as DealLinkAction],
+          `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
         );
-      }
-      if (deal.runEnd) return journeyEnded(END_TEXT[deal.runEnd]);
-      return page(
-        200,
-        TITLES[claims.action as DealLinkAction],
-        `<p>Deal <code>${escapeHtml(deal.dealId)}</code>.</p>${form(claims, token)}`,
-      );
-    },
-    { format: 'html', body: { maxBytes: 4096, strict: true }, linkKey: true },
+      })
   );
 };
 
@@ -216,4 +231,5 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
   funnel: dynamoFunnel(table, leadRetention),
+  runs: sfnRuns(),
 });

@@ -7,6 +7,7 @@ import { signalLead } from '../lead/signals.ts';
 import { activityEmail } from '../mail/emails.ts';
 import { sendMail } from '../mail/mailer.ts';
 import { logger, metrics } from '../platform/observability.ts';
+import type { TaskRuns } from '../platform/runs.ts';
 
 /** Runs the work a claim guards; if it fails, gives the claim back (so the form's retry does it) and rethrows. */
 async function givingBackOnFailure(
@@ -30,7 +31,7 @@ async function givingBackOnFailure(
  * rep of an assigned lead (at most one "new activity" email a day). 'start' when there is no active run.
  */
 export async function deliverToActiveRun(
-  { leads, signals }: { leads: LeadStore; signals: SignalStore },
+  { leads, signals, runs }: { leads: LeadStore; signals: SignalStore; runs: TaskRuns },
   lead: Lead,
   receivedAt: Date,
 ): Promise<'delivered' | 'start'> {
@@ -53,7 +54,7 @@ export async function deliverToActiveRun(
             : {}),
         },
       });
-      if (current.stage === 'nurturing') await signalLead(signals, lead.id, 'form');
+      if (current.stage === 'nurturing') await signalLead({ signals, runs }, lead.id, 'form');
     });
   }
   const rep =

@@ -1,3 +1,5 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
@@ -5,9 +7,18 @@ import { signalLead } from '#functions/lead/signals.ts';
 import { verifyLink } from '#functions/mail/links.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
-import { type HttpRequest, httpHandler, page } from '#functions/platform/http.ts';
-import { linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics } from '#functions/platform/observability.ts';
+import {
+  errorAnswers,
+  type HttpEvent,
+  type HttpRequest,
+  type HttpResult,
+  requestBody,
+  securityHeaders,
+} from '#functions/platform/http.ts';
+import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { page } from '#functions/platform/pages.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
 
@@ -27,9 +38,18 @@ export const createHandler = ({
   leads,
   suppression,
   signals,
-}: Pick<Stores, 'leads' | 'suppression' | 'signals'>) =>
-  httpHandler(
-    async (event: HttpRequest, context) => {
+  runs,
+}: Pick<Stores, 'leads' | 'suppression' | 'signals'> & { runs: TaskRuns }) =>
+  middy<HttpEvent, HttpResult>()
+    .use(observed())
+    .use(httpHeaderNormalizer())
+    .use(securityHeaders())
+    .use(errorAnswers('html'))
+    // Mail clients may post the one-click body as multipart: take any body, parse what middy can.
+    .use(requestBody({ maxBytes: 4096, strict: false }))
+    .use(linkKeyMiddleware())
+    // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
+    .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
       const token = event.queryStringParameters?.t ?? '';
       const claims = verifyLink(token, linkKeyOf(context), new Date(), ['unsubscribe']);
       if (event.requestContext.http.method !== 'POST') {
@@ -47,7 +67,7 @@ export const createHandler = ({
         await leads.putEvent(lead.id, { type: 'unsubscribed', at, data: { how } });
         metrics.addMetric('Unsubscribes', 'Count', 1);
         // Wake the lead's nurture wait: the run ends as Unsubscribed now, not at the next due email.
-        await signalLead(signals, lead.id, 'unsubscribe');
+        await signalLead({ signals, runs }, lead.id, 'unsubscribe');
         logger.info('unsubscribed', { leadId: lead.id });
       }
       return page(
@@ -55,10 +75,7 @@ export const createHandler = ({
         'You are unsubscribed',
         '<p>You will not receive further marketing emails from us.</p>',
       );
-    },
-    // Mail clients may post the one-click body as multipart: take any body, parse what middy can.
-    { format: 'html', body: { maxBytes: 4096, strict: false }, linkKey: true },
-  );
+    });
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();
@@ -66,4 +83,5 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   suppression: dynamoSuppression(table),
   signals: dynamoSignals(table),
+  runs: sfnRuns(),
 });

@@ -1,6 +1,6 @@
 import type { Rep, RepsConfig } from '../config/schema.ts';
 import type { Lead } from '../lead/lead.ts';
-import { DomainError } from '../platform/errors.ts';
+import { UnavailableError } from '../platform/errors.ts';
 
 /** A rep's live state, as the table holds it (config gives the rest). */
 export interface RepLoad {
@@ -90,8 +90,8 @@ export function pickRep({ team, reps, loads, position, now, exclude = [], holder
 }
 
 /** No rep of the team is active, in office and under capacity: the run waits for one (never a failure). */
-export class NoRepAvailableError extends DomainError {
+export class NoRepAvailableError extends UnavailableError {
   constructor(team: string) {
-    super(`No rep in team ${team} is active, in office and under capacity`, 503);
+    super(`No rep in team ${team} is active, in office and under capacity`);
   }
 }

@@ -2,7 +2,7 @@
 // token); whoever frees a slot (a closed deal, a rep back in office, a failed run) wakes the oldest waiter.
 
 import { logger, metrics } from '../platform/observability.ts';
-import { failTask } from '../platform/runs.ts';
+import type { TaskRuns } from '../platform/runs.ts';
 import type { RepStore } from './rep-store.ts';
 
 /** The error a woken "Assign rep" catches to try again (a slot of its team is free). The workflow catches it by this name. */
@@ -12,7 +12,10 @@ export const CAPACITY_FREED = 'CapacityFreed';
  * Hands a freed slot of `team` to the run that has waited longest: takes its waiter off the queue (only one
  * waker wins it) and wakes its "Assign rep" task; runs that ended meanwhile are skipped. True if one woke.
  */
-export async function wakeNextWaiter(reps: RepStore, team: string): Promise<boolean> {
+export async function wakeNextWaiter(
+  { reps, runs }: { reps: RepStore; runs: TaskRuns },
+  team: string,
+): Promise<boolean> {
   for (let round = 0; round < 5; round++) {
     const waiters = await reps.oldestWaiters(team, 5);
     if (waiters.length === 0) return false;
@@ -20,7 +23,7 @@ export async function wakeNextWaiter(reps: RepStore, team: string): Promise<bool
       if (!(await reps.removeWaiter(w))) continue;
       let woke: boolean;
       try {
-        woke = await failTask(w.taskToken, CAPACITY_FREED, `A rep of ${team} has room`);
+        woke = await runs.fail(w.taskToken, CAPACITY_FREED, `A rep of ${team} has room`);
       } catch (e) {
         await reps.enqueueWaiter(w); // keep its place; the next slot (or its timer) tries again
         throw e;

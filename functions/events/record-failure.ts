@@ -7,8 +7,9 @@ import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { leadSchema } from '#functions/lead/lead.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { eventHandler } from '#functions/platform/event.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
-import { stepHandler } from '#functions/platform/step.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { runEndedEvent } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
@@ -46,8 +47,9 @@ export const createHandler = ({
   deals,
   reps,
   suppression,
-}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression'>) =>
-  stepHandler(runEndedEvent, async ({ detail, time }) => {
+  runs,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression'> & { runs: TaskRuns }) =>
+  eventHandler(runEndedEvent, async ({ detail, time }) => {
     // The event's own time: a redelivered event writes the same timeline entry, not a second one.
     const at = time ?? new Date().toISOString();
     const errorType = detail.error ?? detail.status;
@@ -77,7 +79,7 @@ export const createHandler = ({
       const rep = config.reps.reps.find((r) => r.id === deal.repId);
       if (rep && (await deals.releaseLoad(deal.dealId, at))) {
         released = await reps.adjustLoad(rep.id, -1, rep.capacity);
-        await wakeNextWaiter(reps, rep.team);
+        await wakeNextWaiter({ reps, runs }, rep.team);
       }
     }
     await leads.putEvent(lead.id, { type: 'failed', at, data: { errorType, status: detail.status } });
@@ -92,4 +94,5 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
   suppression: dynamoSuppression(table),
+  runs: sfnRuns(),
 });

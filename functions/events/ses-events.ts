@@ -6,8 +6,9 @@ import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
+import { eventHandler } from '#functions/platform/event.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
-import { stepHandler } from '#functions/platform/step.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { sesEvent } from '#functions/steps/contracts.ts';
 import type { DeliveryEvent, Stores } from '#functions/stores.ts';
@@ -23,8 +24,9 @@ export const createHandler = ({
   suppression,
   signals,
   deliverability,
-}: Pick<Stores, 'leads' | 'suppression' | 'signals' | 'deliverability'>) =>
-  stepHandler(sesEvent, async ({ id, detail, time }) => {
+  runs,
+}: Pick<Stores, 'leads' | 'suppression' | 'signals' | 'deliverability'> & { runs: TaskRuns }) =>
+  eventHandler(sesEvent, async ({ id, detail, time }) => {
     const at = time ?? new Date().toISOString();
     const now = new Date(at);
     const kind = detail.eventType;
@@ -59,7 +61,8 @@ export const createHandler = ({
       const leadId = detail.mail.tags?.leadId?.[0] ?? leadIdFor(emailAddress);
       if (!(await leads.get(leadId))) continue;
       await leads.putEvent(leadId, { type: reason, at, data: { how: 'ses' } });
-      if (await signalLead(signals, leadId, counted === 'bounced' ? 'bounce' : 'complaint')) woken += 1;
+      if (await signalLead({ signals, runs }, leadId, counted === 'bounced' ? 'bounce' : 'complaint'))
+        woken += 1;
     }
     metrics.addMetric(counted === 'bounced' ? 'Bounces' : 'Complaints', 'Count', recipients.length);
     // Events only trip the breaker; Nurture, which pauses on it, closes it when the rates recover.
@@ -75,4 +78,5 @@ export const handler = createHandler({
   suppression: dynamoSuppression(table),
   signals: dynamoSignals(table),
   deliverability: dynamoDeliverability(table),
+  runs: sfnRuns(),
 });

@@ -1,5 +1,5 @@
 import { logger, metrics } from '../platform/observability.ts';
-import { resumeTask } from '../platform/runs.ts';
+import type { TaskRuns } from '../platform/runs.ts';
 import type { Signal, SignalStore } from './signal-store.ts';
 
 /**
@@ -7,9 +7,13 @@ import type { Signal, SignalStore } from './signal-store.ts';
  * leaves the signal on the lead for the wait about to park. Signals carry no data: the run's nurture
  * step reads what happened from the lead (events, suppression) when it wakes.
  */
-export async function signalLead(signals: SignalStore, leadId: string, signal: Signal): Promise<boolean> {
+export async function signalLead(
+  { signals, runs }: { signals: SignalStore; runs: TaskRuns },
+  leadId: string,
+  signal: Signal,
+): Promise<boolean> {
   const { token } = await signals.signal(leadId, signal, new Date().toISOString());
-  const woken = token ? await resumeTask(token, { signal }) : false;
+  const woken = token ? await runs.resume(token, { signal }) : false;
   if (woken) {
     metrics.addMetric(`Signal_${signal}`, 'Count', 1);
     logger.info('lead signalled', { leadId, signal });

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { DomainError } from '../platform/errors.ts';
+import { DeniedError } from '../platform/errors.ts';
 
 export const DEAL_ACTIONS = ['accept', 'won', 'lost'] as const;
 export type DealLinkAction = (typeof DEAL_ACTIONS)[number];
@@ -63,11 +63,12 @@ export function verifyLink(
   return { action, subject, audience, exp, ...(iat ? { iat } : {}) };
 }
 
-export class LinkError extends DomainError {
+/** A signed link that cannot be used: which check failed is in `reason`. */
+export class LinkError extends DeniedError {
   constructor(
-    readonly reason: 'malformed' | 'tampered' | 'expired' | 'used',
+    readonly reason: 'malformed' | 'tampered' | 'expired',
     message: string,
   ) {
-    super(message, reason === 'used' ? 409 : 403);
+    super(message);
   }
 }

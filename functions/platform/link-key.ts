@@ -7,12 +7,15 @@ import { requireEnv } from './env.ts';
  * invocation, cached for 15 minutes (a rotated key is picked up without a deploy), refetched after an error.
  */
 export function linkKeyMiddleware() {
-  return secretsManager({
+  // Typed as the options in general, not this literal: the handler's context then stays Lambda's own
+  // (what callers pass), and linkKeyOf checks the key where it is read.
+  const options: NonNullable<Parameters<typeof secretsManager>[0]> = {
     fetchData: { linkKey: requireEnv('LINK_SECRET_ARN') },
     setToContext: true,
     disablePrefetch: true,
     cacheExpiry: 15 * 60_000,
-  });
+  };
+  return secretsManager(options);
 }
 
 /** The key the middleware put on the context; a missing or short secret fails loudly. */

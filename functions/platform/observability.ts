@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 
 // One service name for every function. Log fields are ids and outcomes only: never emails, names or bodies.
 export const logger = new Logger({ serviceName: 'handoff' });
@@ -17,3 +19,11 @@ const metricsLogger = {
 };
 
 export const metrics = new Metrics({ namespace: 'Handoff', serviceName: 'handoff', logger: metricsLogger });
+
+/**
+ * Every handler's first middlewares (HTTP, Task and event handlers alike): the Lambda context on each log
+ * line, with keys reset per invocation, and the invocation's metrics flushed when it ends.
+ */
+export function observed() {
+  return [injectLambdaContext(logger, { resetKeys: true }), logMetrics(metrics)];
+}

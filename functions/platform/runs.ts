@@ -1,36 +1,83 @@
-// Runs (Step Functions executions) as the handlers touch them: resume or fail a waiting task. No business
-// words here: which task waits for what is the capabilities' business (lead/signals.ts, deal/capacity.ts).
+// Runs (Step Functions executions) as the handlers touch them: start one, stop one, resume or fail a
+// waiting task. A port like the stores: handlers take a `Runs` (`createHandler({ …stores, runs })`), the
+// production handler passes sfnRuns(), and a test can hand in a fake. No business words here: which task
+// waits for what is the capabilities' business (lead/signals.ts, deal/capacity.ts).
 import {
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
   SFNClient,
+  type SFNClientConfig,
+  StartExecutionCommand,
+  StopExecutionCommand,
   TaskDoesNotExist,
   TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 
-// The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN.
-const sfn = new SFNClient({});
+/** Waiting tasks: what every handler that wakes a run needs. */
+export interface TaskRuns {
+  /** Resumes a waiting task with `output`; false when the task is gone (its run has ended or moved on). */
+  resume(taskToken: string, output: unknown): Promise<boolean>;
+  /** Fails a waiting task with `error` (for its state's Catch); false when the task is gone. */
+  fail(taskToken: string, error: string, cause: string): Promise<boolean>;
+}
+
+/** Runs of one state machine, by execution name. */
+export interface Runs extends TaskRuns {
+  /** Starts the run `name` with `input`; false when a run of that name exists with another input. */
+  start(name: string, input: unknown): Promise<boolean>;
+  /** Stops the run `name` with `error`; false when there is no such run. */
+  stop(name: string, error: string, cause: string): Promise<boolean>;
+}
+
+export interface SfnRunsOptions {
+  /** The state machine whose runs start and stop; without it, only waiting tasks are reached. */
+  stateMachineArn?: string;
+  /** The client's options (retries, timeouts). The SDK reaches a local emulator through AWS_ENDPOINT_URL_SFN. */
+  client?: SFNClientConfig;
+}
 
 /** The task is gone: its run ended, moved on (timeout) or was answered already. */
 const isGone = (e: unknown) => e instanceof TaskDoesNotExist || e instanceof TaskTimedOut;
 
-/** Sends an answer to a waiting task; false when the task is gone (its run has ended or moved on). */
-async function answer(send: () => Promise<unknown>): Promise<boolean> {
+/** True once sent; false for the refusal `refused` recognises (gone, or there already); others are thrown. */
+async function sent(send: () => Promise<unknown>, refused: (e: unknown) => boolean): Promise<boolean> {
   try {
     await send();
     return true;
   } catch (e) {
-    if (isGone(e)) return false;
+    if (refused(e)) return false;
     throw e;
   }
 }
 
-/** Resumes a waiting task with `output`; false when the task is gone (its run has ended or moved on). */
-export function resumeTask(taskToken: string, output: unknown): Promise<boolean> {
-  return answer(() => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })));
-}
-
-/** Fails a waiting task with `error` (for its state's Catch); false when the task is gone. */
-export function failTask(taskToken: string, error: string, cause: string): Promise<boolean> {
-  return answer(() => sfn.send(new SendTaskFailureCommand({ taskToken, error, cause })));
+/** Runs on AWS Step Functions. */
+export function sfnRuns(options: SfnRunsOptions & { stateMachineArn: string }): Runs;
+export function sfnRuns(options?: SfnRunsOptions): TaskRuns;
+export function sfnRuns({ stateMachineArn, client }: SfnRunsOptions = {}): Runs | TaskRuns {
+  const sfn = new SFNClient(client ?? {});
+  const tasks: TaskRuns = {
+    resume: (taskToken, output) =>
+      sent(() => sfn.send(new SendTaskSuccessCommand({ taskToken, output: JSON.stringify(output) })), isGone),
+    fail: (taskToken, error, cause) =>
+      sent(() => sfn.send(new SendTaskFailureCommand({ taskToken, error, cause })), isGone),
+  };
+  if (!stateMachineArn) return tasks;
+  const executionArnOf = (name: string) =>
+    `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+  return {
+    ...tasks,
+    // Same name with the same input is no error (Step Functions answers with the run that exists).
+    start: (name, input) =>
+      sent(
+        () => sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+        (e) => e instanceof ExecutionAlreadyExists,
+      ),
+    stop: (name, error, cause) =>
+      sent(
+        () => sfn.send(new StopExecutionCommand({ executionArn: executionArnOf(name), error, cause })),
+        (e) => e instanceof ExecutionDoesNotExist,
+      ),
+  };
 }

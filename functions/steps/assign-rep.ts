@@ -14,7 +14,7 @@ import { linkContext } from '#functions/mail/public-url.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { linkKeyOf } from '#functions/platform/link-key.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
-import { resumeTask } from '#functions/platform/runs.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { type Assignment, contracts, type StepInput } from '#functions/steps/contracts.ts';
@@ -39,7 +39,8 @@ export const createHandler = ({
   deals,
   reps,
   funnel,
-}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'>) => {
+  runs,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'> & { runs: TaskRuns }) => {
   /** A rep with room, holding the slot; the lead's current holder keeps theirs (no load change). */
   async function chooseRep(team: string, now: Date, exclude: string[], holder?: string) {
     const members = config.reps.reps.filter((r) => r.team === team);
@@ -107,7 +108,7 @@ export const createHandler = ({
           // The slot moves with the deal: the rep it left gets one back (or the new one does, if we lost).
           const freed = moved ? old : rep;
           if (freed && (await reps.adjustLoad(freed.id, -1, freed.capacity)))
-            await wakeNextWaiter(reps, freed.team);
+            await wakeNextWaiter({ reps, runs }, freed.team);
         }
         if (moved) {
           metrics.addMetric('DealsReassigned', 'Count', 1);
@@ -191,7 +192,7 @@ export const createHandler = ({
             reassignmentsLeft: Math.max(0, config.reps.sla.maxReassignments - (deal.attempt - 1)),
           };
           // A retry after the run already moved on finds the task gone: nothing left to do.
-          await resumeTask(input.taskToken, assignment);
+          await runs.resume(input.taskToken, assignment);
           logger.info('lead assigned', { leadId: input.leadId, dealId: deal.dealId, repId: rep.id });
           return { status: 'assigned' as const };
         }
@@ -237,4 +238,5 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
   funnel: dynamoFunnel(table, leadRetention),
+  runs: sfnRuns(),
 });

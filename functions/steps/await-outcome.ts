@@ -4,7 +4,7 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { logger } from '#functions/platform/observability.ts';
-import { resumeTask } from '#functions/platform/runs.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { contracts } from '#functions/steps/contracts.ts';
@@ -15,7 +15,12 @@ import type { Stores } from '#functions/stores.ts';
  * server-side only; the rep's signed link later resumes the run with SendTaskSuccess. If the rep was
  * faster than this step (acted before the token was stored), it resumes the run itself at once.
  */
-export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'deals' | 'reps'>) =>
+export const createHandler = ({
+  leads,
+  deals,
+  reps,
+  runs,
+}: Pick<Stores, 'leads' | 'deals' | 'reps'> & { runs: TaskRuns }) =>
   stepHandler(contracts.awaitRep, async ({ taskToken, dealId, attempt, waitingFor }) => {
     for (let tries = 0; tries < 2; tries++) {
       const deal = await deals.get(dealId);
@@ -32,7 +37,7 @@ export const createHandler = ({ leads, deals, reps }: Pick<Stores, 'leads' | 'de
       }
       const answer = answerFor(deal, waitingFor);
       if (answer) {
-        await resumeTask(taskToken, answer);
+        await runs.resume(taskToken, answer);
         logger.info('rep answered before the wait', { dealId, attempt, waitingFor });
         return { parked: false };
       }
@@ -56,4 +61,5 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
+  runs: sfnRuns(),
 });

@@ -1,6 +1,6 @@
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { logger } from '#functions/platform/observability.ts';
-import { resumeTask } from '#functions/platform/runs.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { stepHandler } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { contracts } from '#functions/steps/contracts.ts';
@@ -22,22 +22,22 @@ import type { Stores } from '#functions/stores.ts';
  * only a new capture may follow, and that is where a demo request goes once the stage has ended (the
  * submission starts a new run, routed to sales); one delivered while the stage still read `nurturing`
  * but too late for the step to see it stays on the timeline only, as before. A retry only resumes again, which a settled token
- * refuses (resumeTask answers false): nothing is written, so nothing doubles.
+ * refuses (runs.resume answers false): nothing is written, so nothing doubles.
  */
-export const createHandler = ({ signals }: Pick<Stores, 'signals'>) =>
+export const createHandler = ({ signals, runs }: Pick<Stores, 'signals'> & { runs: TaskRuns }) =>
   stepHandler(contracts.awaitSignal, async ({ taskToken, leadId, next }) => {
     if (next !== 'wait') {
-      await resumeTask(taskToken, { next });
+      await runs.resume(taskToken, { next });
       logger.info('nurture decided, the wait resumes at once', { leadId, next });
       return { parked: false };
     }
     const parked = await signals.park(leadId, taskToken, new Date().toISOString());
     if (parked.parked) return { parked: true };
-    await resumeTask(taskToken, { signal: parked.signal });
+    await runs.resume(taskToken, { signal: parked.signal });
     logger.info('signal arrived before the wait', { leadId, signal: parked.signal });
     return { parked: false };
   });
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();
-export const handler = createHandler({ signals: dynamoSignals(table) });
+export const handler = createHandler({ signals: dynamoSignals(table), runs: sfnRuns() });

@@ -8,6 +8,7 @@ import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { stepHandler, TransientError } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
 import { contracts } from '#functions/steps/contracts.ts';
@@ -22,7 +23,8 @@ export const createHandler = ({
   deals,
   reps,
   funnel,
-}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'>) =>
+  runs,
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'> & { runs: TaskRuns }) =>
   stepHandler(contracts.closeDeal, async ({ leadId, dealId, cycle, outcome }) => {
     let deal = await deals.get(dealId);
     if (!deal) throw new NotFoundError(`Deal ${dealId}`);
@@ -60,7 +62,7 @@ export const createHandler = ({
     const rep = config.reps.reps.find((r) => r.id === deal.repId);
     if (rep && (await deals.releaseLoad(dealId, at))) {
       await reps.adjustLoad(rep.id, -1, rep.capacity);
-      await wakeNextWaiter(reps, rep.team);
+      await wakeNextWaiter({ reps, runs }, rep.team);
     }
     await leads.setStage(
       leadId,
@@ -91,4 +93,5 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
   funnel: dynamoFunnel(table, leadRetention),
+  runs: sfnRuns(),
 });

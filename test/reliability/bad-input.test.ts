@@ -92,7 +92,7 @@ function send({
   path,
   headers = {},
   body,
-}: Raw): Promise<{ status: number; body: string; type: string }> {
+}: Raw): Promise<{ status: number; body: string; type: string; headers: Record<string, unknown> }> {
   const url = new URL(t.stack.urls.api);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -112,6 +112,7 @@ function send({
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks).toString('utf8'),
             type: String(res.headers['content-type'] ?? ''),
+            headers: res.headers,
           }),
         );
       },
@@ -515,6 +516,41 @@ const cases: [string, string, () => Raw, number[]][] = [
   ['edge', 'a Host with a space', () => ({ path: '/leads', headers: { host: 'a b' } }), [400]],
   ['edge', 'an empty Host', () => ({ path: `/admin/leads/${leadId}`, headers: { host: '' } }), [400, 403]],
 ];
+
+describe('security headers on the functions’ refusals, over real HTTP', () => {
+  it.each([
+    ['leads, JSON', () => json({ email: 'nope' }), 'application/json'],
+    ['leads, browser form', () => form({ email: 'nope' }), 'text/html'],
+    ['rep action, another rep', () => post(repLink('accept', { audience: otherRep }), ''), 'text/html'],
+    [
+      'unsubscribe, tampered',
+      () => ({
+        path: `/unsubscribe?t=${tokenOf({ action: 'unsubscribe', subject: leadId, audience: 'lead' }).slice(0, -4)}AAAA`,
+      }),
+      'text/html',
+    ],
+    [
+      'admin, no such lead',
+      () => ({ path: '/admin/leads/ld-nobody', headers: { authorization: `Bearer ${t.stack.adminToken}` } }),
+      'application/json',
+    ],
+  ])('%s', async (_, make, type) => {
+    const res = await send(make());
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.type).toContain(type);
+    expect(res.headers).toMatchObject({
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+      'strict-transport-security': expect.stringContaining('max-age='),
+      'cache-control': 'no-store',
+    });
+    if (type === 'text/html') {
+      expect(res.headers['content-security-policy']).toContain("default-src 'none'");
+      expect(res.headers['x-frame-options']).toBe('DENY');
+    }
+  });
+});
 
 describe('bad-input corpus over every public route of the local stack', () => {
   it('has at least 200 cases', () => {

@@ -14,6 +14,7 @@ import { funnelReport, reportQuery, scoringFeedbackReport } from '../../function
 import { signLink } from '../../functions/mail/links.ts';
 import { ValidationError } from '../../functions/platform/errors.ts';
 import { metrics } from '../../functions/platform/observability.ts';
+import { sfnRuns } from '../../functions/platform/runs.ts';
 import { createHandler as captureWith } from '../../functions/steps/capture.ts';
 import { createHandler as closeWith } from '../../functions/steps/close-deal.ts';
 import { config } from '../fixtures/config.ts';
@@ -23,6 +24,7 @@ import { aLead } from '../fixtures/leads.ts';
 import { type MemoryStores, memoryStores } from '../fixtures/memory-stores.ts';
 
 let db: MemoryStores;
+const runs = sfnRuns();
 beforeEach(() => {
   db = memoryStores();
 });
@@ -140,8 +142,8 @@ describe('recording milestones', () => {
       cycle: 1,
       outcome: { action: 'won' as const, amount: 900 },
     };
-    await closeWith(db)(close, aLambdaContext());
-    await closeWith(db)(close, aLambdaContext());
+    await closeWith({ ...db, runs })(close, aLambdaContext());
+    await closeWith({ ...db, runs })(close, aLambdaContext());
     const won = counters(today, 'rep#rep-ava');
     expect(won).toMatchObject({ accepted: 1, won: 1, revenueWon: 900, recycledWon: 1 });
     expect(Object.keys(won).filter((k) => k.startsWith('h:acceptedToClosed'))).toEqual([]);
@@ -160,7 +162,7 @@ describe('recording milestones', () => {
       createdAt: at(D1, 10),
       updatedAt: at(D1, 10),
     });
-    await closeWith(db)(
+    await closeWith({ ...db, runs })(
       { leadId: lead.id, dealId: 'dl-1', cycle: 0, outcome: { action: 'lost', reason: 'not-now' } },
       aLambdaContext(),
     );
@@ -200,7 +202,7 @@ describe('the rep’s accept link', () => {
     );
     const url = `/deals/action?t=${signLink({ action: 'accept', subject: 'dl-1', audience: 'rep-ava', exp: Date.now() / 1000 + 3600 }, KEY)}`;
     const post = () =>
-      repActionWith(db)(
+      repActionWith({ ...db, runs })(
         anHttpEvent('POST', url, { headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
         aLambdaContext(),
       );

@@ -9,6 +9,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as recordFailureWith } from '../../../functions/events/record-failure.ts';
+import { sfnRuns } from '../../../functions/platform/runs.ts';
 import { createHandler as assignRepWith, dealIdFor } from '../../../functions/steps/assign-rep.ts';
 import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
 import type { Assignment } from '../../../functions/steps/contracts.ts';
@@ -22,6 +23,7 @@ const secrets = mockClient(SecretsManagerClient);
 const sfn = mockClient(SFNClient);
 const AT = '2026-11-26T10:00:00.000Z';
 let db: MemoryStores;
+const runs = sfnRuns();
 
 beforeEach(() => {
   db = memoryStores();
@@ -61,7 +63,7 @@ const fillTeam = async () => {
 describe('Assign rep', () => {
   it('assigns by territory through the team cursor, creates the deal, emails the rep and resumes the run', async () => {
     const { lead, run } = await salesReadyLead(1);
-    expect(await assignRepWith(db)(run, aLambdaContext())).toEqual({ status: 'assigned' });
+    expect(await assignRepWith({ ...db, runs })(run, aLambdaContext())).toEqual({ status: 'assigned' });
     const [assignment] = resumedWith(run.taskToken);
     expect(assignment).toMatchObject({ attempt: 1, reassignmentsLeft: config.reps.sla.maxReassignments });
     expect(enterprise.map((r) => r.id)).toContain(assignment?.repId);
@@ -73,8 +75,8 @@ describe('Assign rep', () => {
 
   it('is idempotent: a retry sends no second email, takes no second slot and moves no cursor', async () => {
     const { run } = await salesReadyLead(1);
-    await assignRepWith(db)(run, aLambdaContext());
-    await assignRepWith(db)(run, aLambdaContext());
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
     const [first, again] = resumedWith(run.taskToken);
     expect(again).toEqual(first);
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
@@ -85,7 +87,7 @@ describe('Assign rep', () => {
   it('waits in the team’s queue when every rep is full, without failing or emailing anyone', async () => {
     await fillTeam();
     const { lead, run } = await salesReadyLead(1);
-    expect(await assignRepWith(db)(run, aLambdaContext())).toEqual({ status: 'waiting' });
+    expect(await assignRepWith({ ...db, runs })(run, aLambdaContext())).toEqual({ status: 'waiting' });
     expect(resumedWith(run.taskToken)).toEqual([]);
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
     expect(await db.reps.oldestWaiters('enterprise-na', 5)).toEqual([
@@ -99,7 +101,7 @@ describe('Assign rep', () => {
 
   it('reassigns to the current rep when no one else is free: their own deal does not count against them', async () => {
     const { run } = await salesReadyLead(1);
-    await assignRepWith(db)(run, aLambdaContext());
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
     const [first] = resumedWith(run.taskToken);
     // Everyone else is full; the current rep is at capacity only because of this very deal.
     for (const r of enterprise) {
@@ -111,7 +113,7 @@ describe('Assign rep', () => {
       previous: { dealId: first?.dealId ?? '', repId: first?.repId ?? '', attempt: 1 },
     };
     const loadBefore = db.reps.load(first?.repId ?? '');
-    expect(await assignRepWith(db)(reassign, aLambdaContext())).toEqual({ status: 'assigned' });
+    expect(await assignRepWith({ ...db, runs })(reassign, aLambdaContext())).toEqual({ status: 'assigned' });
     expect(resumedWith('token-again')[0]).toMatchObject({ repId: first?.repId, attempt: 2 });
     expect(db.reps.load(first?.repId ?? '')).toBe(loadBefore);
   });
@@ -120,7 +122,7 @@ describe('Assign rep', () => {
 describe('capacity: a full team means waiting, never failing', () => {
   it('hands a freed slot to the lead that has waited longest, and releases each deal exactly once', async () => {
     const { run: first } = await salesReadyLead(1);
-    await assignRepWith(db)(first, aLambdaContext());
+    await assignRepWith({ ...db, runs })(first, aLambdaContext());
     const [deal] = resumedWith(first.taskToken);
     // Fill the rest of the team, then two more leads arrive and wait, in order.
     for (const r of enterprise) {
@@ -128,10 +130,10 @@ describe('capacity: a full team means waiting, never failing', () => {
     }
     const { run: second } = await salesReadyLead(2);
     const { run: third } = await salesReadyLead(3);
-    expect(await assignRepWith(db)(second, aLambdaContext())).toEqual({ status: 'waiting' });
-    expect(await assignRepWith(db)(third, aLambdaContext())).toEqual({ status: 'waiting' });
+    expect(await assignRepWith({ ...db, runs })(second, aLambdaContext())).toEqual({ status: 'waiting' });
+    expect(await assignRepWith({ ...db, runs })(third, aLambdaContext())).toEqual({ status: 'waiting' });
     // The first deal closes: its rep's slot goes to the second lead's run (woken with CapacityFreed).
-    const close = closeWith(db);
+    const close = closeWith({ ...db, runs });
     const input = {
       leadId: (await db.deals.get(deal?.dealId ?? ''))?.leadId ?? '',
       dealId: deal?.dealId ?? '',
@@ -146,7 +148,7 @@ describe('capacity: a full team means waiting, never failing', () => {
       expect.objectContaining({ taskToken: second.taskToken, error: 'CapacityFreed' }),
     ]);
     // Woken, the second run's "Assign rep" runs again and gets the slot; the third still waits.
-    expect(await assignRepWith(db)(second, aLambdaContext())).toEqual({ status: 'assigned' });
+    expect(await assignRepWith({ ...db, runs })(second, aLambdaContext())).toEqual({ status: 'assigned' });
     expect((await db.reps.oldestWaiters('enterprise-na', 5)).map((w) => w.taskToken)).toEqual([
       third.taskToken,
     ]);
@@ -156,13 +158,13 @@ describe('capacity: a full team means waiting, never failing', () => {
     await fillTeam();
     const { run: gone } = await salesReadyLead(1);
     const { run: alive } = await salesReadyLead(2);
-    await assignRepWith(db)(gone, aLambdaContext());
-    await assignRepWith(db)(alive, aLambdaContext());
+    await assignRepWith({ ...db, runs })(gone, aLambdaContext());
+    await assignRepWith({ ...db, runs })(alive, aLambdaContext());
     sfn
       .on(SendTaskFailureCommand, { taskToken: gone.taskToken })
       .rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
     const { wakeNextWaiter } = await import('../../../functions/deal/capacity.ts');
-    expect(await wakeNextWaiter(db.reps, 'enterprise-na')).toBe(true);
+    expect(await wakeNextWaiter({ reps: db.reps, runs }, 'enterprise-na')).toBe(true);
     expect(woken().map((w) => w.taskToken)).toEqual([gone.taskToken, alive.taskToken]);
     expect(await db.reps.oldestWaiters('enterprise-na', 5)).toEqual([]);
   });
@@ -182,9 +184,9 @@ describe('Record failure (EventBridge: run status change)', () => {
 
   it('marks the lead failed, frees the rep exactly once (events are delivered at least once) and tells the links', async () => {
     const { lead, run } = await salesReadyLead(1);
-    await assignRepWith(db)(run, aLambdaContext());
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
     const [deal] = resumedWith(run.taskToken);
-    const record = recordFailureWith(db);
+    const record = recordFailureWith({ ...db, runs });
     expect(await record(event(run.executionName, lead.id), aLambdaContext())).toEqual({
       recorded: true,
       released: true,
@@ -201,9 +203,19 @@ describe('Record failure (EventBridge: run status change)', () => {
     });
   });
 
+  it('refuses an event that is not a run status change as an EventInputError, changing nothing', async () => {
+    const { lead } = await salesReadyLead(1);
+    await expect(
+      recordFailureWith({ ...db, runs })({ 'detail-type': 'Something else', detail: {} }, aLambdaContext()),
+    ).rejects.toMatchObject({ name: 'EventInputError' });
+    expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
+  });
+
   it('changes nothing for a run that does not own the lead', async () => {
     const { lead } = await salesReadyLead(1);
-    expect(await recordFailureWith(db)(event('someone-else', lead.id), aLambdaContext())).toEqual({
+    expect(
+      await recordFailureWith({ ...db, runs })(event('someone-else', lead.id), aLambdaContext()),
+    ).toEqual({
       recorded: false,
       released: false,
     });
@@ -216,7 +228,7 @@ describe('Record failure (EventBridge: run status change)', () => {
       ...event('early-run', lead.id),
       detail: { ...event('early-run', lead.id).detail, input: JSON.stringify({ lead, receivedAt: AT }) },
     };
-    expect(await recordFailureWith(db)(failedEarly, aLambdaContext())).toEqual({
+    expect(await recordFailureWith({ ...db, runs })(failedEarly, aLambdaContext())).toEqual({
       recorded: true,
       released: false,
     });
@@ -231,7 +243,7 @@ describe('Record failure (EventBridge: run status change)', () => {
         input: JSON.stringify({ lead: erased, receivedAt: AT }),
       },
     };
-    expect(await recordFailureWith(db)(stopped, aLambdaContext())).toEqual({
+    expect(await recordFailureWith({ ...db, runs })(stopped, aLambdaContext())).toEqual({
       recorded: false,
       released: false,
     });
@@ -240,14 +252,16 @@ describe('Record failure (EventBridge: run status change)', () => {
     // The same person comes back after the erase: their new run is theirs, and its failure is recorded.
     // (Still being erased: the lead item is there, captured before the erase. Nothing is written.)
     await db.leads.capture(erased, 'erased-run', '2026-11-24T09:00:00.000Z');
-    expect(await recordFailureWith(db)(stopped, aLambdaContext())).toEqual({
+    expect(await recordFailureWith({ ...db, runs })(stopped, aLambdaContext())).toEqual({
       recorded: false,
       released: false,
     });
     expect((await db.leads.listEvents(erased.id)).map((e) => e.type)).not.toContain('failed');
     await db.leads.erase(erased.id);
     await db.leads.capture(erased, 'comeback-run', '2026-11-27T09:00:00.000Z');
-    expect(await recordFailureWith(db)(event('comeback-run', erased.id), aLambdaContext())).toEqual({
+    expect(
+      await recordFailureWith({ ...db, runs })(event('comeback-run', erased.id), aLambdaContext()),
+    ).toEqual({
       recorded: true,
       released: false,
     });

@@ -3,13 +3,19 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/leads.ts';
 import { executionNameFor, leadIdFor } from '../../../functions/lead/lead.ts';
+import { sfnRuns } from '../../../functions/platform/runs.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
 import { aFormSubmission, aLead } from '../../fixtures/leads.ts';
 import { memoryStores } from '../../fixtures/memory-stores.ts';
 
 const sfn = mockClient(SFNClient);
-const handler = createHandler(memoryStores());
+// The Step Functions Runs with the production handler's client options, under aws-sdk-client-mock.
+const runs = sfnRuns({
+  stateMachineArn: String(process.env.STATE_MACHINE_ARN),
+  client: { maxAttempts: 4, requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } },
+});
+const handler = createHandler({ ...memoryStores(), runs });
 afterEach(() => sfn.reset());
 
 const post = (body: string, headers: Record<string, string>) =>
@@ -26,6 +32,10 @@ describe('POST /leads', () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
     const res = await json(aFormSubmission());
     expect(res.statusCode).toBe(202);
+    expect(res.headers).toMatchObject({
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    });
     const leadId = leadIdFor('jordan.lee@acme-robotics.com');
     expect(JSON.parse(String(res.body))).toEqual({ leadId, status: 'accepted' });
     const calls = sfn.commandCalls(StartExecutionCommand);
@@ -67,6 +77,7 @@ describe('POST /leads', () => {
     });
     expect(res.statusCode).toBe(400);
     expect(res.headers?.['Access-Control-Allow-Origin']).toBe(origin);
+    expect(res.headers?.['X-Content-Type-Options']).toBe('nosniff');
   });
 
   it('redirects a browser form post to the thank-you page with 303', async () => {
@@ -74,6 +85,7 @@ describe('POST /leads', () => {
     const res = await form(aFormSubmission(), { accept: 'text/html,application/xhtml+xml' });
     expect(res.statusCode).toBe(303);
     expect(res.headers?.location).toBe(config.app.forms.thankYouUrl);
+    expect(res.headers?.['Referrer-Policy']).toBe('no-referrer');
   });
 
   it('answers 400 with field errors and starts nothing', async () => {
@@ -92,6 +104,7 @@ describe('POST /leads', () => {
     expect(res.statusCode).toBe(400);
     expect(res.headers?.['content-type']).toMatch(/^text\/html/);
     expect(res.headers?.['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers?.['X-Frame-Options']).toBe('DENY');
     const body = String(res.body);
     expect(body).toContain('<title>Please check the form · Handoff</title>');
     expect(body).toMatch(/<li><b>email<\/b> [^<]+<\/li>/);
@@ -178,7 +191,7 @@ describe('POST /leads', () => {
         });
       return putEvent(...args);
     };
-    const withDb = createHandler(db);
+    const withDb = createHandler({ ...db, runs });
     const send = () =>
       withDb(
         anHttpEvent('POST', '/leads', {

@@ -9,6 +9,7 @@ import type { HttpEvent, HttpResult } from '../../../functions/platform/http.ts'
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
 import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
+import { fakeRuns } from '../../fixtures/runs.ts';
 
 const KEY = 'unit-test-signing-key-0123456789abcdef';
 const secrets = mockClient(SecretsManagerClient);
@@ -16,9 +17,11 @@ const lead = aLead();
 const now = () => Math.floor(Date.now() / 1000);
 
 let db: MemoryStores;
+// Nothing is parked in these tests, so nothing may reach Step Functions: a fake Runs.
+const { runs } = fakeRuns();
 type Call = (event: HttpEvent, context: Context) => Promise<HttpResult>;
-const unsubscribe: Call = (event, context) => unsubscribeWith(db)(event, context);
-const click: Call = (event, context) => clickWith(db)(event, context);
+const unsubscribe: Call = (event, context) => unsubscribeWith({ ...db, runs })(event, context);
+const click: Call = (event, context) => clickWith({ ...db, runs })(event, context);
 
 beforeEach(async () => {
   db = memoryStores();
@@ -74,6 +77,9 @@ describe('click tracking', () => {
     const res = await get(token('https://www.handoff.example/resources/welcome', 3600));
     expect(res.statusCode).toBe(302);
     expect(res.headers?.location).toBe('https://www.handoff.example/resources/welcome');
+    // The destination never learns the signed link it came from.
+    expect(res.headers?.['Referrer-Policy']).toBe('no-referrer');
+    expect(res.headers?.['cache-control']).toBe('no-store');
     expect((await db.leads.listEvents(lead.id)).map((e) => e.type)).toContain('email-click');
   });
 
@@ -81,6 +87,7 @@ describe('click tracking', () => {
     const res = await get(token('https://evil.example/phish', 3600));
     expect(res.statusCode).toBe(403);
     expect(res.headers?.location).toBeUndefined();
+    expect(res.headers?.['X-Content-Type-Options']).toBe('nosniff');
   });
 
   it.each([

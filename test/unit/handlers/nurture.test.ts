@@ -4,6 +4,7 @@ import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { signalLead } from '../../../functions/lead/signals.ts';
+import { sfnRuns } from '../../../functions/platform/runs.ts';
 import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
 import type { StepInput } from '../../../functions/steps/contracts.ts';
 import { ENDING_WAIT_SECONDS, createHandler as nurtureWith } from '../../../functions/steps/nurture.ts';
@@ -19,6 +20,7 @@ const lead = aLead({ formType: 'newsletter', timeZone: 'America/Chicago' });
 // Wednesday 10:00 in Chicago: inside business hours.
 const WEDNESDAY = new Date('2026-11-25T16:00:00.000Z');
 let db: MemoryStores;
+const runs = sfnRuns();
 
 beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['Date'], now: WEDNESDAY });
@@ -133,18 +135,22 @@ describe('Nurture', () => {
 describe('signals wake a parked nurture wait', () => {
   // Without `next` (a run started when the wait came after "Next?", on `wait` only) the wait parks.
   it('wakes the parked token at once', async () => {
-    expect(await awaitSignalWith(db)({ taskToken: 'tok-1', leadId: lead.id }, aLambdaContext())).toEqual({
+    expect(
+      await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-1', leadId: lead.id }, aLambdaContext()),
+    ).toEqual({
       parked: true,
     });
-    expect(await signalLead(db.signals, lead.id, 'click')).toBe(true);
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'click')).toBe(true);
     expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
       { taskToken: 'tok-1', output: JSON.stringify({ signal: 'click' }) },
     ]);
   });
 
   it('keeps a signal that arrives before the wait parks, and the wait resumes itself with it', async () => {
-    expect(await signalLead(db.signals, lead.id, 'unsubscribe')).toBe(false);
-    expect(await awaitSignalWith(db)({ taskToken: 'tok-2', leadId: lead.id }, aLambdaContext())).toEqual({
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'unsubscribe')).toBe(false);
+    expect(
+      await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-2', leadId: lead.id }, aLambdaContext()),
+    ).toEqual({
       parked: false,
     });
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
@@ -155,7 +161,7 @@ describe('signals wake a parked nurture wait', () => {
 
   it('after any other decision, resumes the run at once with it and parks nothing', async () => {
     expect(
-      await awaitSignalWith(db)(
+      await awaitSignalWith({ ...db, runs })(
         { taskToken: 'tok-4', leadId: lead.id, next: 'sales-ready' },
         aLambdaContext(),
       ),
@@ -164,26 +170,29 @@ describe('signals wake a parked nurture wait', () => {
       { taskToken: 'tok-4', output: JSON.stringify({ next: 'sales-ready' }) },
     ]);
     // No token on the lead: a signal now is left for the lead's next wait, and does not touch this run.
-    expect(await signalLead(db.signals, lead.id, 'form')).toBe(false);
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'form')).toBe(false);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
   });
 
   it('leaves a waiting signal alone at an end (only a wait takes it), and a retry writes nothing', async () => {
-    expect(await signalLead(db.signals, lead.id, 'click')).toBe(false);
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'click')).toBe(false);
     sfn
       .on(SendTaskSuccessCommand)
       .resolvesOnce({})
       .rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
     const ending = { taskToken: 'tok-5', leadId: lead.id, next: 'done' as const };
-    expect(await awaitSignalWith(db)(ending, aLambdaContext())).toEqual({ parked: false });
+    expect(await awaitSignalWith({ ...db, runs })(ending, aLambdaContext())).toEqual({ parked: false });
     // Retried after it resumed the run: the settled token refuses, and nothing else happens.
-    expect(await awaitSignalWith(db)(ending, aLambdaContext())).toEqual({ parked: false });
+    expect(await awaitSignalWith({ ...db, runs })(ending, aLambdaContext())).toEqual({ parked: false });
     expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.output)).toEqual([
       JSON.stringify({ next: 'done' }),
       JSON.stringify({ next: 'done' }),
     ]);
     expect(
-      await awaitSignalWith(db)({ taskToken: 'tok-6', leadId: lead.id, next: 'wait' }, aLambdaContext()),
+      await awaitSignalWith({ ...db, runs })(
+        { taskToken: 'tok-6', leadId: lead.id, next: 'wait' },
+        aLambdaContext(),
+      ),
     ).toEqual({
       parked: false,
     });
@@ -193,12 +202,14 @@ describe('signals wake a parked nurture wait', () => {
   });
 
   it('forgets signals once a nurture step has looked at everything', async () => {
-    await signalLead(db.signals, lead.id, 'click');
+    await signalLead({ signals: db.signals, runs }, lead.id, 'click');
     await nurture({
       nurture: { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' },
       wake: { signal: 'click' },
     });
-    expect(await awaitSignalWith(db)({ taskToken: 'tok-3', leadId: lead.id }, aLambdaContext())).toEqual({
+    expect(
+      await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-3', leadId: lead.id }, aLambdaContext()),
+    ).toEqual({
       parked: true,
     });
   });

@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../../functions/api/rep-action.ts';
 import { type LinkClaims, signLink } from '../../../functions/mail/links.ts';
+import { sfnRuns } from '../../../functions/platform/runs.ts';
 import type { DealRecord } from '../../../functions/stores.ts';
 import { aDeal } from '../../fixtures/deals.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
@@ -13,6 +14,7 @@ const KEY = 'unit-test-signing-key-0123456789abcdef';
 const sfn = mockClient(SFNClient);
 const secrets = mockClient(SecretsManagerClient);
 let db: MemoryStores;
+const runs = sfnRuns();
 
 beforeEach(() => {
   db = memoryStores();
@@ -27,7 +29,7 @@ afterEach(() => {
 const link = (action: 'accept' | 'won' | 'lost', o: Partial<LinkClaims> = {}) =>
   `/deals/action?t=${signLink({ action, subject: aDeal().dealId, audience: 'rep-ava', exp: Date.now() / 1000 + 3600, ...o }, KEY)}`;
 const call = (method: string, url: string, body?: string) =>
-  createHandler(db)(
+  createHandler({ ...db, runs })(
     anHttpEvent(method, url, {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       ...(body ? { body } : {}),
@@ -143,5 +145,6 @@ describe('rep action links', () => {
     const res = await call('GET', link('won'));
     expect(res.body).not.toMatch(/<script/i);
     expect(res.headers?.['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers).toMatchObject({ 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' });
   });
 });

@@ -11,6 +11,7 @@ import { createHandler as adminWriteWith } from '../../../functions/api/admin-wr
 import { deliverToActiveRun } from '../../../functions/api/submissions.ts';
 import { evaluateBreaker, updateBreaker } from '../../../functions/deliverability/breaker.ts';
 import { createHandler as sesEventsWith } from '../../../functions/events/ses-events.ts';
+import { sfnRuns } from '../../../functions/platform/runs.ts';
 import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
 import { aDeal } from '../../fixtures/deals.ts';
 import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
@@ -22,6 +23,7 @@ const sfn = mockClient(SFNClient);
 const AT = '2026-11-25T16:00:00.000Z';
 const lead = aLead({ email: 'gone@acme-robotics.com', formType: 'newsletter' });
 let db: MemoryStores;
+const runs = sfnRuns({ stateMachineArn: String(process.env.STATE_MACHINE_ARN) });
 
 beforeEach(async () => {
   db = memoryStores();
@@ -47,8 +49,8 @@ const bounce = (bounceType: string) =>
 
 describe('SES events', () => {
   it('a permanent bounce suppresses the address and wakes the lead’s run at once', async () => {
-    await awaitSignalWith(db)({ taskToken: 'tok-1', leadId: lead.id }, aLambdaContext());
-    const out = await sesEventsWith(db)(bounce('Permanent'), aLambdaContext());
+    await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-1', leadId: lead.id }, aLambdaContext());
+    const out = await sesEventsWith({ ...db, runs })(bounce('Permanent'), aLambdaContext());
     expect(out).toMatchObject({ counted: 'bounced', suppressed: 1, woken: 1 });
     expect(await db.suppression.reasonFor(lead.email)).toBe('bounced');
     expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.taskToken).toBe('tok-1');
@@ -59,7 +61,7 @@ describe('SES events', () => {
     const complaint = sesEvent('Complaint', {
       complaint: { complainedRecipients: [{ emailAddress: lead.email }] },
     });
-    expect(await sesEventsWith(db)(complaint, aLambdaContext())).toMatchObject({
+    expect(await sesEventsWith({ ...db, runs })(complaint, aLambdaContext())).toMatchObject({
       counted: 'complained',
       suppressed: 1,
     });
@@ -67,7 +69,7 @@ describe('SES events', () => {
   });
 
   it('a transient bounce is counted, not suppressed', async () => {
-    expect(await sesEventsWith(db)(bounce('Transient'), aLambdaContext())).toMatchObject({
+    expect(await sesEventsWith({ ...db, runs })(bounce('Transient'), aLambdaContext())).toMatchObject({
       counted: 'transient',
       suppressed: 0,
     });
@@ -75,7 +77,7 @@ describe('SES events', () => {
   });
 
   it('trips the breaker once bounces pass the limit with enough volume, and not before', async () => {
-    const handle = sesEventsWith(db);
+    const handle = sesEventsWith({ ...db, runs });
     for (let i = 0; i < 100; i++)
       await handle(sesEvent('Send', {}, `p${i}@acme-robotics.com`), aLambdaContext());
     for (let i = 0; i < 3; i++)
@@ -88,7 +90,7 @@ describe('SES events', () => {
   });
 
   it('counts a redelivered event (same EventBridge id) once', async () => {
-    const handle = sesEventsWith(db);
+    const handle = sesEventsWith({ ...db, runs });
     const event = { id: 'evt-1', ...bounce('Transient') };
     await handle(event, aLambdaContext());
     await handle(event, aLambdaContext());
@@ -98,7 +100,7 @@ describe('SES events', () => {
 
   it('only trips the breaker: an event never closes it (Nurture does, and an admin), and reading it writes nothing', async () => {
     await db.deliverability.trip('bounce rate 9.0 % ≥ 4.0 %', AT);
-    const handle = sesEventsWith(db);
+    const handle = sesEventsWith({ ...db, runs });
     expect((await handle(sesEvent('Send'), aLambdaContext())).tripped).toBe(false);
     expect((await db.deliverability.state()).tripped).toBe(true);
     // The read-only view says the rates have recovered; the recorded state is unchanged.
@@ -111,12 +113,12 @@ describe('SES events', () => {
 
 describe('POST /admin/deliverability/reset', () => {
   it('closes a tripped breaker and restarts the window, so the next event does not trip it again', async () => {
-    const handle = sesEventsWith(db);
+    const handle = sesEventsWith({ ...db, runs });
     for (let i = 0; i < 100; i++)
       await handle(sesEvent('Send', {}, `p${i}@acme-robotics.com`), aLambdaContext());
     for (let i = 0; i < 5; i++) await handle(bounce('Permanent'), aLambdaContext());
     expect((await db.deliverability.state()).tripped).toBe(true);
-    const reset = await adminWriteWith(db)(
+    const reset = await adminWriteWith({ ...db, runs })(
       anHttpEvent('POST', '/admin/deliverability/reset'),
       aLambdaContext(),
     );
@@ -130,10 +132,10 @@ describe('POST /admin/deliverability/reset', () => {
 
 describe('one run per lead', () => {
   it('hands a nurtured lead’s new form to its run: on the timeline once a day, its wait woken, no new run', async () => {
-    await awaitSignalWith(db)({ taskToken: 'tok-2', leadId: lead.id }, aLambdaContext());
+    await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-2', leadId: lead.id }, aLambdaContext());
     const demo = { ...lead, formType: 'demo-request' };
-    expect(await deliverToActiveRun(db, demo, new Date(AT))).toBe('delivered');
-    expect(await deliverToActiveRun(db, demo, new Date(AT))).toBe('delivered');
+    expect(await deliverToActiveRun({ ...db, runs }, demo, new Date(AT))).toBe('delivered');
+    expect(await deliverToActiveRun({ ...db, runs }, demo, new Date(AT))).toBe('delivered');
     expect((await db.leads.listEvents(lead.id)).filter((e) => e.data?.delivered)).toHaveLength(1);
     expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
   });
@@ -141,8 +143,8 @@ describe('one run per lead', () => {
   it('tells the rep of an assigned lead about new activity, at most once a day', async () => {
     await db.leads.setStage(lead.id, 'sales-ready', AT);
     await db.leads.setStage(lead.id, 'assigned', AT, { ownerRepId: 'rep-ava' });
-    await deliverToActiveRun(db, { ...lead, formType: 'pricing' }, new Date(AT));
-    await deliverToActiveRun(db, { ...lead, formType: 'webinar' }, new Date(AT));
+    await deliverToActiveRun({ ...db, runs }, { ...lead, formType: 'pricing' }, new Date(AT));
+    await deliverToActiveRun({ ...db, runs }, { ...lead, formType: 'webinar' }, new Date(AT));
     const mails = ses
       .commandCalls(SendRawEmailCommand)
       .map((c) => Buffer.from(c.args[0].input.RawMessage?.Data ?? []).toString());
@@ -152,7 +154,7 @@ describe('one run per lead', () => {
 
   it('starts a run for a lead whose last run has ended', async () => {
     await db.leads.setStage(lead.id, 'nurtured', AT);
-    expect(await deliverToActiveRun(db, lead, new Date(AT))).toBe('start');
+    expect(await deliverToActiveRun({ ...db, runs }, lead, new Date(AT))).toBe('start');
   });
 });
 
@@ -163,7 +165,7 @@ describe('erase (DELETE /admin/leads/{id})', () => {
     await db.reps.adjustLoad('rep-ava', 1, 25);
     await db.leads.setStage(lead.id, 'assigned', AT, { ownerRepId: 'rep-ava', openDealId: aDeal().dealId });
     const erase = () =>
-      adminWriteWith(db)(
+      adminWriteWith({ ...db, runs })(
         anHttpEvent('DELETE', `/admin/leads/${lead.id}`, { pathParameters: { leadId: lead.id } }),
         aLambdaContext(),
       );

@@ -8,12 +8,14 @@ import { createHandler as closeWith } from '../../../functions/steps/close-deal.
 import { aLambdaContext } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
 import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
+import { fakeRuns } from '../../fixtures/runs.ts';
 
 const ses = mockClient(SESClient);
 const secrets = mockClient(SecretsManagerClient);
 const lead = aLead({ formType: 'newsletter' });
 const AT = '2026-11-26T10:00:00.000Z';
 let db: MemoryStores;
+const { runs } = fakeRuns();
 
 beforeEach(() => {
   db = memoryStores();
@@ -88,7 +90,7 @@ describe('Close deal', () => {
       createdAt: AT,
       updatedAt: AT,
     });
-    const close = closeWith(db);
+    const close = closeWith({ ...db, runs });
     const input = {
       leadId: hot.id,
       dealId: 'dl-1',
