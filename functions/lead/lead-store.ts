@@ -1,7 +1,8 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { IllegalTransitionError, NotFoundError } from '../platform/errors.ts';
 import { INDEX, indexKeys, keys } from '../platform/keys.ts';
 import {
+  batchGet,
   conditional,
   inList,
   queryItems,
@@ -115,27 +116,8 @@ export function dynamoLeads(
     },
 
     async getMany(leadIds) {
-      const out = new Map<string, LeadRecord>();
-      const ids = [...new Set(leadIds)];
-      // BatchGetItem takes up to 100 keys and no duplicates; unprocessed keys are asked for again.
-      for (let i = 0; i < ids.length; i += 100) {
-        let request:
-          | Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }>
-          | undefined = {
-          [TableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.lead(id)), ConsistentRead: true },
-        };
-        while (request && Object.keys(request).length) {
-          const { Responses, UnprocessedKeys } = await doc.send(
-            new BatchGetCommand({ RequestItems: request }),
-          );
-          for (const item of Responses?.[TableName] ?? []) {
-            const lead = withoutKeys<LeadRecord>(item);
-            out.set(lead.id, lead);
-          }
-          request = UnprocessedKeys as typeof request;
-        }
-      }
-      return out;
+      const items = await batchGet(table, leadIds.map(keys.lead));
+      return new Map(items.map((item) => withoutKeys<LeadRecord>(item)).map((lead) => [lead.id, lead]));
     },
 
     async capture(lead, executionName, at) {
