@@ -28,6 +28,13 @@ const repById = (id: string) => config.reps.reps.find((r) => r.id === id);
 type Input = StepInput<'assignRep'>;
 
 /**
+ * A lead reaches a rep only through "Capture & score lead" or Nurture, which both store its score first: one
+ * without is a workflow bug, failed loudly rather than shown to the rep with a score made up here.
+ */
+type ScoredLead = LeadRecord & Required<Pick<LeadRecord, 'score'>>;
+const isScored = (lead: LeadRecord): lead is ScoredLead => lead.score !== undefined;
+
+/**
  * Assign rep / Reassign rep (`.waitForTaskToken`): territory → team → weighted round-robin; creates (or
  * moves) the deal, emails the rep a lead summary, the score's reasons and signed action links, and resumes
  * the run with the assignment. When every rep of the team is full or away, the run waits in the team's
@@ -129,20 +136,13 @@ export const createHandler = ({
     return placed;
   }
 
-  async function emailRep(deal: DealRecord, lead: LeadRecord, now: Date, at: string, context: Context) {
+  async function emailRep(deal: DealRecord, lead: ScoredLead, now: Date, at: string, context: Context) {
     const rep = repById(deal.repId);
     if (!rep)
       throw new StepInputError(`Deal ${deal.dealId} names rep ${deal.repId}, who is not in config/reps.json`);
     if (deal.emailedAttempt === deal.attempt) return rep;
     const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
-    const score = lead.score ?? {
-      total: 0,
-      fit: 0,
-      engagement: 0,
-      grade: '?',
-      reasons: [],
-      rulesVersion: config.scoring.version,
-    };
+    const { score } = lead;
     const { dealId, attempt } = deal;
     const slaHours = config.reps.sla.acceptWithinHours;
     await sendMail(assignmentEmail({ lead, rep, dealId, score, attempt, slaHours }, config.app, ctx));
@@ -158,6 +158,7 @@ export const createHandler = ({
       const at = now.toISOString();
       const lead = await leads.get(input.leadId);
       if (!lead) throw new NotFoundError(`Lead ${input.leadId}`);
+      if (!isScored(lead)) throw new StepInputError(`Lead ${input.leadId} reached "Assign rep" unscored`);
       const team = teamFor(lead, config.reps);
       for (let look = 0; look < 2; look++) {
         const deal = await placeDeal(input, team, now, at);
