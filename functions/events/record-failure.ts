@@ -6,6 +6,7 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { leadSchema } from '#functions/lead/lead.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { stepHandler } from '#functions/platform/step.ts';
@@ -80,7 +81,7 @@ export const createHandler = ({
         await wakeNextWaiter(reps, rep.team);
       }
     }
-    await leads.putEvent(lead.id, { type: 'failed', at, data: { errorType, status: detail.status } });
+    await leads.putEvent(lead.id, timeline.failed(at, { errorType, status: detail.status }));
     await leads.setStage(lead.id, 'failed', at);
     return { recorded: true, released };
   });

@@ -14,6 +14,9 @@ import {
 import type { Lead } from './lead.ts';
 import { ACTIVE_STAGES, type LeadStage, predecessorsOf } from './lead-stage.ts';
 import type { Score } from './scoring.ts';
+import { checkedEvent, type StoredTimelineEvent, type TimelineEvent } from './timeline.ts';
+
+export type { StoredTimelineEvent, TimelineEvent } from './timeline.ts';
 
 export interface LeadRecord extends Lead {
   stage: LeadStage;
@@ -28,12 +31,6 @@ export interface LeadRecord extends Lead {
   engagementSince?: string;
   capturedAt: string;
   updatedAt: string;
-}
-
-export interface TimelineEvent {
-  type: string;
-  at: string;
-  data?: Record<string, unknown>;
 }
 
 /** Leads, their email claims and their timelines. */
@@ -60,9 +57,13 @@ export interface LeadStore {
     extra?: Partial<LeadRecord>,
     remove?: (keyof LeadRecord)[],
   ): Promise<void>;
-  /** Timeline events have deterministic keys, so writing one twice stores it once. */
+  /**
+   * Timeline events have deterministic keys, so writing one twice stores it once. One that does not match
+   * its type's schema is refused (TimelineEventError) before anything is written.
+   */
   putEvent(leadId: string, event: TimelineEvent): Promise<void>;
-  listEvents(leadId: string): Promise<TimelineEvent[]>;
+  /** The lead's timeline, oldest first, as stored (events written before a field existed lack it). */
+  listEvents(leadId: string): Promise<StoredTimelineEvent[]>;
   /** How many leads are in a stage now (the stage index; no scan). */
   countByStage(stage: LeadStage): Promise<number>;
   /** The leads in a stage now, oldest stage change first, a page at a time (the stage index; no scan). */
@@ -190,7 +191,8 @@ export function dynamoLeads(
       throw new IllegalTransitionError(current.stage, stage, 'lead');
     },
 
-    async putEvent(leadId, event) {
+    async putEvent(leadId, unchecked) {
+      const event = checkedEvent(unchecked);
       await doc.send(
         new PutCommand({
           TableName,
@@ -200,7 +202,7 @@ export function dynamoLeads(
     },
 
     async listEvents(leadId) {
-      const items: TimelineEvent[] = [];
+      const items: StoredTimelineEvent[] = [];
       for await (const item of queryItems(table, {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': keys.lead(leadId).pk, ':prefix': keys.eventPrefix },

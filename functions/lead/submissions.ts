@@ -6,6 +6,7 @@ import type { Stores } from '../stores.ts';
 import type { Lead } from './lead.ts';
 import { ACTIVE_STAGES } from './lead-stage.ts';
 import { signalLead } from './signals.ts';
+import { timeline } from './timeline.ts';
 
 /** Runs the work a claim guards; if it fails, gives the claim back (so the form's retry does it) and rethrows. */
 async function givingBackOnFailure(
@@ -34,24 +35,14 @@ export async function deliverToActiveRun(
   receivedAt: Date,
 ): Promise<'delivered' | 'start'> {
   const current = await leads.get(lead.id);
-  if (!current?.activeExecution || !ACTIVE_STAGES.includes(current.stage)) return 'start';
+  const run = current?.activeExecution;
+  if (!current || !run || !ACTIVE_STAGES.includes(current.stage)) return 'start';
   const at = receivedAt.toISOString();
   const day = at.slice(0, 10);
   const formOnce = `form#${day}#${lead.formType}`;
   if (await leads.claimOnce(lead.id, formOnce)) {
     await givingBackOnFailure(leads, lead.id, formOnce, async () => {
-      await leads.putEvent(lead.id, {
-        type: 'form',
-        at,
-        data: {
-          formType: lead.formType,
-          executionName: current.activeExecution,
-          delivered: true,
-          ...(lead.utmSource
-            ? { utmSource: lead.utmSource, utmMedium: lead.utmMedium, utmCampaign: lead.utmCampaign }
-            : {}),
-        },
-      });
+      await leads.putEvent(lead.id, timeline.form(at, lead, run, 'delivered'));
       if (current.stage === 'nurturing') await signalLead(signals, lead.id, 'form');
     });
   }

@@ -8,6 +8,7 @@ import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { assignmentEmail } from '#functions/mail/emails.ts';
 import { sendMail } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
@@ -93,7 +94,7 @@ export const createHandler = ({
           updatedAt: at,
         };
         if (!(await deals.create(fresh))) await reps.adjustLoad(rep.id, -1, rep.capacity);
-        await leads.putEvent(leadId, { type: 'assigned', at, data: { dealId, repId: rep.id, team } });
+        await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team }));
       } else if (previous && deal && deal.attempt === previous.attempt) {
         const exclude = [...deal.previousReps, deal.repId];
         const rep = await chooseRep(team, now, exclude, deal.repId);
@@ -118,11 +119,8 @@ export const createHandler = ({
         }
         if (moved) {
           metrics.addMetric('DealsReassigned', 'Count', 1);
-          await leads.putEvent(leadId, {
-            type: 'reassigned',
-            at,
-            data: { dealId, from: previous.repId, to: rep.id },
-          });
+          const move = { dealId, from: previous.repId, to: rep.id };
+          await leads.putEvent(leadId, timeline.reassigned(at, move));
         }
       } else if (deal) {
         await holdAgain(deal);
@@ -210,7 +208,7 @@ export const createHandler = ({
         // A deal may have closed between the look and the queueing: look once more before waiting.
         if (look > 0 || !(await roomIn(team, now)) || !(await reps.removeWaiter(waiter))) break;
       }
-      await leads.putEvent(input.leadId, { type: 'waiting-for-rep', at, data: { team } });
+      await leads.putEvent(input.leadId, timeline.waitingForRep(at, team));
       metrics.addMetric('RepCapacityWaits', 'Count', 1);
       logger.info('waiting for a free rep', { leadId: input.leadId, team });
       return { status: 'waiting' as const };

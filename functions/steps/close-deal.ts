@@ -7,6 +7,7 @@ import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { stageAfterClose } from '#functions/lead/lead-stage.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { stepHandler, TransientError } from '#functions/platform/step.ts';
@@ -70,17 +71,7 @@ export const createHandler = ({
       recycle ? { engagementSince: at } : {},
       ['openDealId'],
     );
-    await leads.putEvent(leadId, {
-      type: 'closed',
-      at,
-      data: {
-        dealId,
-        stage: deal.stage,
-        amount: deal.amount,
-        lostReason: deal.lostReason,
-        recycled: recycle,
-      },
-    });
+    await leads.putEvent(leadId, timeline.closed(at, deal, recycle));
     logger.info('deal closed', { leadId, dealId, stage: deal.stage, recycle });
     return { stage: deal.stage, recycle, nextCycle: cycle + 1 };
   });
