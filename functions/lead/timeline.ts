@@ -11,7 +11,7 @@ import * as z from 'zod/mini';
 import { DEAL_STAGES, LOST_REASONS } from '../deal/deal.ts';
 import '../platform/zod.ts';
 import type { Lead } from './lead.ts';
-import type { NurtureNext } from './lead-stage.ts';
+import { NURTURE_ENDS } from './lead-stage.ts';
 import type { Route, Score } from './scoring.ts';
 
 const id = z.string().check(z.minLength(1, 'is required'));
@@ -22,14 +22,6 @@ const event = <T extends string, S extends z.core.$ZodShape>(type: T, data: S) =
   z.object({ type: z.literal(type), at: z.iso.datetime(), data: z.object(data) });
 
 const ROUTES = ['disqualify', 'sales-ready', 'nurture'] as const satisfies readonly Route[];
-const NURTURE_ENDS = [
-  'sales-ready',
-  'done',
-  'unsubscribed',
-  'bounced',
-  'complained',
-  'not-emailable',
-] as const satisfies readonly NurtureNext[];
 const repAnswer = { dealId: id, repId: id };
 const fromSes = { how: z.literal('ses') };
 
