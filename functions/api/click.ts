@@ -4,6 +4,7 @@ import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { LinkError, verifyLink } from '#functions/mail/links.ts';
 import { errorAnswers, type HttpEvent, type HttpResult, securityHeaders } from '#functions/platform/http.ts';
 import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
@@ -56,12 +57,7 @@ export const createHandler = ({
       const scanner = looksLikeScanner(event.headers['user-agent'], claims.iat, now);
       if (!scanner) {
         // One engagement event per lead, destination and minute, however often the link is hit.
-        const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
-        await leads.putEvent(claims.subject, {
-          type: 'email-click',
-          at: minute,
-          data: { host: url.hostname, path: url.pathname },
-        });
+        await leads.putEvent(claims.subject, timeline.emailClick(url, now));
         metrics.addMetric('EmailClicks', 'Count', 1);
         // A click is engagement: wake the lead's nurture wait so the score is looked at now.
         await signalLead({ signals, runs }, claims.subject, 'click');

@@ -13,6 +13,7 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#functions/mail/links.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#functions/platform/errors.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
@@ -156,11 +157,8 @@ export const createHandler = ({
         logger.warn('rep acted on a run that has moved on', { dealId: current.dealId });
         return journeyEnded('The lead’s run has already moved past this step (or ended).');
       }
-      await leads.putEvent(current.leadId, {
-        type: `rep-${claims.action}`,
-        at,
-        data: { dealId: current.dealId, repId: current.repId },
-      });
+      const answer = { dealId: current.dealId, repId: current.repId };
+      await leads.putEvent(current.leadId, timeline.repAnswered(at, claims.action as DealLinkAction, answer));
       // The rep's response (won and lost are counted by "Close deal", which the run reaches next).
       const lead = outcome.action === 'accept' ? await leads.get(current.leadId) : undefined;
       if (lead) {

@@ -4,6 +4,7 @@ import { ACTIVE_STAGES } from '../lead/lead-stage.ts';
 import type { LeadStore } from '../lead/lead-store.ts';
 import type { SignalStore } from '../lead/signal-store.ts';
 import { signalLead } from '../lead/signals.ts';
+import { timeline } from '../lead/timeline.ts';
 import { activityEmail } from '../mail/emails.ts';
 import { sendMail } from '../mail/mailer.ts';
 import { logger, metrics } from '../platform/observability.ts';
@@ -36,24 +37,14 @@ export async function deliverToActiveRun(
   receivedAt: Date,
 ): Promise<'delivered' | 'start'> {
   const current = await leads.get(lead.id);
-  if (!current?.activeExecution || !ACTIVE_STAGES.includes(current.stage)) return 'start';
+  const run = current?.activeExecution;
+  if (!current || !run || !ACTIVE_STAGES.includes(current.stage)) return 'start';
   const at = receivedAt.toISOString();
   const day = at.slice(0, 10);
   const formOnce = `form#${day}#${lead.formType}`;
   if (await leads.claimOnce(lead.id, formOnce)) {
     await givingBackOnFailure(leads, lead.id, formOnce, async () => {
-      await leads.putEvent(lead.id, {
-        type: 'form',
-        at,
-        data: {
-          formType: lead.formType,
-          executionName: current.activeExecution,
-          delivered: true,
-          ...(lead.utmSource
-            ? { utmSource: lead.utmSource, utmMedium: lead.utmMedium, utmCampaign: lead.utmCampaign }
-            : {}),
-        },
-      });
+      await leads.putEvent(lead.id, timeline.form(at, lead, run, 'delivered'));
       if (current.stage === 'nurturing') await signalLead({ signals, runs }, lead.id, 'form');
     });
   }

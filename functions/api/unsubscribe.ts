@@ -4,6 +4,7 @@ import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { verifyLink } from '#functions/mail/links.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
@@ -64,7 +65,7 @@ export const createHandler = ({
         const at = new Date().toISOString();
         const how = isOneClick(event.body) ? 'one-click' : 'page';
         await suppression.suppress(lead.email, 'unsubscribed', how, at);
-        await leads.putEvent(lead.id, { type: 'unsubscribed', at, data: { how } });
+        await leads.putEvent(lead.id, timeline.unsubscribed(at, how));
         metrics.addMetric('Unsubscribes', 'Count', 1);
         // Wake the lead's nurture wait: the run ends as Unsubscribed now, not at the next due email.
         await signalLead({ signals, runs }, lead.id, 'unsubscribe');

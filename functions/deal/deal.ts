@@ -1,18 +1,9 @@
+import { DEAL_STAGES, LOST_REASONS } from '../lead/deal-vocabulary.ts';
 import type { LeadStage } from '../lead/lead-stage.ts';
 import { IllegalTransitionError, ValidationError } from '../platform/errors.ts';
 
-export const DEAL_STAGES = ['assigned', 'accepted', 'won', 'lost', 'stale'] as const;
+export { DEAL_STAGES, LOST_REASONS };
 export type DealStage = (typeof DEAL_STAGES)[number];
-
-export const LOST_REASONS = [
-  'not-now',
-  'no-budget',
-  'timing',
-  'chose-competitor',
-  'no-fit',
-  'no-response',
-  'other',
-] as const;
 export type LostReason = (typeof LOST_REASONS)[number];
 
 /** The largest deal amount Handoff records (USD): a trillion, well inside DynamoDB's exact numbers. */

@@ -1,13 +1,7 @@
-import {
-  BatchGetCommand,
-  DeleteCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Rep } from '../config/schema.ts';
 import { keys } from '../platform/keys.ts';
-import { conditional, type Table } from '../platform/table.ts';
+import { batchGet, conditional, type Table } from '../platform/table.ts';
 import type { RepLoad } from './assignment.ts';
 
 /** A run parked until a rep of its team has room (its "Assign rep" task token). */
@@ -37,7 +31,8 @@ export interface RepStore {
   removeWaiter(waiter: Pick<CapacityWaiter, 'team' | 'since' | 'executionName'>): Promise<boolean>;
 }
 
-export function dynamoReps({ doc, name: TableName }: Table): RepStore {
+export function dynamoReps(table: Table): RepStore {
+  const { doc, name: TableName } = table;
   return {
     async nextCursor(team) {
       const { Attributes } = await doc.send(
@@ -54,25 +49,10 @@ export function dynamoReps({ doc, name: TableName }: Table): RepStore {
     },
 
     async loads(repIds) {
-      if (repIds.length === 0) return {};
-      const out: Record<string, RepLoad> = {};
-      // BatchGetItem takes up to 100 keys; unprocessed keys are asked for again.
-      for (let i = 0; i < repIds.length; i += 100) {
-        let request:
-          | Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }>
-          | undefined = {
-          [TableName]: { Keys: repIds.slice(i, i + 100).map(keys.rep), ConsistentRead: true },
-        };
-        while (request && Object.keys(request).length) {
-          const { Responses, UnprocessedKeys } = await doc.send(
-            new BatchGetCommand({ RequestItems: request }),
-          );
-          for (const r of Responses?.[TableName] ?? [])
-            out[String(r.repId)] = { openDeals: Number(r.openDeals ?? 0) };
-          request = UnprocessedKeys as typeof request;
-        }
-      }
-      return out;
+      const items = await batchGet(table, repIds.map(keys.rep));
+      return Object.fromEntries(
+        items.map((r) => [String(r.repId), { openDeals: Number(r.openDeals ?? 0) }] as const),
+      );
     },
 
     async adjustLoad(repId, delta, capacity) {

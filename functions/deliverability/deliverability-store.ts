@@ -1,6 +1,6 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
-import { conditional, type Table } from '../platform/table.ts';
+import { batchGet, conditional, type Table } from '../platform/table.ts';
 
 export type DeliveryEvent = 'sent' | 'delivered' | 'bounced' | 'complained' | 'transient';
 export type DeliveryCounts = Record<DeliveryEvent, number>;
@@ -75,7 +75,8 @@ export const hourOf = (d: Date) => d.toISOString().slice(0, 13);
 export const hoursBack = (hours: number, now: Date) =>
   Array.from({ length: hours }, (_, i) => hourOf(new Date(now.getTime() - i * 3_600_000)));
 
-export function dynamoDeliverability({ doc, name: TableName }: Table): DeliverabilityStore {
+export function dynamoDeliverability(table: Table): DeliverabilityStore {
+  const { doc, name: TableName } = table;
   return {
     async count(event, at, eventId) {
       if (eventId) {
@@ -106,17 +107,10 @@ export function dynamoDeliverability({ doc, name: TableName }: Table): Deliverab
       return true;
     },
     async window(hours, now) {
-      const { Responses } = await doc.send(
-        new BatchGetCommand({
-          RequestItems: {
-            [TableName]: {
-              Keys: [...hoursBack(hours, now).map(keys.deliverabilityHour), keys.deliverabilityWindowStart],
-              ConsistentRead: true,
-            },
-          },
-        }),
-      );
-      const items = Responses?.[TableName] ?? [];
+      const items = await batchGet(table, [
+        ...hoursBack(hours, now).map(keys.deliverabilityHour),
+        keys.deliverabilityWindowStart,
+      ]);
       const startItem = items.find((i) => i.sk === keys.deliverabilityWindowStart.sk);
       const byHour = new Map(
         items.filter((i) => i !== startItem).map((i) => [String(i.sk).slice(5), countsOf(i)] as const),

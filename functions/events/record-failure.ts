@@ -6,6 +6,7 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { leadSchema } from '#functions/lead/lead.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { eventHandler } from '#functions/platform/event.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
@@ -82,7 +83,7 @@ export const createHandler = ({
         await wakeNextWaiter({ reps, runs }, rep.team);
       }
     }
-    await leads.putEvent(lead.id, { type: 'failed', at, data: { errorType, status: detail.status } });
+    await leads.putEvent(lead.id, timeline.failed(at, { errorType, status: detail.status }));
     await leads.setStage(lead.id, 'failed', at);
     return { recorded: true, released };
   });

@@ -5,6 +5,7 @@ import { leadIdFor } from '#functions/lead/lead.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { eventHandler } from '#functions/platform/event.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
@@ -60,7 +61,7 @@ export const createHandler = ({
       // Nurture email carries its lead's id as a tag; the id is also derived from the address.
       const leadId = detail.mail.tags?.leadId?.[0] ?? leadIdFor(emailAddress);
       if (!(await leads.get(leadId))) continue;
-      await leads.putEvent(leadId, { type: reason, at, data: { how: 'ses' } });
+      await leads.putEvent(leadId, timeline[reason](at));
       if (await signalLead({ signals, runs }, leadId, counted === 'bounced' ? 'bounce' : 'complaint'))
         woken += 1;
     }

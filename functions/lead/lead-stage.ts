@@ -91,6 +91,11 @@ const AFTER_NURTURE: Record<NurtureNext, LeadStage> = {
   'not-emailable': 'not-emailable',
 };
 
+/** Every nurture decision but `wait`: how a nurture sequence ends (handing the lead to sales included). */
+export const NURTURE_ENDS = (Object.keys(AFTER_NURTURE) as NurtureNext[]).filter(
+  (n): n is Exclude<NurtureNext, 'wait'> => n !== 'wait',
+);
+
 export function stageAfterNurture(next: NurtureNext): LeadStage {
   return AFTER_NURTURE[next];
 }

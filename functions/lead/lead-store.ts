@@ -1,7 +1,8 @@
-import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { IllegalTransitionError, NotFoundError } from '../platform/errors.ts';
 import { INDEX, indexKeys, keys } from '../platform/keys.ts';
 import {
+  batchGet,
   conditional,
   inList,
   queryItems,
@@ -13,6 +14,9 @@ import {
 import type { Lead } from './lead.ts';
 import { ACTIVE_STAGES, type LeadStage, predecessorsOf } from './lead-stage.ts';
 import type { Score } from './scoring.ts';
+import { checkedEvent, type StoredTimelineEvent, type TimelineEvent } from './timeline.ts';
+
+export type { StoredTimelineEvent, TimelineEvent } from './timeline.ts';
 
 export interface LeadRecord extends Lead {
   stage: LeadStage;
@@ -27,12 +31,6 @@ export interface LeadRecord extends Lead {
   engagementSince?: string;
   capturedAt: string;
   updatedAt: string;
-}
-
-export interface TimelineEvent {
-  type: string;
-  at: string;
-  data?: Record<string, unknown>;
 }
 
 /** Leads, their email claims and their timelines. */
@@ -59,9 +57,13 @@ export interface LeadStore {
     extra?: Partial<LeadRecord>,
     remove?: (keyof LeadRecord)[],
   ): Promise<void>;
-  /** Timeline events have deterministic keys, so writing one twice stores it once. */
+  /**
+   * Timeline events have deterministic keys, so writing one twice stores it once. One that does not match
+   * its type's schema is refused (TimelineEventError) before anything is written.
+   */
   putEvent(leadId: string, event: TimelineEvent): Promise<void>;
-  listEvents(leadId: string): Promise<TimelineEvent[]>;
+  /** The lead's timeline, oldest first, as stored (events written before a field existed lack it). */
+  listEvents(leadId: string): Promise<StoredTimelineEvent[]>;
   /** How many leads are in a stage now (the stage index; no scan). */
   countByStage(stage: LeadStage): Promise<number>;
   /** The leads in a stage now, oldest stage change first, a page at a time (the stage index; no scan). */
@@ -115,27 +117,8 @@ export function dynamoLeads(
     },
 
     async getMany(leadIds) {
-      const out = new Map<string, LeadRecord>();
-      const ids = [...new Set(leadIds)];
-      // BatchGetItem takes up to 100 keys and no duplicates; unprocessed keys are asked for again.
-      for (let i = 0; i < ids.length; i += 100) {
-        let request:
-          | Record<string, { Keys: Record<string, unknown>[]; ConsistentRead: boolean }>
-          | undefined = {
-          [TableName]: { Keys: ids.slice(i, i + 100).map((id) => keys.lead(id)), ConsistentRead: true },
-        };
-        while (request && Object.keys(request).length) {
-          const { Responses, UnprocessedKeys } = await doc.send(
-            new BatchGetCommand({ RequestItems: request }),
-          );
-          for (const item of Responses?.[TableName] ?? []) {
-            const lead = withoutKeys<LeadRecord>(item);
-            out.set(lead.id, lead);
-          }
-          request = UnprocessedKeys as typeof request;
-        }
-      }
-      return out;
+      const items = await batchGet(table, leadIds.map(keys.lead));
+      return new Map(items.map((item) => withoutKeys<LeadRecord>(item)).map((lead) => [lead.id, lead]));
     },
 
     async capture(lead, executionName, at) {
@@ -208,7 +191,8 @@ export function dynamoLeads(
       throw new IllegalTransitionError(current.stage, stage, 'lead');
     },
 
-    async putEvent(leadId, event) {
+    async putEvent(leadId, unchecked) {
+      const event = checkedEvent(unchecked);
       await doc.send(
         new PutCommand({
           TableName,
@@ -218,7 +202,7 @@ export function dynamoLeads(
     },
 
     async listEvents(leadId) {
-      const items: TimelineEvent[] = [];
+      const items: StoredTimelineEvent[] = [];
       for await (const item of queryItems(table, {
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': keys.lead(leadId).pk, ':prefix': keys.eventPrefix },

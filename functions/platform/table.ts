@@ -1,11 +1,14 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
   DynamoDBDocumentClient,
   paginateQuery,
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './env.ts';
+import { TransientError } from './step.ts';
 
 /** The single table (docs/architecture.md, "Data") as the entity modules use it: a document client and the table's name. */
 export interface Table {
@@ -34,6 +37,49 @@ export async function* queryItems(
   input: QueryInput,
 ): AsyncGenerator<NonNullable<QueryCommandOutput['Items']>[number]> {
   for await (const page of queryPages(table, input)) yield* page.Items ?? [];
+}
+
+type Key = Record<string, unknown>;
+/** An item as the document client reads it (attribute values unmarshalled, typed as the SDK types them). */
+type Item = NonNullable<BatchGetCommandOutput['Responses']>[string][number];
+
+/** BatchGetItem's limit of keys a request. */
+const BATCH_GET_KEYS = 100;
+/**
+ * How often keys DynamoDB left unprocessed (throttling, the response size limit) are asked for again, after
+ * a pause that doubles from BATCH_GET_PAUSE_MS (with jitter): at most 1.55 s in all, well inside a step's time.
+ */
+export const BATCH_GET_RETRIES = 5;
+const BATCH_GET_PAUSE_MS = 50;
+
+/** Waits between half and all of `ms` (jitter spreads out callers throttled at the same moment). */
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms * (0.5 + Math.random() / 2)));
+
+/**
+ * The items stored under `keys`, strongly consistent, in no particular order; a key with no item is absent.
+ * One BatchGetItem per 100 keys, duplicate keys read once (DynamoDB refuses them). The keys DynamoDB leaves
+ * unprocessed are asked for again with backoff; any still unread after BATCH_GET_RETRIES retries is a
+ * TransientError (the caller's step is retried) rather than a silently shorter answer.
+ */
+export async function batchGet({ doc, name }: Table, keys: readonly Key[]): Promise<Item[]> {
+  const unique = [...new Map(keys.map((k) => [JSON.stringify(k), k])).values()];
+  const out: Item[] = [];
+  for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) {
+    let pending = unique.slice(i, i + BATCH_GET_KEYS);
+    for (let retry = 0; pending.length; retry++) {
+      if (retry > BATCH_GET_RETRIES)
+        throw new TransientError(
+          `BatchGetItem on ${name}: ${pending.length} keys still unprocessed after ${BATCH_GET_RETRIES} retries`,
+        );
+      if (retry > 0) await pause(BATCH_GET_PAUSE_MS * 2 ** (retry - 1));
+      const { Responses, UnprocessedKeys } = await doc.send(
+        new BatchGetCommand({ RequestItems: { [name]: { Keys: pending, ConsistentRead: true } } }),
+      );
+      out.push(...(Responses?.[name] ?? []));
+      pending = UnprocessedKeys?.[name]?.Keys ?? [];
+    }
+  }
+  return out;
 }
 
 /** Runs a conditional write; false (instead of throwing) when its condition did not hold. */

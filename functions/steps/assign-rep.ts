@@ -8,6 +8,7 @@ import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { assignmentEmail } from '#functions/mail/emails.ts';
 import { sendMail } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
@@ -26,6 +27,13 @@ export const dealIdFor = (executionName: string, cycle: number) =>
 
 const repById = (id: string) => config.reps.reps.find((r) => r.id === id);
 type Input = StepInput<'assignRep'>;
+
+/**
+ * A lead reaches a rep only through "Capture & score lead" or Nurture, which both store its score first: one
+ * without is a workflow bug, failed loudly rather than shown to the rep with a score made up here.
+ */
+type ScoredLead = LeadRecord & Required<Pick<LeadRecord, 'score'>>;
+const isScored = (lead: LeadRecord): lead is ScoredLead => lead.score !== undefined;
 
 /**
  * Assign rep / Reassign rep (`.waitForTaskToken`): territory → team → weighted round-robin; creates (or
@@ -87,7 +95,7 @@ export const createHandler = ({
           updatedAt: at,
         };
         if (!(await deals.create(fresh))) await reps.adjustLoad(rep.id, -1, rep.capacity);
-        await leads.putEvent(leadId, { type: 'assigned', at, data: { dealId, repId: rep.id, team } });
+        await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team }));
       } else if (previous && deal && deal.attempt === previous.attempt) {
         const exclude = [...deal.previousReps, deal.repId];
         const rep = await chooseRep(team, now, exclude, deal.repId);
@@ -112,11 +120,8 @@ export const createHandler = ({
         }
         if (moved) {
           metrics.addMetric('DealsReassigned', 'Count', 1);
-          await leads.putEvent(leadId, {
-            type: 'reassigned',
-            at,
-            data: { dealId, from: previous.repId, to: rep.id },
-          });
+          const move = { dealId, from: previous.repId, to: rep.id };
+          await leads.putEvent(leadId, timeline.reassigned(at, move));
         }
       } else if (deal) {
         await holdAgain(deal);
@@ -130,20 +135,13 @@ export const createHandler = ({
     return placed;
   }
 
-  async function emailRep(deal: DealRecord, lead: LeadRecord, now: Date, at: string, context: Context) {
+  async function emailRep(deal: DealRecord, lead: ScoredLead, now: Date, at: string, context: Context) {
     const rep = repById(deal.repId);
     if (!rep)
       throw new StepInputError(`Deal ${deal.dealId} names rep ${deal.repId}, who is not in config/reps.json`);
     if (deal.emailedAttempt === deal.attempt) return rep;
     const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
-    const score = lead.score ?? {
-      total: 0,
-      fit: 0,
-      engagement: 0,
-      grade: '?',
-      reasons: [],
-      rulesVersion: config.scoring.version,
-    };
+    const { score } = lead;
     const { dealId, attempt } = deal;
     const slaHours = config.reps.sla.acceptWithinHours;
     await sendMail(assignmentEmail({ lead, rep, dealId, score, attempt, slaHours }, config.app, ctx));
@@ -159,6 +157,7 @@ export const createHandler = ({
       const at = now.toISOString();
       const lead = await leads.get(input.leadId);
       if (!lead) throw new NotFoundError(`Lead ${input.leadId}`);
+      if (!isScored(lead)) throw new StepInputError(`Lead ${input.leadId} reached "Assign rep" unscored`);
       const team = teamFor(lead, config.reps);
       for (let look = 0; look < 2; look++) {
         const deal = await placeDeal(input, team, now, at);
@@ -210,7 +209,7 @@ export const createHandler = ({
         // A deal may have closed between the look and the queueing: look once more before waiting.
         if (look > 0 || !(await roomIn(team, now)) || !(await reps.removeWaiter(waiter))) break;
       }
-      await leads.putEvent(input.leadId, { type: 'waiting-for-rep', at, data: { team } });
+      await leads.putEvent(input.leadId, timeline.waitingForRep(at, team));
       metrics.addMetric('RepCapacityWaits', 'Count', 1);
       logger.info('waiting for a free rep', { leadId: input.leadId, team });
       return { status: 'waiting' as const };

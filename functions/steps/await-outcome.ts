@@ -3,6 +3,7 @@ import { answerFor, isClosed } from '#functions/deal/deal.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { logger } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
@@ -33,7 +34,7 @@ export const createHandler = ({
         await reps.adjustLoad(rep.id, 1, Number.MAX_SAFE_INTEGER);
         const at = new Date().toISOString();
         await leads.setStage(deal.leadId, 'assigned', at, { ownerRepId: rep.id, openDealId: dealId });
-        await leads.putEvent(deal.leadId, { type: 'redriven', at, data: { dealId } });
+        await leads.putEvent(deal.leadId, timeline.redriven(at, dealId));
       }
       const answer = answerFor(deal, waitingFor);
       if (answer) {

@@ -5,6 +5,7 @@ import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { stageForRoute } from '#functions/lead/lead-stage.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { rescore } from '#functions/lead/rescore.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { stepHandler } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
@@ -22,18 +23,7 @@ export const createHandler = ({ leads, funnel }: Pick<Stores, 'leads' | 'funnel'
     const now = new Date();
     const at = now.toISOString();
     const outcome = await leads.capture(lead, executionName, at);
-    await leads.putEvent(lead.id, {
-      type: 'form',
-      at: receivedAt,
-      data: {
-        formType: lead.formType,
-        executionName,
-        ...(lead.utmSource
-          ? { utmSource: lead.utmSource, utmMedium: lead.utmMedium, utmCampaign: lead.utmCampaign }
-          : {}),
-        merged: outcome === 'merged',
-      },
-    });
+    await leads.putEvent(lead.id, timeline.form(receivedAt, lead, executionName, outcome));
     if (outcome === 'merged') {
       metrics.addMetric('LeadsMerged', 'Count', 1);
       logger.info('lead merged into its active run', { leadId: lead.id });
@@ -43,21 +33,9 @@ export const createHandler = ({ leads, funnel }: Pick<Stores, 'leads' | 'funnel'
     await leads.setStage(lead.id, stageForRoute(route), at, { score });
     const run = runFactsOf(lead, config.reps);
     const scored = scoreFactsOf(score);
-    await leads.putEvent(lead.id, {
-      type: 'scored',
-      at,
-      data: {
-        total: score.total,
-        fit: score.fit,
-        engagement: score.engagement,
-        grade: score.grade,
-        route,
-        flags: score.flags,
-        // What the funnel counts this run under, kept so `npm run funnel:rebuild` counts it the same way.
-        reasons: scored.reasons,
-        territory: run.territory,
-      },
-    });
+    // What the funnel counts this run under, kept so `npm run funnel:rebuild` counts it the same way.
+    const counted = { reasons: scored.reasons, territory: run.territory };
+    await leads.putEvent(lead.id, timeline.scored(at, score, route, counted));
     await recordMilestones(
       { funnel },
       { leadId: lead.id, execution: executionName, cycle: 0, at, run, score: scored },

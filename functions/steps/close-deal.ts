@@ -6,6 +6,7 @@ import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
@@ -71,17 +72,7 @@ export const createHandler = ({
       recycle ? { engagementSince: at } : {},
       ['openDealId'],
     );
-    await leads.putEvent(leadId, {
-      type: 'closed',
-      at,
-      data: {
-        dealId,
-        stage: deal.stage,
-        amount: deal.amount,
-        lostReason: deal.lostReason,
-        recycled: recycle,
-      },
-    });
+    await leads.putEvent(leadId, timeline.closed(at, deal, recycle));
     logger.info('deal closed', { leadId, dealId, stage: deal.stage, recycle });
     return { stage: deal.stage, recycle, nextCycle: cycle + 1 };
   });

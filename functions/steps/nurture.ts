@@ -10,6 +10,7 @@ import { decideNurture, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
 import { rescore } from '#functions/lead/rescore.ts';
 import { nextSendTime } from '#functions/lead/schedule.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { timeline } from '#functions/lead/timeline.ts';
 import { nurtureEmail } from '#functions/mail/emails.ts';
 import { sendMail } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
@@ -94,11 +95,7 @@ export const createHandler = ({
         const next = decision.action === 'end' ? decision.next : ('sales-ready' as const);
         await leads.setStage(leadId, stageAfterNurture(next), at, { score });
         const scored = scoreFactsOf(score);
-        await leads.putEvent(leadId, {
-          type: 'nurture-decided',
-          at,
-          data: { next, total: score.total, grade: score.grade, reasons: scored.reasons },
-        });
+        await leads.putEvent(leadId, timeline.nurtureDecided(at, next, scored));
         if (next === 'sales-ready' && lead.activeExecution) {
           await recordMilestones(
             { funnel },
@@ -121,11 +118,8 @@ export const createHandler = ({
         const messageId = await sendMail(nurtureEmail(lead, current, config.app, ctx));
         const expiresAt = Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400;
         await sends.markSent(leadId, state.cycle, state.step, messageId, at, expiresAt);
-        await leads.putEvent(leadId, {
-          type: 'emailed',
-          at,
-          data: { template: current.template, cycle: state.cycle, step: state.step },
-        });
+        const sent = { template: current.template, cycle: state.cycle, step: state.step };
+        await leads.putEvent(leadId, timeline.emailed(at, sent));
         metrics.addMetric('NurtureEmailsSent', 'Count', 1);
       }
       const nextSend = nextSendTime(now, current.delayDays, timeZone, config.nurture.businessHours);

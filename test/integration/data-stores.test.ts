@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { type TimelineEvent, TimelineEventError, timeline } from '../../functions/lead/timeline.ts';
 import { IllegalTransitionError, NotFoundError } from '../../functions/platform/errors.ts';
 import { dynamoStores, type Stores } from '../../functions/stores.ts';
 import { createTables } from '../../local/tables.ts';
@@ -96,13 +97,20 @@ describe.each(implementations)('data stores: %s', (_, make) => {
   });
 
   it('stores each timeline event once, in time order', async () => {
-    await s.leads.putEvent(lead.id, { type: 'scored', at: '2026-11-26T10:00:02.000Z', data: { total: 5 } });
-    await s.leads.putEvent(lead.id, { type: 'form', at: AT, data: { formType: 'demo-request' } });
-    await s.leads.putEvent(lead.id, { type: 'form', at: AT, data: { formType: 'demo-request' } });
-    expect(await s.leads.listEvents(lead.id)).toEqual([
-      { type: 'form', at: AT, data: { formType: 'demo-request' } },
-      { type: 'scored', at: '2026-11-26T10:00:02.000Z', data: { total: 5 } },
-    ]);
+    const form = timeline.form(AT, { formType: 'demo-request' }, 'run-1', 'captured');
+    const team = 'enterprise-na';
+    const assigned = timeline.assigned('2026-11-26T10:00:02.000Z', { dealId: 'dl-1', repId: 'rep-1', team });
+    await s.leads.putEvent(lead.id, assigned);
+    await s.leads.putEvent(lead.id, form);
+    await s.leads.putEvent(lead.id, form);
+    expect(await s.leads.listEvents(lead.id)).toEqual([form, assigned]);
+    // An event that does not match its type is refused before anything is written.
+    const stale = {
+      ...timeline.closed(AT, { dealId: 'dl-1', stage: 'lost' }, false),
+      type: 'nurture-decided',
+    };
+    await expect(s.leads.putEvent(lead.id, stale as TimelineEvent)).rejects.toThrow(TimelineEventError);
+    expect(await s.leads.listEvents(lead.id)).toEqual([form, assigned]);
   });
 
   it('creates a deal once and updates it only while it matches what the writer read', async () => {

@@ -13,6 +13,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createConsole } from '../../console/server.ts';
 import { leadIdFor } from '../../functions/lead/lead.ts';
+import { timeline } from '../../functions/lead/timeline.ts';
 import { config } from '../fixtures/config.ts';
 import { aLead } from '../fixtures/leads.ts';
 import { memoryStores } from '../fixtures/memory-stores.ts';
@@ -93,11 +94,7 @@ const post = (path: string, body = '{}', headers: Record<string, string> = {}) =
 beforeAll(async () => {
   const stores = memoryStores();
   await stores.leads.capture(lead, run, new Date().toISOString());
-  await stores.leads.putEvent(lead.id, {
-    type: 'form',
-    at: new Date().toISOString(),
-    data: { formType: 'demo-request' },
-  });
+  await stores.leads.putEvent(lead.id, timeline.form(new Date().toISOString(), lead, run, 'captured'));
   const withLocal = createConsole({
     sfn: new SFNClient({}),
     stores,

@@ -9,13 +9,16 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as recordFailureWith } from '../../../functions/events/record-failure.ts';
+import { rescore } from '../../../functions/lead/rescore.ts';
 import { sfnRuns } from '../../../functions/platform/runs.ts';
+import { StepInputError } from '../../../functions/platform/step.ts';
 import { createHandler as assignRepWith, dealIdFor } from '../../../functions/steps/assign-rep.ts';
 import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
 import type { Assignment } from '../../../functions/steps/contracts.ts';
 import { config } from '../../fixtures/config.ts';
 import { aLambdaContext } from '../../fixtures/lambda.ts';
 import { aLead } from '../../fixtures/leads.ts';
+import { parseMime } from '../../fixtures/mail.ts';
 import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
 
 const ses = mockClient(SESClient);
@@ -47,13 +50,14 @@ const resumedWith = (token: string) =>
     .map((c) => JSON.parse(String(c.args[0].input.output)) as Assignment);
 const woken = () => sfn.commandCalls(SendTaskFailureCommand).map((c) => c.args[0].input);
 
-/** A sales-ready enterprise lead (US, 1,200 people) with its own run. */
-async function salesReadyLead(n: number) {
+/** A sales-ready enterprise lead (US, 1,200 people) with its own run, scored as "Capture & score lead" does. */
+async function salesReadyLead(n: number, { scored = true } = {}) {
   const lead = aLead({ email: `buyer.${n}@acme-robotics.com` });
   const run = { leadId: lead.id, executionName: `run-${n}`, cycle: 0, taskToken: `token-${n}` };
   await db.leads.capture(lead, run.executionName, AT);
-  await db.leads.setStage(lead.id, 'sales-ready', AT);
-  return { lead, run };
+  const { score } = await rescore(db.leads, lead.id, new Date(AT));
+  await db.leads.setStage(lead.id, 'sales-ready', AT, scored ? { score } : {});
+  return { lead, run, score };
 }
 const fillTeam = async () => {
   for (const r of enterprise)
@@ -71,6 +75,25 @@ describe('Assign rep', () => {
     expect(await db.deals.get(dealIdFor(run.executionName, 0))).toMatchObject({ stage: 'assigned' });
     expect(await db.leads.get(lead.id)).toMatchObject({ stage: 'assigned', openDealId: assignment?.dealId });
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+  });
+
+  it('shows the rep the score capture stored, and fails loudly for a lead that has none', async () => {
+    const { run, score } = await salesReadyLead(1);
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
+    const email = parseMime(
+      Buffer.from(ses.commandCalls(SendRawEmailCommand)[0]?.args[0].input.RawMessage?.Data ?? []).toString(),
+    );
+    expect(email.text).toContain(
+      `A ${score.grade} lead (score ${score.total}: fit ${score.fit}, engagement ${score.engagement})`,
+    );
+    // Capture and Nurture store a score before a lead can reach a rep: none is a workflow bug, not a '?' grade.
+    const unscored = await salesReadyLead(2, { scored: false });
+    await expect(assignRepWith({ ...db, runs })(unscored.run, aLambdaContext())).rejects.toThrow(
+      StepInputError,
+    );
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+    expect(await db.deals.get(dealIdFor(unscored.run.executionName, 0))).toBeUndefined();
+    expect(resumedWith(unscored.run.taskToken)).toEqual([]);
   });
 
   it('is idempotent: a retry sends no second email, takes no second slot and moves no cursor', async () => {

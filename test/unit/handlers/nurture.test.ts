@@ -4,6 +4,7 @@ import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist } from '@aws-sdk/cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { signalLead } from '../../../functions/lead/signals.ts';
+import { timeline } from '../../../functions/lead/timeline.ts';
 import { sfnRuns } from '../../../functions/platform/runs.ts';
 import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
 import type { StepInput } from '../../../functions/steps/contracts.ts';
@@ -86,11 +87,8 @@ describe('Nurture', () => {
   });
 
   it('hands a lead who just asked for a demo to sales, at once', async () => {
-    await db.leads.putEvent(lead.id, {
-      type: 'form',
-      at: WEDNESDAY.toISOString(),
-      data: { formType: 'demo-request' },
-    });
+    const demo = { formType: 'demo-request' };
+    await db.leads.putEvent(lead.id, timeline.form(WEDNESDAY.toISOString(), demo, 'run-1', 'delivered'));
     const out = await nurture({
       nurture: { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' },
       wake: { signal: 'form' },
