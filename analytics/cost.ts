@@ -1,4 +1,4 @@
-// The AWS cost model of one lead's journey (issue 10, item 1). Pure: counts and prices in, dollars out.
+// The AWS cost model of one lead's journey. Pure: counts and prices in, dollars out.
 // Assumptions, each also in docs/cost.md:
 // - List prices, no free tier (Step Functions 4,000 transitions, Lambda 1M requests and 400,000 GB-s,
 //   Scheduler 14M invocations a month are ignored), so the figures are an upper bound at small volume.

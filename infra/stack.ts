@@ -133,7 +133,7 @@ export class HandoffStack extends Stack {
 
     // SES events (sends, bounces, complaints, rejects) from the configuration set, via EventBridge. Not
     // deliveries: nothing reads them (the breaker's rates are bounces and complaints over sends), and each
-    // would cost an invocation and two write units per email (issue 10, measured by npm run bench).
+    // would cost an invocation and two write units per email (measured by npm run bench).
     const sesEvents = fn('SesEvents', 'SES events: suppression, signals, deliverability')
       .useTable(data, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'])
       .resumesRunsOf(sm);

@@ -1,4 +1,4 @@
-// The "Local stack" section of npm run bench (issue 10): about a minute on a quiet 2-core machine, 90 s
+// The "Local stack" section of npm run bench: about a minute on a quiet 2-core machine, 90 s
 // at load average 5–10.
 //  1. dynalite PutItem/s: a fresh on-disk dynalite in this process (as the local stack runs it) driven by
 //     the AWS SDK's DynamoDBClient, 400-byte items, 50 in flight; then the same through an idle stack's

@@ -1,4 +1,4 @@
-// Part of `npm run bench` (issue 10): what one lead costs on each journey path, counted from real runs in
+// Part of `npm run bench`: what one lead costs on each journey path, counted from real runs in
 // the local runtime. Each path is one lead, driven through the local API as a form, a rep and SES would
 // drive it, alone on the stack, so everything the stack did between its start and the moment the stack is
 // quiet again belongs to it:

@@ -139,7 +139,7 @@ const pathsMarkdown = (ps: PathFigures[]) =>
       .map(([k, n]) => `- \`${k}\`: ${n}`),
   ].join('\n');
 
-// The goals of issue 10, against what this run measured.
+// The performance goals (docs/performance.md), against what this run measured.
 const nurtured = cost?.designs.today.perPath['nurture-completed']?.cost;
 // The same lead arriving outside business hours: one nurture round more (2 states, 2 invocations).
 const nc = measured?.['nurture-completed'];

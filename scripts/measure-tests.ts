@@ -1,8 +1,8 @@
 // npm run measure:tests: times what a developer waits for — synthesis, `npm run test:quick`, `npm test` —
 // on this machine, counts the tests, and writes docs/test-times.md and docs/test-times.json. The README
-// and docs point to that page instead of typing figures by hand (issue 15: test time is a budget).
+// and docs point to that page instead of typing figures by hand (test time is a budget).
 //
-// Budgets (issue 15): npm test ≤ 5 min and test:quick ≤ 60 s on 2 cores. This prints whether they held; it
+// Budgets: npm test ≤ 5 min and test:quick ≤ 60 s on 2 cores. This prints whether they held; it
 // does not fail on a time (CI budgets check sizes and counts, never times).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// npm run test:clock: the tests at other hours, days and time zones (issue 15). Runs vitest under
+// npm run test:clock: the tests at other hours, days and time zones. Runs vitest under
 // `faketime` (libfaketime: the machine's clock says another instant for the whole process tree) so a test
 // that only passes on weekdays, in business hours or in UTC shows up before CI meets that hour.
 //

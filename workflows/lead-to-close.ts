@@ -10,7 +10,7 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { StepInput, StepOutput } from '../functions/steps/contracts.ts';
+import { CAPACITY_FREED, type StepInput, type StepOutput } from '../functions/steps/contracts.ts';
 import { type LeadStates, type LeadToCloseWorkflowProps, leadStates, type StepFunctions } from './states.ts';
 
 export type { LeadToCloseWorkflowProps, StepFunctions } from './states.ts';
@@ -19,9 +19,6 @@ export { RETRY, THROTTLE_RETRY, THROTTLES, TRANSIENT_ERRORS } from './tasks.ts';
 type Nurture = StepOutput<'nurture'>;
 type Outcome = StepInput<'closeDeal'>['outcome'];
 type Route = StepOutput<'capture'>['route'];
-
-/** Thrown at a waiting "Assign rep" when a slot of its team frees up (functions/deal/capacity.ts, which sends it under this name). */
-const CAPACITY_FREED = 'CapacityFreed';
 
 /**
  * The lead-to-close journey (docs/architecture.md, "The workflow") as one Standard state machine; the only place the flow is

@@ -3,10 +3,8 @@
 
 import { logger, metrics } from '../platform/observability.ts';
 import type { TaskRuns } from '../platform/runs.ts';
+import { CAPACITY_FREED } from './deal.ts';
 import type { RepStore } from './rep-store.ts';
-
-/** The error a woken "Assign rep" catches to try again (a slot of its team is free). The workflow catches it by this name. */
-export const CAPACITY_FREED = 'CapacityFreed';
 
 /**
  * Hands a freed slot of `team` to the run that has waited longest: takes its waiter off the queue (only one

@@ -6,6 +6,12 @@ export { DEAL_STAGES, LOST_REASONS };
 export type DealStage = (typeof DEAL_STAGES)[number];
 export type LostReason = (typeof LOST_REASONS)[number];
 
+/**
+ * The error a woken "Assign rep" catches to try again (a slot of its team is free): capacity.ts sends it, and
+ * the workflow catches it by this name (through steps/contracts.ts, the run's shapes).
+ */
+export const CAPACITY_FREED = 'CapacityFreed';
+
 /** The largest deal amount Handoff records (USD): a trillion, well inside DynamoDB's exact numbers. */
 export const MAX_AMOUNT = 1_000_000_000_000;
 

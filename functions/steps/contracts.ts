@@ -4,6 +4,10 @@
 
 import * as z from 'zod/mini';
 import { DEAL_STAGES, LOST_REASONS, MAX_AMOUNT } from '../deal/deal.ts';
+
+/** The error the workflow catches at a waiting "Assign rep" when a slot of its team frees up. */
+export { CAPACITY_FREED } from '../deal/deal.ts';
+
 import { leadSchema } from '../lead/lead.ts';
 import '../platform/zod.ts';
 
