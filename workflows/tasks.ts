@@ -35,6 +35,8 @@ export const TRANSIENT_ERRORS = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.ClientExecutionTimeoutException',
+  // AWS documents that a function timeout or out-of-memory can surface as Lambda.Unknown.
+  'Lambda.Unknown',
   'Sandbox.Timedout',
   'Runtime.ExitError',
   'TransientError',
