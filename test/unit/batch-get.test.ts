@@ -2,11 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { dynamoDeliverability } from '../../functions/deliverability/deliverability-store.ts';
-import { dynamoLeads } from '../../functions/lead/lead-store.ts';
-import { keys } from '../../functions/platform/keys.ts';
-import { TransientError } from '../../functions/platform/step.ts';
-import { BATCH_GET_RETRIES, batchGet, tableOf } from '../../functions/platform/table.ts';
+import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { keys } from '#functions/platform/keys.ts';
+import { TransientError } from '#functions/platform/step.ts';
+import { BATCH_GET_RETRIES, batchGet, tableOf } from '#functions/platform/table.ts';
 
 // BatchGetItem may answer with only part of what was asked (throttling, the response size limit) and name
 // the rest in UnprocessedKeys: every reader asks for those again, and gives up loudly, never silently short.

@@ -1,14 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseBrowser } from '../fixtures/browser.ts';
+import { chooseBrowser } from '#test/fixtures/browser.ts';
 import {
   type BrowserInputs,
   BrowserNotFound,
   describeBrowser,
   installedLocations,
   resolveBrowser,
-} from '../fixtures/browser-resolve.ts';
+} from '#test/fixtures/browser-resolve.ts';
+import { root } from '#test/fixtures/root.ts';
 
 const packaged = { dir: '/repo/node_modules/@sparticuz/chromium', version: '153.0.0' };
 
@@ -164,7 +165,6 @@ describe('the browser the tests use', () => {
 });
 
 describe('test/which-browser.ts (what .ci/run prints)', () => {
-  const root = join(import.meta.dirname, '../..');
   const which = (env: NodeJS.ProcessEnv) =>
     spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'test/which-browser.ts')], {
       encoding: 'utf8',

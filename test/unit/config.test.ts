@@ -2,13 +2,14 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../functions/config/schema.ts';
-import { loadConfig } from '../../infra/load-config.ts';
+import { ConfigError } from '#functions/config/schema.ts';
+import { loadConfig } from '#infra/load-config.ts';
+import { root } from '#test/fixtures/root.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests poke arbitrary paths of the JSON files
 type Json = any;
 
-const real = join(import.meta.dirname, '../../config');
+const real = join(root, 'config');
 function withEdited(file: string, edit: (json: Record<string, unknown>) => void): string {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-config-'));
   cpSync(real, dir, { recursive: true });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hours } from '../../console/public/lib/format.js';
+import { hours } from '#console/public/lib/format.js';
 
 describe('console format: median durations (hours)', () => {
   it('says "< 1 s" below a second, never "0 ms"', () => {

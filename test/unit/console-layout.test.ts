@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { conditionLabel, edgesOf, START } from '../../console/public/lib/asl-edges.js';
-import { layoutAsl } from '../../console/public/lib/layout.js';
-import { isotonic } from '../../console/public/lib/layout-order.js';
-import { pathThrough } from '../../console/public/lib/layout-route.js';
+import { conditionLabel, edgesOf, START } from '#console/public/lib/asl-edges.js';
+import { layoutAsl } from '#console/public/lib/layout.js';
+import { isotonic } from '#console/public/lib/layout-order.js';
+import { pathThrough } from '#console/public/lib/layout-route.js';
 
 /** A small journey with what the real one has: a Choice, a loop through a wait, a Catch, a self-loop. */
 const definition = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maskDeep, maskEmail, maskJsonText, maskMessage, maskPhone } from '../../console/mask.ts';
-import { aLead } from '../fixtures/leads.ts';
+import { maskDeep, maskEmail, maskJsonText, maskMessage, maskPhone } from '#console/mask.ts';
+import { aLead } from '#test/fixtures/leads.ts';
 
 describe('console PII masking', () => {
   it('keeps the first letters of an email and its top-level domain only', () => {

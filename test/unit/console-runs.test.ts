@@ -8,7 +8,7 @@ import {
   pathOf,
   shownEvents,
   stepsOf,
-} from '../../console/runs.ts';
+} from '#console/runs.ts';
 
 let id = 0;
 const at = (s: number) => new Date(Date.UTC(2026, 10, 27, 10, 0, s));

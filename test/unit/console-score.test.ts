@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { eventFields, scoreLine } from '../../console/public/lib/score.js';
-import { scoreLead } from '../../functions/lead/scoring.ts';
-import { config } from '../fixtures/config.ts';
-import { aLead } from '../fixtures/leads.ts';
+import { eventFields, scoreLine } from '#console/public/lib/score.js';
+import { scoreLead } from '#functions/lead/scoring.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
 
 describe('console score line', () => {
   it('says the total is the mean of fit and engagement (not their sum)', () => {

@@ -11,12 +11,12 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createConsole } from '../../console/server.ts';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { timeline } from '../../functions/lead/timeline.ts';
-import { config } from '../fixtures/config.ts';
-import { aLead } from '../fixtures/leads.ts';
-import { memoryStores } from '../fixtures/memory-stores.ts';
+import { createConsole } from '#console/server.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { timeline } from '#functions/lead/timeline.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Handoff';
 const execArn = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:Handoff:${name}`;

@@ -1,7 +1,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { resolveStack } from '../../console/stack.ts';
+import { resolveStack } from '#console/stack.ts';
 
 const cfn = mockClient(CloudFormationClient);
 afterEach(() => cfn.reset());

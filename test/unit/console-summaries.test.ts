@@ -9,13 +9,13 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { leadSummaryOf } from '../../console/records-api.ts';
-import { createConsole } from '../../console/server.ts';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { config } from '../fixtures/config.ts';
-import { aDeal } from '../fixtures/deals.ts';
-import { aLead } from '../fixtures/leads.ts';
-import { memoryStores } from '../fixtures/memory-stores.ts';
+import { leadSummaryOf } from '#console/records-api.ts';
+import { createConsole } from '#console/server.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aDeal } from '#test/fixtures/deals.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
 // The runs list and the deals board show each row's lead (name, company, form, score): read in one
 // batch per answer, only for the rows of that answer, and masked as the lead page masks them.

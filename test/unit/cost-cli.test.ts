@@ -3,9 +3,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { root } from '#test/fixtures/root.ts';
 
 // `npm run cost` prices the paths `npm run bench` measured (a counts file like docs/performance.json).
-const root = join(import.meta.dirname, '../..');
 const counts = join(mkdtempSync(join(tmpdir(), 'handoff-cost-')), 'performance.json');
 const path = (transitions: number, emails: number, timerRounds = 0) => ({
   transitions,

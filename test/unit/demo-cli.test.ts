@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { demoOptions, tagged, USAGE } from '../../scripts/demo.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { demoOptions, tagged, USAGE } from '#scripts/demo.ts';
+import { root } from '#test/fixtures/root.ts';
 
-const root = join(import.meta.dirname, '../..');
 const demo = (args: string[]) =>
   spawnSync(process.execPath, ['--import', 'tsx', join(root, 'scripts/demo.ts'), ...args], {
     cwd: root,

@@ -1,6 +1,6 @@
 // What the demo tells about a nurture email its stack's time scale cannot show in time (scripts/demo-scale.ts).
 import { describe, expect, it } from 'vitest';
-import { businessHours, duration, realSeconds } from '../../scripts/demo-scale.ts';
+import { businessHours, duration, realSeconds } from '#scripts/demo-scale.ts';
 
 describe('the demo at a time scale', () => {
   it('turns a held welcome email into real waiting at the stack time scale', () => {

@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DurableFolder, type DurableFolderOptions, FolderClosedError } from '../../local/durable-folder.ts';
+import { DurableFolder, type DurableFolderOptions, FolderClosedError } from '#local/durable-folder.ts';
 
 const folder = (opts: Partial<DurableFolderOptions> = {}) => {
   const dir = mkdtempSync(join(tmpdir(), 'handoff-durable-'));

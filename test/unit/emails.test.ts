@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentEmail, nurtureEmail } from '../../functions/mail/emails.ts';
-import { buildMime, encodeHeader, formatMailbox } from '../../functions/mail/mime.ts';
-import { escapeHtml } from '../../functions/platform/html.ts';
-import { config } from '../fixtures/config.ts';
-import { aLead } from '../fixtures/leads.ts';
-import { parseMime } from '../fixtures/mail.ts';
+import { assignmentEmail, nurtureEmail } from '#functions/mail/emails.ts';
+import { buildMime, encodeHeader, formatMailbox } from '#functions/mail/mime.ts';
+import { escapeHtml } from '#functions/platform/html.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { parseMime } from '#test/fixtures/mail.ts';
 
 const ctx = {
   baseUrl: 'https://api.handoff.test',

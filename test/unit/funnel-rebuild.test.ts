@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { daysBetween, RebuildRangeError, rebuildFunnel } from '../../analytics/funnel-rebuild.ts';
-import type { Stores } from '../../functions/stores.ts';
-
-const root = join(import.meta.dirname, '../..');
+import { daysBetween, RebuildRangeError, rebuildFunnel } from '#analytics/funnel-rebuild.ts';
+import type { Stores } from '#functions/stores.ts';
+import { root } from '#test/fixtures/root.ts';
 
 /** Stores with no leads: the rebuild only replaces days (each replaced day is recorded). */
 function emptyStores() {

@@ -5,8 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { root } from '#test/fixtures/root.ts';
 
-const root = join(import.meta.dirname, '../..');
 const guard = join(root, 'scripts/install-guard/check.mjs');
 const fakes = mkdtempSync(join(tmpdir(), 'handoff-install-guard-'));
 afterAll(() => rmSync(fakes, { recursive: true, force: true }));

@@ -1,16 +1,18 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { ClockError, compressedWallClock, LocalClock, openClock, parseStartAt } from '../../local/clock.ts';
+import { ClockError, compressedWallClock, LocalClock, openClock, parseStartAt } from '#local/clock.ts';
+import { root } from '#test/fixtures/root.ts';
 
 const FRIDAY_1730_CHICAGO = Date.parse('2026-12-04T17:30:00-06:00');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `code` in a worker thread that installed the virtual Date with `spec`; resolves with its message. */
 function inWorker(spec: unknown, code: string): Promise<unknown> {
-  const url = new URL('../../local/virtual-date.mjs', import.meta.url).href;
+  const url = pathToFileURL(join(root, 'local/virtual-date.mjs')).href;
   const source = `import { parentPort, workerData } from 'node:worker_threads';
     const { installVirtualDate } = await import(${JSON.stringify(url)});
     installVirtualDate(workerData);

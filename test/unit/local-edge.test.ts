@@ -4,11 +4,11 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { close, listen } from '../../local/aws-json.ts';
-import { privateDataDir } from '../../local/data-dir.ts';
-import type { LocalFunctions } from '../../local/functions.ts';
-import { httpApiHandler, type LocalRoute } from '../../local/http-api.ts';
-import { type EdgeServer, edgeServer, readBody } from '../../serve/edge.ts';
+import { close, listen } from '#local/aws-json.ts';
+import { privateDataDir } from '#local/data-dir.ts';
+import type { LocalFunctions } from '#local/functions.ts';
+import { httpApiHandler, type LocalRoute } from '#local/http-api.ts';
+import { type EdgeServer, edgeServer, readBody } from '#serve/edge.ts';
 
 let edge: (EdgeServer & { port: number; lines: string[] }) | undefined;
 afterEach(async () => {

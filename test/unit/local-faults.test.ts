@@ -11,12 +11,12 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { close, listen } from '../../local/aws-json.ts';
-import { startDynalite, startSes } from '../../local/emulators.ts';
-import { dynamodbProxy, sesProxy } from '../../local/fault-proxy.ts';
-import { Faults } from '../../local/faults.ts';
-import { Mailbox } from '../../local/mailbox.ts';
-import { edgeServer } from '../../serve/edge.ts';
+import { close, listen } from '#local/aws-json.ts';
+import { startDynalite, startSes } from '#local/emulators.ts';
+import { dynamodbProxy, sesProxy } from '#local/fault-proxy.ts';
+import { Faults } from '#local/faults.ts';
+import { Mailbox } from '#local/mailbox.ts';
+import { edgeServer } from '#serve/edge.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const faults = new Faults([{ id: 'CaptureLead', logicalId: 'CaptureLeadABCD' }]);

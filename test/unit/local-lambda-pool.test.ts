@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { type InvokeResult, LocalFunctions, type LocalFunctionsOptions } from '../../local/functions.ts';
-import type { LocalFunction } from '../../local/template.ts';
+import { type InvokeResult, LocalFunctions, type LocalFunctionsOptions } from '#local/functions.ts';
+import type { LocalFunction } from '#local/template.ts';
 
 // A bundle as cdk.out holds one: plain ESM. Module state (`calls`) shows whether a sandbox is fresh.
 const cdkOut = mkdtempSync(join(tmpdir(), 'handoff-pool-'));

@@ -11,9 +11,9 @@ import {
   QueryCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { close, listen } from '../../local/aws-json.ts';
-import { type Emulator, startDynalite } from '../../local/emulators.ts';
-import { DynamoMeter, metered } from '../../local/meter.ts';
+import { close, listen } from '#local/aws-json.ts';
+import { type Emulator, startDynalite } from '#local/emulators.ts';
+import { DynamoMeter, metered } from '#local/meter.ts';
 
 // The bench's DynamoDB meter in front of a real dynalite: units as DynamoDB sizes them.
 const dataDir = mkdtempSync(join(tmpdir(), 'handoff-meter-'));

@@ -2,11 +2,10 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LAMBDA_RUNTIME } from '../../infra/constructs/handoff-function.ts';
-import { type NodeFacts, nodeMismatch, projectNodeVersion } from '../../local/node-check.ts';
-import { majorOf } from '../../local/template.ts';
-
-const root = join(import.meta.dirname, '../..');
+import { LAMBDA_RUNTIME } from '#infra/constructs/handoff-function.ts';
+import { type NodeFacts, nodeMismatch, projectNodeVersion } from '#local/node-check.ts';
+import { majorOf } from '#local/template.ts';
+import { root } from '#test/fixtures/root.ts';
 
 /** A user on Debian's Node 20 running `npm start` in a checkout with Node 24 in node_modules/.bin. */
 const facts = (over: Partial<NodeFacts> = {}): NodeFacts => ({

@@ -4,9 +4,9 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { relocated, siteEnvironment } from '../../local/site.ts';
-import { allowedHostNames, checkRequest, type EdgeError } from '../../serve/edge.ts';
-import { accepts, explainPortInUse, freeBase, listen, PortInUseError } from '../../serve/ports.ts';
+import { relocated, siteEnvironment } from '#local/site.ts';
+import { allowedHostNames, checkRequest, type EdgeError } from '#serve/edge.ts';
+import { accepts, explainPortInUse, freeBase, listen, PortInUseError } from '#serve/ports.ts';
 
 const servers: (Server | ReturnType<typeof createServer>)[] = [];
 const sockets: Socket[] = [];

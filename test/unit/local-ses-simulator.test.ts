@@ -2,10 +2,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SESClient, SendEmailCommand, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, startSes } from '../../local/emulators.ts';
-import type { PutEventsEntry } from '../../local/events.ts';
-import { Mailbox } from '../../local/mailbox.ts';
-import { outcomeFor, recipientsOfMime, sesSimulator } from '../../local/ses-simulator.ts';
+import { type Emulator, startSes } from '#local/emulators.ts';
+import type { PutEventsEntry } from '#local/events.ts';
+import { Mailbox } from '#local/mailbox.ts';
+import { outcomeFor, recipientsOfMime, sesSimulator } from '#local/ses-simulator.ts';
 
 // The simulator in front of the real aws-ses-v2-local, driven by the AWS SDK as the functions drive it.
 let emulator: Emulator;

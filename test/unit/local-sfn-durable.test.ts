@@ -5,12 +5,12 @@ import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import '../../local/long-timers.ts';
-import { compressedWallClock } from '../../local/clock.ts';
-import { EventBus, type LocalRule } from '../../local/events.ts';
-import type { InvokeResult } from '../../local/lambda-pool.ts';
-import { type ExecutionRecord, LocalStepFunctions } from '../../local/sfn/api.ts';
-import type { AslDefinition } from '../../local/template.ts';
+import '#local/long-timers.ts';
+import { compressedWallClock } from '#local/clock.ts';
+import { EventBus, type LocalRule } from '#local/events.ts';
+import type { InvokeResult } from '#local/lambda-pool.ts';
+import { type ExecutionRecord, LocalStepFunctions } from '#local/sfn/api.ts';
+import type { AslDefinition } from '#local/template.ts';
 
 const ACCOUNT = { region: 'us-east-1', account: '000000000000' };
 const PARK = 'arn:aws:lambda:us-east-1:000000000000:function:Park';

@@ -11,14 +11,14 @@ import {
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../../local/long-timers.ts';
-import { close, listen } from '../../local/aws-json.ts';
-import { compressedWallClock } from '../../local/clock.ts';
-import type { PutEventsEntry } from '../../local/events.ts';
-import { type EngineOptions, LocalStepFunctions, SfnError, TokenBucket } from '../../local/sfn/api.ts';
-import { sfnHandler } from '../../local/sfn/http.ts';
-import type { AslDefinition } from '../../local/template.ts';
-import { edgeServer } from '../../serve/edge.ts';
+import '#local/long-timers.ts';
+import { close, listen } from '#local/aws-json.ts';
+import { compressedWallClock } from '#local/clock.ts';
+import type { PutEventsEntry } from '#local/events.ts';
+import { type EngineOptions, LocalStepFunctions, SfnError, TokenBucket } from '#local/sfn/api.ts';
+import { sfnHandler } from '#local/sfn/http.ts';
+import type { AslDefinition } from '#local/template.ts';
+import { edgeServer } from '#serve/edge.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:000000000000:function:Step';
 const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Probe';

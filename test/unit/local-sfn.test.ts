@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import '../../local/long-timers.ts';
-import { compressedWallClock } from '../../local/clock.ts';
-import { LocalStepFunctions, SfnError } from '../../local/sfn/api.ts';
-import type { AslDefinition } from '../../local/template.ts';
+import '#local/long-timers.ts';
+import { compressedWallClock } from '#local/clock.ts';
+import { LocalStepFunctions, SfnError } from '#local/sfn/api.ts';
+import type { AslDefinition } from '#local/template.ts';
 
 const FN = 'arn:aws:lambda:us-east-1:000000000000:function:Worker';
 const ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:Probe';

@@ -18,7 +18,8 @@ import {
   type StackInfo,
   urlsFromApi,
   writeStackFile,
-} from '../../serve/stack-file.ts';
+} from '#serve/stack-file.ts';
+import { root } from '#test/fixtures/root.ts';
 
 let dir: string;
 let server: Server | undefined;
@@ -119,7 +120,7 @@ describe('the stack file', () => {
     writeStackFile(dir, info('http://127.0.0.1:9', deadPid()));
     const run = spawnSync(
       process.execPath,
-      ['--import', 'tsx', join(import.meta.dirname, '../../scripts/funnel-rebuild.ts'), '--data', dir],
+      ['--import', 'tsx', join(root, 'scripts/funnel-rebuild.ts'), '--data', dir],
       { encoding: 'utf8', timeout: 60_000, env: { PATH: String(process.env.PATH) } },
     );
     expect(run.status, run.stderr).toBe(3);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import '../../local/long-timers.ts';
+import '#local/long-timers.ts';
 
 describe('long timer shim (aws-local-stepfunctions timeouts above ~24.8 days)', () => {
   it('does not fire a 90-day timer at once', async () => {

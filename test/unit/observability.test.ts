@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createHandler } from '../../functions/api/admin.ts';
-import { aLambdaContext, anHttpEvent } from '../fixtures/lambda.ts';
-import { memoryStores } from '../fixtures/memory-stores.ts';
+import { createHandler } from '#functions/api/admin.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -15,7 +15,7 @@ describe('Powertools metrics on every handler', () => {
     for (const stream of [process.stdout, process.stderr]) {
       vi.spyOn(stream, 'write').mockImplementation((chunk: unknown) => lines.push(String(chunk)) > 0);
     }
-    const { logger } = await import('../../functions/platform/observability.ts');
+    const { logger } = await import('#functions/platform/observability.ts');
     logger.setLogLevel('DEBUG');
     const res = await createHandler(memoryStores())(
       anHttpEvent('GET', '/admin/leads/ld-00000000000000000000', {

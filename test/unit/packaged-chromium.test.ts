@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { brotliCompressSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { unpackChromium } from '../fixtures/packaged-chromium.ts';
+import { unpackChromium } from '#test/fixtures/packaged-chromium.ts';
 
 /** A package shaped like @sparticuz/chromium's bin/ folder, with tiny stand-ins for its files. */
 function fakePackage(): { packageDir: string; cacheDir: string } {

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sfnRuns } from '../../functions/platform/runs.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
 
 const sfn = mockClient(SFNClient);
 const ARN = 'arn:aws:states:us-east-1:123456789012:stateMachine:Handoff';

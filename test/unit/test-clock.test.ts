@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ALL_MOMENTS, CI_MOMENT, commandFor, TIME_SENSITIVE } from '../../scripts/test-clock.ts';
+import { ALL_MOMENTS, CI_MOMENT, commandFor, TIME_SENSITIVE } from '#scripts/test-clock.ts';
 
 describe('npm run test:clock', () => {
   it('runs vitest under faketime at the moment, parsed in UTC, with the tests in the moment’s time zone', () => {

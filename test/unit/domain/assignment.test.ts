@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Rep } from '../../../functions/config/schema.ts';
-import { NoRepAvailableError, pickRep, rotation, teamFor } from '../../../functions/deal/assignment.ts';
-import { config } from '../../fixtures/config.ts';
+import type { Rep } from '#functions/config/schema.ts';
+import { NoRepAvailableError, pickRep, rotation, teamFor } from '#functions/deal/assignment.ts';
+import { config } from '#test/fixtures/config.ts';
 
 const now = new Date('2026-11-26T15:00:00Z');
 const rep = (id: string, o: Partial<Rep> = {}): Rep => ({

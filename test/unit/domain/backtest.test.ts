@@ -6,7 +6,7 @@ import {
   cutoffFor,
   parseRules,
   parseSince,
-} from '../../../analytics/backtest.ts';
+} from '#analytics/backtest.ts';
 import {
   type ClosedLead,
   closedDeals,
@@ -14,11 +14,11 @@ import {
   journeyStart,
   replayJourney,
   type StoredEvent,
-} from '../../../analytics/journey.ts';
-import type { ScoringConfig } from '../../../functions/config/schema.ts';
-import type { LeadStage } from '../../../functions/lead/lead-stage.ts';
-import { config } from '../../fixtures/config.ts';
-import { aLead } from '../../fixtures/leads.ts';
+} from '#analytics/journey.ts';
+import type { ScoringConfig } from '#functions/config/schema.ts';
+import type { LeadStage } from '#functions/lead/lead-stage.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
 
 const current = config.scoring;
 const DAY = 86_400_000;

@@ -8,7 +8,7 @@ import {
   per1000,
   withExpressCapture,
   withSchedulerWaits,
-} from '../../../analytics/cost.ts';
+} from '#analytics/cost.ts';
 
 // Round numbers so the expected costs are computed by hand.
 const prices: Prices = {

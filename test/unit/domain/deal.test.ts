@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { shouldRecycle, transition } from '../../../functions/deal/deal.ts';
-import { IllegalTransitionError, ValidationError } from '../../../functions/platform/errors.ts';
+import { shouldRecycle, transition } from '#functions/deal/deal.ts';
+import { IllegalTransitionError, ValidationError } from '#functions/platform/errors.ts';
 
 describe('deal transitions', () => {
   it('goes assigned → accepted → won with the amount', () => {
@@ -54,7 +54,7 @@ describe('shouldRecycle', () => {
 
 describe('deal outcomes', () => {
   it('reads the outcome a deal records, and what it answers to each wait', async () => {
-    const { answerFor, outcomeOf } = await import('../../../functions/deal/deal.ts');
+    const { answerFor, outcomeOf } = await import('#functions/deal/deal.ts');
     expect(outcomeOf({ stage: 'won', amount: 10 })).toEqual({ action: 'won', amount: 10 });
     expect(outcomeOf({ stage: 'lost', lostReason: 'timing' })).toEqual({ action: 'lost', reason: 'timing' });
     expect(outcomeOf({ stage: 'assigned' })).toBeUndefined();

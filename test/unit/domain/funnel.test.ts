@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { milestonesFromHistory } from '../../../analytics/funnel-history.ts';
+import { milestonesFromHistory } from '#analytics/funnel-history.ts';
 import {
   bandOf,
   bestThreshold,
@@ -11,16 +11,16 @@ import {
   MIN_LOWER_BOUND_GAIN,
   medianOf,
   wilson,
-} from '../../../functions/funnel/funnel.ts';
+} from '#functions/funnel/funnel.ts';
 import {
   countersOf,
   markerOf,
   reasonKey,
   runFactsOf,
   scoreFactsOf,
-} from '../../../functions/funnel/funnel-counters.ts';
-import { config } from '../../fixtures/config.ts';
-import { aLead } from '../../fixtures/leads.ts';
+} from '#functions/funnel/funnel-counters.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
 
 describe('conversion', () => {
   it('divides each stage by the one before it in the same period, null when nothing entered it', () => {

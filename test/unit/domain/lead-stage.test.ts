@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { stageAfterClose } from '../../../functions/deal/deal.ts';
+import { stageAfterClose } from '#functions/deal/deal.ts';
 import {
   canMoveLead,
   isEnded,
@@ -7,7 +7,7 @@ import {
   predecessorsOf,
   stageAfterNurture,
   stageForRoute,
-} from '../../../functions/lead/lead-stage.ts';
+} from '#functions/lead/lead-stage.ts';
 
 describe('lead-stage machine', () => {
   it('walks the happy path: captured → sales-ready → assigned → won, then a new run starts over', () => {

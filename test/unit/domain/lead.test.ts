@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { executionNameFor, leadIdFor, normalizeEmail, parseLead } from '../../../functions/lead/lead.ts';
-import { ValidationError } from '../../../functions/platform/errors.ts';
-import { aFormSubmission } from '../../fixtures/leads.ts';
+import { executionNameFor, leadIdFor, normalizeEmail, parseLead } from '#functions/lead/lead.ts';
+import { ValidationError } from '#functions/platform/errors.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
 
 const forms = ['demo-request', 'newsletter', 'contact'];
 const fieldErrors = (input: unknown) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type LinkClaims, LinkError, signLink, verifyLink } from '../../../functions/mail/links.ts';
+import { type LinkClaims, LinkError, signLink, verifyLink } from '#functions/mail/links.ts';
 
 const key = 'k'.repeat(32);
 const now = new Date('2026-11-26T12:00:00Z');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideNurture, type NurtureFacts, PAUSED_RECHECK_MS } from '../../../functions/lead/nurture.ts';
+import { decideNurture, type NurtureFacts, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
 
 const now = new Date('2026-11-25T16:00:00.000Z');
 const facts = (o: Partial<NurtureFacts> = {}): NurtureFacts => ({

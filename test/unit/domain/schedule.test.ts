@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nextSendTime } from '../../../functions/lead/schedule.ts';
+import { nextSendTime } from '#functions/lead/schedule.ts';
 
 const hours = { startHour: 9, endHour: 17, days: [1, 2, 3, 4, 5], defaultTimeZone: 'UTC' };
 

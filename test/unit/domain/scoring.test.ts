@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { routeLead, scoreLead } from '../../../functions/lead/scoring.ts';
-import { config } from '../../fixtures/config.ts';
-import { aLead } from '../../fixtures/leads.ts';
+import { routeLead, scoreLead } from '#functions/lead/scoring.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
 
 const rules = config.scoring;
 const now = new Date('2026-11-26T15:00:00Z');

@@ -1,10 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  checkedEvent,
-  type TimelineEvent,
-  TimelineEventError,
-  timeline,
-} from '../../../functions/lead/timeline.ts';
+import { checkedEvent, type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
 
 const AT = '2026-11-27T10:15:42.123Z';
 const tagged = { formType: 'pricing', utmSource: 'linkedin', utmMedium: '', utmCampaign: 'q4' };

@@ -8,18 +8,18 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHandler as recordFailureWith } from '../../../functions/events/record-failure.ts';
-import { rescore } from '../../../functions/lead/rescore.ts';
-import { sfnRuns } from '../../../functions/platform/runs.ts';
-import { StepInputError } from '../../../functions/platform/step.ts';
-import { createHandler as assignRepWith, dealIdFor } from '../../../functions/steps/assign-rep.ts';
-import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
-import type { Assignment } from '../../../functions/steps/contracts.ts';
-import { config } from '../../fixtures/config.ts';
-import { aLambdaContext } from '../../fixtures/lambda.ts';
-import { aLead } from '../../fixtures/leads.ts';
-import { parseMime } from '../../fixtures/mail.ts';
-import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
+import { createHandler as recordFailureWith } from '#functions/events/record-failure.ts';
+import { rescore } from '#functions/lead/rescore.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import { StepInputError } from '#functions/platform/step.ts';
+import { createHandler as assignRepWith, dealIdFor } from '#functions/steps/assign-rep.ts';
+import { createHandler as closeWith } from '#functions/steps/close-deal.ts';
+import type { Assignment } from '#functions/steps/contracts.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLambdaContext } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { parseMime } from '#test/fixtures/mail.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const ses = mockClient(SESClient);
 const secrets = mockClient(SecretsManagerClient);
@@ -186,7 +186,7 @@ describe('capacity: a full team means waiting, never failing', () => {
     sfn
       .on(SendTaskFailureCommand, { taskToken: gone.taskToken })
       .rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
-    const { wakeNextWaiter } = await import('../../../functions/deal/capacity.ts');
+    const { wakeNextWaiter } = await import('#functions/deal/capacity.ts');
     expect(await wakeNextWaiter({ reps: db.reps, runs }, 'enterprise-na')).toBe(true);
     expect(woken().map((w) => w.taskToken)).toEqual([gone.taskToken, alive.taskToken]);
     expect(await db.reps.oldestWaiters('enterprise-na', 5)).toEqual([]);

@@ -1,16 +1,16 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { describe, expect, it } from 'vitest';
-import { createHandler as adminWith } from '../../../functions/api/admin.ts';
-import { NoRepAvailableError } from '../../../functions/deal/assignment.ts';
-import { LinkError } from '../../../functions/mail/links.ts';
+import { createHandler as adminWith } from '#functions/api/admin.ts';
+import { NoRepAvailableError } from '#functions/deal/assignment.ts';
+import { LinkError } from '#functions/mail/links.ts';
 import {
   ConflictError,
   DomainError,
   IllegalTransitionError,
   NotFoundError,
   ValidationError,
-} from '../../../functions/platform/errors.ts';
+} from '#functions/platform/errors.ts';
 import {
   errorAnswers,
   type HttpEvent,
@@ -20,11 +20,11 @@ import {
   PayloadTooLargeError,
   securityHeaders,
   UnsupportedMediaTypeError,
-} from '../../../functions/platform/http.ts';
-import { page } from '../../../functions/platform/pages.ts';
-import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
-import { aLead } from '../../fixtures/leads.ts';
-import { memoryStores } from '../../fixtures/memory-stores.ts';
+} from '#functions/platform/http.ts';
+import { page } from '#functions/platform/pages.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
 /** A handler with the edge's error and header middlewares around `fn`. */
 const edge = (format: 'json' | 'html', fn: () => Promise<HttpResult>) =>

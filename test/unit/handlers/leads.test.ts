@@ -1,13 +1,13 @@
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createHandler } from '../../../functions/api/leads.ts';
-import { executionNameFor, leadIdFor } from '../../../functions/lead/lead.ts';
-import { sfnRuns } from '../../../functions/platform/runs.ts';
-import { config } from '../../fixtures/config.ts';
-import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
-import { aFormSubmission, aLead } from '../../fixtures/leads.ts';
-import { memoryStores } from '../../fixtures/memory-stores.ts';
+import { createHandler } from '#functions/api/leads.ts';
+import { executionNameFor, leadIdFor } from '#functions/lead/lead.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { aFormSubmission, aLead } from '#test/fixtures/leads.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const sfn = mockClient(SFNClient);
 // The Step Functions Runs with the production handler's client options, under aws-sdk-client-mock.

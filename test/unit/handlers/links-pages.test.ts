@@ -2,14 +2,14 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHandler as clickWith } from '../../../functions/api/click.ts';
-import { createHandler as unsubscribeWith } from '../../../functions/api/unsubscribe.ts';
-import { signLink } from '../../../functions/mail/links.ts';
-import type { HttpEvent, HttpResult } from '../../../functions/platform/http.ts';
-import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
-import { aLead } from '../../fixtures/leads.ts';
-import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
-import { fakeRuns } from '../../fixtures/runs.ts';
+import { createHandler as clickWith } from '#functions/api/click.ts';
+import { createHandler as unsubscribeWith } from '#functions/api/unsubscribe.ts';
+import { signLink } from '#functions/mail/links.ts';
+import type { HttpEvent, HttpResult } from '#functions/platform/http.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+import { fakeRuns } from '#test/fixtures/runs.ts';
 
 const KEY = 'unit-test-signing-key-0123456789abcdef';
 const secrets = mockClient(SecretsManagerClient);

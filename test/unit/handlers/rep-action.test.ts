@@ -2,13 +2,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHandler } from '../../../functions/api/rep-action.ts';
-import { type LinkClaims, signLink } from '../../../functions/mail/links.ts';
-import { sfnRuns } from '../../../functions/platform/runs.ts';
-import type { DealRecord } from '../../../functions/stores.ts';
-import { aDeal } from '../../fixtures/deals.ts';
-import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
-import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
+import { createHandler } from '#functions/api/rep-action.ts';
+import { type LinkClaims, signLink } from '#functions/mail/links.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import type { DealRecord } from '#functions/stores.ts';
+import { aDeal } from '#test/fixtures/deals.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const KEY = 'unit-test-signing-key-0123456789abcdef';
 const sfn = mockClient(SFNClient);

@@ -7,16 +7,16 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createHandler as adminWriteWith } from '../../../functions/api/admin-write.ts';
-import { deliverToActiveRun } from '../../../functions/api/submissions.ts';
-import { evaluateBreaker, updateBreaker } from '../../../functions/deliverability/breaker.ts';
-import { createHandler as sesEventsWith } from '../../../functions/events/ses-events.ts';
-import { sfnRuns } from '../../../functions/platform/runs.ts';
-import { createHandler as awaitSignalWith } from '../../../functions/steps/await-signal.ts';
-import { aDeal } from '../../fixtures/deals.ts';
-import { aLambdaContext, anHttpEvent } from '../../fixtures/lambda.ts';
-import { aLead } from '../../fixtures/leads.ts';
-import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
+import { createHandler as adminWriteWith } from '#functions/api/admin-write.ts';
+import { deliverToActiveRun } from '#functions/api/submissions.ts';
+import { evaluateBreaker, updateBreaker } from '#functions/deliverability/breaker.ts';
+import { createHandler as sesEventsWith } from '#functions/events/ses-events.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import { createHandler as awaitSignalWith } from '#functions/steps/await-signal.ts';
+import { aDeal } from '#test/fixtures/deals.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const ses = mockClient(SESClient);
 const sfn = mockClient(SFNClient);

@@ -2,13 +2,13 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StepInputError } from '../../../functions/platform/step.ts';
-import { createHandler as captureWith } from '../../../functions/steps/capture.ts';
-import { createHandler as closeWith } from '../../../functions/steps/close-deal.ts';
-import { aLambdaContext } from '../../fixtures/lambda.ts';
-import { aLead } from '../../fixtures/leads.ts';
-import { type MemoryStores, memoryStores } from '../../fixtures/memory-stores.ts';
-import { fakeRuns } from '../../fixtures/runs.ts';
+import { StepInputError } from '#functions/platform/step.ts';
+import { createHandler as captureWith } from '#functions/steps/capture.ts';
+import { createHandler as closeWith } from '#functions/steps/close-deal.ts';
+import { aLambdaContext } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+import { fakeRuns } from '#test/fixtures/runs.ts';
 
 const ses = mockClient(SESClient);
 const secrets = mockClient(SecretsManagerClient);
