@@ -19,12 +19,17 @@ import { parseArgs } from 'node:util';
 export const TIME_SENSITIVE = [
   'test/integration',
   'test/reliability',
-  'test/unit/domain',
-  'test/unit/handlers',
-  'test/unit/funnel.test.ts',
-  'test/unit/funnel-rebuild.test.ts',
-  'test/unit/console-format.test.ts',
-  'test/unit/local-clock.test.ts',
+  'test/unit/analytics',
+  'test/unit/functions/api',
+  'test/unit/functions/deal',
+  'test/unit/functions/events',
+  'test/unit/functions/funnel',
+  'test/unit/functions/lead',
+  'test/unit/functions/mail/links.test.ts',
+  'test/unit/functions/platform/http.test.ts',
+  'test/unit/functions/steps',
+  'test/unit/console/format.test.ts',
+  'test/unit/local/clock.test.ts',
 ];
 
 export interface Moment {

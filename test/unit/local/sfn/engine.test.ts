@@ -69,7 +69,7 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     const sfn = engine(slowTask, async () => ({ ok: true }));
     const prepared = sfn.prepare(slowTask, 'Slow');
     expect(prepared.States.Slow?.TimeoutSeconds).toBe(99_999_999);
-    // …and such a timer does not fire early (local/long-timers.ts; see long-timers.test.ts).
+    // …and such a timer does not fire early (local/long-timers.ts; see test/unit/local/long-timers.test.ts).
     const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'slow', input: '{}' });
     expect((await untilDone(sfn, executionArn)).status).toBe('SUCCEEDED');
   });
