@@ -1,12 +1,12 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { buildApp } from '../infra/app.ts';
-import { loadConfig } from '../infra/load-config.ts';
+import { buildApp } from '#infra/app.ts';
+import { loadConfig } from '#infra/load-config.ts';
+import { root } from '#test/fixtures/root.ts';
 
 /** Synthesizes the real app once (bundles, template, cdk-nag); every test reads this cloud assembly. */
 export default function setup(project: TestProject) {
-  const root = join(import.meta.dirname, '..');
   const outdir = join(root, 'cdk.out.test');
   rmSync(outdir, { recursive: true, force: true });
   const started = Date.now();

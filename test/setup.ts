@@ -1,5 +1,5 @@
-import '../local/long-timers.ts';
-import { config } from '../functions/config/bundled.ts';
+import '#local/long-timers.ts';
+import { config } from '#functions/config/bundled.ts';
 
 // Handlers read these at module scope; unit tests mock the AWS clients, so any value works.
 process.env.AWS_REGION ??= 'us-east-1';

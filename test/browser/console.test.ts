@@ -8,9 +8,9 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { chooseBrowser, followRedirectsToRoutedPages, launchBrowser } from '../fixtures/browser.ts';
-import { config } from '../fixtures/config.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { chooseBrowser, followRedirectsToRoutedPages, launchBrowser } from '#test/fixtures/browser.ts';
+import { config } from '#test/fixtures/config.ts';
 import {
   eventually,
   postLead,
@@ -18,9 +18,9 @@ import {
   startTestStack,
   storesOf,
   type TestStack,
-} from '../fixtures/local-stack.ts';
+} from '#test/fixtures/local-stack.ts';
+import { root } from '#test/fixtures/root.ts';
 
-const root = join(import.meta.dirname, '../..');
 const shots = join(root, '.screenshots');
 const thankYouUrl = config.app.forms.thankYouUrl;
 /**

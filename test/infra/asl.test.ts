@@ -5,9 +5,9 @@ import { createRequire } from 'node:module';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { getLanguageService, TextDocument } from 'amazon-states-language-service';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { TransientError } from '../../functions/platform/step.ts';
-import { CAPACITY_FREED } from '../../functions/steps/contracts.ts';
-import { type AslDefinition, loadTemplate, stateMachinesOf } from '../../local/template.ts';
+import { TransientError } from '#functions/platform/step.ts';
+import { CAPACITY_FREED } from '#functions/steps/contracts.ts';
+import { type AslDefinition, loadTemplate, stateMachinesOf } from '#local/template.ts';
 
 const validate = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
   isValid: boolean;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { functionsOf, loadTemplate } from '../../local/template.ts';
+import { functionsOf, loadTemplate } from '#local/template.ts';
 
 /** Each function's bundle as esbuild reports it in the metafile the synth wrote next to it. */
 function bundles() {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { type AslDefinition, loadTemplate, stateMachinesOf } from '../../local/template.ts';
-import { config } from '../fixtures/config.ts';
+import { type AslDefinition, loadTemplate, stateMachinesOf } from '#local/template.ts';
+import { config } from '#test/fixtures/config.ts';
 
 let def: AslDefinition;
 beforeAll(() => {

@@ -6,9 +6,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildApp } from '../../infra/app.ts';
-import { loadTemplate } from '../../local/template.ts';
-import { config } from '../fixtures/config.ts';
+import { buildApp } from '#infra/app.ts';
+import { loadTemplate } from '#local/template.ts';
+import { config } from '#test/fixtures/config.ts';
 
 let template: Template;
 let raw: ReturnType<typeof loadTemplate>;

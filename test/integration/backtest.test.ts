@@ -5,19 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ScoringConfig } from '../../functions/config/schema.ts';
-import type { Lead } from '../../functions/lead/lead.ts';
-import type { LeadStage } from '../../functions/lead/lead-stage.ts';
-import type { Stores } from '../../functions/stores.ts';
-import { loadTemplate, tablesOf } from '../../local/template.ts';
-import { config } from '../fixtures/config.ts';
-import { aLead } from '../fixtures/leads.ts';
-import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
+import type { ScoringConfig } from '#functions/config/schema.ts';
+import type { Lead } from '#functions/lead/lead.ts';
+import type { LeadStage } from '#functions/lead/lead-stage.ts';
+import type { Stores } from '#functions/stores.ts';
+import { loadTemplate, tablesOf } from '#local/template.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { root } from '#test/fixtures/root.ts';
+import { type Harness, startHarness, submission } from '#test/fixtures/workflow-harness.ts';
 
 // The backtest script as a user runs it (a child process, `tsx scripts/backtest.ts`), on a real table:
 // closed journeys made by the real handlers on the synthesized definition (won, lost, disqualified,
 // unsubscribed), plus back-dated ones written through the data layer as those handlers write them.
-const root = join(import.meta.dirname, '../..');
 const DAY = 86_400_000;
 let h: Harness;
 let stores: Stores;

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { executionNameFor, parseLead } from '../../functions/lead/lead.ts';
-import { runInput } from '../../functions/steps/contracts.ts';
-import type { Stores } from '../../functions/stores.ts';
-import { config } from '../fixtures/config.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, startHarness, type WaitInfo } from '../fixtures/workflow-harness.ts';
+import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
+import { runInput } from '#functions/steps/contracts.ts';
+import type { Stores } from '#functions/stores.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { type Harness, startHarness, type WaitInfo } from '#test/fixtures/workflow-harness.ts';
 
 // Business time at 1,000×: a run waiting for a free rep looks again on its own every 3.6 s (60 min), so
 // the test shows the queue handing slots over as deals close, not the timer.

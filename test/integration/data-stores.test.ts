@@ -2,15 +2,15 @@ import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
-import { type TimelineEvent, TimelineEventError, timeline } from '../../functions/lead/timeline.ts';
-import { IllegalTransitionError, NotFoundError } from '../../functions/platform/errors.ts';
-import { dynamoStores, type Stores } from '../../functions/stores.ts';
-import { createTables } from '../../local/tables.ts';
-import { loadTemplate } from '../../local/template.ts';
-import { config } from '../fixtures/config.ts';
-import { aDeal } from '../fixtures/deals.ts';
-import { aLead } from '../fixtures/leads.ts';
-import { memoryStores } from '../fixtures/memory-stores.ts';
+import { type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
+import { IllegalTransitionError, NotFoundError } from '#functions/platform/errors.ts';
+import { dynamoStores, type Stores } from '#functions/stores.ts';
+import { createTables } from '#local/tables.ts';
+import { loadTemplate } from '#local/template.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aDeal } from '#test/fixtures/deals.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
 // One suite, two implementations: the DynamoDB stores on dynalite with the synthesized table, and the
 // in-memory stores the handler unit tests use. A condition one of them forgets fails here.

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { stackNow } from '../../serve/stack-file.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { stackNow } from '#serve/stack-file.ts';
 import {
   adminApi,
   eventually,
@@ -9,7 +9,7 @@ import {
   runsOfLead,
   startTestStack,
   type TestStack,
-} from '../fixtures/local-stack.ts';
+} from '#test/fixtures/local-stack.ts';
 
 // One clock for the whole local stack (docs/architecture.md, "One clock"): started on a Friday at 17:30 in Chicago at a day a
 // second, a newsletter lead's welcome email waits for Monday's business hours — on the virtual calendar, not

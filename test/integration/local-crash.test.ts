@@ -11,10 +11,10 @@ import {
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { credentials, eventually, startTestStack, type TestStack } from '../fixtures/local-stack.ts';
-import { type ChildStack, startChildStack } from '../fixtures/local-stack-child.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { credentials, eventually, startTestStack, type TestStack } from '#test/fixtures/local-stack.ts';
+import { type ChildStack, startChildStack } from '#test/fixtures/local-stack-child.ts';
 
 let child: ChildStack | undefined;
 let restarted: TestStack | undefined;

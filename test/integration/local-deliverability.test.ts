@@ -1,7 +1,7 @@
 import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { loadTemplate } from '../../local/template.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { loadTemplate } from '#local/template.ts';
 import {
   adminApi,
   credentials,
@@ -13,7 +13,7 @@ import {
   startTestStack,
   storesOf,
   type TestStack,
-} from '../fixtures/local-stack.ts';
+} from '#test/fixtures/local-stack.ts';
 
 // The deliverability breaker end to end, driven by SES's mailbox simulator addresses (the same sends
 // behave the same in AWS): bounces over the limit trip it, nurture sends pause while runs wait, sends

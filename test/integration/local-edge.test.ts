@@ -2,8 +2,8 @@ import { lstatSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { LocalStack } from '../../local/runtime.ts';
-import { startTestStack } from '../fixtures/local-stack.ts';
+import type { LocalStack } from '#local/runtime.ts';
+import { startTestStack } from '#test/fixtures/local-stack.ts';
 
 let t: Awaited<ReturnType<typeof startTestStack>>;
 const during: Record<string, { status: number; retryAfter: string | null }> = {};

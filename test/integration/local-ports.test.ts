@@ -8,13 +8,13 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../infra/load-config.ts';
-import { startLocal } from '../../local/runtime.ts';
-import { PortInUseError } from '../../serve/ports.ts';
-import { readStackFile, STACK_FILE } from '../../serve/stack-file.ts';
-import { freeBasePort, startTestStack, type TestStack } from '../fixtures/local-stack.ts';
+import { loadConfig } from '#infra/load-config.ts';
+import { startLocal } from '#local/runtime.ts';
+import { PortInUseError } from '#serve/ports.ts';
+import { readStackFile, STACK_FILE } from '#serve/stack-file.ts';
+import { freeBasePort, startTestStack, type TestStack } from '#test/fixtures/local-stack.ts';
+import { root } from '#test/fixtures/root.ts';
 
-const root = join(import.meta.dirname, '../..');
 let t: TestStack | undefined;
 let base: number;
 

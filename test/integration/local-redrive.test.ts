@@ -6,8 +6,8 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { credentials, eventually, startTestStack } from '#test/fixtures/local-stack.ts';
 
 // The synthesized app on the local runtime: a step that keeps crashing fails the run at that state,
 // the template's EventBridge rule delivers the status change, and after the fault is cleared a

@@ -14,12 +14,12 @@ import {
   TaskDoesNotExist,
 } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor, parseLead } from '../../functions/lead/lead.ts';
-import { keys } from '../../functions/platform/keys.ts';
-import { runInput } from '../../functions/steps/contracts.ts';
-import { majorOf } from '../../local/template.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
+import { leadIdFor, parseLead } from '#functions/lead/lead.ts';
+import { keys } from '#functions/platform/keys.ts';
+import { runInput } from '#functions/steps/contracts.ts';
+import { majorOf } from '#local/template.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { credentials, eventually, startTestStack } from '#test/fixtures/local-stack.ts';
 
 let t: Awaited<ReturnType<typeof startTestStack>>;
 let sfn: SFNClient;

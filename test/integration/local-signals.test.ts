@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { signLink } from '../../functions/mail/links.ts';
-import { unsubscribeUrlOf } from '../../local/mailbox.ts';
-import { config } from '../fixtures/config.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { signLink } from '#functions/mail/links.ts';
+import { unsubscribeUrlOf } from '#local/mailbox.ts';
+import { config } from '#test/fixtures/config.ts';
 import {
   adminApi,
   enteredStates,
@@ -17,7 +17,7 @@ import {
   startTestStack,
   storesOf,
   type TestStack,
-} from '../fixtures/local-stack.ts';
+} from '#test/fixtures/local-stack.ts';
 
 // The listening journey end to end through the local API (`npm start`'s runtime): signals wake a parked
 // nurture wait, SES's mailbox simulator addresses bounce and complain, and erase removes a lead.

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GetExecutionHistoryCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { credentials, eventually, startTestStack } from '#test/fixtures/local-stack.ts';
 
 const DAY_PER_50MS = 86_400 * 20;
 const post = (api: (p: string, i?: RequestInit) => Promise<Response>, lead: Record<string, unknown>) =>

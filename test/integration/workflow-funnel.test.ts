@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { rebuildFunnel } from '../../analytics/funnel-rebuild.ts';
-import type { Stores } from '../../functions/stores.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
+import { rebuildFunnel } from '#analytics/funnel-rebuild.ts';
+import type { Stores } from '#functions/stores.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { type Harness, startHarness, submission } from '#test/fixtures/workflow-harness.ts';
 
 // The funnel counted by the real handlers as runs of the synthesized definition go (incremental), checked
 // against hand-counted figures, then against `npm run funnel:rebuild`'s recount from the leads.

@@ -1,11 +1,11 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { executionNameFor, parseLead } from '../../functions/lead/lead.ts';
-import { runInput } from '../../functions/steps/contracts.ts';
-import { sesEventsOf } from '../../local/ses-simulator.ts';
-import { aLambdaContext } from '../fixtures/lambda.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, startHarness } from '../fixtures/workflow-harness.ts';
+import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
+import { runInput } from '#functions/steps/contracts.ts';
+import { sesEventsOf } from '#local/ses-simulator.ts';
+import { aLambdaContext } from '#test/fixtures/lambda.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { type Harness, startHarness } from '#test/fixtures/workflow-harness.ts';
 
 // Each signal wakes a nurtured lead's parked wait at once (the synthesized definition, the real handlers):
 // a form, a tracked click, an unsubscribe, a bounce and a complaint, each arriving while the run waits

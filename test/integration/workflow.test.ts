@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import { type Harness, startHarness, submission } from '../fixtures/workflow-harness.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { type Harness, startHarness, submission } from '#test/fixtures/workflow-harness.ts';
 
 let h: Harness;
 beforeAll(async () => {

@@ -3,9 +3,9 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { signLink } from '../../functions/mail/links.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { credentials, eventually, startTestStack } from '../fixtures/local-stack.ts';
+import { signLink } from '#functions/mail/links.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { credentials, eventually, startTestStack } from '#test/fixtures/local-stack.ts';
 
 // The bad-input corpus: hostile and malformed requests to every public route of `npm start`, over real
 // HTTP. Each case must get a 4xx with a body that says what is wrong, and write nothing: the table and

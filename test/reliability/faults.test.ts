@@ -1,8 +1,8 @@
 import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { leadIdFor } from '../../functions/lead/lead.ts';
-import type { Stores } from '../../functions/stores.ts';
-import { config } from '../fixtures/config.ts';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import type { Stores } from '#functions/stores.ts';
+import { config } from '#test/fixtures/config.ts';
 import {
   credentials,
   eventually,
@@ -10,7 +10,7 @@ import {
   startTestStack,
   storesOf,
   type TestStack,
-} from '../fixtures/local-stack.ts';
+} from '#test/fixtures/local-stack.ts';
 
 // Faults injected by the local runtime's fault switch (DynamoDB and SES errors and throttles at a rate,
 // a handler's worker crashing mid-step): runs retry and finish, nothing is lost, each rep's slot comes

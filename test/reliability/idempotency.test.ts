@@ -1,10 +1,10 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { signLink } from '../../functions/mail/links.ts';
-import type { Stores } from '../../functions/stores.ts';
-import { config } from '../fixtures/config.ts';
-import { aFormSubmission } from '../fixtures/leads.ts';
-import { type Harness, SIGNING_KEY, startHarness, submission } from '../fixtures/workflow-harness.ts';
+import { signLink } from '#functions/mail/links.ts';
+import type { Stores } from '#functions/stores.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aFormSubmission } from '#test/fixtures/leads.ts';
+import { type Harness, SIGNING_KEY, startHarness, submission } from '#test/fixtures/workflow-harness.ts';
 
 // At-least-once everywhere: Lambda may run a step twice, EventBridge may deliver twice, a browser may
 // post twice. Each case replays and checks there is still one lead, one run, one email per step, one deal.
@@ -81,7 +81,7 @@ describe('every step handler replayed with the same input', () => {
     h.ses.on(SendRawEmailCommand).rejects(Object.assign(new Error('boom'), { name: 'MessageRejected' }));
     const result = await h.run(input, name);
     h.ses.reset();
-    const { parseMime } = await import('../fixtures/mail.ts');
+    const { parseMime } = await import('#test/fixtures/mail.ts');
     h.ses.on(SendRawEmailCommand).callsFake((i: { RawMessage: { Data: Uint8Array } }) => {
       h.mails.push(parseMime(Buffer.from(i.RawMessage.Data).toString('utf8')));
       return { MessageId: `msg-${h.mails.length}` };

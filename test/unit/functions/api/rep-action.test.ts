@@ -1,0 +1,150 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist, TaskTimedOut } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHandler } from '#functions/api/rep-action.ts';
+import { type LinkClaims, signLink } from '#functions/mail/links.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import type { DealRecord } from '#functions/stores.ts';
+import { aDeal } from '#test/fixtures/deals.ts';
+import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+
+const KEY = 'unit-test-signing-key-0123456789abcdef';
+const sfn = mockClient(SFNClient);
+const secrets = mockClient(SecretsManagerClient);
+let db: MemoryStores;
+const runs = sfnRuns();
+
+beforeEach(() => {
+  db = memoryStores();
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: KEY });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+});
+afterEach(() => {
+  sfn.reset();
+  secrets.reset();
+});
+
+const link = (action: 'accept' | 'won' | 'lost', o: Partial<LinkClaims> = {}) =>
+  `/deals/action?t=${signLink({ action, subject: aDeal().dealId, audience: 'rep-ava', exp: Date.now() / 1000 + 3600, ...o }, KEY)}`;
+const call = (method: string, url: string, body?: string) =>
+  createHandler({ ...db, runs })(
+    anHttpEvent(method, url, {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      ...(body ? { body } : {}),
+    }),
+    aLambdaContext(),
+  );
+const givenDeal = (o: Partial<DealRecord> = {}) => db.deals.create(aDeal(o));
+const deal = async () => db.deals.get(aDeal().dealId);
+const resumed = () => sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input);
+
+describe('rep action links', () => {
+  it('only shows a confirmation page on GET: a mail scanner changes nothing', async () => {
+    await givenDeal();
+    const res = await call('GET', link('accept'));
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('<form method="post"');
+    expect(await deal()).toEqual(aDeal());
+    expect(resumed()).toHaveLength(0);
+  });
+
+  it('accepts on POST: moves the deal, drops the token, then resumes the run with it', async () => {
+    await givenDeal();
+    const res = await call('POST', link('accept'));
+    expect(res.statusCode).toBe(200);
+    expect((await deal())?.stage).toBe('accepted');
+    expect((await deal())?.taskToken).toBeUndefined();
+    expect(resumed()).toEqual([{ taskToken: 'task-token-1', output: JSON.stringify({ action: 'accept' }) }]);
+  });
+
+  it('reports a win with its amount', async () => {
+    await givenDeal({ stage: 'accepted' });
+    const res = await call('POST', link('won'), 'amount=12500.5');
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(String(resumed()[0]?.output))).toEqual({ action: 'won', amount: 12500.5 });
+    expect((await deal())?.amount).toBe(12500.5);
+  });
+
+  it('requires an amount for a win and a known reason for a loss', async () => {
+    await givenDeal({ stage: 'accepted' });
+    expect((await call('POST', link('won'), 'amount=')).statusCode).toBe(400);
+    expect((await call('POST', link('lost'), 'reason=meh')).statusCode).toBe(400);
+    expect(resumed()).toHaveLength(0);
+    expect((await deal())?.stage).toBe('accepted');
+  });
+
+  it.each([
+    ['tampered', () => `${link('accept').slice(0, -3)}AAA`],
+    ['expired', () => link('accept', { exp: Date.now() / 1000 - 1 })],
+    ['for another rep', () => link('accept', { audience: 'rep-ben' })],
+  ])('refuses a %s link with a clear page and changes nothing', async (_, url) => {
+    await givenDeal();
+    const res = await call('POST', url());
+    expect(res.statusCode).toBeGreaterThanOrEqual(400);
+    expect(res.headers?.['content-type']).toContain('text/html');
+    expect(await deal()).toEqual(aDeal());
+    expect(resumed()).toHaveLength(0);
+  });
+
+  it('treats a replayed link as already done', async () => {
+    await givenDeal({ stage: 'accepted', taskToken: undefined });
+    const res = await call('POST', link('accept'));
+    expect(res.statusCode).toBe(409);
+    expect(res.body).toContain('Already done');
+    expect(resumed()).toHaveLength(0);
+  });
+
+  it('lets only one of two simultaneous clicks act', async () => {
+    await givenDeal();
+    const [a, b] = await Promise.all([call('POST', link('accept')), call('POST', link('accept'))]);
+    expect([a.statusCode, b.statusCode].sort()).toEqual([200, 409]);
+    expect(resumed()).toHaveLength(1);
+  });
+
+  it.each([
+    ['timed out', () => new TaskTimedOut({ message: 'timed out', $metadata: {} })],
+    ['gone', () => new TaskDoesNotExist({ message: 'gone', $metadata: {} })],
+  ])('answers 410 and leaves the deal as it was when the wait has %s', async (_, error) => {
+    await givenDeal();
+    sfn.on(SendTaskSuccessCommand).rejects(error());
+    const res = await call('POST', link('lost'), 'reason=no-budget');
+    expect(res.statusCode).toBe(410);
+    expect(res.body).toContain('journey has ended');
+    expect(await deal()).toMatchObject({ stage: 'assigned', taskToken: 'task-token-1' });
+  });
+
+  it('answers 410 on a deal whose run has failed, on GET and POST, and changes nothing', async () => {
+    await givenDeal({ runEnd: 'FAILED', runEndedAt: '2026-11-26T11:00:00.000Z', taskToken: undefined });
+    const get = await call('GET', link('accept'));
+    const post = await call('POST', link('accept'));
+    expect([get.statusCode, post.statusCode]).toEqual([410, 410]);
+    expect(post.body).toContain('stopped on an error');
+    expect((await deal())?.stage).toBe('assigned');
+    expect(resumed()).toHaveLength(0);
+  });
+
+  it.each(['1e20', '-1', 'abc'])('refuses the amount %s with 400', async (amount) => {
+    await givenDeal({ stage: 'accepted' });
+    const res = await call('POST', link('won'), `amount=${amount}`);
+    expect(res.statusCode).toBe(400);
+    expect((await deal())?.stage).toBe('accepted');
+  });
+
+  it('undoes its claim when the run cannot be resumed, so the rep can try again', async () => {
+    await givenDeal();
+    sfn.on(SendTaskSuccessCommand).rejects(new Error('throttled'));
+    const res = await call('POST', link('accept'));
+    expect(res.statusCode).toBe(500);
+    expect(await deal()).toMatchObject({ stage: 'assigned', taskToken: 'task-token-1' });
+  });
+
+  it('escapes the token it echoes into the form', async () => {
+    await givenDeal();
+    const res = await call('GET', link('won'));
+    expect(res.body).not.toMatch(/<script/i);
+    expect(res.headers?.['content-security-policy']).toContain("default-src 'none'");
+    expect(res.headers).toMatchObject({ 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' });
+  });
+});

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { decideNurture, type NurtureFacts, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
+
+const now = new Date('2026-11-25T16:00:00.000Z');
+const facts = (o: Partial<NurtureFacts> = {}): NurtureFacts => ({
+  now,
+  state: { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' },
+  steps: 4,
+  dueByTimer: false,
+  suppressed: undefined,
+  consent: true,
+  route: 'nurture',
+  breakerTripped: false,
+  firstSlot: now,
+  pausedSlot: new Date(now.getTime() + PAUSED_RECHECK_MS),
+  ...o,
+});
+
+describe('the nurture decision', () => {
+  it('ends on a suppressed address, by why: unsubscribed, bounced or complained', () => {
+    expect(decideNurture(facts({ suppressed: 'unsubscribed' }))).toEqual({
+      action: 'end',
+      next: 'unsubscribed',
+    });
+    expect(decideNurture(facts({ suppressed: 'bounced' }))).toEqual({ action: 'end', next: 'bounced' });
+    expect(decideNurture(facts({ suppressed: 'complained' }))).toEqual({ action: 'end', next: 'complained' });
+    expect(decideNurture(facts({ consent: false }))).toEqual({ action: 'end', next: 'not-emailable' });
+  });
+
+  it('hands a lead who became sales-ready to sales at once, whatever the schedule', () => {
+    expect(decideNurture(facts({ route: 'sales-ready' }))).toEqual({ action: 'sales-ready' });
+  });
+
+  it('keeps waiting for the due time when a signal woke it early', () => {
+    expect(decideNurture(facts())).toEqual({
+      action: 'wait',
+      until: new Date('2026-11-27T16:00:00Z'),
+      why: 'not due',
+    });
+  });
+
+  it('sends when its timer ended the wait, and the first email of a cycle at once in business hours', () => {
+    expect(decideNurture(facts({ dueByTimer: true }))).toEqual({ action: 'send' });
+    expect(decideNurture(facts({ state: { cycle: 1, step: 0 } }))).toEqual({ action: 'send' });
+  });
+
+  it('holds the first email of a cycle until business hours open', () => {
+    const opens = new Date('2026-11-26T15:00:00.000Z');
+    expect(decideNurture(facts({ state: { cycle: 0, step: 0 }, firstSlot: opens }))).toEqual({
+      action: 'wait',
+      until: opens,
+      why: 'business hours',
+    });
+  });
+
+  it('pauses a due send while the breaker is tripped: the lead waits, nothing is skipped', () => {
+    expect(decideNurture(facts({ dueByTimer: true, breakerTripped: true }))).toEqual({
+      action: 'wait',
+      until: new Date(now.getTime() + PAUSED_RECHECK_MS),
+      why: 'sending paused',
+    });
+  });
+
+  it('looks again after a pause inside business hours, since the timer that ends the wait is trusted', () => {
+    const tomorrowNine = new Date('2026-11-26T09:00:00.000Z');
+    expect(
+      decideNurture(facts({ dueByTimer: true, breakerTripped: true, pausedSlot: tomorrowNine })),
+    ).toEqual({ action: 'wait', until: tomorrowNine, why: 'sending paused' });
+  });
+
+  it('ends the sequence when the wait after its last email is over', () => {
+    expect(
+      decideNurture(
+        facts({ dueByTimer: true, state: { cycle: 0, step: 4, nextSendAt: '2026-11-25T15:00:00Z' } }),
+      ),
+    ).toEqual({
+      action: 'end',
+      next: 'done',
+    });
+  });
+});

@@ -1,0 +1,214 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { SendTaskSuccessCommand, SFNClient, TaskDoesNotExist } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { signalLead } from '#functions/lead/signals.ts';
+import { timeline } from '#functions/lead/timeline.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import { createHandler as awaitSignalWith } from '#functions/steps/await-signal.ts';
+import type { StepInput } from '#functions/steps/contracts.ts';
+import { ENDING_WAIT_SECONDS, createHandler as nurtureWith } from '#functions/steps/nurture.ts';
+import { config } from '#test/fixtures/config.ts';
+import { aLambdaContext } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+
+const ses = mockClient(SESClient);
+const secrets = mockClient(SecretsManagerClient);
+const sfn = mockClient(SFNClient);
+const lead = aLead({ formType: 'newsletter', timeZone: 'America/Chicago' });
+// Wednesday 10:00 in Chicago: inside business hours.
+const WEDNESDAY = new Date('2026-11-25T16:00:00.000Z');
+let db: MemoryStores;
+const runs = sfnRuns();
+
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['Date'], now: WEDNESDAY });
+  db = memoryStores();
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(40) });
+  ses.on(SendRawEmailCommand).resolves({ MessageId: 'm-1' });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  await db.leads.capture(lead, 'run-1', WEDNESDAY.toISOString());
+  await db.leads.setStage(lead.id, 'nurturing', WEDNESDAY.toISOString());
+});
+afterEach(() => {
+  vi.useRealTimers();
+  ses.reset();
+  secrets.reset();
+  sfn.reset();
+});
+
+type Input = StepInput<'nurture'>;
+const nurture = (input: Partial<Input> = {}) =>
+  nurtureWith(db)(
+    { leadId: lead.id, nurture: { cycle: 0, step: 0 }, wake: null, ...input },
+    aLambdaContext(),
+  );
+const hourIn = (iso: string, tz = 'America/Chicago') =>
+  Number(
+    new Intl.DateTimeFormat('en-US', { timeZone: tz, hour: 'numeric', hourCycle: 'h23' }).format(
+      new Date(iso),
+    ),
+  );
+const timer = { Error: 'States.Timeout' };
+
+describe('Nurture', () => {
+  it('sends the first email at once in business hours and waits until the next is due', async () => {
+    const out = await nurture();
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+    expect(out).toMatchObject({ cycle: 0, step: 1, next: 'wait' });
+    expect(hourIn(String(out.nextSendAt))).toBeGreaterThanOrEqual(config.nurture.businessHours.startHour);
+    expect(out.waitSeconds).toBeGreaterThanOrEqual((config.nurture.steps[0]?.delayDays ?? 0) * 86_400 - 60);
+    expect(await db.sends.wasSent(lead.id, 0, 0)).toBe(true);
+  });
+
+  it('holds the first email until business hours open (Saturday → Monday 9:00 in the lead’s zone)', async () => {
+    vi.setSystemTime(new Date('2026-11-28T16:00:00.000Z'));
+    const out = await nurture();
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(out).toMatchObject({ step: 0, next: 'wait' });
+    expect(new Date(String(out.nextSendAt)).toISOString()).toBe('2026-11-30T15:00:00.000Z');
+  });
+
+  it('sends the next email when its timer ends the wait, once even if the step is retried', async () => {
+    const state = { cycle: 0, step: 1, nextSendAt: '2026-11-25T16:00:00Z' };
+    await nurture({ nurture: state, wake: timer });
+    const again = await nurture({ nurture: state, wake: timer });
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+    expect(again).toMatchObject({ step: 2, next: 'wait' });
+  });
+
+  it('woken early by a signal, sends nothing and keeps the same due time', async () => {
+    const state = { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' };
+    const out = await nurture({ nurture: state, wake: { signal: 'click' } });
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    expect(out).toMatchObject({ step: 1, next: 'wait', nextSendAt: '2026-11-27T16:00:00Z' });
+  });
+
+  it('hands a lead who just asked for a demo to sales, at once', async () => {
+    const demo = { formType: 'demo-request' };
+    await db.leads.putEvent(lead.id, timeline.form(WEDNESDAY.toISOString(), demo, 'run-1', 'delivered'));
+    const out = await nurture({
+      nurture: { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' },
+      wake: { signal: 'form' },
+    });
+    expect(out.next).toBe('sales-ready');
+    // The wait follows every answer: an ending one bounds it (it resumes at once).
+    expect(out.waitSeconds).toBe(ENDING_WAIT_SECONDS);
+    expect((await db.leads.get(lead.id))?.stage).toBe('sales-ready');
+  });
+
+  it.each([
+    ['bounced', 'bounced'],
+    ['complained', 'complained'],
+    ['unsubscribed', 'unsubscribed'],
+  ] as const)('ends a lead whose address %s, in that stage, without another email', async (reason, stage) => {
+    await db.suppression.suppress(lead.email, reason, 'ses', WEDNESDAY.toISOString());
+    const out = await nurture({ wake: { signal: 'bounce' } });
+    expect(out).toMatchObject({ next: stage, waitSeconds: ENDING_WAIT_SECONDS });
+    expect((await db.leads.get(lead.id))?.stage).toBe(stage);
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+  });
+
+  it('pauses a due send while the deliverability breaker is tripped, and sends once it is reset', async () => {
+    await db.deliverability.trip('bounce rate 9 %', WEDNESDAY.toISOString());
+    // Enough healthy volume that the window alone would not clear it: only a reset does.
+    for (let i = 0; i < 200; i++) await db.deliverability.count('sent', WEDNESDAY);
+    for (let i = 0; i < 20; i++) await db.deliverability.count('bounced', WEDNESDAY);
+    const state = { cycle: 0, step: 1, nextSendAt: '2026-11-25T16:00:00Z' };
+    const paused = await nurture({ nurture: state, wake: timer });
+    expect(paused).toMatchObject({ step: 1, next: 'wait' });
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
+    await db.deliverability.reset();
+    const resumed = await nurture({
+      nurture: { ...state, nextSendAt: String(paused.nextSendAt) },
+      wake: timer,
+    });
+    expect(resumed).toMatchObject({ step: 2, next: 'wait' });
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+  });
+});
+
+describe('signals wake a parked nurture wait', () => {
+  // Without `next` (a run started when the wait came after "Next?", on `wait` only) the wait parks.
+  it('wakes the parked token at once', async () => {
+    expect(
+      await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-1', leadId: lead.id }, aLambdaContext()),
+    ).toEqual({
+      parked: true,
+    });
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'click')).toBe(true);
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: 'tok-1', output: JSON.stringify({ signal: 'click' }) },
+    ]);
+  });
+
+  it('keeps a signal that arrives before the wait parks, and the wait resumes itself with it', async () => {
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'unsubscribe')).toBe(false);
+    expect(
+      await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-2', leadId: lead.id }, aLambdaContext()),
+    ).toEqual({
+      parked: false,
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input).toEqual({
+      taskToken: 'tok-2',
+      output: JSON.stringify({ signal: 'unsubscribe' }),
+    });
+  });
+
+  it('after any other decision, resumes the run at once with it and parks nothing', async () => {
+    expect(
+      await awaitSignalWith({ ...db, runs })(
+        { taskToken: 'tok-4', leadId: lead.id, next: 'sales-ready' },
+        aLambdaContext(),
+      ),
+    ).toEqual({ parked: false });
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input)).toEqual([
+      { taskToken: 'tok-4', output: JSON.stringify({ next: 'sales-ready' }) },
+    ]);
+    // No token on the lead: a signal now is left for the lead's next wait, and does not touch this run.
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'form')).toBe(false);
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(1);
+  });
+
+  it('leaves a waiting signal alone at an end (only a wait takes it), and a retry writes nothing', async () => {
+    expect(await signalLead({ signals: db.signals, runs }, lead.id, 'click')).toBe(false);
+    sfn
+      .on(SendTaskSuccessCommand)
+      .resolvesOnce({})
+      .rejects(new TaskDoesNotExist({ message: 'gone', $metadata: {} }));
+    const ending = { taskToken: 'tok-5', leadId: lead.id, next: 'done' as const };
+    expect(await awaitSignalWith({ ...db, runs })(ending, aLambdaContext())).toEqual({ parked: false });
+    // Retried after it resumed the run: the settled token refuses, and nothing else happens.
+    expect(await awaitSignalWith({ ...db, runs })(ending, aLambdaContext())).toEqual({ parked: false });
+    expect(sfn.commandCalls(SendTaskSuccessCommand).map((c) => c.args[0].input.output)).toEqual([
+      JSON.stringify({ next: 'done' }),
+      JSON.stringify({ next: 'done' }),
+    ]);
+    expect(
+      await awaitSignalWith({ ...db, runs })(
+        { taskToken: 'tok-6', leadId: lead.id, next: 'wait' },
+        aLambdaContext(),
+      ),
+    ).toEqual({
+      parked: false,
+    });
+    expect(sfn.commandCalls(SendTaskSuccessCommand)[2]?.args[0].input.output).toBe(
+      JSON.stringify({ signal: 'click' }),
+    );
+  });
+
+  it('forgets signals once a nurture step has looked at everything', async () => {
+    await signalLead({ signals: db.signals, runs }, lead.id, 'click');
+    await nurture({
+      nurture: { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' },
+      wake: { signal: 'click' },
+    });
+    expect(
+      await awaitSignalWith({ ...db, runs })({ taskToken: 'tok-3', leadId: lead.id }, aLambdaContext()),
+    ).toEqual({
+      parked: true,
+    });
+  });
+});
