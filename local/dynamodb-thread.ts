@@ -10,6 +10,8 @@ import type { DynamoThreadData, FromDynamoThread, ToDynamoThread } from './dynam
 import { startDynalite, tracked } from './emulators.ts';
 import { dynamodbProxy } from './fault-proxy.ts';
 import { type Faults, SharedDynamodbFaults } from './faults.ts';
+import { IamEnforcer } from './iam.ts';
+import { awsJsonDenied, dynamodbAsks, iamGuard } from './iam-requests.ts';
 import { DynamoMeter, metered } from './meter.ts';
 
 const port = parentPort;
@@ -29,7 +31,11 @@ try {
     if (msg.open) {
       // The proxy asks only `dynamodb()` of the switch; the shared one answers it from the main thread's setting.
       const inner = msg.meter ? metered(requests.handler, meter) : requests.handler;
-      edge.open(dynamodbProxy(inner, new SharedDynamodbFaults(msg.open) as unknown as Faults));
+      const proxied = dynamodbProxy(inner, new SharedDynamodbFaults(msg.open) as unknown as Faults);
+      // IAM before the fault switch, as AWS authorizes a call before it throttles it.
+      edge.open(
+        msg.iam ? iamGuard(proxied, new IamEnforcer(msg.iam), dynamodbAsks(msg.iam), awsJsonDenied) : proxied,
+      );
     } else if (msg.readMeter !== undefined) {
       send({ meter: { id: msg.readMeter, reading: meter.read() } });
     } else if (msg.stop) {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { PortInUseError } from '../serve/ports.ts';
 import type { SharedDynamodbFaults } from './faults.ts';
+import type { IamModel } from './iam.ts';
 import type { MeterReading } from './meter.ts';
 
 export interface DynamoThreadData {
@@ -11,7 +12,14 @@ export interface DynamoThreadData {
   /** Host names its edge answers besides loopback (serve/edge.ts). */
   allowedHosts?: readonly string[];
 }
-export type ToDynamoThread = { open?: SharedArrayBuffer; meter?: boolean; readMeter?: number; stop?: true };
+export type ToDynamoThread = {
+  open?: SharedArrayBuffer;
+  meter?: boolean;
+  /** The stack's IAM (local/iam.ts): calls signed with a function's key are checked against its role. */
+  iam?: IamModel;
+  readMeter?: number;
+  stop?: true;
+};
 export type FromDynamoThread = {
   ready?: { port: number; url: string };
   log?: string;
@@ -31,7 +39,7 @@ export interface DynamoThread {
    * Attaches the handler behind the edge: from now on requests reach dynalite (or an injected fault);
    * with `meter`, through the DynamoDB meter (local/meter.ts).
    */
-  open(faults: SharedDynamodbFaults, opts?: { meter: boolean }): void;
+  open(faults: SharedDynamodbFaults, opts?: { meter?: boolean; iam?: IamModel }): void;
   /** The meter's counts so far (all zero unless opened with `meter`). */
   readMeter(): Promise<MeterReading>;
   /** Closes the edge, waits for the requests inside dynalite, closes its database, ends the thread. */
@@ -83,7 +91,11 @@ export function startDynamoThread(
         port,
         url,
         open: (faults, o) =>
-          worker.postMessage({ open: faults.buffer, meter: o?.meter ?? false } satisfies ToDynamoThread),
+          worker.postMessage({
+            open: faults.buffer,
+            meter: o?.meter ?? false,
+            ...(o?.iam ? { iam: o.iam } : {}),
+          } satisfies ToDynamoThread),
         readMeter: () =>
           new Promise<MeterReading>((done) => {
             nextRead += 1;

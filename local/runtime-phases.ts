@@ -10,8 +10,10 @@ import { consoleFallback } from './console.ts';
 import { EventBus, rulesOf } from './events.ts';
 import { sesProxy } from './fault-proxy.ts';
 import { Faults } from './faults.ts';
-import { LocalFunctions } from './functions.ts';
+import { FunctionError, LocalFunctions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
+import { IamEnforcer, type IamModel, iamModelOf } from './iam.ts';
+import { awsJsonDenied, iamGuard, secretsAsks, sesAsks, sesQueryDenied, sfnAsks } from './iam-requests.ts';
 import { DEFAULT_POOL } from './lambda-pool.ts';
 import type { Listeners } from './listeners.ts';
 import type { LocalOptions } from './runtime-options.ts';
@@ -19,6 +21,7 @@ import { secretsHandler } from './secrets.ts';
 import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/api.ts';
 import { sfnHandler } from './sfn/http.ts';
+import type { TaskInvoker } from './sfn/task-handlers.ts';
 import { formSettingsOf, siteEnvironment } from './site.ts';
 import { type CfnTemplate, functionsOf, type LocalNames, stateMachinesOf } from './template.ts';
 
@@ -92,7 +95,8 @@ export function wireEvents(
   const definitions = JSON.stringify(machines.map((m) => m.definition));
   const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
   const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
-  const sfn = new LocalStepFunctions(machines, functions, {
+  const iam = iamModelOf(template, names);
+  const sfn = new LocalStepFunctions(machines, machineInvoker(functions, new IamEnforcer(iam)), {
     dataDir: opts.dataDir,
     clock,
     region: REGION,
@@ -104,7 +108,25 @@ export function wireEvents(
     events,
     ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
   });
-  return { events, sfn, machines };
+  return { events, sfn, machines, iam };
+}
+
+/**
+ * The state machine invokes a task's function as its role: without `lambda:InvokeFunction` on that ARN the
+ * task fails with Lambda.AWSLambdaException and AWS's AccessDenied message, as the Lambda integration does.
+ */
+function machineInvoker(functions: LocalFunctions, enforcer: IamEnforcer): TaskInvoker {
+  return {
+    async call(arn, payload, ctx) {
+      const machine = ctx?.executionArn.split(':')[6];
+      const denied = machine
+        ? await enforcer.machineDenial(machine, [{ action: 'lambda:InvokeFunction', resources: [arn] }])
+        : undefined;
+      if (denied)
+        throw new FunctionError('Lambda.AWSLambdaException', `${denied} (Service: Lambda, Status Code: 403)`);
+      return functions.call(arn, payload);
+    },
+  };
 }
 
 /**
@@ -123,6 +145,7 @@ export function exposeApi(
     stores: ReturnType<typeof dynamoStores>;
     stateMachineArn: string;
     clock: StackClock;
+    iam: IamModel;
   },
 ) {
   const { ports, fns, events, sfn, clock } = s;
@@ -135,7 +158,8 @@ export function exposeApi(
     .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
     .map(([id]) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}`);
 
-  ports.db.open(fns.faults.shared, { meter: opts.meter ?? false });
+  ports.db.open(fns.faults.shared, { meter: opts.meter ?? false, iam: s.iam });
+  const enforcer = new IamEnforcer(s.iam);
   const meter = opts.meter ? { read: () => ports.db.readMeter() } : undefined;
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ports.ses.handler, (e) => events.putEventsDurably(e), {
@@ -143,8 +167,12 @@ export function exposeApi(
     account: ACCOUNT,
     now,
   });
-  ports.sesEdge.open(sesProxy(simulator, fns.faults));
-  ports.secretsEdge.open(secretsHandler(opts.dataDir, secretArns));
+  // IAM first (local/iam.ts), then the fault switch: AWS authorizes a call before it throttles it.
+  ports.sesEdge.open(iamGuard(sesProxy(simulator, fns.faults), enforcer, sesAsks(s.iam), sesQueryDenied));
+  const secretArnOf = (id: string) => secretArns.find((a) => a === id || a.endsWith(`:secret:${id}`));
+  ports.secretsEdge.open(
+    iamGuard(secretsHandler(opts.dataDir, secretArns), enforcer, secretsAsks(secretArnOf), awsJsonDenied),
+  );
   // The console reads through the same SDK clients it uses against AWS: Step Functions on this stack's
   // endpoint, DynamoDB directly (behind no fault switch, so injected faults do not blind it).
   const consoleSfn = new SFNClient({
@@ -163,7 +191,14 @@ export function exposeApi(
     allowedHosts: opts.allowedHosts ?? [],
     ...(fns.forms ? { forms: fns.forms } : {}),
   });
-  ports.sfnHttp.open(sfnHandler(sfn, consoleHandler));
+  ports.sfnHttp.open(
+    iamGuard(
+      sfnHandler(sfn, consoleHandler),
+      enforcer,
+      sfnAsks((t) => sfn.executionOfToken(t)),
+      awsJsonDenied,
+    ),
+  );
   ports.api.open(httpApiHandler(routesOf(template, names), fns.functions, adminToken, now));
   return { adminToken, meter, consoleSfn };
 }

@@ -36,7 +36,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   const { dbClient, tables, tableName } = await openTables(ports.db.url, template, opts);
 
   const fns = await startFunctions(opts, template, names, ports, clock);
-  const { events, sfn, machines } = wireEvents(opts, template, names, fns, clock);
+  const { events, sfn, machines, iam } = wireEvents(opts, template, names, fns, clock);
   // After a crash the clock file may be up to a second behind the last history written: never go back.
   clock.catchUp(sfn.latest());
 
@@ -61,6 +61,7 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     stores,
     stateMachineArn,
     clock,
+    iam,
   });
   const resumed = sfn.resumeAll();
   const redelivered = events.redeliver();

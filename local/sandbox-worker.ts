@@ -3,6 +3,7 @@
 // invocations onto these is local/lambda-pool.ts.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { accessKeyIdOf } from './iam.ts';
 import type { LocalFunction } from './template.ts';
 import type { ClockSpec } from './virtual-date.mjs';
 
@@ -33,8 +34,10 @@ export function sandboxWorker(
       TZ: 'UTC',
       AWS_REGION: 'us-east-1',
       AWS_DEFAULT_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'local',
+      // The function's own key (local/iam.ts): its calls are checked against its role, as in AWS.
+      AWS_ACCESS_KEY_ID: accessKeyIdOf(f.logicalId),
       AWS_SECRET_ACCESS_KEY: 'local',
+      AWS_SESSION_TOKEN: 'local',
       AWS_LAMBDA_FUNCTION_NAME: f.logicalId,
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(f.memorySize),
       ...f.environment,

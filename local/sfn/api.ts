@@ -64,6 +64,11 @@ export class LocalStepFunctions {
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
 
+  /** The execution a live task token belongs to, if any. */
+  executionOfToken(token: string): string | undefined {
+    return this.tokens.executionOf(token);
+  }
+
   /** Resumes every execution that was RUNNING when the previous process stopped (see resumeModeOf). */
   resumeAll(): number {
     let n = 0;

@@ -38,6 +38,11 @@ export class TaskTokens {
     return output;
   }
 
+  /** The execution a live token belongs to (IAM authorizes its callbacks against that state machine). */
+  executionOf(token: string): string | undefined {
+    return this.waiters.get(token)?.executionArn;
+  }
+
   /** Throws TaskDoesNotExist unless the token is live. */
   check(token?: string): void {
     this.take(token, false);

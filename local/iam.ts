@@ -1,0 +1,194 @@
+// IAM in the local stack, always on (docs/local-fidelity.md). Each function's AWS calls reach the emulators
+// signed with an access key id that names its role session (accessKeyIdOf: the runtime gives each worker its
+// own, as Lambda gives each function its role's credentials), and each call is checked against that role's
+// policies in the synthesized template, evaluated by @cloud-copilot/iam-simulate with AWS's action, resource
+// and condition-key data. The state machine's invocations are checked against its role the same way. A key
+// the stack did not hand out is an operator's (the AWS CLI, the console, scripts): allowed everything, as an
+// admin would be. A denied call gets what AWS answers for AccessDeniedException (local/iam-requests.ts).
+import { createHash } from 'node:crypto';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
+import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
+
+type Statement = { Effect: string; Action?: string | string[]; Resource?: string | string[] } & Record<
+  string,
+  unknown
+>;
+export interface PolicyDocument {
+  Version?: string;
+  Statement: Statement[];
+}
+export interface IamRole {
+  arn: string;
+  policies: PolicyDocument[];
+}
+/** What IAM knows of a stack: plain data, so the DynamoDB thread can be given it. */
+export interface IamModel {
+  region: string;
+  account: string;
+  /** Roles by logical id. */
+  roles: Record<string, IamRole>;
+  /** The role and session name each access key the stack hands out signs as. */
+  keys: Record<string, { role: string; session: string }>;
+  /** The role each state machine runs as, by state machine name. */
+  machines: Record<string, string>;
+}
+/** One authorization: an action on one or more resources (all must be allowed), with condition keys. */
+export interface IamRequest {
+  action: string;
+  resources: string[];
+  context?: Record<string, string | string[]>;
+}
+
+/** The access key id a function's worker signs with: `ASIA…` like a role session's, unique per function. */
+export function accessKeyIdOf(functionLogicalId: string): string {
+  const digest = createHash('sha256').update(functionLogicalId).digest('hex').slice(0, 16).toUpperCase();
+  return `ASIA${digest}`;
+}
+
+/** The access key id in a SigV4 `Authorization` header, if any. */
+export function accessKeyOf(authorization: string | string[] | undefined): string | undefined {
+  return /Credential=([^/,\s]+)\//.exec(String(authorization ?? ''))?.[1];
+}
+
+const roleIdOf = (value: unknown): string | undefined => {
+  const att = (value as { 'Fn::GetAtt'?: unknown } | undefined)?.['Fn::GetAtt'];
+  return Array.isArray(att) ? String(att[0]) : undefined;
+};
+
+/** The template's roles with their policies resolved to local ARNs, and who runs as which role. */
+export function iamModelOf(template: CfnTemplate, names: LocalNames): IamModel {
+  const policy = (doc: unknown) => resolve(template, doc, names) as PolicyDocument;
+  const roles: IamModel['roles'] = {};
+  const keys: IamModel['keys'] = {};
+  const machines: IamModel['machines'] = {};
+  const resources = Object.entries(template.Resources);
+  for (const [id, r] of resources) {
+    if (r.Type !== 'AWS::IAM::Role') continue;
+    const inline = (r.Properties?.Policies as { PolicyDocument: unknown }[] | undefined) ?? [];
+    // AWS-managed policies (ManagedPolicyArns) are not in the template, so they grant nothing here: a stack
+    // that needs one would be denied locally, and the difference is listed in docs/local-fidelity.md.
+    roles[id] = {
+      arn: `arn:aws:iam::${names.account}:role/${id}`,
+      policies: inline.map((p) => policy(p.PolicyDocument)),
+    };
+  }
+  for (const [, r] of resources) {
+    if (r.Type !== 'AWS::IAM::Policy' && r.Type !== 'AWS::IAM::ManagedPolicy') continue;
+    const attached = (r.Properties?.Roles as { Ref?: string }[] | undefined) ?? [];
+    for (const { Ref } of attached)
+      if (Ref && roles[Ref]) roles[Ref].policies.push(policy(r.Properties?.PolicyDocument));
+  }
+  for (const [id, r] of resources) {
+    const role = roleIdOf(r.Type === 'AWS::Lambda::Function' ? r.Properties?.Role : r.Properties?.RoleArn);
+    if (!role) continue;
+    if (r.Type === 'AWS::Lambda::Function') keys[accessKeyIdOf(id)] = { role, session: id };
+    if (r.Type === 'AWS::StepFunctions::StateMachine') machines[id] = role;
+  }
+  return { region: names.region, account: names.account, roles, keys, machines };
+}
+
+/**
+ * Step Functions' callbacks have no resource type in AWS's authorization reference (so the simulator wants
+ * `*`), yet AWS authorizes them against the state machine of the token's execution: a grant on that state
+ * machine's ARN works, and a denial names it. For these, a statement's resource that matches the request's
+ * is read as `*`, and the request is simulated on `*`.
+ */
+const SCOPED_TO_TOKEN = /^states:SendTask(Success|Failure|Heartbeat)$/;
+
+const glob = (pattern: string) =>
+  new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+
+function scopedToToken(policies: PolicyDocument[], resource: string): PolicyDocument[] {
+  return policies.map((p) => ({
+    ...p,
+    Statement: [p.Statement].flat().map((s) => {
+      const listed = s.Resource === undefined ? undefined : [s.Resource].flat();
+      return listed ? { ...s, Resource: listed.map((r) => (glob(r).test(resource) ? '*' : r)) } : s;
+    }),
+  }));
+}
+
+export class IamEnforcer {
+  private readonly decisions = new Map<string, Promise<string | undefined>>();
+
+  constructor(private readonly model: IamModel) {}
+
+  /** Whether `accessKeyId` is one the stack handed to a function (else it is an operator's). */
+  isFunctionKey(accessKeyId: string | undefined): boolean {
+    return accessKeyId !== undefined && accessKeyId in this.model.keys;
+  }
+
+  /** Why the call signed with `accessKeyId` is denied, or undefined when it is allowed. */
+  async denial(accessKeyId: string | undefined, requests: IamRequest[]): Promise<string | undefined> {
+    const key = accessKeyId ? this.model.keys[accessKeyId] : undefined;
+    if (!key) return undefined;
+    return this.denialFor(key.role, key.session, requests);
+  }
+
+  /** Why the state machine named `machine` may not make these calls, or undefined when it may. */
+  async machineDenial(machine: string, requests: IamRequest[]): Promise<string | undefined> {
+    const role = this.model.machines[machine];
+    if (!role) return `State machine ${machine} has no role in the template`;
+    return this.denialFor(role, machine, requests);
+  }
+
+  private async denialFor(
+    role: string,
+    session: string,
+    requests: IamRequest[],
+  ): Promise<string | undefined> {
+    for (const r of requests) {
+      for (const resource of r.resources) {
+        const id = JSON.stringify([role, r.action, resource, r.context ?? {}]);
+        let decision = this.decisions.get(id);
+        if (!decision) {
+          decision = this.simulate(role, session, r.action, resource, r.context ?? {});
+          this.decisions.set(id, decision);
+        }
+        const denied = await decision;
+        if (denied) return denied;
+      }
+    }
+    return undefined;
+  }
+
+  private async simulate(
+    roleId: string,
+    session: string,
+    action: string,
+    resource: string,
+    context: Record<string, string | string[]>,
+  ): Promise<string | undefined> {
+    const role = this.model.roles[roleId];
+    const principal = `arn:aws:sts::${this.model.account}:assumed-role/${roleId}/${session}`;
+    const scoped = SCOPED_TO_TOKEN.test(action) && resource !== '*';
+    const policies = role ? (scoped ? scopedToToken(role.policies, resource) : role.policies) : [];
+    const result = await runSimulation(
+      {
+        identityPolicies: policies.map((policy, i) => ({ name: `${roleId}-${i}`, policy })),
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+        request: {
+          action,
+          principal: role?.arn ?? principal,
+          resource: { accountId: this.model.account, resource: scoped ? '*' : resource },
+          contextVariables: context,
+        },
+      },
+      {},
+    );
+    if (result.resultType === 'error')
+      return `IAM could not evaluate ${action} on ${resource}: ${JSON.stringify(result.errors)}`;
+    if (result.overallResult === 'Allowed') return undefined;
+    const why =
+      result.overallResult === 'ExplicitlyDenied'
+        ? 'with an explicit deny in an identity-based policy'
+        : `because no identity-based policy allows the ${action} action`;
+    return `User: ${principal} is not authorized to perform: ${action} on resource: ${resource} ${why}`;
+  }
+}
