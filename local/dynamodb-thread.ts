@@ -11,7 +11,7 @@ import { startDynalite, tracked } from './emulators.ts';
 import { dynamodbProxy } from './fault-proxy.ts';
 import { type Faults, SharedDynamodbFaults } from './faults.ts';
 import { IamEnforcer } from './iam.ts';
-import { awsJsonDenied, dynamodbAsks, iamGuard } from './iam-requests.ts';
+import { awsJsonDenied, dynamodbAsks, iamCheck, iamGuard } from './iam-requests.ts';
 import { DynamoMeter, metered } from './meter.ts';
 
 const port = parentPort;
@@ -33,8 +33,12 @@ try {
       const inner = msg.meter ? metered(requests.handler, meter) : requests.handler;
       const proxied = dynamodbProxy(inner, new SharedDynamodbFaults(msg.open) as unknown as Faults);
       // IAM before the fault switch, as AWS authorizes a call before it throttles it.
+      const log = (line: string) => send({ log: line });
+      const iam = msg.iam && new IamEnforcer(msg.iam);
       edge.open(
-        msg.iam ? iamGuard(proxied, new IamEnforcer(msg.iam), dynamodbAsks(msg.iam), awsJsonDenied) : proxied,
+        iam && msg.iam
+          ? iamGuard(proxied, iam, iamCheck(iam, dynamodbAsks(msg.iam), awsJsonDenied, log))
+          : proxied,
       );
     } else if (msg.readMeter !== undefined) {
       send({ meter: { id: msg.readMeter, reading: meter.read() } });

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { readBody } from '../serve/edge.ts';
-import { accessKeyOf, type IamEnforcer, type IamRequest } from './iam.ts';
+import { accessKeyOf, type BodyCheck, type IamEnforcer, type IamRequest } from './iam.ts';
 import { sendOfV1 } from './ses-simulator.ts';
 
 export interface Place {
@@ -27,25 +27,19 @@ export function replayed(req: IncomingMessage, text: string): IncomingMessage {
 }
 
 /**
- * Puts `enforcer` in front of `handler`: `asks` says what a request (its body text) needs, undefined for a
- * request IAM does not see (the emulator answers it as it would anyway); `deny` writes AWS's answer.
+ * The IAM check for one protocol: `asks` says what a request (its body text) needs, undefined for a request
+ * IAM does not see (the emulator answers it as it would anyway); `deny` writes AWS's answer; `log` hears of
+ * each denial (the stack's log: a missing grant should be seen, not guessed from a failed run).
  */
-export function iamGuard(
-  handler: RequestListener,
+export function iamCheck(
   enforcer: IamEnforcer,
   asks: (req: IncomingMessage, body: string) => IamRequest[] | undefined,
   deny: (res: ServerResponse, message: string) => void,
-): RequestListener {
-  return async (req, res) => {
+  log?: (line: string) => void,
+): BodyCheck {
+  return async (req, body, res) => {
     const key = accessKeyOf(req.headers.authorization);
-    if (!enforcer.isFunctionKey(key)) return handler(req, res);
-    let body: string;
-    try {
-      body = (await readBody(req)).toString('utf8');
-    } catch {
-      res.writeHead(413).end();
-      return;
-    }
+    if (!enforcer.isFunctionKey(key)) return false;
     let requests: IamRequest[] | undefined;
     try {
       requests = asks(req, body);
@@ -53,7 +47,28 @@ export function iamGuard(
       requests = undefined; // a malformed body: the emulator answers it with its own validation error
     }
     const denied = requests ? await enforcer.denial(key, requests) : undefined;
-    if (denied) return deny(res, denied);
+    if (!denied) return false;
+    log?.(`iam: AccessDenied: ${denied}`);
+    deny(res, denied);
+    return true;
+  };
+}
+
+/**
+ * Puts an IAM check in front of `handler`: a request signed with a function's key is read, checked and
+ * replayed to the handler unchanged (or denied); an operator's request passes untouched, unread.
+ */
+export function iamGuard(handler: RequestListener, enforcer: IamEnforcer, check: BodyCheck): RequestListener {
+  return async (req, res) => {
+    if (!enforcer.isFunctionKey(accessKeyOf(req.headers.authorization))) return handler(req, res);
+    let body: string;
+    try {
+      body = (await readBody(req)).toString('utf8');
+    } catch {
+      res.writeHead(413).end();
+      return;
+    }
+    if (await check(req, body, res)) return;
     return handler(replayed(req, body), res);
   };
 }

@@ -6,6 +6,7 @@
 // the stack did not hand out is an operator's (the AWS CLI, the console, scripts): allowed everything, as an
 // admin would be. A denied call gets what AWS answers for AccessDeniedException (local/iam-requests.ts).
 import { createHash } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
@@ -38,6 +39,9 @@ export interface IamRequest {
   resources: string[];
   context?: Record<string, string | string[]>;
 }
+
+/** Answers a request IAM denies (true), or leaves it to the caller (false); local/iam-requests.ts makes them. */
+export type BodyCheck = (req: IncomingMessage, body: string, res: ServerResponse) => Promise<boolean>;
 
 /** The access key id a function's worker signs with: `ASIA…` like a role session's, unique per function. */
 export function accessKeyIdOf(functionLogicalId: string): string {

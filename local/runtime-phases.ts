@@ -13,7 +13,15 @@ import { Faults } from './faults.ts';
 import { FunctionError, LocalFunctions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
 import { IamEnforcer, type IamModel, iamModelOf } from './iam.ts';
-import { awsJsonDenied, iamGuard, secretsAsks, sesAsks, sesQueryDenied, sfnAsks } from './iam-requests.ts';
+import {
+  awsJsonDenied,
+  iamCheck,
+  iamGuard,
+  secretsAsks,
+  sesAsks,
+  sesQueryDenied,
+  sfnAsks,
+} from './iam-requests.ts';
 import { DEFAULT_POOL } from './lambda-pool.ts';
 import type { Listeners } from './listeners.ts';
 import type { LocalOptions } from './runtime-options.ts';
@@ -96,18 +104,22 @@ export function wireEvents(
   const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
   const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
   const iam = iamModelOf(template, names);
-  const sfn = new LocalStepFunctions(machines, machineInvoker(functions, new IamEnforcer(iam)), {
-    dataDir: opts.dataDir,
-    clock,
-    region: REGION,
-    account: ACCOUNT,
-    startRate: opts.startRate ?? DEFAULT_START_RATE,
-    // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
-    // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
-    busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
-    events,
-    ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
-  });
+  const sfn = new LocalStepFunctions(
+    machines,
+    machineInvoker(functions, new IamEnforcer(iam), opts.log ?? console.error),
+    {
+      dataDir: opts.dataDir,
+      clock,
+      region: REGION,
+      account: ACCOUNT,
+      startRate: opts.startRate ?? DEFAULT_START_RATE,
+      // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
+      // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
+      busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
+      events,
+      ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
+    },
+  );
   return { events, sfn, machines, iam };
 }
 
@@ -115,15 +127,21 @@ export function wireEvents(
  * The state machine invokes a task's function as its role: without `lambda:InvokeFunction` on that ARN the
  * task fails with Lambda.AWSLambdaException and AWS's AccessDenied message, as the Lambda integration does.
  */
-function machineInvoker(functions: LocalFunctions, enforcer: IamEnforcer): TaskInvoker {
+function machineInvoker(
+  functions: LocalFunctions,
+  enforcer: IamEnforcer,
+  log: (line: string) => void,
+): TaskInvoker {
   return {
     async call(arn, payload, ctx) {
       const machine = ctx?.executionArn.split(':')[6];
       const denied = machine
         ? await enforcer.machineDenial(machine, [{ action: 'lambda:InvokeFunction', resources: [arn] }])
         : undefined;
-      if (denied)
+      if (denied) {
+        log(`iam: AccessDenied: ${denied}`);
         throw new FunctionError('Lambda.AWSLambdaException', `${denied} (Service: Lambda, Status Code: 403)`);
+      }
       return functions.call(arn, payload);
     },
   };
@@ -160,18 +178,24 @@ export function exposeApi(
 
   ports.db.open(fns.faults.shared, { meter: opts.meter ?? false, iam: s.iam });
   const enforcer = new IamEnforcer(s.iam);
+  const log = opts.log ?? console.error;
   const meter = opts.meter ? { read: () => ports.db.readMeter() } : undefined;
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ports.ses.handler, (e) => events.putEventsDurably(e), {
     region: REGION,
     account: ACCOUNT,
     now,
+    // IAM (local/iam.ts) where the simulator reads the body; elsewhere before the fault switch.
+    check: iamCheck(enforcer, sesAsks(s.iam), sesQueryDenied, log),
   });
-  // IAM first (local/iam.ts), then the fault switch: AWS authorizes a call before it throttles it.
-  ports.sesEdge.open(iamGuard(sesProxy(simulator, fns.faults), enforcer, sesAsks(s.iam), sesQueryDenied));
+  ports.sesEdge.open(sesProxy(simulator, fns.faults));
   const secretArnOf = (id: string) => secretArns.find((a) => a === id || a.endsWith(`:secret:${id}`));
   ports.secretsEdge.open(
-    iamGuard(secretsHandler(opts.dataDir, secretArns), enforcer, secretsAsks(secretArnOf), awsJsonDenied),
+    iamGuard(
+      secretsHandler(opts.dataDir, secretArns),
+      enforcer,
+      iamCheck(enforcer, secretsAsks(secretArnOf), awsJsonDenied, log),
+    ),
   );
   // The console reads through the same SDK clients it uses against AWS: Step Functions on this stack's
   // endpoint, DynamoDB directly (behind no fault switch, so injected faults do not blind it).
@@ -195,8 +219,12 @@ export function exposeApi(
     iamGuard(
       sfnHandler(sfn, consoleHandler),
       enforcer,
-      sfnAsks((t) => sfn.executionOfToken(t)),
-      awsJsonDenied,
+      iamCheck(
+        enforcer,
+        sfnAsks((t) => sfn.executionOfToken(t)),
+        awsJsonDenied,
+        log,
+      ),
     ),
   );
   ports.api.open(httpApiHandler(routesOf(template, names), fns.functions, adminToken, now));

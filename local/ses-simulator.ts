@@ -8,9 +8,11 @@
 // the same tests pass against AWS. Any other address gets Send + Delivery (Handoff's configuration set
 // and rule take no Delivery, so its rule drops it). A send without a configuration set publishes nothing,
 // as in AWS.
+
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import type { PutEventsEntry } from './events.ts';
+import type { BodyCheck } from './iam.ts';
 
 /** What a send said, as far as the events need it. */
 export interface Send {
@@ -194,7 +196,18 @@ async function bodyOf(req: IncomingMessage): Promise<string> {
 export function sesSimulator(
   emulator: RequestListener,
   publish: (entries: PutEventsEntry[]) => unknown,
-  { region, account, now = Date.now }: { region: string; account: string; now?: () => number },
+  {
+    region,
+    account,
+    now = Date.now,
+    check,
+  }: {
+    region: string;
+    account: string;
+    now?: () => number;
+    /** IAM (local/iam-requests.ts), on the body read here: aws-ses-v2-local's Express app takes no replayed request. */
+    check?: BodyCheck;
+  },
 ): RequestListener {
   return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -202,6 +215,7 @@ export function sesSimulator(
     const v2 = req.method === 'POST' && path === '/v2/email/outbound-emails';
     if (!v1 && !v2) return emulator(req, res);
     const text = await bodyOf(req);
+    if (await check?.(req, text, res)) return;
     let send: Omit<Send, 'messageId'> | undefined;
     let parsed: unknown;
     if (v1) {
