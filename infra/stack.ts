@@ -81,8 +81,10 @@ export class HandoffStack extends Stack {
         .useTable(data, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
         .useMail(mail)
         .useLinks(linkKey, api.url),
+      // PutItem: a redriven run that takes its rep's slot back writes a "redriven" event on the lead's timeline.
       awaitOutcome: fn('AwaitOutcome', 'Park the task token on the deal').useTable(data, [
         'GetItem',
+        'PutItem',
         'UpdateItem',
       ]),
       closeDeal: fn('CloseDeal', 'Close deal').useTable(data, [
