@@ -59,7 +59,10 @@ describe('least-privilege function roles', () => {
     ],
     ['CaptureLead', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']],
     ['AwaitSignal', ['dynamodb:UpdateItem', 'states:SendTaskSuccess']],
-    ['AwaitOutcome', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess']],
+    [
+      'AwaitOutcome',
+      ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'states:SendTaskSuccess'],
+    ],
     ['AdminRead', ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']],
     [
       'AdminWrite',
