@@ -1,6 +1,4 @@
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import dynalite from 'dynalite';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
 import { IllegalTransitionError, NotFoundError } from '#functions/platform/errors.ts';
@@ -9,19 +7,21 @@ import { createTables } from '#local/tables.ts';
 import { loadTemplate } from '#local/template.ts';
 import { config } from '#test/fixtures/config.ts';
 import { aDeal } from '#test/fixtures/deals.ts';
+import { startDynamo, type TestDynamo } from '#test/fixtures/dynamodb.ts';
 import { aLead } from '#test/fixtures/leads.ts';
 import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
-// One suite, two implementations: the DynamoDB stores on dynalite with the synthesized table, and the
-// in-memory stores the handler unit tests use. A condition one of them forgets fails here.
-const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+// One suite, two implementations: the DynamoDB stores with the synthesized table, and the in-memory stores
+// the handler unit tests use. A condition one of them forgets fails here. The DynamoDB is this process's lane
+// (test/fixtures/dynamodb.ts): dynalite, and again on DynamoDB Local in the dynamodb-local project.
+let db: TestDynamo;
 let client: DynamoDBClient;
 let tableName = '';
 let run = 0;
 beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  db = await startDynamo();
   client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: db.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
@@ -29,12 +29,12 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   client?.destroy();
-  await new Promise<void>((r) => server.close(() => r()));
+  await db?.stop();
 });
 
 const AT = '2026-11-26T10:00:00.000Z';
 const implementations: [string, () => Stores][] = [
-  ['DynamoDB (dynalite)', () => dynamoStores(tableName, client)],
+  [`DynamoDB (${process.env.HANDOFF_TEST_DYNAMODB ?? 'dynalite'})`, () => dynamoStores(tableName, client)],
   ['in memory', () => memoryStores()],
 ];
 

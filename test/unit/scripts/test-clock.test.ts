@@ -11,6 +11,10 @@ describe('npm run test:clock', () => {
       'TZ=Pacific/Kiritimati',
       'vitest',
       'run',
+      '--project',
+      'unit',
+      '--project',
+      'synthesized',
       'test/integration',
     ]);
     expect(env.TZ).toBe('UTC');
