@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
 import { IllegalTransitionError, NotFoundError } from '#functions/platform/errors.ts';
@@ -37,6 +37,18 @@ const implementations: [string, () => Stores][] = [
   [`DynamoDB (${process.env.HANDOFF_TEST_DYNAMODB ?? 'dynalite'})`, () => dynamoStores(tableName, client)],
   ['in memory', () => memoryStores()],
 ];
+
+it('runs on its lane’s emulator: DynamoDB Local has transactions, dynalite has none', async () => {
+  const put = client.send(
+    new TransactWriteItemsCommand({
+      TransactItems: [
+        { Put: { TableName: tableName, Item: { pk: { S: 'LANE#probe' }, sk: { S: 'LANE' } } } },
+      ],
+    }),
+  );
+  if (db.lane === 'dynamodb-local') await expect(put).resolves.toBeDefined();
+  else await expect(put).rejects.toThrow();
+});
 
 describe.each(implementations)('data stores: %s', (_, make) => {
   let s: Stores;
