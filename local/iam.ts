@@ -6,6 +6,7 @@
 // the stack did not hand out is an operator's (the AWS CLI, the console, scripts): allowed everything, as an
 // admin would be. A denied call gets what AWS answers for AccessDeniedException (local/iam-requests.ts).
 import { createHash } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
@@ -117,10 +118,29 @@ function scopedToToken(policies: PolicyDocument[], resource: string): PolicyDocu
   }));
 }
 
+/** One authorization decision, for the audit. */
+export interface IamDecision {
+  role: string;
+  action: string;
+  resource: string;
+  allowed: boolean;
+}
+
+const auditFile = (file: string | undefined) =>
+  file ? (d: IamDecision) => appendFileSync(file, `${JSON.stringify(d)}\n`) : undefined;
+
 export class IamEnforcer {
   private readonly decisions = new Map<string, Promise<string | undefined>>();
 
-  constructor(private readonly model: IamModel) {}
+  /**
+   * `audit` hears every decision (first time per role, action and resource): `npm run iam:audit` collects
+   * them over the local-stack tests to find grants no call used. By default HANDOFF_IAM_AUDIT names a file
+   * to append them to, one JSON line each.
+   */
+  constructor(
+    private readonly model: IamModel,
+    private readonly audit: ((d: IamDecision) => void) | undefined = auditFile(process.env.HANDOFF_IAM_AUDIT),
+  ) {}
 
   /** Whether `accessKeyId` is one the stack handed to a function (else it is an operator's). */
   isFunctionKey(accessKeyId: string | undefined): boolean {
@@ -153,6 +173,8 @@ export class IamEnforcer {
         if (!decision) {
           decision = this.simulate(role, session, r.action, resource, r.context ?? {});
           this.decisions.set(id, decision);
+          const audit = this.audit;
+          if (audit) void decision.then((d) => audit({ role, action: r.action, resource, allowed: !d }));
         }
         const denied = await decision;
         if (denied) return denied;
