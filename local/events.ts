@@ -49,6 +49,11 @@ export interface EventBusOptions {
   now?: () => number;
   /** The data folder: pending deliveries are kept in `<dataDir>/events/` (without it, in memory only). */
   dataDir?: string;
+  /**
+   * Whether EventBridge may invoke the target for the rule (its AWS::Lambda::Permission, local/iam.ts): a
+   * denial fails the attempt with AccessDeniedException, retried and then dropped like any failed delivery.
+   */
+  authorize?: (functionArn: string, ruleArn: string) => Promise<string | undefined>;
 }
 
 /** One event on its way to one target: what `<data>/events/<id>.json` holds until it is delivered or dropped. */
@@ -216,7 +221,11 @@ export class EventBus {
         await this.sleep(base * 2 ** (attempt - 1) * (0.5 + Math.random() / 2));
         if (this.stopped) return;
       }
-      last = await this.functions.invoke(d.arn, d.payload);
+      const ruleArn = `arn:aws:events:${this.opts.region}:${this.opts.account}:rule/${d.rule}`;
+      const denied = await this.opts.authorize?.(d.arn, ruleArn);
+      last = denied
+        ? { ok: false, errorType: 'AccessDeniedException', errorMessage: denied }
+        : await this.functions.invoke(d.arn, d.payload);
       if (last.ok) {
         this.counts.delivered += 1;
         this.done(d);

@@ -5,6 +5,8 @@ import type { LocalFunctions } from './functions.ts';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
 export interface LocalRoute {
+  /** The API's execute-api ARN (locally named by its logical id); a request's is `<api>/<stage>/<METHOD><path>`. */
+  apiArn: string;
   method: string;
   path: string;
   functionArn: string;
@@ -32,7 +34,16 @@ export function routesOf(template: CfnTemplate, names: LocalNames): LocalRoute[]
           return '([^/]+)';
         })}$`,
       );
-      return { method, path, functionArn, iam: p.AuthorizationType === 'AWS_IAM', pattern, params };
+      const apiArn = `arn:aws:execute-api:${names.region}:${names.account}:${String(resolve(template, p.ApiId, names))}`;
+      return {
+        apiArn,
+        method,
+        path,
+        functionArn,
+        iam: p.AuthorizationType === 'AWS_IAM',
+        pattern,
+        params,
+      };
     });
 }
 
@@ -98,6 +109,11 @@ export function httpApiHandler(
   adminToken: string,
   /** The stack's clock: the request's `requestContext.time` (default the real one). */
   now: () => number = Date.now,
+  /**
+   * Whether API Gateway may invoke the route's function for this request's execute-api ARN (its
+   * AWS::Lambda::Permission, local/iam.ts); without it API Gateway answers 500, as in AWS.
+   */
+  authorize?: (functionArn: string, sourceArn: string) => Promise<string | undefined>,
 ): RequestListener {
   return async (req, res) => {
     const url = urlOf(req);
@@ -116,6 +132,9 @@ export function httpApiHandler(
     if (route.iam && req.headers.authorization !== `Bearer ${adminToken}`)
       return json(403, { message: 'Forbidden' });
     const body = await readBody(req, MAX_BODY);
+    const sourceArn = `${route.apiArn}/$default/${req.method}${url.pathname}`;
+    if (await authorize?.(route.functionArn, sourceArn))
+      return json(500, { message: 'Internal Server Error' });
     const out = await functions.invoke(
       route.functionArn,
       eventFor(req, url, body, route, params, new Date(now())),

@@ -33,6 +33,8 @@ export interface IamModel {
   keys: Record<string, { role: string; session: string }>;
   /** The role each state machine runs as, by state machine name. */
   machines: Record<string, string>;
+  /** Each function's resource policy: its AWS::Lambda::Permissions (who may invoke it, from where). */
+  functionPolicies: Record<string, PolicyDocument>;
 }
 /** One authorization: an action on one or more resources (all must be allowed), with condition keys. */
 export interface IamRequest {
@@ -89,7 +91,22 @@ export function iamModelOf(template: CfnTemplate, names: LocalNames): IamModel {
     if (r.Type === 'AWS::Lambda::Function') keys[accessKeyIdOf(id)] = { role, session: id };
     if (r.Type === 'AWS::StepFunctions::StateMachine') machines[id] = role;
   }
-  return { region: names.region, account: names.account, roles, keys, machines };
+  const functionPolicies: IamModel['functionPolicies'] = {};
+  for (const [, r] of resources) {
+    if (r.Type !== 'AWS::Lambda::Permission') continue;
+    const p = resolve(template, r.Properties ?? {}, names) as Record<string, string | undefined>;
+    const fn = String(p.FunctionName);
+    functionPolicies[fn] ??= { Version: '2012-10-17', Statement: [] };
+    const doc = functionPolicies[fn];
+    doc.Statement.push({
+      Effect: 'Allow',
+      Principal: p.Principal?.includes('.') ? { Service: p.Principal } : { AWS: p.Principal },
+      Action: p.Action ?? 'lambda:InvokeFunction',
+      Resource: fn,
+      ...(p.SourceArn ? { Condition: { ArnLike: { 'AWS:SourceArn': p.SourceArn } } } : {}),
+    });
+  }
+  return { region: names.region, account: names.account, roles, keys, machines, functionPolicies };
 }
 
 /**
@@ -159,6 +176,41 @@ export class IamEnforcer {
     const role = this.model.machines[machine];
     if (!role) return `State machine ${machine} has no role in the template`;
     return this.denialFor(role, machine, requests);
+  }
+
+  /**
+   * Why `service` (events.amazonaws.com, apigateway.amazonaws.com) may not invoke `functionArn` on behalf of
+   * `sourceArn` (a rule, an API route): the function's resource policy decides, as in AWS.
+   */
+  async serviceDenial(service: string, functionArn: string, sourceArn: string): Promise<string | undefined> {
+    const id = JSON.stringify(['service', service, functionArn, sourceArn]);
+    let decision = this.decisions.get(id);
+    if (!decision) {
+      decision = runSimulation(
+        {
+          identityPolicies: [],
+          serviceControlPolicies: [],
+          resourceControlPolicies: [],
+          resourcePolicy: this.model.functionPolicies[functionArn] ?? {
+            Version: '2012-10-17',
+            Statement: [],
+          },
+          request: {
+            action: 'lambda:InvokeFunction',
+            principal: service,
+            resource: { accountId: this.model.account, resource: functionArn },
+            contextVariables: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': this.model.account },
+          },
+        },
+        {},
+      ).then((r) =>
+        r.resultType !== 'error' && r.overallResult === 'Allowed'
+          ? undefined
+          : `${service} is not authorized to perform: lambda:InvokeFunction on resource: ${functionArn} for ${sourceArn}: no resource-based policy (AWS::Lambda::Permission) allows it`,
+      );
+      this.decisions.set(id, decision);
+    }
+    return decision;
   }
 
   private async denialFor(

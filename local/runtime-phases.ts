@@ -85,6 +85,9 @@ export function wireEvents(
 ) {
   const now = () => clock.now();
   const { functions, functionList } = fns;
+  const log = opts.log ?? console.error;
+  const iam = iamModelOf(template, names);
+  const enforcer = new IamEnforcer(iam);
   const events = new EventBus(rulesOf(template, names), functions, {
     region: REGION,
     account: ACCOUNT,
@@ -92,6 +95,11 @@ export function wireEvents(
     ...(opts.log ? { log: opts.log } : {}),
     now,
     dataDir: opts.dataDir,
+    authorize: async (fn, rule) => {
+      const denied = await enforcer.serviceDenial('events.amazonaws.com', fn, rule);
+      if (denied) log(`iam: AccessDenied: ${denied}`);
+      return denied;
+    },
   });
 
   const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
@@ -103,23 +111,18 @@ export function wireEvents(
   const definitions = JSON.stringify(machines.map((m) => m.definition));
   const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
   const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
-  const iam = iamModelOf(template, names);
-  const sfn = new LocalStepFunctions(
-    machines,
-    machineInvoker(functions, new IamEnforcer(iam), opts.log ?? console.error),
-    {
-      dataDir: opts.dataDir,
-      clock,
-      region: REGION,
-      account: ACCOUNT,
-      startRate: opts.startRate ?? DEFAULT_START_RATE,
-      // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
-      // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
-      busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
-      events,
-      ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
-    },
-  );
+  const sfn = new LocalStepFunctions(machines, machineInvoker(functions, enforcer, log), {
+    dataDir: opts.dataDir,
+    clock,
+    region: REGION,
+    account: ACCOUNT,
+    startRate: opts.startRate ?? DEFAULT_START_RATE,
+    // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
+    // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
+    busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
+    events,
+    ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
+  });
   return { events, sfn, machines, iam };
 }
 
@@ -227,6 +230,19 @@ export function exposeApi(
       ),
     ),
   );
-  ports.api.open(httpApiHandler(routesOf(template, names), fns.functions, adminToken, now));
+  const invokedBy = (service: string) => async (fn: string, source: string) => {
+    const denied = await enforcer.serviceDenial(service, fn, source);
+    if (denied) log(`iam: AccessDenied: ${denied}`);
+    return denied;
+  };
+  ports.api.open(
+    httpApiHandler(
+      routesOf(template, names),
+      fns.functions,
+      adminToken,
+      now,
+      invokedBy('apigateway.amazonaws.com'),
+    ),
+  );
   return { adminToken, meter, consoleSfn };
 }

@@ -30,6 +30,7 @@ const ARN_KIND: Record<string, (id: string, n: LocalNames) => string> = {
   'AWS::SecretsManager::Secret': (id, n) => `arn:aws:secretsmanager:${n.region}:${n.account}:secret:${id}`,
   'AWS::SNS::Topic': (id, n) => `arn:aws:sns:${n.region}:${n.account}:${id}`,
   'AWS::Logs::LogGroup': (id, n) => `arn:aws:logs:${n.region}:${n.account}:log-group:${id}`,
+  'AWS::Events::Rule': (id, n) => `arn:aws:events:${n.region}:${n.account}:rule/${id}`,
 };
 
 /** What a `Ref` gives for each resource type (name or ARN, as CloudFormation does). */

@@ -122,6 +122,7 @@ describe('local listeners at the edge', () => {
 
   it('HTTP API: a throttled invocation answers 429 with Retry-After: 1; a bad path parameter 400', async () => {
     const route: LocalRoute = {
+      apiArn: 'arn:aws:execute-api:us-east-1:000000000000:Api',
       method: 'GET',
       path: '/admin/leads/{leadId}',
       functionArn: 'fn',
