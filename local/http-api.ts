@@ -132,7 +132,8 @@ export function httpApiHandler(
     if (route.iam && req.headers.authorization !== `Bearer ${adminToken}`)
       return json(403, { message: 'Forbidden' });
     const body = await readBody(req, MAX_BODY);
-    const sourceArn = `${route.apiArn}/$default/${req.method}${url.pathname}`;
+    // An HTTP API names the route's path, parameters as written (`/admin/leads/{leadId}`), as CDK's grants do.
+    const sourceArn = `${route.apiArn}/$default/${req.method}${route.path}`;
     if (await authorize?.(route.functionArn, sourceArn))
       return json(500, { message: 'Internal Server Error' });
     const out = await functions.invoke(

@@ -265,3 +265,57 @@ describe('local IAM: a grant taken out of the template fails the path that needs
     }, 90_000);
   }
 });
+
+/** Takes out the AWS::Lambda::Permission resources whose logical id starts with one of `prefixes`. */
+const withoutPermission =
+  (...prefixes: string[]) =>
+  (template: CfnTemplate) => {
+    const ids = Object.keys(template.Resources).filter(
+      (id) =>
+        prefixes.some((p) => id.startsWith(p)) && template.Resources[id]?.Type === 'AWS::Lambda::Permission',
+    );
+    if (ids.length !== prefixes.length) throw new Error(`not one permission each for ${prefixes.join(', ')}`);
+    for (const id of ids) delete template.Resources[id];
+  };
+
+describe('local IAM: a function is invoked by a service only where its resource policy allows it', () => {
+  // Both: the OPTIONS route's permission names `/*/*/leads` too (any method), so it alone would let POST in,
+  // in AWS as here.
+  it('without the API’s permissions for /leads, API Gateway answers 500 and nothing starts', async () => {
+    const t = await startTestStack(
+      editedApp(inject('cdkOut'), withoutPermission('ApiPOSTleads', 'ApiOPTIONSleads')),
+    );
+    try {
+      expect((await submit(t, 'api.denied@acme-robotics.com', 'demo-request')).status).toBe(500);
+      expect(denials(t).join('\n')).toMatch(/apigateway\.amazonaws\.com .*lambda:InvokeFunction.*SubmitLead/);
+      // Another route keeps its own permission.
+      const unsubscribe = await t.api('/unsubscribe?t=x');
+      expect(unsubscribe.status).not.toBe(500);
+    } finally {
+      await t.stack.stop();
+    }
+  });
+
+  it('without the RunEnded rule’s permission, a stopped run is never recorded on its lead', async () => {
+    const t = await startTestStack(editedApp(inject('cdkOut'), withoutPermission('RunEndedAllowEventRule')), {
+      events: { retryDelayMs: 10 },
+    });
+    try {
+      const email = 'rule.denied@acme-robotics.com';
+      const leadId = leadIdFor(email);
+      expect((await submit(t, email, 'demo-request')).status).toBe(202);
+      const arn = await runOf(t, leadId);
+      await parkedAt(t, arn, 'Await rep acceptance');
+      await client(t).send(new StopExecutionCommand({ executionArn: arn }));
+      await eventually(
+        async () => (t.logs.some((l) => l.includes('dropped an event for')) ? true : undefined),
+        15_000,
+        'the delivery dropped',
+      );
+      expect(denials(t).join('\n')).toMatch(/events\.amazonaws\.com .*lambda:InvokeFunction.*RecordFailure/);
+      expect((await adminLead(t, leadId)).lead.stage).toBe('assigned');
+    } finally {
+      await t.stack.stop();
+    }
+  });
+});
