@@ -9,7 +9,7 @@ import {
   resumeModeOf,
   type TaskInvoker,
 } from './engine.ts';
-import { SfnError } from './errors.ts';
+import { checkArn, SfnError } from './errors.ts';
 import { type ExecutionRecord, ExecutionStore, paginate, summary } from './executions.ts';
 import { redrive, redriveStatusOf } from './redrive.ts';
 import { statusChangeEntry } from './status-event.ts';
@@ -307,6 +307,7 @@ export class LocalStepFunctions {
   }
 
   private machine(arn?: string): MachineSpec {
+    checkArn(arn, 'stateMachine');
     const m = arn ? this.machines.get(arn) : undefined;
     if (!m) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${arn}'`);
     return m;

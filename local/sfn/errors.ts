@@ -12,3 +12,17 @@ export class SfnError extends Error {
     this.name = name;
   }
 }
+
+/**
+ * InvalidArn, as AWS answers a parameter that is not an ARN of the kind the operation takes (before it looks
+ * for the resource: `nope` is InvalidArn, not ExecutionDoesNotExist).
+ */
+export function checkArn(arn: string | undefined, kind: 'execution' | 'stateMachine'): void {
+  if (arn === undefined) return;
+  if (!arn.startsWith('arn:')) throw new SfnError('InvalidArn', `Invalid Arn: 'Invalid ARN prefix: ${arn}'`);
+  if (!new RegExp(`^arn:aws[\\w-]*:states:[\\w-]+:\\d{12}:${kind}:`).test(arn))
+    throw new SfnError(
+      'InvalidArn',
+      `Invalid Arn: 'Resource type not valid in this context: ${arn.split(':')[5] ?? ''}'`,
+    );
+}

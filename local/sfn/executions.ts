@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../clock.ts';
 import { DurableFolder } from '../durable-folder.ts';
-import { SfnError } from './errors.ts';
+import { checkArn, SfnError } from './errors.ts';
 
 export interface HistoryEvent {
   id: number;
@@ -97,6 +97,7 @@ export class ExecutionStore {
 
   /** The execution, or ExecutionDoesNotExist. */
   require(executionArn?: string): ExecutionRecord {
+    checkArn(executionArn, 'execution');
     const r = executionArn ? this.records.get(executionArn) : undefined;
     if (!r) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${executionArn}'`);
     return r;

@@ -266,8 +266,12 @@ describe('StartExecution throttling', () => {
 
     await sfn.waitForExecution({ executionArn });
     state.broken = false;
+    await expect(
+      client.send(new RedriveExecutionCommand({ executionArn: `${executionArn}-nope` })),
+    ).rejects.toThrow(/Does Not Exist/);
+    // Not an execution ARN at all: InvalidArn, as AWS answers.
     await expect(client.send(new RedriveExecutionCommand({ executionArn: 'arn:nope' }))).rejects.toThrow(
-      /Does Not Exist/,
+      /Invalid Arn/,
     );
     const { redriveDate } = await client.send(new RedriveExecutionCommand({ executionArn }));
     expect(redriveDate).toBeInstanceOf(Date);
