@@ -295,8 +295,11 @@ describe('console in a browser', () => {
       await new Promise((r) => setTimeout(r, 1500));
       await route.continue().catch(() => {});
     });
+    // Leave once the run page has asked for its run (its answer is 1.5 s away): on a busy machine the page
+    // takes longer than any fixed pause to ask.
+    const asked = page.waitForRequest('**/api/runs/ld-*');
     await page.goto(`${t.stack.urls.console}#/runs/${encodeURIComponent(String(run?.name))}`);
-    await page.waitForTimeout(200);
+    await asked;
     await page.click('[data-nav="funnel"]');
     await page.waitForURL(/#\/funnel$/);
     await kpi(page, 'Won').waitFor();
