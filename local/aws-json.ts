@@ -1,4 +1,5 @@
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
+import { PassThrough } from 'node:stream';
 import { readBody } from '../serve/edge.ts';
 
 export { readBody } from '../serve/edge.ts';
@@ -67,4 +68,16 @@ export function awsJsonHandler(
       send(status, { __type: known ? err.name : 'InternalFailure', message: err.message });
     }
   };
+}
+
+/** `req` again with `text` as its body, for the handler behind a guard that read it (IAM, the meter). */
+export function replayed(req: IncomingMessage, text: string): IncomingMessage {
+  const replay = Object.assign(new PassThrough(), {
+    headers: { ...req.headers, 'content-length': String(Buffer.byteLength(text)) },
+    method: req.method,
+    url: req.url,
+    socket: req.socket,
+  }) as unknown as IncomingMessage;
+  queueMicrotask(() => (replay as unknown as PassThrough).end(text));
+  return replay;
 }

@@ -4,26 +4,14 @@
 // untouched. One guard per protocol: AWS JSON (DynamoDB, Step Functions, Secrets Manager) and SES's v1 query.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
 import { readBody } from '../serve/edge.ts';
+import { replayed } from './aws-json.ts';
 import { accessKeyOf, type BodyCheck, type IamEnforcer, type IamRequest } from './iam.ts';
 import { sendOfV1 } from './ses-simulator.ts';
 
 export interface Place {
   region: string;
   account: string;
-}
-
-/** `req` again with `text` as its body, for the handler behind a guard that read it. */
-export function replayed(req: IncomingMessage, text: string): IncomingMessage {
-  const replay = Object.assign(new PassThrough(), {
-    headers: { ...req.headers, 'content-length': String(Buffer.byteLength(text)) },
-    method: req.method,
-    url: req.url,
-    socket: req.socket,
-  }) as unknown as IncomingMessage;
-  queueMicrotask(() => (replay as unknown as PassThrough).end(text));
-  return replay;
 }
 
 /**

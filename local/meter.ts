@@ -10,8 +10,8 @@
 //   them, and neither does the meter (`indexWrites` counts the writes to items that carry an index key,
 //   as a hint of what is missing).
 
-import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { PassThrough } from 'node:stream';
+import type { RequestListener, ServerResponse } from 'node:http';
+import { replayed } from './aws-json.ts';
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -132,20 +132,13 @@ export function metered(emulator: RequestListener, meter: DynamoMeter): RequestL
       } catch {
         // Not JSON: dynalite answers it with its own SerializationException, unmetered.
       }
-      const replay = Object.assign(new PassThrough(), {
-        headers: { ...req.headers, 'content-length': String(Buffer.byteLength(text)) },
-        method: req.method,
-        url: req.url,
-        socket: req.socket,
-      }) as unknown as IncomingMessage;
       const end = res.end.bind(res) as (chunk?: unknown, ...rest: unknown[]) => ServerResponse;
       res.end = ((chunk?: unknown, ...rest: unknown[]) => {
         if (typeof chunk === 'string' || Buffer.isBuffer(chunk))
           meter.record(operation, data, res.statusCode, chunk.toString());
         return end(chunk, ...rest);
       }) as ServerResponse['end'];
-      emulator(replay, res);
-      (replay as unknown as PassThrough).end(text);
+      emulator(replayed(req, text), res);
     });
   };
 }

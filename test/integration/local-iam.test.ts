@@ -1,6 +1,7 @@
 // IAM on the local stack (local/iam.ts): the synthesized roles are enforced on every call a function makes
 // and on every invocation the state machine makes. A run stopped at any waiting state is redriven under the
 // template's grants; a grant taken out of the template fails the path that needs it with AccessDenied.
+// Over 300 lines: the three families (redrive, role grants, resource policies) share the stack helpers above them.
 import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
