@@ -78,13 +78,7 @@ describe('least-privilege function roles', () => {
     ],
     [
       'TrackClick',
-      [
-        'dynamodb:PutItem',
-        'dynamodb:UpdateItem',
-        'secretsmanager:DescribeSecret',
-        'secretsmanager:GetSecretValue',
-        'states:SendTaskSuccess',
-      ],
+      ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'states:SendTaskSuccess'],
     ],
     [
       'SesEvents',
@@ -105,7 +99,6 @@ describe('least-privilege function roles', () => {
         'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'ses:SendRawEmail',
       ],
@@ -116,7 +109,6 @@ describe('least-privilege function roles', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
-        'secretsmanager:DescribeSecret',
         'secretsmanager:GetSecretValue',
         'states:SendTaskSuccess',
       ],
