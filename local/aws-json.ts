@@ -70,6 +70,11 @@ export function awsJsonHandler(
   };
 }
 
+/** The operation an AWS JSON request names (`X-Amz-Target: <Prefix>.<Operation>`), '' for none. */
+export function operationOf(req: IncomingMessage): string {
+  return String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
+}
+
 /** `req` again with `text` as its body, for the handler behind a guard that read it (IAM, the meter). */
 export function replayed(req: IncomingMessage, text: string): IncomingMessage {
   const replay = Object.assign(new PassThrough(), {

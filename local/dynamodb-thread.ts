@@ -33,12 +33,9 @@ try {
       const inner = msg.meter ? metered(requests.handler, meter) : requests.handler;
       const proxied = dynamodbProxy(inner, new SharedDynamodbFaults(msg.open) as unknown as Faults);
       // IAM before the fault switch, as AWS authorizes a call before it throttles it.
-      const log = (line: string) => send({ log: line });
-      const iam = msg.iam && new IamEnforcer(msg.iam);
+      const iam = msg.iam && new IamEnforcer(msg.iam, { log: (line) => send({ log: line }) });
       edge.open(
-        iam && msg.iam
-          ? iamGuard(proxied, iam, iamCheck(iam, dynamodbAsks(msg.iam), awsJsonDenied, log))
-          : proxied,
+        iam ? iamGuard(proxied, iam, iamCheck(iam, dynamodbAsks(iam.model), awsJsonDenied)) : proxied,
       );
     } else if (msg.readMeter !== undefined) {
       send({ meter: { id: msg.readMeter, reading: meter.read() } });

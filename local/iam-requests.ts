@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { readBody } from '../serve/edge.ts';
-import { replayed } from './aws-json.ts';
+import { operationOf, replayed } from './aws-json.ts';
 import { accessKeyOf, type BodyCheck, type IamEnforcer, type IamRequest } from './iam.ts';
 import { sendOfV1 } from './ses-simulator.ts';
 
@@ -16,14 +16,12 @@ export interface Place {
 
 /**
  * The IAM check for one protocol: `asks` says what a request (its body text) needs, undefined for a request
- * IAM does not see (the emulator answers it as it would anyway); `deny` writes AWS's answer; `log` hears of
- * each denial (the stack's log: a missing grant should be seen, not guessed from a failed run).
+ * IAM does not see (the emulator answers it as it would anyway); `deny` writes AWS's answer.
  */
 export function iamCheck(
   enforcer: IamEnforcer,
   asks: (req: IncomingMessage, body: string) => IamRequest[] | undefined,
   deny: (res: ServerResponse, message: string) => void,
-  log?: (line: string) => void,
 ): BodyCheck {
   return async (req, body, res) => {
     const key = accessKeyOf(req.headers.authorization);
@@ -36,7 +34,6 @@ export function iamCheck(
     }
     const denied = requests ? await enforcer.denial(key, requests) : undefined;
     if (!denied) return false;
-    log?.(`iam: AccessDenied: ${denied}`);
     deny(res, denied);
     return true;
   };
@@ -79,7 +76,6 @@ export function sesQueryDenied(res: ServerResponse, message: string): void {
   );
 }
 
-const operationOf = (req: IncomingMessage) => String(req.headers['x-amz-target'] ?? '').split('.')[1] ?? '';
 const json = (body: string) => (body ? JSON.parse(body) : {}) as Record<string, unknown>;
 
 /** DynamoDB: the table (or index) each call touches; a transaction is authorized item by item, as AWS does. */

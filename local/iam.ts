@@ -146,18 +146,30 @@ export interface IamDecision {
 const auditFile = (file: string | undefined) =>
   file ? (d: IamDecision) => appendFileSync(file, `${JSON.stringify(d)}\n`) : undefined;
 
+/** Who hears of IamEnforcer's decisions. */
+export interface EnforcerOptions {
+  /** Each denied call (the stack's log: a missing grant should be seen, not guessed from a failed run). */
+  log?: (line: string) => void;
+  /**
+   * Every decision of a role, the first time per action and resource: `npm run iam:audit` collects them over
+   * the local-stack tests to find grants no call used. By default HANDOFF_IAM_AUDIT names a file to append
+   * them to, one JSON line each.
+   */
+  audit?: (d: IamDecision) => void;
+}
+
 export class IamEnforcer {
   private readonly decisions = new Map<string, Promise<string | undefined>>();
+  private readonly log: ((line: string) => void) | undefined;
+  private readonly audit: ((d: IamDecision) => void) | undefined;
 
-  /**
-   * `audit` hears every decision (first time per role, action and resource): `npm run iam:audit` collects
-   * them over the local-stack tests to find grants no call used. By default HANDOFF_IAM_AUDIT names a file
-   * to append them to, one JSON line each.
-   */
   constructor(
-    private readonly model: IamModel,
-    private readonly audit: ((d: IamDecision) => void) | undefined = auditFile(process.env.HANDOFF_IAM_AUDIT),
-  ) {}
+    readonly model: IamModel,
+    opts: EnforcerOptions = {},
+  ) {
+    this.log = opts.log;
+    this.audit = opts.audit ?? auditFile(process.env.HANDOFF_IAM_AUDIT);
+  }
 
   /** Whether `accessKeyId` is one the stack handed to a function (else it is an operator's). */
   isFunctionKey(accessKeyId: string | undefined): boolean {
@@ -168,14 +180,14 @@ export class IamEnforcer {
   async denial(accessKeyId: string | undefined, requests: IamRequest[]): Promise<string | undefined> {
     const key = accessKeyId ? this.model.keys[accessKeyId] : undefined;
     if (!key) return undefined;
-    return this.denialFor(key.role, key.session, requests);
+    return this.said(await this.denialFor(key.role, key.session, requests));
   }
 
   /** Why the state machine named `machine` may not make these calls, or undefined when it may. */
   async machineDenial(machine: string, requests: IamRequest[]): Promise<string | undefined> {
     const role = this.model.machines[machine];
-    if (!role) return `State machine ${machine} has no role in the template`;
-    return this.denialFor(role, machine, requests);
+    if (!role) return this.said(`State machine ${machine} has no role in the template`);
+    return this.said(await this.denialFor(role, machine, requests));
   }
 
   /**
@@ -183,34 +195,49 @@ export class IamEnforcer {
    * `sourceArn` (a rule, an API route): the function's resource policy decides, as in AWS.
    */
   async serviceDenial(service: string, functionArn: string, sourceArn: string): Promise<string | undefined> {
-    const id = JSON.stringify(['service', service, functionArn, sourceArn]);
+    const denied = await this.cached(
+      JSON.stringify(['service', service, functionArn, sourceArn]),
+      async () => {
+        const r = await runSimulation(
+          {
+            identityPolicies: [],
+            serviceControlPolicies: [],
+            resourceControlPolicies: [],
+            resourcePolicy: this.model.functionPolicies[functionArn] ?? {
+              Version: '2012-10-17',
+              Statement: [],
+            },
+            request: {
+              action: 'lambda:InvokeFunction',
+              principal: service,
+              resource: { accountId: this.model.account, resource: functionArn },
+              contextVariables: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': this.model.account },
+            },
+          },
+          {},
+        );
+        return r.resultType !== 'error' && r.overallResult === 'Allowed'
+          ? undefined
+          : `${service} is not authorized to perform: lambda:InvokeFunction on resource: ${functionArn} for ${sourceArn}: no resource-based policy (AWS::Lambda::Permission) allows it`;
+      },
+    );
+    return this.said(denied);
+  }
+
+  /** The decision made once for `id` (each is pure: the model does not change while the stack runs). */
+  private cached(id: string, decide: () => Promise<string | undefined>): Promise<string | undefined> {
     let decision = this.decisions.get(id);
     if (!decision) {
-      decision = runSimulation(
-        {
-          identityPolicies: [],
-          serviceControlPolicies: [],
-          resourceControlPolicies: [],
-          resourcePolicy: this.model.functionPolicies[functionArn] ?? {
-            Version: '2012-10-17',
-            Statement: [],
-          },
-          request: {
-            action: 'lambda:InvokeFunction',
-            principal: service,
-            resource: { accountId: this.model.account, resource: functionArn },
-            contextVariables: { 'aws:SourceArn': sourceArn, 'aws:SourceAccount': this.model.account },
-          },
-        },
-        {},
-      ).then((r) =>
-        r.resultType !== 'error' && r.overallResult === 'Allowed'
-          ? undefined
-          : `${service} is not authorized to perform: lambda:InvokeFunction on resource: ${functionArn} for ${sourceArn}: no resource-based policy (AWS::Lambda::Permission) allows it`,
-      );
+      decision = decide();
       this.decisions.set(id, decision);
     }
     return decision;
+  }
+
+  /** `denied`, after telling the log. */
+  private said(denied: string | undefined): string | undefined {
+    if (denied) this.log?.(`iam: AccessDenied: ${denied}`);
+    return denied;
   }
 
   private async denialFor(
@@ -220,15 +247,12 @@ export class IamEnforcer {
   ): Promise<string | undefined> {
     for (const r of requests) {
       for (const resource of r.resources) {
-        const id = JSON.stringify([role, r.action, resource, r.context ?? {}]);
-        let decision = this.decisions.get(id);
-        if (!decision) {
-          decision = this.simulate(role, session, r.action, resource, r.context ?? {});
-          this.decisions.set(id, decision);
-          const audit = this.audit;
-          if (audit) void decision.then((d) => audit({ role, action: r.action, resource, allowed: !d }));
-        }
-        const denied = await decision;
+        const context = r.context ?? {};
+        const denied = await this.cached(JSON.stringify([role, r.action, resource, context]), async () => {
+          const d = await this.simulate(role, session, r.action, resource, context);
+          this.audit?.({ role, action: r.action, resource, allowed: !d });
+          return d;
+        });
         if (denied) return denied;
       }
     }

@@ -11,7 +11,7 @@
 //   as a hint of what is missing).
 
 import type { RequestListener, ServerResponse } from 'node:http';
-import { replayed } from './aws-json.ts';
+import { operationOf, replayed } from './aws-json.ts';
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -116,7 +116,7 @@ interface Capacity {
 /** Wraps dynalite's request handler so that every DynamoDB API call is metered. */
 export function metered(emulator: RequestListener, meter: DynamoMeter): RequestListener {
   return (req, res) => {
-    const operation = String(req.headers['x-amz-target'] ?? '').split('.')[1];
+    const operation = operationOf(req);
     if (req.method !== 'POST' || !operation) return emulator(req, res);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));

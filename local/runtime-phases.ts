@@ -12,7 +12,7 @@ import { sesProxy } from './fault-proxy.ts';
 import { Faults } from './faults.ts';
 import { FunctionError, LocalFunctions } from './functions.ts';
 import { httpApiHandler, routesOf } from './http-api.ts';
-import { IamEnforcer, type IamModel, iamModelOf } from './iam.ts';
+import { IamEnforcer, iamModelOf } from './iam.ts';
 import {
   awsJsonDenied,
   iamCheck,
@@ -85,9 +85,8 @@ export function wireEvents(
 ) {
   const now = () => clock.now();
   const { functions, functionList } = fns;
-  const log = opts.log ?? console.error;
-  const iam = iamModelOf(template, names);
-  const enforcer = new IamEnforcer(iam);
+  // One enforcer for the stack's main thread (its decisions cached once); the DynamoDB thread has its own.
+  const iam = new IamEnforcer(iamModelOf(template, names), { log: opts.log ?? console.error });
   const events = new EventBus(rulesOf(template, names), functions, {
     region: REGION,
     account: ACCOUNT,
@@ -95,11 +94,7 @@ export function wireEvents(
     ...(opts.log ? { log: opts.log } : {}),
     now,
     dataDir: opts.dataDir,
-    authorize: async (fn, rule) => {
-      const denied = await enforcer.serviceDenial('events.amazonaws.com', fn, rule);
-      if (denied) log(`iam: AccessDenied: ${denied}`);
-      return denied;
-    },
+    authorize: (fn, rule) => iam.serviceDenial('events.amazonaws.com', fn, rule),
   });
 
   const machines: MachineSpec[] = stateMachinesOf(template, names).map((m) => ({
@@ -111,7 +106,7 @@ export function wireEvents(
   const definitions = JSON.stringify(machines.map((m) => m.definition));
   const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
   const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
-  const sfn = new LocalStepFunctions(machines, machineInvoker(functions, enforcer, log), {
+  const sfn = new LocalStepFunctions(machines, machineInvoker(functions, iam), {
     dataDir: opts.dataDir,
     clock,
     region: REGION,
@@ -130,21 +125,15 @@ export function wireEvents(
  * The state machine invokes a task's function as its role: without `lambda:InvokeFunction` on that ARN the
  * task fails with Lambda.AWSLambdaException and AWS's AccessDenied message, as the Lambda integration does.
  */
-function machineInvoker(
-  functions: LocalFunctions,
-  enforcer: IamEnforcer,
-  log: (line: string) => void,
-): TaskInvoker {
+function machineInvoker(functions: LocalFunctions, iam: IamEnforcer): TaskInvoker {
   return {
     async call(arn, payload, ctx) {
       const machine = ctx?.executionArn.split(':')[6];
       const denied = machine
-        ? await enforcer.machineDenial(machine, [{ action: 'lambda:InvokeFunction', resources: [arn] }])
+        ? await iam.machineDenial(machine, [{ action: 'lambda:InvokeFunction', resources: [arn] }])
         : undefined;
-      if (denied) {
-        log(`iam: AccessDenied: ${denied}`);
+      if (denied)
         throw new FunctionError('Lambda.AWSLambdaException', `${denied} (Service: Lambda, Status Code: 403)`);
-      }
       return functions.call(arn, payload);
     },
   };
@@ -166,7 +155,7 @@ export function exposeApi(
     stores: ReturnType<typeof dynamoStores>;
     stateMachineArn: string;
     clock: StackClock;
-    iam: IamModel;
+    iam: IamEnforcer;
   },
 ) {
   const { ports, fns, events, sfn, clock } = s;
@@ -179,9 +168,8 @@ export function exposeApi(
     .filter(([, r]) => r.Type === 'AWS::SecretsManager::Secret')
     .map(([id]) => `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:${id}`);
 
-  ports.db.open(fns.faults.shared, { meter: opts.meter ?? false, iam: s.iam });
-  const enforcer = new IamEnforcer(s.iam);
-  const log = opts.log ?? console.error;
+  const { iam } = s;
+  ports.db.open(fns.faults.shared, { meter: opts.meter ?? false, iam: iam.model });
   const meter = opts.meter ? { read: () => ports.db.readMeter() } : undefined;
   // Sends to SES's simulator addresses bounce or complain, and every send publishes its events, as in AWS.
   const simulator = sesSimulator(ports.ses.handler, (e) => events.putEventsDurably(e), {
@@ -189,15 +177,15 @@ export function exposeApi(
     account: ACCOUNT,
     now,
     // IAM (local/iam.ts) where the simulator reads the body; elsewhere before the fault switch.
-    check: iamCheck(enforcer, sesAsks(s.iam), sesQueryDenied, log),
+    check: iamCheck(iam, sesAsks(iam.model), sesQueryDenied),
   });
   ports.sesEdge.open(sesProxy(simulator, fns.faults));
   const secretArnOf = (id: string) => secretArns.find((a) => a === id || a.endsWith(`:secret:${id}`));
   ports.secretsEdge.open(
     iamGuard(
       secretsHandler(opts.dataDir, secretArns),
-      enforcer,
-      iamCheck(enforcer, secretsAsks(secretArnOf), awsJsonDenied, log),
+      iam,
+      iamCheck(iam, secretsAsks(secretArnOf), awsJsonDenied),
     ),
   );
   // The console reads through the same SDK clients it uses against AWS: Step Functions on this stack's
@@ -221,27 +209,17 @@ export function exposeApi(
   ports.sfnHttp.open(
     iamGuard(
       sfnHandler(sfn, consoleHandler),
-      enforcer,
+      iam,
       iamCheck(
-        enforcer,
+        iam,
         sfnAsks((t) => sfn.executionOfToken(t)),
         awsJsonDenied,
-        log,
       ),
     ),
   );
-  const invokedBy = (service: string) => async (fn: string, source: string) => {
-    const denied = await enforcer.serviceDenial(service, fn, source);
-    if (denied) log(`iam: AccessDenied: ${denied}`);
-    return denied;
-  };
   ports.api.open(
-    httpApiHandler(
-      routesOf(template, names),
-      fns.functions,
-      adminToken,
-      now,
-      invokedBy('apigateway.amazonaws.com'),
+    httpApiHandler(routesOf(template, names), fns.functions, adminToken, now, (fn, source) =>
+      iam.serviceDenial('apigateway.amazonaws.com', fn, source),
     ),
   );
   return { adminToken, meter, consoleSfn };
