@@ -7,7 +7,7 @@ import { createTables } from '#local/tables.ts';
 import { loadTemplate } from '#local/template.ts';
 import { config } from '#test/fixtures/config.ts';
 import { aDeal } from '#test/fixtures/deals.ts';
-import { startDynamo, type TestDynamo } from '#test/fixtures/dynamodb.ts';
+import { laneOfProcess, startDynamo, type TestDynamo } from '#test/fixtures/dynamodb.ts';
 import { aLead } from '#test/fixtures/leads.ts';
 import { memoryStores } from '#test/fixtures/memory-stores.ts';
 
@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const AT = '2026-11-26T10:00:00.000Z';
 const implementations: [string, () => Stores][] = [
-  [`DynamoDB (${process.env.HANDOFF_TEST_DYNAMODB ?? 'dynalite'})`, () => dynamoStores(tableName, client)],
+  [`DynamoDB (${laneOfProcess()})`, () => dynamoStores(tableName, client)],
   ['in memory', () => memoryStores()],
 ];
 
