@@ -42,12 +42,13 @@ export async function listenAll(o: ListenOptions) {
   };
 
   // Public ports first (their URLs go into the functions' environment); each answers 503 until ready.
-  // All five are bound before this process opens any port of its own choosing (dynalite's and SES's
-  // internal ones, outgoing connections): one of those could otherwise land on N+2 … N+4.
+  // All six are bound before this process opens any port of its own choosing (dynalite's and SES's
+  // internal ones, outgoing connections): one of those could otherwise land on N+2 … N+5.
   const api = await serve('api', 0);
   const sfnHttp = await serve('sfn', 1);
   const sesEdge = await serve('ses', 3);
   const secretsEdge = await serve('secrets', 4);
+  const cloudFormationEdge = await serve('cloudformation', 5);
   // DynamoDB's edge, fault switch and dynalite run on their own thread (local/dynamodb-thread.ts), which
   // binds its public port before dynalite's internal one.
   const db = await startDynamoThread({
@@ -67,12 +68,14 @@ export async function listenAll(o: ListenOptions) {
     dynamodb: url(db.port),
     ses: url(sesEdge.port),
     secrets: url(secretsEdge.port),
+    cloudformation: url(cloudFormationEdge.port),
   };
   return {
     api,
     sfnHttp,
     sesEdge,
     secretsEdge,
+    cloudFormationEdge,
     db,
     ses,
     urls,

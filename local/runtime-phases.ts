@@ -1,11 +1,18 @@
 // The phases of startLocal (local/runtime.ts) after the ports listen: start the functions, wire the events
 // and the state machines to them, and expose every port's handler.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import type { dynamoStores } from '../functions/stores.ts';
 import type { openClock } from './clock.ts';
+import {
+  cloudFormationAsks,
+  cloudFormationDenied,
+  cloudFormationHandler,
+  outputsOf,
+  stackIdOf,
+} from './cloudformation.ts';
 import { consoleFallback } from './console.ts';
 import { EventBus, rulesOf } from './events.ts';
 import { sesProxy } from './fault-proxy.ts';
@@ -31,7 +38,7 @@ import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/
 import { sfnHandler } from './sfn/http.ts';
 import type { TaskInvoker } from './sfn/task-handlers.ts';
 import { formSettingsOf, siteEnvironment } from './site.ts';
-import { type CfnTemplate, functionsOf, type LocalNames, stateMachinesOf } from './template.ts';
+import { type CfnTemplate, functionsOf, type LocalNames, STACK_NAME, stateMachinesOf } from './template.ts';
 
 export const REGION = 'us-east-1';
 export const ACCOUNT = '000000000000';
@@ -139,6 +146,12 @@ function machineInvoker(functions: LocalFunctions, iam: IamEnforcer): TaskInvoke
   };
 }
 
+/** A stack id's UUID that stays the same for a data folder, as a stack's id stays across updates. */
+function uuidOf(dataDir: string): string {
+  const h = createHash('sha256').update(resolvePath(dataDir)).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
 /**
  * Attaches every port's handler (until now each answered 503): DynamoDB, SES and its simulator, Secrets
  * Manager, Step Functions with the console, and the HTTP API with the admin token.
@@ -186,6 +199,20 @@ export function exposeApi(
       secretsHandler(opts.dataDir, secretArns),
       iam,
       iamCheck(iam, secretsAsks(secretArnOf), awsJsonDenied),
+    ),
+  );
+  // DescribeStacks answers the template's outputs, resolved here: the console's AWS mode (console/stack.ts).
+  const stack = {
+    StackName: STACK_NAME,
+    StackId: stackIdOf(STACK_NAME, names, uuidOf(opts.dataDir)),
+    CreationTime: new Date(now()),
+    Outputs: outputsOf(template, names),
+  };
+  ports.cloudFormationEdge.open(
+    iamGuard(
+      cloudFormationHandler(stack),
+      iam,
+      iamCheck(iam, cloudFormationAsks(stack), cloudFormationDenied),
     ),
   );
   // The console reads through the same SDK clients it uses against AWS: Step Functions on this stack's

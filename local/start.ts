@@ -19,7 +19,8 @@ import { majorOf } from './template.ts';
 const root = join(import.meta.dirname, '..');
 const USAGE = `Usage: npm start -- [options]
 
-  --port N          API port (default 3000); Step Functions/console N+1, DynamoDB N+2, SES N+3, Secrets N+4
+  --port N          API port (default 3000); Step Functions/console N+1, DynamoDB N+2, SES N+3, Secrets N+4,
+                    CloudFormation (DescribeStacks) N+5
   --time-scale N    run the stack's clock N times faster: 86400 = a day per second (default 1). Waits,
                     rep SLAs and every date the functions, events, mailbox and console read follow it;
                     Lambda timeouts and retries stay real
@@ -187,6 +188,8 @@ Point the AWS CLI or SDKs at the local stack:
   export AWS_ENDPOINT_URL_SFN=${u.sfn}
   export AWS_ENDPOINT_URL_DYNAMODB=${u.dynamodb}
   export AWS_ENDPOINT_URL_SES=${u.ses}
+  export AWS_ENDPOINT_URL_CLOUDFORMATION=${u.cloudformation}
+  then, for the console as it runs against AWS: npm run console -- --stack Handoff --port 0
 
 Try: curl -s -X POST ${u.api}/leads -H 'content-type: application/json' \\
        -d '{"email":"ada@example.com","firstName":"Ada","formType":"demo-request","companySize":1200,"country":"US"}'

@@ -10,7 +10,11 @@ export interface CfnResource {
 }
 export interface CfnTemplate {
   Resources: Record<string, CfnResource>;
+  Outputs?: Record<string, { Value: unknown; Description?: string }>;
 }
+
+/** The CDK app's one stack (infra/app.ts), as `cdk synth` names its template. */
+export const STACK_NAME = 'Handoff';
 
 export interface LocalNames {
   region: string;
@@ -19,7 +23,7 @@ export interface LocalNames {
   overrides?: Record<string, string>;
 }
 
-export function loadTemplate(cdkOut: string, stackName = 'Handoff'): CfnTemplate {
+export function loadTemplate(cdkOut: string, stackName = STACK_NAME): CfnTemplate {
   return JSON.parse(readFileSync(join(cdkOut, `${stackName}.template.json`), 'utf8')) as CfnTemplate;
 }
 
@@ -40,7 +44,7 @@ function ref(template: CfnTemplate, id: string, n: LocalNames): string {
     'AWS::AccountId': n.account,
     'AWS::Partition': 'aws',
     'AWS::URLSuffix': 'amazonaws.com',
-    'AWS::StackName': 'Handoff',
+    'AWS::StackName': STACK_NAME,
   };
   if (n.overrides?.[id]) return n.overrides[id];
   if (pseudo[id]) return pseudo[id];
@@ -53,6 +57,9 @@ function ref(template: CfnTemplate, id: string, n: LocalNames): string {
   ) {
     return ARN_KIND[resource.Type]?.(id, n) ?? id;
   }
+  // An SES identity's Ref is the identity itself (the domain or address), as CloudFormation gives it.
+  if (resource.Type === 'AWS::SES::EmailIdentity')
+    return String(resolve(template, resource.Properties?.EmailIdentity, n) ?? id);
   return id;
 }
 

@@ -34,7 +34,11 @@ const SERVICES: Record<string, string> = {
   dynamodb: 'DynamoDB',
   ses: 'SES',
   secrets: 'Secrets Manager',
+  cloudformation: 'CloudFormation',
 };
+
+/** How many ports a local stack takes from its base (`--port N`): N … N+5, one per entry of SERVICES. */
+export const STACK_PORTS = 6;
 
 /** For `npm start -- --port <port>`, one line: which port, for what, why it is not free, and a --port that is. */
 export async function explainPortInUse(e: PortInUseError, port: number): Promise<string> {
@@ -103,7 +107,11 @@ export function accepts(port: number, host = '127.0.0.1'): Promise<boolean> {
  * The first base port from `from` (in steps of 10, below the ephemeral range) whose `count` ports can all
  * be bound now: a suggestion for `--port`, not a reservation.
  */
-export async function freeBase(from = 3000, count = 5, host = '127.0.0.1'): Promise<number | undefined> {
+export async function freeBase(
+  from = 3000,
+  count = STACK_PORTS,
+  host = '127.0.0.1',
+): Promise<number | undefined> {
   const [low] = ephemeralRange();
   for (let base = from; base + count <= low; base += 10) {
     const servers = [];

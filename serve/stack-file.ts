@@ -24,6 +24,8 @@ export interface StackInfo {
     dynamodb: string;
     ses: string;
     secrets: string;
+    /** DescribeStacks with the template's outputs (local/cloudformation.ts): the console's AWS mode. */
+    cloudformation: string;
   };
   stateMachineArn: string;
   tableName: string;
@@ -132,7 +134,7 @@ export async function liveStack(dataDir: string): Promise<StackInfo> {
   return info;
 }
 
-/** The other endpoints of a stack at `api`, by npm start's layout (API port + 1 … + 4). */
+/** The other endpoints of a stack at `api`, by npm start's layout (API port + 1 … + 5). */
 export function urlsFromApi(api: string): StackInfo['urls'] {
   const u = new URL(api);
   const at = (offset: number) => `${u.protocol}//${u.hostname}:${Number(u.port || 80) + offset}`;
@@ -144,6 +146,7 @@ export function urlsFromApi(api: string): StackInfo['urls'] {
     ses: at(3),
     mailbox: `${at(3)}/`,
     secrets: at(4),
+    cloudformation: at(5),
   };
 }
 

@@ -1,6 +1,11 @@
 // The local endpoints answer errors as AWS does, so the unchanged AWS SDK v3 clients raise their own
 // exception classes (or, where a service has none, the error name and status AWS sends): not found,
-// validation, conditions, throttling and access denied.
+// validation, conditions, throttling and access denied; CloudFormation's query protocol too.
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+} from '@aws-sdk/client-cloudformation';
 import {
   ConditionalCheckFailedException,
   DynamoDBClient,
@@ -173,5 +178,32 @@ describe('SES and Secrets Manager errors', () => {
     expect(await failure(sm.send(new GetSecretValueCommand({ SecretId: 'no-such-secret' })))).toBeInstanceOf(
       secrets.ResourceNotFoundException,
     );
+  });
+});
+
+describe('CloudFormation (DescribeStacks, for the console’s AWS mode)', () => {
+  const cfn = (c = credentials) =>
+    new CloudFormationClient({
+      endpoint: t.stack.urls.cloudformation,
+      region,
+      credentials: c,
+      maxAttempts: 1,
+    });
+
+  it('an unknown stack is ValidationError; a function’s key without cloudformation:DescribeStacks is AccessDenied', async () => {
+    const missing = await failure(cfn().send(new DescribeStacksCommand({ StackName: 'Staging' })));
+    expect(missing).toBeInstanceOf(CloudFormationServiceException);
+    expect(missing).toMatchObject({
+      name: 'ValidationError',
+      message: 'Stack with id Staging does not exist',
+    });
+    expect(missing.$metadata?.httpStatusCode).toBe(400);
+    const denied = await failure(
+      cfn(awaitSignal()).send(new DescribeStacksCommand({ StackName: 'Handoff' })),
+    );
+    expect(denied.name).toBe('AccessDenied');
+    expect(denied.$metadata?.httpStatusCode).toBe(403);
+    const { Stacks = [] } = await cfn().send(new DescribeStacksCommand({ StackName: 'Handoff' }));
+    expect(Stacks[0]?.Outputs).toContainEqual({ OutputKey: 'TableName', OutputValue: t.stack.tableName });
   });
 });

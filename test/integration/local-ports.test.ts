@@ -68,11 +68,12 @@ function script(file: string, args: string[]): Promise<{ code: number; out: stri
 }
 
 describe('a stack on another port (npm start -- --port N)', () => {
-  it('listens on N … N+4 and records itself in <data>/stack.json (0600)', () => {
+  it('listens on N … N+5 and records itself in <data>/stack.json (0600)', () => {
     const { urls } = stack();
     expect(urls.api).toBe(`http://127.0.0.1:${base}`);
     expect(urls.console).toBe(`http://127.0.0.1:${base + 1}/`);
     expect(urls.secrets).toBe(`http://127.0.0.1:${base + 4}`);
+    expect(urls.cloudformation).toBe(`http://127.0.0.1:${base + 5}`);
     const file = join((t as TestStack).dataDir, STACK_FILE);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readStackFile((t as TestStack).dataDir)).toMatchObject({ pid: process.pid, timeScale: 1, urls });
