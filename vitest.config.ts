@@ -12,6 +12,8 @@ const DYNAMODB_LOCAL_LANE = [
   'test/integration/capacity.test.ts',
   'test/integration/backtest.test.ts',
   'test/reliability/idempotency.test.ts',
+  // npm start -- --dynamodb local: the whole stack on it (only here: it needs Java).
+  'test/dynamodb-local/**/*.test.ts',
 ];
 const java = spawnSync('java', ['-version'], { stdio: 'ignore' }).status === 0;
 if (!java)

@@ -1,12 +1,16 @@
-// dynalite on its own thread: the DynamoDB edge (503 until the stack is ready, the fault switch, then
-// dynalite's own request handler) and dynalite with its LevelDB run here, so the functions' DynamoDB
-// calls (most of the local stack's requests) take no time on the main thread. Started by
+// DynamoDB on its own thread: the DynamoDB edge (503 until the stack is ready, IAM, the fault switch, then
+// the emulator) and dynalite with its LevelDB run here, so the functions' DynamoDB calls (most of the
+// local stack's requests) take no time on the main thread. With DynamoDB Local (`--dynamodb local`) the
+// JVM is a child process this thread starts, forwards to and stops. Started by
 // startDynamoThread (local/dynamodb.ts); the fault setting is shared memory the main thread writes.
+import type { RequestListener } from 'node:http';
+import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { edgeServer } from '../serve/edge.ts';
 import { PortInUseError } from '../serve/ports.ts';
 import { close, listen } from './aws-json.ts';
 import type { DynamoThreadData, FromDynamoThread, ToDynamoThread } from './dynamodb.ts';
+import { forwardTo, startDynamoDbLocal } from './dynamodb-local.ts';
 import { startDynalite, tracked } from './emulators.ts';
 import { dynamodbProxy } from './fault-proxy.ts';
 import { type Faults, SharedDynamodbFaults } from './faults.ts';
@@ -24,7 +28,7 @@ try {
     allowedHosts: data.allowedHosts ?? [],
   });
   const edgePort = await listen(edge.server, data.port);
-  const db = await startDynalite(data.dataDir);
+  const db = await openEngine(data);
   const requests = tracked(db.handler);
   const meter = new DynamoMeter();
   port.on('message', async (msg: ToDynamoThread) => {
@@ -43,7 +47,7 @@ try {
       await close(edge.server);
       // dynalite closes its database last, once the requests already inside it have finished.
       await requests.idle(30_000);
-      await close(db.server);
+      await db.close();
       send({ stopped: true });
     }
   });
@@ -51,4 +55,16 @@ try {
 } catch (e) {
   const portInUse = e instanceof PortInUseError ? { port: e.port, listening: e.listening } : undefined;
   send({ error: (e as Error).message, ...(portInUse ? { portInUse } : {}) });
+}
+
+/** The emulator behind the edge: its internal URL, its request handler, and how to close it. */
+async function openEngine(
+  d: DynamoThreadData,
+): Promise<{ url: string; handler: RequestListener; close(): Promise<void> }> {
+  if (d.engine === 'dynamodb-local') {
+    const jvm = await startDynamoDbLocal({ dbPath: join(d.dataDir, 'dynamodb-local') });
+    return { url: jvm.url, handler: forwardTo(jvm.url), close: () => jvm.stop() };
+  }
+  const dynalite = await startDynalite(d.dataDir);
+  return { url: dynalite.url, handler: dynalite.handler, close: () => close(dynalite.server) };
 }

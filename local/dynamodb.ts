@@ -5,8 +5,13 @@ import type { SharedDynamodbFaults } from './faults.ts';
 import type { IamModel } from './iam.ts';
 import type { MeterReading } from './meter.ts';
 
+/** Which emulator answers DynamoDB: dynalite, or AWS's DynamoDB Local (local/dynamodb-local.ts). */
+export type DynamoEngine = 'dynalite' | 'dynamodb-local';
+
 export interface DynamoThreadData {
   dataDir: string;
+  /** Default dynalite. */
+  engine?: DynamoEngine;
   /** The public DynamoDB port (0: any free one). */
   port: number;
   /** Host names its edge answers besides loopback (serve/edge.ts). */
@@ -33,7 +38,7 @@ export type FromDynamoThread = {
 export interface DynamoThread {
   /** The public port: the edge (503 until `open`), then the fault switch and dynalite. */
   port: number;
-  /** dynalite itself, on an internal port: table setup, the TTL sweep and the console use it directly. */
+  /** The emulator itself, on an internal port: table setup, the TTL sweep and the console use it directly. */
   url: string;
   /**
    * Attaches the handler behind the edge: from now on requests reach dynalite (or an injected fault);
@@ -56,6 +61,7 @@ export function startDynamoThread(
   const worker = new Worker(join(import.meta.dirname, 'dynamodb-worker.mjs'), {
     workerData: {
       dataDir: opts.dataDir,
+      ...(opts.engine ? { engine: opts.engine } : {}),
       port: opts.port,
       allowedHosts: [...(opts.allowedHosts ?? [])],
     } satisfies DynamoThreadData,

@@ -5,7 +5,8 @@ import { type EdgeServer, edgeServer } from '../serve/edge.ts';
 import { PortInUseError } from '../serve/ports.ts';
 import type { StackInfo } from '../serve/stack-file.ts';
 import { close, listen } from './aws-json.ts';
-import { startDynamoThread } from './dynamodb.ts';
+import { type DynamoEngine, startDynamoThread } from './dynamodb.ts';
+import { claimEngine } from './dynamodb-local.ts';
 import { startSes } from './emulators.ts';
 
 const url = (port: number) => `http://127.0.0.1:${port}`;
@@ -16,6 +17,8 @@ export interface ListenOptions {
   port: number;
   allowedHosts: readonly string[];
   log?: ((line: string) => void) | undefined;
+  /** dynalite (default) or DynamoDB Local. */
+  dynamodb?: DynamoEngine | undefined;
   /** The stack's clock (SES stamps its mail with it). */
   now: () => number;
   /** Undoes what came before the ports (the clock, the folder's umask) when one cannot be bound. */
@@ -51,8 +54,15 @@ export async function listenAll(o: ListenOptions) {
   const cloudFormationEdge = await serve('cloudformation', 5);
   // DynamoDB's edge, fault switch and dynalite run on their own thread (local/dynamodb-thread.ts), which
   // binds its public port before dynalite's internal one.
+  const engine = o.dynamodb ?? 'dynalite';
+  try {
+    claimEngine(o.dataDir, engine);
+  } catch (e) {
+    await failStart(e, 'dynamodb');
+  }
   const db = await startDynamoThread({
     dataDir: o.dataDir,
+    engine,
     port: portFor(2),
     allowedHosts: o.allowedHosts,
     ...(o.log ? { log: o.log } : {}),

@@ -2,6 +2,7 @@
 import type { HandoffConfig } from '../functions/config/schema.ts';
 import type { StackInfo } from '../serve/stack-file.ts';
 import type { Clock } from './clock.ts';
+import type { DynamoEngine } from './dynamodb.ts';
 import type { EventBus } from './events.ts';
 import type { Faults } from './faults.ts';
 import type { LocalFunctions, PoolOptions } from './functions.ts';
@@ -14,8 +15,13 @@ export interface LocalOptions {
   cdkOut: string;
   config: HandoffConfig;
   dataDir: string;
-  /** API port; the others follow it (+1 Step Functions and console, +2 DynamoDB, +3 SES, +4 Secrets Manager). 0 = any free ports. */
+  /** API port; the others follow it (+1 Step Functions and console, +2 DynamoDB, +3 SES, +4 Secrets Manager, +5 CloudFormation). 0 = any free ports. */
   port: number;
+  /**
+   * The DynamoDB behind the stack's DynamoDB port: dynalite (default, in process) or DynamoDB Local, AWS's
+   * own emulator on Java (local/dynamodb-local.ts). A data folder keeps the one it was started with.
+   */
+  dynamodb?: DynamoEngine;
   /**
    * Host names every port answers besides loopback, and whose pages may post the example form (a
    * forwarded dev environment: serve/edge.ts, local/site.ts). Default none.

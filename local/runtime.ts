@@ -147,6 +147,7 @@ async function startEmulators(opts: LocalOptions, now: () => number, release: ()
     dataDir: opts.dataDir,
     port: opts.port,
     allowedHosts: opts.allowedHosts ?? [],
+    dynamodb: opts.dynamodb,
     log: opts.log,
     now,
     release,

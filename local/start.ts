@@ -7,9 +7,11 @@ import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { ENTRIES } from '../infra/stack.ts';
 import { allowedHostNames } from '../serve/edge.ts';
-import { explainPortInUse, PortInUseError } from '../serve/ports.ts';
+import { explainPortInUse, PortInUseError, STACK_PORTS } from '../serve/ports.ts';
 import { StackFileError } from '../serve/stack-file.ts';
 import { ClockError, parseStartAt } from './clock.ts';
+import type { DynamoEngine } from './dynamodb.ts';
+import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { DEFAULT_POOL } from './functions.ts';
 import { exitUnlessLambdaNode } from './node-check.ts';
 import { startLocal } from './runtime.ts';
@@ -28,6 +30,9 @@ const USAGE = `Usage: npm start -- [options]
                     or "now" (default: where this data folder's clock stood when it stopped; now if new)
   --data DIR        data folder (default .handoff)
   --fresh           start with an empty data folder
+  --dynamodb E      dynalite (default: in process) or local: DynamoDB Local, AWS's own emulator (needs
+                    Java; from the amplify-dynamodb-simulator package). A data folder keeps the one it
+                    started with
   --log-level L     functions' log level: DEBUG, INFO, WARN, ERROR, SILENT (default WARN)
   --synth           synthesize even if cdk.out looks current
   --allow-host NAME a host name to answer besides 127.0.0.1/localhost (repeatable; also
@@ -69,6 +74,7 @@ async function main() {
         'start-at': { type: 'string' },
         data: { type: 'string', default: '.handoff' },
         fresh: { type: 'boolean', default: false },
+        dynamodb: { type: 'string', default: 'dynalite' },
         'log-level': { type: 'string', default: 'WARN' },
         synth: { type: 'boolean', default: false },
         'allow-host': { type: 'string', multiple: true, default: [] },
@@ -89,8 +95,11 @@ async function main() {
   exitUnlessLambdaNode('npm start'); // before the slow synthesis: the functions would fail on another major
   const port = Number(v.port);
   const timeScale = Number(v['time-scale']);
-  if (!Number.isInteger(port) || port < 0 || port > 65531)
-    return fail(`--port must be a whole number from 0 to 65531, not "${v.port}"`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 - (STACK_PORTS - 1))
+    return fail(`--port must be a whole number from 0 to ${65535 - (STACK_PORTS - 1)}, not "${v.port}"`);
+  const engines: Record<string, DynamoEngine> = { dynalite: 'dynalite', local: 'dynamodb-local' };
+  const dynamodb = engines[String(v.dynamodb)];
+  if (!dynamodb) return fail(`--dynamodb must be dynalite or local, not "${v.dynamodb}"`);
   if (!Number.isFinite(timeScale) || timeScale < 1 || timeScale > 10_000_000) {
     return fail(`--time-scale must be a number from 1 to 10000000, not "${v['time-scale']}"`);
   }
@@ -154,11 +163,20 @@ async function main() {
     timeScale,
     ...(startAt !== undefined ? { startAt } : {}),
     fresh: Boolean(v.fresh),
+    dynamodb,
     logLevel: level,
     lambda: { concurrency, queue },
     startRate: { perSecond: startRate, burst: burstFor(startRate) },
   }).catch(async (e) => {
-    if (!(e instanceof PortInUseError || e instanceof StackFileError || e instanceof ClockError)) throw e;
+    if (
+      !(
+        e instanceof PortInUseError ||
+        e instanceof StackFileError ||
+        e instanceof ClockError ||
+        e instanceof DynamoDbLocalError
+      )
+    )
+      throw e;
     console.log('failed');
     console.error(e instanceof PortInUseError ? await explainPortInUse(e, port) : e.message);
     process.exit(1);
@@ -176,6 +194,7 @@ Handoff is running locally (ready in ${((Date.now() - started) / 1000).toFixed(1
   Console      ${u.console}  (runs, graph, leads, deals, funnel, scoring feedback: docs/console.md)
   Form         ${u.console}examples/contact-form.html  (the embeddable form, posting to this API)
   Mailbox      ${u.mailbox}
+  DynamoDB     ${u.dynamodb}  (${dynamodb === 'dynamodb-local' ? 'DynamoDB Local, AWS’s emulator on Java: its own port listens on every interface' : 'dynalite'})
   Clock        ${clockLine(stack.clock.now(), timeScale, stack.clockResumed)}
   Data folder  ${shown(dataDir)}${v.fresh ? ' (fresh)' : ''}${stack.resumed ? `  — resumed ${stack.resumed} execution(s)` : ''}  (its stack.json: how npm run demo, backtest, funnel:rebuild find this stack)${also}
   Admin        curl -H 'Authorization: Bearer ${stack.adminToken}' ${u.api}/admin/leads/<leadId>
