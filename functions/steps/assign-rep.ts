@@ -97,6 +97,10 @@ export const createHandler = ({
         if (!(await deals.create(fresh))) await reps.adjustLoad(rep.id, -1, rep.capacity);
         await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team }));
       } else if (previous && deal && deal.attempt === previous.attempt) {
+        // A run redriven at "Reassign rep" (it failed or was stopped there, before the move) had its rep's
+        // slot given back by Record failure: take it again first, so the move below frees it once and
+        // the deal's new rep gets theirs back when it closes.
+        if (deal.loadReleasedAt) await holdAgain(deal);
         const exclude = [...deal.previousReps, deal.repId];
         const rep = await chooseRep(team, now, exclude, deal.repId);
         const moved = await deals.update(

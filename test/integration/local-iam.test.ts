@@ -1,76 +1,29 @@
 // IAM on the local stack (local/iam.ts): the synthesized roles are enforced on every call a function makes
 // and on every invocation the state machine makes. A run stopped at any waiting state is redriven under the
 // template's grants; a grant taken out of the template fails the path that needs it with AccessDenied.
-// Over 300 lines: the three families (redrive, role grants, resource policies) share the stack helpers above them.
-import { mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  type HistoryEvent,
-  ListExecutionsCommand,
-  RedriveExecutionCommand,
-  SFNClient,
-  StopExecutionCommand,
-} from '@aws-sdk/client-sfn';
+// The capacity queue's waits and wakes, the grants they need: local-iam-capacity.test.ts. Shared helpers:
+// test/fixtures/local-iam.ts.
+import { DescribeExecutionCommand, RedriveExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '#functions/lead/lead.ts';
 import type { CfnTemplate } from '#local/template.ts';
-import { aFormSubmission } from '#test/fixtures/leads.ts';
-import { credentials, eventually, startTestStack } from '#test/fixtures/local-stack.ts';
-
-type Stack = Awaited<ReturnType<typeof startTestStack>>;
-
-const client = (t: Stack) => new SFNClient({ endpoint: t.stack.urls.sfn, region: 'us-east-1', credentials });
-
-const submit = (t: Stack, email: string, formType: string) =>
-  t.api('/leads', {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams(
-      aFormSubmission({ email, formType, firstName: email.split('.')[0] ?? 'A' }),
-    ).toString(),
-  });
-
-async function runOf(t: Stack, leadId: string): Promise<string> {
-  const sfn = client(t);
-  const run = await eventually(async () => {
-    const { executions } = await sfn.send(
-      new ListExecutionsCommand({ stateMachineArn: t.stack.stateMachineArn }),
-    );
-    return executions?.find((e) => e.name?.startsWith(leadId));
-  }, 15_000);
-  return String(run.executionArn);
-}
-
-async function history(t: Stack, executionArn: string): Promise<HistoryEvent[]> {
-  const { events = [] } = await client(t).send(
-    new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }),
-  );
-  return events;
-}
-
-/** Waits until the run's newest state entered is `state` (a task parked there, a wait armed). */
-const parkedAt = (t: Stack, executionArn: string, state: string) =>
-  eventually(
-    async () => {
-      const events = await history(t, executionArn);
-      const entered = events.filter((e) => e.type?.endsWith('StateEntered')).at(-1);
-      return entered?.stateEnteredEventDetails?.name === state ? true : undefined;
-    },
-    15_000,
-    `the run at ${state}`,
-  );
-
-const adminLead = async (t: Stack, leadId: string) => {
-  const res = await t.api(`/admin/leads/${leadId}`, {
-    headers: { authorization: `Bearer ${t.stack.adminToken}` },
-  });
-  return (await res.json()) as { lead: { stage: string }; timeline: { type: string }[] };
-};
-
-const denials = (t: Stack) => t.logs.filter((l) => l.includes('AccessDenied'));
+import {
+  adminLead,
+  denials,
+  editedApp,
+  history,
+  parkedAt,
+  policies,
+  runOf,
+  submit,
+  withoutGrant,
+} from '#test/fixtures/local-iam.ts';
+import {
+  sfnOf as client,
+  eventually,
+  type TestStack as Stack,
+  startTestStack,
+} from '#test/fixtures/local-stack.ts';
 
 describe('local IAM: a run stopped at a waiting state is redriven under the template’s grants', () => {
   let t: Stack;
@@ -168,44 +121,6 @@ describe('local IAM: a run stopped at a waiting state is redriven under the temp
     await waitsAgain(leadId, arn, true);
   });
 });
-
-/** The synthesized app with `edit` applied to its template, in a folder of its own (the bundles linked). */
-function editedApp(cdkOut: string, edit: (t: CfnTemplate) => void): string {
-  const dir = mkdtempSync(join(tmpdir(), 'handoff-iam-'));
-  for (const entry of readdirSync(cdkOut)) {
-    if (entry === 'Handoff.template.json') continue;
-    symlinkSync(join(cdkOut, entry), join(dir, entry));
-  }
-  const template = JSON.parse(readFileSync(join(cdkOut, 'Handoff.template.json'), 'utf8')) as CfnTemplate;
-  edit(template);
-  writeFileSync(join(dir, 'Handoff.template.json'), JSON.stringify(template));
-  return dir;
-}
-
-type Doc = { Statement: { Action: string | string[]; Resource?: unknown }[] };
-const policies = (template: CfnTemplate) =>
-  Object.values(template.Resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy')
-    .map((r) => ({
-      roles: ((r.Properties?.Roles ?? []) as { Ref: string }[]).map((x) => x.Ref),
-      doc: r.Properties?.PolicyDocument as Doc,
-    }));
-
-/** Takes `action` out of every statement of the policies attached to the role whose id starts with `rolePrefix`. */
-const withoutGrant = (rolePrefix: string, action: string) => (template: CfnTemplate) => {
-  let removed = 0;
-  for (const { roles, doc } of policies(template)) {
-    if (!roles.some((id) => id.startsWith(rolePrefix))) continue;
-    for (const s of doc.Statement) {
-      const actions = [s.Action].flat();
-      if (!actions.includes(action)) continue;
-      s.Action = actions.filter((a) => a !== action);
-      removed += 1;
-    }
-    doc.Statement = doc.Statement.filter((s) => [s.Action].flat().length > 0);
-  }
-  if (!removed) throw new Error(`no ${action} granted to ${rolePrefix}`);
-};
 
 describe('local IAM: a grant taken out of the template fails the path that needs it with AccessDenied', () => {
   const cases = [

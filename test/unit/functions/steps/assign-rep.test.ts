@@ -1,0 +1,66 @@
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SESClient, SendRawEmailCommand } from '@aws-sdk/client-ses';
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rescore } from '#functions/lead/rescore.ts';
+import { sfnRuns } from '#functions/platform/runs.ts';
+import { createHandler as assignRepWith } from '#functions/steps/assign-rep.ts';
+import { createHandler as closeWith } from '#functions/steps/close-deal.ts';
+import type { Assignment } from '#functions/steps/contracts.ts';
+import { aLambdaContext } from '#test/fixtures/lambda.ts';
+import { aLead } from '#test/fixtures/leads.ts';
+import { memoryStores } from '#test/fixtures/memory-stores.ts';
+
+// Assign rep's redrive at "Reassign rep" (the rest of it: capacity.test.ts).
+const ses = mockClient(SESClient);
+const secrets = mockClient(SecretsManagerClient);
+const sfn = mockClient(SFNClient);
+const AT = '2026-11-26T10:00:00.000Z';
+beforeEach(() => {
+  secrets.on(GetSecretValueCommand).resolves({ SecretString: 'k'.repeat(40) });
+  ses.on(SendRawEmailCommand).resolves({ MessageId: 'm-1' });
+  sfn.on(SendTaskSuccessCommand).resolves({});
+  sfn.on(SendTaskFailureCommand).resolves({});
+});
+afterEach(() => {
+  ses.reset();
+  secrets.reset();
+  sfn.reset();
+});
+
+describe('Reassign rep, redriven', () => {
+  it('after Record failure gave the slot back, the move frees it once and the close frees the new rep’s', async () => {
+    const db = memoryStores();
+    const runs = sfnRuns();
+    const lead = aLead({ email: 'redriven.reassign@acme-robotics.com' });
+    const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
+    await db.leads.capture(lead, run.executionName, AT);
+    const { score } = await rescore(db.leads, lead.id, new Date(AT));
+    await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
+    const output = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output;
+    const first = JSON.parse(String(output)) as Assignment;
+    // Another rep of the team holds a deal too, so a double release would show.
+    const other = first.repId === 'rep-ava' ? 'rep-ben' : 'rep-ava';
+    await db.reps.adjustLoad(other, 1, 100);
+    // The run failed (or was stopped) at "Reassign rep" before the move: Record failure gave the slot back.
+    expect(await db.deals.releaseLoad(first.dealId, AT)).toBe(true);
+    await db.reps.adjustLoad(first.repId, -1, 100);
+    await db.reps.adjustLoad(first.repId, 1, 100); // the rep took another lead meanwhile
+
+    const previous = { dealId: first.dealId, repId: first.repId, attempt: 1 };
+    await assignRepWith({ ...db, runs })({ ...run, taskToken: 'token-2', previous }, aLambdaContext());
+    const moved = await db.deals.get(first.dealId);
+    expect(moved).toMatchObject({ repId: other, attempt: 2 });
+    expect(moved?.loadReleasedAt).toBeUndefined();
+    expect([db.reps.load(first.repId), db.reps.load(other)]).toEqual([1, 2]);
+
+    const outcome = { action: 'won', amount: 1000 } as const;
+    await closeWith({ ...db, runs })(
+      { leadId: lead.id, dealId: first.dealId, cycle: 0, outcome },
+      aLambdaContext(),
+    );
+    expect([db.reps.load(first.repId), db.reps.load(other)]).toEqual([1, 1]);
+  });
+});
