@@ -48,8 +48,21 @@ export function routesOf(template: CfnTemplate, names: LocalNames): LocalRoute[]
 }
 
 const TEXT = /^(text\/|application\/(json|x-www-form-urlencoded|xml|javascript))/;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** API Gateway HTTP API payload format 2.0, built from a Node request. */
+/** A request's time as API Gateway writes `requestContext.time`: `25/Nov/2026:16:04:05 +0000`. */
+export function requestTimeOf(at: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const clock = `${two(at.getUTCHours())}:${two(at.getUTCMinutes())}:${two(at.getUTCSeconds())}`;
+  return `${two(at.getUTCDate())}/${MONTHS[at.getUTCMonth()]}/${at.getUTCFullYear()}:${clock} +0000`;
+}
+
+/**
+ * API Gateway HTTP API payload format 2.0, built from a Node request, as AWS writes it: the API's id and
+ * account from its ARN, cookies in `cookies` (not among the headers), repeated query parameters joined with
+ * commas, the caller's IPv4 address as such, and for an IAM route (admin) the caller, which locally is the
+ * holder of the admin token.
+ */
 function eventFor(
   req: IncomingMessage,
   url: URL,
@@ -60,33 +73,52 @@ function eventFor(
 ) {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers))
-    if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : v;
+    if (v !== undefined && k !== 'cookie') headers[k] = Array.isArray(v) ? v.join(',') : v;
   const text = TEXT.test(headers['content-type'] ?? '') || body.length === 0;
+  const [, , , , accountId = '', apiId = ''] = route.apiArn.split(':');
+  const query: Record<string, string> = {};
+  for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const caller = 'local-admin';
   return {
     version: '2.0',
     routeKey: `${route.method} ${route.path}`,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
-    cookies: headers.cookie?.split(';').map((c) => c.trim()),
+    cookies: req.headers.cookie?.split(';').map((c) => c.trim()),
     headers,
-    queryStringParameters: url.search ? Object.fromEntries(url.searchParams) : undefined,
+    queryStringParameters: url.search ? query : undefined,
     pathParameters: route.params.length ? params : undefined,
     requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
+      accountId,
+      apiId,
+      ...(route.iam
+        ? {
+            authorizer: {
+              iam: {
+                accessKey: caller,
+                accountId,
+                callerId: caller,
+                cognitoIdentity: null,
+                principalOrgId: null,
+                userArn: `arn:aws:iam::${accountId}:user/${caller}`,
+                userId: caller,
+              },
+            },
+          }
+        : {}),
       domainName: headers.host ?? 'localhost',
-      domainPrefix: 'local',
+      domainPrefix: apiId,
       http: {
         method: req.method ?? 'GET',
         path: url.pathname,
         protocol: `HTTP/${req.httpVersion}`,
-        sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+        sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, ''),
         userAgent: headers['user-agent'] ?? '',
       },
       requestId: randomUUID(),
       routeKey: `${route.method} ${route.path}`,
       stage: '$default',
-      time: now.toUTCString(),
+      time: requestTimeOf(now),
       timeEpoch: now.getTime(),
     },
     body: body.length ? (text ? body.toString('utf8') : body.toString('base64')) : undefined,

@@ -21,6 +21,9 @@ export interface Send {
   destinations: string[];
   configurationSet: string | undefined;
   tags: Record<string, string>;
+  /** The message's own headers (a raw message's, unfolded), when the send carries them. */
+  headers?: { name: string; value: string }[];
+  subject?: string;
 }
 
 type Outcome = 'delivery' | 'bounce' | 'complaint' | 'suppressed';
@@ -47,15 +50,32 @@ const DETAIL_TYPE = {
 export function sesEventsOf(send: Send, now: Date, region: string, account: string): PutEventsEntry[] {
   if (!send.configurationSet) return [];
   const timestamp = now.toISOString();
+  const fromDomain = (send.source.match(ADDRESS)?.[0] ?? send.source).split('@').pop() ?? '';
+  const header = (name: string) => send.headers?.find((h) => h.name.toLowerCase() === name)?.value;
+  const subject = send.subject ?? header('subject');
+  const to = header('to')?.match(ADDRESS);
+  // The mail object as SES publishes it: the identity that sent it, the message's headers (a simple send's
+  // as SES writes them), the common ones parsed, and SES's own tags beside the message's.
   const mail = {
     timestamp,
     source: send.source,
+    sourceArn: `arn:aws:ses:${region}:${account}:identity/${fromDomain}`,
     sendingAccountId: account,
     messageId: send.messageId,
     destination: send.destinations,
     headersTruncated: false,
+    headers: send.headers ?? headersOfMime(simpleHead(send.source, send.destinations, subject)),
+    commonHeaders: {
+      from: [header('from') ?? send.source],
+      to: to ?? send.destinations,
+      messageId: send.messageId,
+      ...(subject === undefined ? {} : { subject }),
+    },
     tags: {
       'ses:configuration-set': [send.configurationSet],
+      'ses:source-ip': ['127.0.0.1'],
+      'ses:from-domain': [fromDomain],
+      'ses:caller-identity': ['local'],
       ...Object.fromEntries(Object.entries(send.tags).map(([k, v]) => [k, [v]])),
     },
   };
@@ -103,6 +123,7 @@ export function sesEventsOf(send: Send, now: Date, region: string, account: stri
             feedbackId: randomUUID(),
             complainedRecipients: [{ emailAddress: address }],
             complaintFeedbackType: 'abuse',
+            arrivalDate: timestamp,
             timestamp,
           },
         }),
@@ -114,13 +135,28 @@ export function sesEventsOf(send: Send, now: Date, region: string, account: stri
 
 const ADDRESS = /[^\s<>,;:"()]+@[^\s<>,;:"()]+/g;
 
+/** The head SES writes for a simple (not raw) send. */
+const simpleHead = (from: string, to: string[], subject = '') =>
+  `From: ${from}\r\nTo: ${to.join(', ')}\r\nSubject: ${subject}\r\nMIME-Version: 1.0\r\n\r\n`;
+
+/** A raw MIME message's header lines, unfolded. */
+function headerLinesOf(raw: string): string[] {
+  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
+  return head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
+}
+
 /** The To, Cc and Bcc addresses in a raw MIME message's headers (unfolded). */
 export function recipientsOfMime(raw: string): string[] {
-  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
-  const lines = head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/);
-  return lines
+  return headerLinesOf(raw)
     .filter((l) => /^(to|cc|bcc):/i.test(l))
     .flatMap((l) => l.slice(l.indexOf(':') + 1).match(ADDRESS) ?? []);
+}
+
+/** A raw MIME message's headers, as SES lists them in an event's `mail.headers` (Bcc is not among them). */
+export function headersOfMime(raw: string): NonNullable<Send['headers']> {
+  return headerLinesOf(raw)
+    .filter((l) => l.includes(':') && !/^bcc:/i.test(l))
+    .map((l) => ({ name: l.slice(0, l.indexOf(':')).trim(), value: l.slice(l.indexOf(':') + 1).trim() }));
 }
 
 /** `Name.member.N` values of a query-API form, in order. */
@@ -150,6 +186,7 @@ export function sendOfV1(form: URLSearchParams): Omit<Send, 'messageId'> | undef
       destinations: given.length ? given : recipientsOfMime(raw),
       configurationSet,
       tags: tagsOfForm(form),
+      headers: headersOfMime(raw),
     };
   }
   if (action === 'SendEmail') {
@@ -158,6 +195,7 @@ export function sendOfV1(form: URLSearchParams): Omit<Send, 'messageId'> | undef
       destinations: ['To', 'Cc', 'Bcc'].flatMap((k) => members(form, `Destination.${k}Addresses`)),
       configurationSet,
       tags: tagsOfForm(form),
+      ...subjectOf(form.get('Message.Subject.Data')),
     };
   }
   return undefined;
@@ -168,7 +206,10 @@ interface V2Body {
   Destination?: { ToAddresses?: string[]; CcAddresses?: string[]; BccAddresses?: string[] };
   ConfigurationSetName?: string;
   EmailTags?: { Name?: string; Value?: string }[];
+  Content?: { Simple?: { Subject?: { Data?: string } }; Raw?: { Data?: string } };
 }
+
+const subjectOf = (subject: string | null | undefined) => (subject == null ? {} : { subject });
 
 /** The send in a v2 SendEmail body. */
 export function sendOfV2(body: V2Body): Omit<Send, 'messageId'> {
@@ -178,6 +219,10 @@ export function sendOfV2(body: V2Body): Omit<Send, 'messageId'> {
     destinations: [...(d.ToAddresses ?? []), ...(d.CcAddresses ?? []), ...(d.BccAddresses ?? [])],
     configurationSet: body.ConfigurationSetName,
     tags: Object.fromEntries((body.EmailTags ?? []).map((t) => [t.Name ?? '', t.Value ?? ''])),
+    ...subjectOf(body.Content?.Simple?.Subject?.Data),
+    ...(body.Content?.Raw?.Data
+      ? { headers: headersOfMime(Buffer.from(body.Content.Raw.Data, 'base64').toString('utf8')) }
+      : {}),
   };
 }
 

@@ -85,6 +85,18 @@ describe('local SES mailbox simulator', () => {
       bounceType: 'Permanent',
       bouncedRecipients: [{ emailAddress: 'bounce@simulator.amazonses.com' }],
     });
+    // The raw message's headers, and the common ones parsed, as SES publishes them.
+    expect(bounce.mail).toMatchObject({
+      sourceArn: 'arn:aws:ses:us-east-1:000000000000:identity/handoff.example',
+      headers: expect.arrayContaining([{ name: 'Subject', value: 'Hi' }]),
+      commonHeaders: {
+        from: ['Handoff <hello@handoff.example>'],
+        to: ['bounce@simulator.amazonses.com'],
+        messageId: MessageId,
+        subject: 'Hi',
+      },
+      tags: { 'ses:from-domain': ['handoff.example'] },
+    });
     // The emulator still stored the mail (the mailbox viewer shows it).
     expect((await mailbox.list()).some((m) => m.destination.to.join().includes('bounce@'))).toBe(true);
   });
