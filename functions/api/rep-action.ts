@@ -10,11 +10,18 @@ import {
   transition,
 } from '#functions/deal/deal.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
+import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { timeline } from '#functions/lead/timeline.ts';
-import { DEAL_ACTIONS, type DealLinkAction, type LinkClaims, verifyLink } from '#functions/mail/links.ts';
+import {
+  DEAL_ACTIONS,
+  type DealLinkAction,
+  type LinkClaims,
+  REMINDER_ACTIONS,
+  verifyLink,
+} from '#functions/mail/links.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#functions/platform/errors.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
 import {
@@ -31,6 +38,7 @@ import { page } from '#functions/platform/pages.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { DealRecord, Stores } from '#functions/stores.ts';
+import { reminderSettings } from './reminder-settings.ts';
 
 const TITLES: Record<DealLinkAction, string> = {
   accept: 'Accept this lead',
@@ -96,17 +104,21 @@ const END_TEXT: Record<NonNullable<DealRecord['runEnd']>, string> = {
   ERASED: 'The lead was erased at their request.',
 };
 
+const REP_LINK_ACTIONS = [...DEAL_ACTIONS, ...REMINDER_ACTIONS] as const;
+
 /**
  * GET|POST /deals/action?t=<signed link>. GET only shows a confirmation page (mail scanners follow
  * every link); POST verifies the link, moves the deal, then resumes the run with the stored token. A run
- * that has ended gets 410 and the deal is left unchanged.
+ * that has ended gets 410 and the deal is left unchanged. The rep's reminder on/off links are served here
+ * too (reminder-settings.ts).
  */
 export const createHandler = ({
   leads,
   deals,
+  reps,
   funnel,
   runs,
-}: Pick<Stores, 'leads' | 'deals' | 'funnel'> & { runs: TaskRuns }) => {
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'> & { runs: TaskRuns }) => {
   /** Resumes the waiting run; if it cannot (gone, or an error), puts the deal back as it was. */
   async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string): Promise<boolean> {
     const undo = () =>
@@ -196,7 +208,11 @@ export const createHandler = ({
       // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
       .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
         const token = event.queryStringParameters?.t ?? '';
-        const claims = verifyLink(token, linkKeyOf(context), new Date(), DEAL_ACTIONS);
+        const key = linkKeyOf(context);
+        const claims = verifyLink(token, key, new Date(), REP_LINK_ACTIONS);
+        const method = event.requestContext.http.method;
+        if ((REMINDER_ACTIONS as readonly string[]).includes(claims.action))
+          return reminderSettings(method, claims, token, key, reps);
         const deal = await deals.get(claims.subject);
         if (!deal) throw new NotFoundError('This deal');
         if (deal.repId !== claims.audience) {
@@ -204,7 +220,7 @@ export const createHandler = ({
             'This lead has been reassigned to another rep, so this link no longer applies.',
           );
         }
-        if (event.requestContext.http.method === 'POST') return act(event, claims, deal);
+        if (method === 'POST') return act(event, claims, deal);
         const done = deal.stage === 'won' || deal.stage === 'lost' || deal.stage === 'stale';
         if (done || (claims.action === 'accept' && deal.stage === 'accepted')) {
           return page(
@@ -228,6 +244,7 @@ const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
+  reps: dynamoReps(table),
   funnel: dynamoFunnel(table, leadRetention),
   runs: sfnRuns(),
 });

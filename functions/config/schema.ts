@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { isTimeZone } from '../platform/time-zone.ts';
+import { linkLifetimeProblems } from './link-lifetimes.ts';
 import '../platform/zod.ts';
 
 const regex = z.string().check(
@@ -208,8 +209,12 @@ export const appSchema = z.object({
     thankYouUrl: z.url('must be a URL'),
     maxBodyBytes: intIn(1024, 262_144),
   }),
+  /**
+   * Signed links. Each link lives as long as the wait it serves (derived from `reps.sla` and
+   * `data.leadRetentionDays` in link-lifetimes.ts), plus `marginDays`; nothing here sets a lifetime alone.
+   */
   links: z.object({
-    ttlDays: intIn(1, 60),
+    marginDays: z._default(intIn(1, 30), 2),
     clickAllowedHosts: z.array(nonEmpty),
     scannerGraceSeconds: intIn(0, 600),
   }),
@@ -258,7 +263,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Validates raw config objects (as parsed from `config/<name>.json`). */
+/** Validates raw config objects (as parsed from `config/<name>.json`), each file and then across files. */
 export function parseConfig(raw: Record<keyof HandoffConfig, unknown>): HandoffConfig {
   const problems: string[] = [];
   const out: Partial<HandoffConfig> = {};
@@ -273,6 +278,7 @@ export function parseConfig(raw: Record<keyof HandoffConfig, unknown>): HandoffC
       }
     }
   }
+  if (!problems.length) problems.push(...linkLifetimeProblems(out as HandoffConfig));
   if (problems.length) throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
   return out as HandoffConfig;
 }

@@ -29,6 +29,10 @@ export interface RepStore {
   oldestWaiters(team: string, limit: number): Promise<CapacityWaiter[]>;
   /** Takes a waiter off the queue; false when someone else already did (only one waker wins it). */
   removeWaiter(waiter: Pick<CapacityWaiter, 'team' | 'since' | 'executionName'>): Promise<boolean>;
+  /** Of these reps, those who turned the weekly open-deal reminder off (`remindersOff` on the rep item). */
+  remindersOff(repIds: string[]): Promise<Set<string>>;
+  /** Turns the rep's weekly reminder off or back on (idempotent; `at` records when). */
+  setReminders(repId: string, on: boolean, at: string): Promise<void>;
 }
 
 export function dynamoReps(table: Table): RepStore {
@@ -52,6 +56,22 @@ export function dynamoReps(table: Table): RepStore {
       const items = await batchGet(table, repIds.map(keys.rep));
       return Object.fromEntries(
         items.map((r) => [String(r.repId), { openDeals: Number(r.openDeals ?? 0) }] as const),
+      );
+    },
+
+    async remindersOff(repIds) {
+      const items = await batchGet(table, repIds.map(keys.rep));
+      return new Set(items.filter((r) => r.remindersOff === true).map((r) => String(r.repId)));
+    },
+
+    async setReminders(repId, on, at) {
+      await doc.send(
+        new UpdateCommand({
+          TableName,
+          Key: keys.rep(repId),
+          UpdateExpression: 'SET repId = :id, remindersOff = :off, remindersChangedAt = :at',
+          ExpressionAttributeValues: { ':id': repId, ':off': !on, ':at': at },
+        }),
       );
     },
 

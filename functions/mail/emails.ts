@@ -1,25 +1,26 @@
+import type { LinkLifetimes } from '../config/link-lifetimes.ts';
 import type { AppConfig, NurtureConfig, Rep } from '../config/schema.ts';
 import type { Lead } from '../lead/lead.ts';
 import type { ScoreReason } from '../lead/scoring.ts';
 import { escapeHtml } from '../platform/html.ts';
-import { signLink } from './links.ts';
+import { type DealLinkAction, type ReminderLinkAction, signLink } from './links.ts';
 import { fillTemplate, footer, type MailMessage } from './mime.ts';
-
-const DAY_S = 86_400;
 
 export interface LinkContext {
   baseUrl: string;
   key: string;
   now: Date;
-  ttlDays: number;
+  /** Each kind of link's life in seconds, derived from the waits they serve (config/link-lifetimes.ts). */
+  lifetimes: LinkLifetimes;
 }
 
-const exp = (ctx: LinkContext) => Math.floor(ctx.now.getTime() / 1000) + ctx.ttlDays * DAY_S;
+const exp = (ctx: LinkContext, kind: keyof LinkLifetimes) =>
+  Math.floor(ctx.now.getTime() / 1000) + ctx.lifetimes[kind];
 
 export function unsubscribeUrl(leadId: string, ctx: LinkContext): string {
-  // Unsubscribe links must keep working long after the mail: a year.
+  // Unsubscribe links keep working as long as anything of the lead is kept.
   const token = signLink(
-    { action: 'unsubscribe', subject: leadId, audience: 'lead', exp: exp({ ...ctx, ttlDays: 365 }) },
+    { action: 'unsubscribe', subject: leadId, audience: 'lead', exp: exp(ctx, 'unsubscribe') },
     ctx.key,
   );
   return `${ctx.baseUrl}/unsubscribe?t=${token}`;
@@ -28,19 +29,27 @@ export function unsubscribeUrl(leadId: string, ctx: LinkContext): string {
 export function trackedUrl(leadId: string, destination: string, ctx: LinkContext): string {
   const iat = Math.floor(ctx.now.getTime() / 1000);
   const token = signLink(
-    { action: 'click', subject: leadId, audience: destination, exp: exp({ ...ctx, ttlDays: 90 }), iat },
+    { action: 'click', subject: leadId, audience: destination, exp: exp(ctx, 'click'), iat },
     ctx.key,
   );
   return `${ctx.baseUrl}/c?t=${token}`;
 }
 
+/** A rep's link on a deal: accept lives as long as the acceptance wait, won and lost as the outcome wait. */
 export function repActionUrl(
   dealId: string,
   repId: string,
-  action: 'accept' | 'won' | 'lost',
+  action: DealLinkAction,
   ctx: LinkContext,
 ): string {
-  return `${ctx.baseUrl}/deals/action?t=${signLink({ action, subject: dealId, audience: repId, exp: exp(ctx) }, ctx.key)}`;
+  const life = action === 'accept' ? 'accept' : 'outcome';
+  return `${ctx.baseUrl}/deals/action?t=${signLink({ action, subject: dealId, audience: repId, exp: exp(ctx, life) }, ctx.key)}`;
+}
+
+/** The rep's link to turn the weekly open-deal reminder off (or back on); served by the rep-action route. */
+export function reminderSettingUrl(repId: string, action: ReminderLinkAction, ctx: LinkContext): string {
+  const claims = { action, subject: repId, audience: 'reminders', exp: exp(ctx, 'reminders') };
+  return `${ctx.baseUrl}/deals/action?t=${signLink(claims, ctx.key)}`;
 }
 
 const from = (app: AppConfig) => ({ name: app.sender.fromName, address: app.sender.fromAddress });
@@ -149,5 +158,57 @@ export function activityEmail(lead: Lead, rep: Rep, what: string, app: AppConfig
     text: `Hi ${rep.name},\n\n${name} (${lead.email}), whose lead you have, just ${what}. Worth a follow-up today.\n${f.text}`,
     html: `<p>Hi ${escapeHtml(rep.name)},</p><p>${escapeHtml(name)} (${escapeHtml(lead.email)}), whose lead you have, just ${escapeHtml(what)}. Worth a follow-up today.</p>${f.html}`,
     tags: { kind: 'activity' },
+  };
+}
+
+/** One open deal in a rep's weekly reminder. */
+export interface ReminderDeal {
+  dealId: string;
+  /** The lead's name and company, as the assignment email showed them (absent if the lead is gone). */
+  name?: string;
+  company?: string;
+  /** When the deal was assigned (an ISO instant). */
+  since: string;
+}
+
+/**
+ * The weekly reminder to a rep: their accepted deals with no outcome yet, each with fresh won and lost
+ * links (living as long as a whole outcome wait from now), and a link to stop these reminders.
+ */
+export function reminderEmail(
+  rep: Rep,
+  deals: ReminderDeal[],
+  app: AppConfig,
+  ctx: LinkContext,
+): MailMessage {
+  const rows = deals.map((d) => ({
+    label: `${d.name ?? 'A lead'}${d.company ? ` at ${d.company}` : ''} (assigned ${d.since.slice(0, 10)})`,
+    won: repActionUrl(d.dealId, rep.id, 'won', ctx),
+    lost: repActionUrl(d.dealId, rep.id, 'lost', ctx),
+  }));
+  const stop = reminderSettingUrl(rep.id, 'reminders-off', ctx);
+  const f = footer(app.sender.postalAddress);
+  const n = deals.length;
+  const intro = `${n === 1 ? 'One deal you accepted is' : `${n} deals you accepted are`} still open. When one closes, report it with its links below (they are new: older ones keep working too).`;
+  return {
+    from: from(app),
+    to: rep.email,
+    subject: `Still open: ${n} deal${n === 1 ? '' : 's'} to report`,
+    text: [
+      `Hi ${rep.name},`,
+      '',
+      intro,
+      '',
+      ...rows.flatMap((r) => [r.label, `  Report won: ${r.won}`, `  Report lost: ${r.lost}`, '']),
+      `Stop these weekly reminders: ${stop}`,
+      f.text,
+    ].join('\n'),
+    html: `<p>Hi ${escapeHtml(rep.name)},</p><p>${escapeHtml(intro)}</p><ul>${rows
+      .map(
+        (r) =>
+          `<li>${escapeHtml(r.label)}: <a href="${escapeHtml(r.won)}">Report won</a> · <a href="${escapeHtml(r.lost)}">Report lost</a></li>`,
+      )
+      .join('')}</ul><p><a href="${escapeHtml(stop)}">Stop these weekly reminders</a></p>${f.html}`,
+    tags: { kind: 'reminder' },
   };
 }

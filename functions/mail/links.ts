@@ -3,7 +3,10 @@ import { DeniedError } from '../platform/errors.ts';
 
 export const DEAL_ACTIONS = ['accept', 'won', 'lost'] as const;
 export type DealLinkAction = (typeof DEAL_ACTIONS)[number];
-export const LINK_ACTIONS = [...DEAL_ACTIONS, 'unsubscribe', 'click'] as const;
+/** A rep turns the weekly open-deal reminder off or back on: subject = rep id, audience = "reminders". */
+export const REMINDER_ACTIONS = ['reminders-off', 'reminders-on'] as const;
+export type ReminderLinkAction = (typeof REMINDER_ACTIONS)[number];
+export const LINK_ACTIONS = [...DEAL_ACTIONS, ...REMINDER_ACTIONS, 'unsubscribe', 'click'] as const;
 export type LinkAction = (typeof LINK_ACTIONS)[number];
 
 /**

@@ -144,7 +144,7 @@ export const createHandler = ({
     if (!rep)
       throw new StepInputError(`Deal ${deal.dealId} names rep ${deal.repId}, who is not in config/reps.json`);
     if (deal.emailedAttempt === deal.attempt) return rep;
-    const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
+    const ctx = linkContext(linkKeyOf(context), now);
     const { score } = lead;
     const { dealId, attempt } = deal;
     const slaHours = config.reps.sla.acceptWithinHours;

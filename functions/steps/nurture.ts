@@ -114,7 +114,7 @@ export const createHandler = ({
       const current = steps[state.step];
       if (!current) throw new NotFoundError(`Nurture step ${state.step}`);
       if (!(await sends.wasSent(leadId, state.cycle, state.step))) {
-        const ctx = linkContext(linkKeyOf(context), now, config.app.links.ttlDays);
+        const ctx = linkContext(linkKeyOf(context), now);
         const messageId = await sendMail(nurtureEmail(lead, current, config.app, ctx));
         const expiresAt = Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400;
         await sends.markSent(leadId, state.cycle, state.step, messageId, at, expiresAt);

@@ -148,3 +148,44 @@ describe('rep action links', () => {
     expect(res.headers).toMatchObject({ 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'no-referrer' });
   });
 });
+
+describe('the rep’s reminder links', () => {
+  const reminders = (action: 'reminders-off' | 'reminders-on', o: Partial<LinkClaims> = {}) =>
+    `/deals/action?t=${signLink({ action, subject: 'rep-ava', audience: 'reminders', exp: Date.now() / 1000 + 3600, ...o }, KEY)}`;
+  const off = async () => db.reps.remindersOff(['rep-ava']);
+
+  it('GET only asks; POST turns the reminders off and offers a signed link to turn them back on', async () => {
+    const asked = await call('GET', reminders('reminders-off'));
+    expect(asked.statusCode).toBe(200);
+    expect(asked.body).toContain('<form method="post"');
+    expect(await off()).toEqual(new Set());
+
+    const done = await call('POST', reminders('reminders-off'));
+    expect(done.statusCode).toBe(200);
+    expect(await off()).toEqual(new Set(['rep-ava']));
+    const back = /action="\?t=([^"]+)"/.exec(String(done.body))?.[1] ?? '';
+    expect(back).not.toBe('');
+    expect((await call('POST', `/deals/action?t=${back}`)).statusCode).toBe(200);
+    expect(await off()).toEqual(new Set());
+  });
+
+  it('refuses an expired or tampered reminder link, and one for a rep who is not in config/reps.json', async () => {
+    expect((await call('POST', reminders('reminders-off', { exp: Date.now() / 1000 - 1 }))).statusCode).toBe(
+      403,
+    );
+    expect((await call('POST', `${reminders('reminders-off').slice(0, -3)}AAA`)).statusCode).toBe(403);
+    expect((await call('POST', reminders('reminders-off', { subject: 'rep-nobody' }))).statusCode).toBe(404);
+    expect(await off()).toEqual(new Set());
+  });
+
+  it('a reminder link cannot act on a deal, nor a deal link on the reminders', async () => {
+    await givenDeal({ stage: 'accepted' });
+    const asDeal = reminders('reminders-off', { subject: aDeal().dealId, audience: 'rep-ava' });
+    expect((await call('POST', asDeal)).statusCode).toBe(404);
+    expect((await deal())?.stage).toBe('accepted');
+    expect(resumed()).toHaveLength(0);
+    // A won link posted as is stays a won link (its form wants an amount): reminders unchanged.
+    expect((await call('POST', link('won'))).statusCode).toBe(400);
+    expect(await off()).toEqual(new Set());
+  });
+});

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { assignmentEmail, nurtureEmail } from '#functions/mail/emails.ts';
+import { linkLifetimes } from '#functions/config/link-lifetimes.ts';
+import { assignmentEmail, nurtureEmail, reminderEmail } from '#functions/mail/emails.ts';
+import { verifyLink } from '#functions/mail/links.ts';
 import { buildMime, encodeHeader, formatMailbox } from '#functions/mail/mime.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
 import { config } from '#test/fixtures/config.ts';
@@ -10,8 +12,9 @@ const ctx = {
   baseUrl: 'https://api.handoff.test',
   key: 'k'.repeat(40),
   now: new Date('2026-11-26T12:00:00Z'),
-  ttlDays: 14,
+  lifetimes: linkLifetimes(config),
 };
+const DAY_MS = 86_400_000;
 const rep =
   config.reps.reps[0] ??
   (() => {
@@ -74,6 +77,52 @@ describe('assignment email', () => {
     expect(msg.text).toMatch(/Report won: /);
     expect(msg.text).toMatch(/Report lost: /);
     expect(msg.unsubscribeUrl).toBeUndefined();
+  });
+
+  it('signs accept for the acceptance wait and won/lost for the whole outcome wait (not 14 days)', () => {
+    const tokenOf = (label: string) =>
+      new URL(String(new RegExp(`${label}: (\\S+)`).exec(msg.text)?.[1])).searchParams.get('t') ?? '';
+    const at = (days: number) => new Date(ctx.now.getTime() + days * DAY_MS);
+    const { acceptWithinHours, closeWithinDays } = config.reps.sla;
+    // Accepted at the last hour of the SLA, reported on the last day of the outcome wait: still valid.
+    const lastDay = acceptWithinHours / 24 + closeWithinDays;
+    expect(verifyLink(tokenOf('Report won'), ctx.key, at(lastDay)).action).toBe('won');
+    expect(verifyLink(tokenOf('Report lost'), ctx.key, at(15)).action).toBe('lost');
+    expect(verifyLink(tokenOf('Accept'), ctx.key, at(acceptWithinHours / 24)).action).toBe('accept');
+    // And no longer than the wait and its margin.
+    const margin = config.app.links.marginDays;
+    expect(() => verifyLink(tokenOf('Report won'), ctx.key, at(lastDay + margin + 1))).toThrow(/expired/);
+    expect(() => verifyLink(tokenOf('Accept'), ctx.key, at(acceptWithinHours / 24 + margin + 1))).toThrow(
+      /expired/,
+    );
+  });
+});
+
+describe('reminder email', () => {
+  const deals = [
+    { dealId: 'dl-1', name: 'Kim <Lee>', company: 'Acme & Co', since: '2026-11-02T10:00:00.000Z' },
+    { dealId: 'dl-2', since: '2026-11-20T10:00:00.000Z' },
+  ];
+  const msg = reminderEmail(rep, deals, config.app, ctx);
+  const tokens = (msg.text.match(/deals\/action\?t=[\w.-]+/g) ?? []).map((u) => u.split('t=')[1] ?? '');
+
+  it('lists each open deal with fresh won and lost links, escaped, and a link to stop the reminders', () => {
+    expect(msg.to).toBe(rep.email);
+    expect(msg.subject).toBe('Still open: 2 deals to report');
+    expect(msg.html).toContain('Kim &#60;Lee&#62; at Acme &#38; Co (assigned 2026-11-02)');
+    expect(msg.text).toContain('A lead (assigned 2026-11-20)');
+    const claims = tokens.map((t) => verifyLink(t, ctx.key, ctx.now));
+    expect(claims.map((c) => [c.action, c.subject, c.audience])).toEqual([
+      ['won', 'dl-1', rep.id],
+      ['lost', 'dl-1', rep.id],
+      ['won', 'dl-2', rep.id],
+      ['lost', 'dl-2', rep.id],
+      ['reminders-off', rep.id, 'reminders'],
+    ]);
+    // Fresh: a whole outcome wait from the reminder.
+    const later = new Date(ctx.now.getTime() + config.reps.sla.closeWithinDays * DAY_MS);
+    expect(verifyLink(tokens[0] ?? '', ctx.key, later).action).toBe('won');
+    expect(msg.tags).toEqual({ kind: 'reminder' });
   });
 });
 
