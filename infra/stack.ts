@@ -1,10 +1,11 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Rule } from 'aws-cdk-lib/aws-events';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { HandoffConfig } from '../functions/config/schema.ts';
+import { REMINDER_SCHEDULE } from '../functions/deal/reminders.ts';
 import { LeadToCloseWorkflow } from '../workflows/lead-to-close.ts';
 import { HandoffApi } from './constructs/api.ts';
 import { HandoffTable } from './constructs/data.ts';
@@ -26,6 +27,7 @@ export const ENTRIES = {
   CloseDeal: 'steps/close-deal.ts',
   RecordFailure: 'events/record-failure.ts',
   SesEvents: 'events/ses-events.ts',
+  DealReminders: 'events/deal-reminders.ts',
   SubmitLead: 'api/leads.ts',
   RepAction: 'api/rep-action.ts',
   Unsubscribe: 'api/unsubscribe.ts',
@@ -59,8 +61,12 @@ export class HandoffStack extends Stack {
         'Rotating the HMAC key invalidates every link already emailed; rotation is a documented manual runbook (docs/operations.md).',
     });
 
-    const fn = (fnId: FunctionId, description: string) => {
-      const f = new HandoffFunction(this, fnId, { entry: ENTRIES[fnId], description });
+    const fn = (fnId: FunctionId, description: string, timeout?: Duration) => {
+      const f = new HandoffFunction(this, fnId, {
+        entry: ENTRIES[fnId],
+        description,
+        ...(timeout ? { timeout } : {}),
+      });
       this.functions[fnId] = f;
       return f;
     };
@@ -147,6 +153,17 @@ export class HandoffStack extends Stack {
         detail: { mail: { tags: { 'ses:configuration-set': [mail.configurationSet.configurationSetName] } } },
       },
       targets: [new LambdaFunction(sesEvents, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+    // Weekly: each rep's open deals with fresh won/lost links (docs/architecture.md, "Links live as long as
+    // their wait"). Open deals from the stage index (gsi2), never a scan; a marker per deal and week (PutItem).
+    const reminders = fn('DealReminders', 'Weekly reminder of open deals to their reps', Duration.minutes(2))
+      .useTable(data, ['BatchGetItem', 'Query', 'PutItem'], ['gsi2'])
+      .useMail(mail)
+      .useLinks(linkKey, api.url);
+    new Rule(this, 'DealRemindersSchedule', {
+      description: 'Weekly: remind each rep of their open deals, with fresh links to report the outcome',
+      schedule: Schedule.expression(REMINDER_SCHEDULE),
+      targets: [new LambdaFunction(reminders, { retryAttempts: 2, maxEventAge: Duration.hours(6) })],
     });
     const repAction = fn('RepAction', 'Rep action pages')
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])

@@ -5,7 +5,10 @@ import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 export interface LocalRule {
   logicalId: string;
   name: string;
-  pattern: EventPattern;
+  /** The rule's EventPattern; undefined for a schedule rule, which matches no event put on the bus. */
+  pattern?: EventPattern;
+  /** A schedule rule's ScheduleExpression (`rate(…)`, `cron(…)`), run on the stack's clock (local/events.ts). */
+  schedule?: string;
   enabled: boolean;
   /** `retries`: the target's RetryPolicy.MaximumRetryAttempts, when it sets one. */
   targets: { id: string; arn: string; input?: string; inputPath?: string; retries?: number }[];
@@ -29,7 +32,10 @@ export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
       return {
         logicalId,
         name: String(p.Name ?? logicalId),
-        pattern: (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as EventPattern,
+        ...(raw !== undefined
+          ? { pattern: (typeof raw === 'string' ? JSON.parse(raw) : raw) as EventPattern }
+          : {}),
+        ...(p.ScheduleExpression !== undefined ? { schedule: String(p.ScheduleExpression) } : {}),
         enabled: (p.State ?? 'ENABLED') === 'ENABLED',
         targets: targets.map((t) => ({
           id: String(t.Id ?? ''),

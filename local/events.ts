@@ -3,6 +3,8 @@
 // An accepted event is not lost to a stop or a crash: each of its deliveries is a file under
 // `<data>/events/` (durable before PutEvents reports success), removed once delivered or dropped, and
 // delivered again on the next start (the targets are idempotent, as EventBridge's at-least-once requires).
+// Schedule rules (ScheduleExpression) fire on the stack's one clock (`startSchedules`), so a weekly rule
+// runs every virtual week under `--time-scale`; see local/schedule-expression.ts for what is supported.
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { DurableFolder } from './durable-folder.ts';
 import { matchesPattern } from './event-pattern.ts';
 import type { LocalRule } from './event-rules.ts';
 import type { InvokeResult } from './lambda-pool.ts';
+import { parseSchedule } from './schedule-expression.ts';
 
 export { type LocalRule, rulesOf } from './event-rules.ts';
 
@@ -85,7 +88,8 @@ export class EventBus {
   private left: Delivery[] = [];
   private stopped = false;
   private closed = false;
-  readonly counts = { put: 0, matched: 0, delivered: 0, retried: 0, dropped: 0 };
+  private readonly schedules: (() => void)[] = [];
+  readonly counts = { put: 0, matched: 0, delivered: 0, retried: 0, dropped: 0, scheduled: 0 };
 
   constructor(
     readonly rules: LocalRule[],
@@ -123,6 +127,54 @@ export class EventBus {
     this.left = [];
     for (const d of left) this.track(d);
     return left.length;
+  }
+
+  /**
+   * Starts the enabled schedule rules on `clock` (the stack's one clock): each fires at its next instant
+   * after now, with the event EventBridge sends ("Scheduled Event", `time` = the scheduled instant), and
+   * again at each instant after. Instants that passed while the stack was stopped are not made up. A rule
+   * whose expression is not supported locally is logged and not run. Returns how many were started.
+   */
+  startSchedules(clock: { now(): number; at(instant: number, fn: () => void): () => void }): number {
+    let started = 0;
+    for (const rule of this.rules) {
+      if (!rule.enabled || !rule.schedule) continue;
+      let next: (after: number) => number;
+      try {
+        next = parseSchedule(rule.schedule, clock.now());
+      } catch (e) {
+        this.log(`rule ${rule.name}: ${(e as Error).message}; not scheduled locally`);
+        continue;
+      }
+      const arm = (after: number) => {
+        const instant = next(after);
+        this.schedules.push(
+          clock.at(instant, () => {
+            if (this.stopped || this.closed) return;
+            this.counts.scheduled += 1;
+            this.toTargets(rule, this.scheduledEvent(rule, instant));
+            arm(instant);
+          }),
+        );
+      };
+      arm(clock.now());
+      started += 1;
+    }
+    return started;
+  }
+
+  private scheduledEvent(rule: LocalRule, instant: number): BusEvent {
+    return {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: this.opts.account,
+      time: new Date(instant).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.opts.region,
+      resources: [`arn:aws:events:${this.opts.region}:${this.opts.account}:rule/${rule.name}`],
+      detail: {},
+    };
   }
 
   putEvents(entries: PutEventsEntry[]) {
@@ -169,6 +221,7 @@ export class EventBus {
    */
   stop(): void {
     this.stopped = true;
+    for (const cancel of this.schedules.splice(0)) cancel();
     for (const [t, wake] of this.timers) {
       clearTimeout(t);
       wake();
@@ -183,24 +236,29 @@ export class EventBus {
   }
 
   private route(event: BusEvent): void {
-    let n = 0;
     for (const rule of this.rules) {
-      if (!rule.enabled || !matchesPattern(rule.pattern, event)) continue;
+      // A schedule rule has no pattern: no event put on the bus matches it.
+      if (!rule.enabled || !rule.pattern || !matchesPattern(rule.pattern, event)) continue;
       this.counts.matched += 1;
-      for (const target of rule.targets) {
-        if (!target.arn.startsWith('arn:aws:lambda:')) {
-          this.log(
-            `rule ${rule.name}: target ${target.id} (${target.arn}) is not a Lambda function; not delivered locally`,
-          );
-          continue;
-        }
-        const payload =
-          target.input !== undefined ? JSON.parse(target.input) : pathOf(event, target.inputPath);
-        const retries = Math.min(target.retries ?? Number.POSITIVE_INFINITY, this.opts.retries ?? 3);
-        const d: Delivery = { id: `${event.id}.${n++}`, rule: rule.name, arn: target.arn, payload, retries };
-        this.files?.write(d.id, () => JSON.stringify(d));
-        this.track(d);
+      this.toTargets(rule, event);
+    }
+  }
+
+  /** One durable delivery of `event` per Lambda target of `rule`. */
+  private toTargets(rule: LocalRule, event: BusEvent): void {
+    let n = 0;
+    for (const target of rule.targets) {
+      if (!target.arn.startsWith('arn:aws:lambda:')) {
+        this.log(
+          `rule ${rule.name}: target ${target.id} (${target.arn}) is not a Lambda function; not delivered locally`,
+        );
+        continue;
       }
+      const payload = target.input !== undefined ? JSON.parse(target.input) : pathOf(event, target.inputPath);
+      const retries = Math.min(target.retries ?? Number.POSITIVE_INFINITY, this.opts.retries ?? 3);
+      const d: Delivery = { id: `${event.id}.${n++}`, rule: rule.name, arn: target.arn, payload, retries };
+      this.files?.write(d.id, () => JSON.stringify(d));
+      this.track(d);
     }
   }
 

@@ -6,6 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { REMINDER_SCHEDULE } from '#functions/deal/reminders.ts';
 import { buildApp } from '#infra/app.ts';
 import { loadTemplate } from '#local/template.ts';
 import { config } from '#test/fixtures/config.ts';
@@ -99,6 +100,16 @@ describe('least-privilege function roles', () => {
         'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
+        'secretsmanager:GetSecretValue',
+        'ses:SendRawEmail',
+      ],
+    ],
+    [
+      'DealReminders',
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
         'secretsmanager:GetSecretValue',
         'ses:SendRawEmail',
       ],
@@ -233,8 +244,27 @@ describe('least-privilege function roles', () => {
       'CloseDeal',
       'RepAction',
       'SesEvents',
+      'DealReminders',
     ].filter((id) => actionsOf(id).includes('ses:SendRawEmail'));
-    expect(senders).toEqual(['AssignRep', 'Nurture', 'SubmitLead']);
+    expect(senders).toEqual(['AssignRep', 'Nurture', 'SubmitLead', 'DealReminders']);
+  });
+
+  it('runs the deal reminders weekly from a schedule rule, and lets them query only the stage index', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: REMINDER_SCHEDULE,
+      State: 'ENABLED',
+      Targets: Match.arrayWith([
+        Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }) }),
+      ]),
+    });
+    const resources = Object.values(raw.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .filter((r) => JSON.stringify(r.Properties).includes('DealRemindersRole'))
+      .flatMap((p) => statementsOf(p))
+      .filter((st) => JSON.stringify(st.Action).includes('dynamodb:Query'))
+      .map((st) => JSON.stringify(st.Resource));
+    expect(resources.join()).toContain('/index/gsi2');
+    expect(resources.join()).not.toContain('/index/gsi1');
   });
 });
 
