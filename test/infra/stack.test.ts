@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { REMINDER_SCHEDULE } from '#functions/deal/reminders.ts';
 import { buildApp } from '#infra/app.ts';
+import { ENTRIES } from '#infra/stack.ts';
 import { loadTemplate } from '#local/template.ts';
 import { config } from '#test/fixtures/config.ts';
 
@@ -300,7 +301,7 @@ describe('data', () => {
 describe('functions', () => {
   it('run Node.js 24 on ARM64 with tracing, and log to a group with retention', () => {
     const fns = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(14);
+    expect(Object.keys(fns)).toHaveLength(Object.keys(ENTRIES).length);
     for (const f of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -342,7 +343,7 @@ describe('workflow', () => {
     const errorAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (a) => a.Properties.MetricName === 'Errors',
     );
-    expect(errorAlarms).toHaveLength(14);
+    expect(errorAlarms).toHaveLength(Object.keys(ENTRIES).length);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
