@@ -177,13 +177,14 @@ export class HandoffFunction extends NodejsFunction {
   }
 
   /**
-   * Task-token callbacks on the machine's runs (the token names the run; no environment needed). A
-   * standalone policy, not the role's default one: the machine invokes its steps, so a step's default
-   * policy naming the machine would make function → machine → function a dependency cycle.
+   * Task-token callbacks on the machine's runs (the token names the run; no environment needed), or
+   * StartExecution for the step that continues a run as a new execution (the machine's ARN comes in its
+   * payload). A standalone policy, not the role's default one: the machine invokes its steps, so a step's
+   * default policy naming the machine would make function → machine → function a dependency cycle.
    */
   resumesRunsOf(
     stateMachine: StateMachine,
-    actions: ('SendTaskSuccess' | 'SendTaskFailure')[] = ['SendTaskSuccess'],
+    actions: ('SendTaskSuccess' | 'SendTaskFailure' | 'StartExecution')[] = ['SendTaskSuccess'],
   ): this {
     new Policy(this, 'ResumesRuns', {
       roles: [this.role as IRole],
