@@ -30,8 +30,11 @@ export const createHandler = ({
     const n = before.success ? before.data.n + 1 : 2;
     const name = continuationName(root, n);
     const continued = { root, from: executionName, n, at };
-    // A new `wake` is no timer's: the next nurture step decides from the time, not from a timeout.
-    await runsOf(stateMachineArn).start(name, { ...state, wake: null, continued });
+    // The new execution counts its own loops; `continuing` (the error that brought the run here) is this
+    // one's. A new `wake` is no timer's: the next nurture step decides from the time, not a timeout.
+    const { continuing: _, nurture, ...rest } = state;
+    const counted = nurture && typeof nurture === 'object' ? { ...nurture, loops: 0 } : nurture;
+    await runsOf(stateMachineArn).start(name, { ...rest, nurture: counted, wake: null, continued });
     const lead = await leads.get(leadId);
     if (lead && (lead.activeExecution === executionName || lead.activeExecution === name)) {
       if (lead.activeExecution !== name)
