@@ -1,6 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
-import { Rule } from 'aws-cdk-lib/aws-events';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -27,6 +27,7 @@ export const ENTRIES = {
   CloseDeal: 'steps/close-deal.ts',
   ContinueRun: 'steps/continue-run.ts',
   RecordFailure: 'events/record-failure.ts',
+  ReconcileRuns: 'events/reconcile.ts',
   SesEvents: 'events/ses-events.ts',
   SubmitLead: 'api/leads.ts',
   RepAction: 'api/rep-action.ts',
@@ -139,6 +140,17 @@ export class HandoffStack extends Stack {
         detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [sm.stateMachineArn] },
       },
       targets: [new LambdaFunction(recordFailure, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+
+    // Reconcile, hourly: what Record failure would have done for a run whose status-change event was lost.
+    const reconcile = fn('ReconcileRuns', 'Reconcile leads and deals with their runs (hourly)')
+      .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
+      .describesRunsOf(sm)
+      .resumesRunsOf(sm, ['SendTaskFailure']);
+    new Rule(this, 'ReconcileSchedule', {
+      description: 'Hourly: repair leads and deals whose run ended without its status-change event',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(reconcile, { retryAttempts: 2 })],
     });
 
     // SubmitLead hands a submission for a lead with an active run to that run (a signal), and tells the

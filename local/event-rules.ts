@@ -13,33 +13,39 @@ export interface LocalRule {
 
 /** The template's rules on the default bus, with their patterns and targets resolved to local ARNs. */
 export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
-  return Object.entries(template.Resources)
-    .filter(([, r]) => r.Type === 'AWS::Events::Rule')
-    .filter(([, r]) => [undefined, 'default'].includes(r.Properties?.EventBusName as string | undefined))
-    .map(([logicalId, r]) => {
-      const p = resolve(template, r.Properties ?? {}, names) as Record<string, unknown>;
-      const raw = p.EventPattern;
-      const targets = (p.Targets ?? []) as {
-        Id?: string;
-        Arn?: string;
-        Input?: string;
-        InputPath?: string;
-        RetryPolicy?: { MaximumRetryAttempts?: number };
-      }[];
-      return {
-        logicalId,
-        name: String(p.Name ?? logicalId),
-        pattern: (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as EventPattern,
-        enabled: (p.State ?? 'ENABLED') === 'ENABLED',
-        targets: targets.map((t) => ({
-          id: String(t.Id ?? ''),
-          arn: String(t.Arn ?? ''),
-          ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
-          ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
-          ...(t.RetryPolicy?.MaximumRetryAttempts !== undefined
-            ? { retries: Number(t.RetryPolicy.MaximumRetryAttempts) }
-            : {}),
-        })),
-      };
-    });
+  return (
+    Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::Events::Rule')
+      .filter(([, r]) => [undefined, 'default'].includes(r.Properties?.EventBusName as string | undefined))
+      // A schedule rule matches no event on the bus (with no pattern it would otherwise match every one).
+      .filter(
+        ([, r]) => r.Properties?.EventPattern !== undefined || r.Properties?.ScheduleExpression === undefined,
+      )
+      .map(([logicalId, r]) => {
+        const p = resolve(template, r.Properties ?? {}, names) as Record<string, unknown>;
+        const raw = p.EventPattern;
+        const targets = (p.Targets ?? []) as {
+          Id?: string;
+          Arn?: string;
+          Input?: string;
+          InputPath?: string;
+          RetryPolicy?: { MaximumRetryAttempts?: number };
+        }[];
+        return {
+          logicalId,
+          name: String(p.Name ?? logicalId),
+          pattern: (typeof raw === 'string' ? JSON.parse(raw) : (raw ?? {})) as EventPattern,
+          enabled: (p.State ?? 'ENABLED') === 'ENABLED',
+          targets: targets.map((t) => ({
+            id: String(t.Id ?? ''),
+            arn: String(t.Arn ?? ''),
+            ...(t.Input !== undefined ? { input: String(t.Input) } : {}),
+            ...(t.InputPath !== undefined ? { inputPath: String(t.InputPath) } : {}),
+            ...(t.RetryPolicy?.MaximumRetryAttempts !== undefined
+              ? { retries: Number(t.RetryPolicy.MaximumRetryAttempts) }
+              : {}),
+          })),
+        };
+      })
+  );
 }

@@ -198,6 +198,12 @@ export const runEndedEvent = {
   output: z.object({ recorded: z.boolean(), released: z.boolean() }),
 } as const;
 
+/** EventBridge's "Scheduled Event" that runs ReconcileRuns, and what reconcile found. */
+export const reconcileSchedule = {
+  input: z.object({ 'detail-type': z.literal('Scheduled Event'), time: z.optional(z.iso.datetime()) }),
+  output: z.object({ leadsChecked: count, dealsChecked: count, found: count }),
+} as const;
+
 export type StepName = keyof typeof contracts;
 export type StepInput<S extends StepName> = z.output<(typeof contracts)[S]['input']>;
 export type StepOutput<S extends StepName> = z.output<(typeof contracts)[S]['output']>;

@@ -59,6 +59,19 @@ describe('least-privilege function roles', () => {
     ],
     ['CaptureLead', ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']],
     ['AwaitSignal', ['dynamodb:UpdateItem', 'states:SendTaskFailure', 'states:SendTaskSuccess']],
+    // Reconcile: reads active leads and open deals, asks each run's status, repairs as Record failure does.
+    [
+      'ReconcileRuns',
+      [
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'states:DescribeExecution',
+        'states:SendTaskFailure',
+      ],
+    ],
     // Continue as a new run: reads the lead, points it at the new execution, starts that execution.
     ['ContinueRun', ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'states:StartExecution']],
     [
@@ -124,7 +137,10 @@ describe('least-privilege function roles', () => {
       TABLE_NAME: (a) => a.some((x) => x.startsWith('dynamodb:')),
       LINK_SECRET_ARN: (a) => a.includes('secretsmanager:GetSecretValue'),
       SES_CONFIGURATION_SET: (a) => a.includes('ses:SendRawEmail'),
-      STATE_MACHINE_ARN: (a) => a.includes('states:StartExecution') || a.includes('states:StopExecution'),
+      STATE_MACHINE_ARN: (a) =>
+        a.includes('states:StartExecution') ||
+        a.includes('states:StopExecution') ||
+        a.includes('states:DescribeExecution'),
     };
     const functions = Object.values(raw.Resources).filter((r) => r.Type === 'AWS::Lambda::Function');
     expect(functions.length).toBeGreaterThan(10);
@@ -274,7 +290,7 @@ describe('data', () => {
 describe('functions', () => {
   it('run Node.js 24 on ARM64 with tracing, and log to a group with retention', () => {
     const fns = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(fns)).toHaveLength(15);
+    expect(Object.keys(fns)).toHaveLength(16);
     for (const f of Object.values(fns)) {
       expect(f.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -316,7 +332,7 @@ describe('workflow', () => {
     const errorAlarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).filter(
       (a) => a.Properties.MetricName === 'Errors',
     );
-    expect(errorAlarms).toHaveLength(15);
+    expect(errorAlarms).toHaveLength(16);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 });
