@@ -15,6 +15,28 @@ import { iso } from './query.ts';
 import { isScheduledWait, leadIdOf, maskSteps, pathOf, shownEvents, stepsOf } from './runs.ts';
 import type { RunsApi, RunsOptions } from './runs-api.ts';
 
+/**
+ * A long-waiting run continues as a new execution (docs/architecture.md, "Runs that wait a year"): the
+ * new one's input names the one it continues (`continued.from`), the old one's output the new one
+ * (`continuedAs.name`). Execution names only: nothing here is personal, so it is shown unmasked.
+ */
+export function chainOf(
+  input: string | undefined,
+  output: string | undefined,
+): { continuedFrom?: string; continuedAs?: string } {
+  const field = (text: string | undefined, read: (o: Record<string, unknown>) => unknown) => {
+    try {
+      const v = read((JSON.parse(text ?? 'null') ?? {}) as Record<string, unknown>);
+      return typeof v === 'string' && v !== '' ? v : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const from = field(input, (o) => (o.continued as { from?: unknown } | undefined)?.from);
+  const as = field(output, (o) => (o.continuedAs as { name?: unknown } | undefined)?.name);
+  return { ...(from ? { continuedFrom: from } : {}), ...(as ? { continuedAs: as } : {}) };
+}
+
 /** A history longer than this is cut (the page says so). */
 const HISTORY_LIMIT = 10_000;
 
@@ -43,6 +65,7 @@ export class RunApi {
     const leadId = leadIdOf(name);
     const shown = (text: string | undefined) =>
       text === undefined ? undefined : reveal ? text : maskJsonText(text);
+    const chain = chainOf(execution.input, execution.output);
     const redrivable =
       ['FAILED', 'TIMED_OUT', 'ABORTED'].includes(status) && execution.redriveStatus !== 'NOT_REDRIVABLE';
     return {
@@ -60,6 +83,7 @@ export class RunApi {
         ...(execution.redriveCount ? { redriveCount: execution.redriveCount } : {}),
         ...(execution.redriveStatus ? { redriveStatus: execution.redriveStatus } : {}),
         ...(execution.redriveStatusReason ? { redriveStatusReason: execution.redriveStatusReason } : {}),
+        ...chain,
       },
       definition,
       steps: reveal ? steps : maskSteps(steps),

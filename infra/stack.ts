@@ -6,6 +6,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { HandoffConfig } from '../functions/config/schema.ts';
 import { REMINDER_SCHEDULE } from '../functions/deal/reminders.ts';
+import { CONTINUE_AFTER } from '../functions/platform/continuation.ts';
 import { LeadToCloseWorkflow } from '../workflows/lead-to-close.ts';
 import { HandoffApi } from './constructs/api.ts';
 import { HandoffTable } from './constructs/data.ts';
@@ -25,7 +26,9 @@ export const ENTRIES = {
   AssignRep: 'steps/assign-rep.ts',
   AwaitOutcome: 'steps/await-outcome.ts',
   CloseDeal: 'steps/close-deal.ts',
+  ContinueRun: 'steps/continue-run.ts',
   RecordFailure: 'events/record-failure.ts',
+  ReconcileRuns: 'events/reconcile.ts',
   SesEvents: 'events/ses-events.ts',
   DealReminders: 'events/deal-reminders.ts',
   SubmitLead: 'api/leads.ts',
@@ -100,21 +103,36 @@ export class HandoffStack extends Stack {
         'UpdateItem',
         'DeleteItem',
       ]),
+      // Reads the lead and points it at the new execution (StartExecution: resumesRunsOf below).
+      continueRun: fn('ContinueRun', 'Continue a long-waiting run as a new execution').useTable(data, [
+        'GetItem',
+        'UpdateItem',
+      ]),
     };
+    // The steps that decide when a waiting run continues as a new execution read the limits from here.
+    for (const f of [steps.awaitSignal, steps.assignRep]) {
+      f.addEnvironment('CONTINUE_AFTER_LOOPS', String(CONTINUE_AFTER.loops));
+      f.addEnvironment('CONTINUE_AFTER_DAYS', String(CONTINUE_AFTER.days));
+    }
 
     const workflow = new LeadToCloseWorkflow(this, 'LeadToClose', {
       functions: steps,
       acceptWithin: Duration.hours(config.reps.sla.acceptWithinHours),
       closeWithin: Duration.days(config.reps.sla.closeWithinDays),
       capacityRecheck: Duration.minutes(config.reps.sla.capacityRecheckMinutes),
+      continueAfter: CONTINUE_AFTER,
+      maxReassignments: config.reps.sla.maxReassignments,
+      // The longest delay between emails, plus the days to the lead's next business hours.
+      longestNurtureWait: Duration.days(Math.max(0, ...config.nurture.steps.map((x) => x.delayDays)) + 4),
     });
     const sm = workflow.stateMachine;
     // Steps that resume their own run (a rep faster than the wait, an assignment made at once) or wake a
     // run waiting for a free rep.
     steps.awaitOutcome.resumesRunsOf(sm);
-    steps.awaitSignal.resumesRunsOf(sm);
+    steps.awaitSignal.resumesRunsOf(sm, ['SendTaskSuccess', 'SendTaskFailure']);
     steps.assignRep.resumesRunsOf(sm, ['SendTaskSuccess', 'SendTaskFailure']);
     steps.closeDeal.resumesRunsOf(sm, ['SendTaskFailure']);
+    steps.continueRun.resumesRunsOf(sm, ['StartExecution']);
 
     // A run that fails, times out or is stopped stays where it was (redrivable); this records it.
     const recordFailure = fn('RecordFailure', 'Record failure (run status change)')
@@ -128,6 +146,17 @@ export class HandoffStack extends Stack {
         detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [sm.stateMachineArn] },
       },
       targets: [new LambdaFunction(recordFailure, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
+
+    // Reconcile, hourly: what Record failure would have done for a run whose status-change event was lost.
+    const reconcile = fn('ReconcileRuns', 'Reconcile leads and deals with their runs (hourly)')
+      .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
+      .describesRunsOf(sm)
+      .resumesRunsOf(sm, ['SendTaskFailure']);
+    new Rule(this, 'ReconcileSchedule', {
+      description: 'Hourly: repair leads and deals whose run ended without its status-change event',
+      schedule: Schedule.rate(Duration.hours(1)),
+      targets: [new LambdaFunction(reconcile, { retryAttempts: 2 })],
     });
 
     // SubmitLead hands a submission for a lead with an active run to that run (a signal), and tells the

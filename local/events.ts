@@ -14,6 +14,9 @@ import type { LocalRule } from './event-rules.ts';
 import type { InvokeResult } from './lambda-pool.ts';
 import { parseSchedule } from './schedule-expression.ts';
 
+/** The least real time between two firings of one schedule rule (startSchedules). */
+const MIN_SCHEDULE_GAP_MS = 1_000;
+
 export { type LocalRule, rulesOf } from './event-rules.ts';
 
 /** A PutEvents request entry, as the SDK sends it. */
@@ -135,7 +138,11 @@ export class EventBus {
    * again at each instant after. Instants that passed while the stack was stopped are not made up. A rule
    * whose expression is not supported locally is logged and not run. Returns how many were started.
    */
-  startSchedules(clock: { now(): number; at(instant: number, fn: () => void): () => void }): number {
+  startSchedules(clock: {
+    now(): number;
+    at(instant: number, fn: () => void): () => void;
+    readonly scale: number;
+  }): number {
     let started = 0;
     for (const rule of this.rules) {
       if (!rule.enabled || !rule.schedule) continue;
@@ -146,16 +153,19 @@ export class EventBus {
         this.log(`rule ${rule.name}: ${(e as Error).message}; not scheduled locally`);
         continue;
       }
+      // One pending firing per rule (its cancel in `schedules`, replaced as it re-arms). The time scale
+      // compresses waiting, never work: at most one firing per real second, the instants in between
+      // skipped as a stopped stack skips them (an hourly rule at a day per second would otherwise run
+      // 24 times a second).
+      const slot = this.schedules.length;
       const arm = (after: number) => {
         const instant = next(after);
-        this.schedules.push(
-          clock.at(instant, () => {
-            if (this.stopped || this.closed) return;
-            this.counts.scheduled += 1;
-            this.toTargets(rule, this.scheduledEvent(rule, instant));
-            arm(instant);
-          }),
-        );
+        this.schedules[slot] = clock.at(instant, () => {
+          if (this.stopped || this.closed) return;
+          this.counts.scheduled += 1;
+          this.toTargets(rule, this.scheduledEvent(rule, instant));
+          arm(Math.max(instant, clock.now() + MIN_SCHEDULE_GAP_MS * clock.scale - 1));
+        });
       };
       arm(clock.now());
       started += 1;

@@ -1,4 +1,4 @@
-import { type CfnElement, Validations } from 'aws-cdk-lib';
+import { type CfnElement, Duration, Validations } from 'aws-cdk-lib';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   Choice,
@@ -10,7 +10,13 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { CAPACITY_FREED, type StepInput, type StepOutput } from '../functions/steps/contracts.ts';
+import {
+  CAPACITY_FREED,
+  CONTINUE_AS_NEW,
+  type RESUME_AT,
+  type StepInput,
+  type StepOutput,
+} from '../functions/steps/contracts.ts';
 import { type LeadStates, type LeadToCloseWorkflowProps, leadStates, type StepFunctions } from './states.ts';
 
 export type { LeadToCloseWorkflowProps, StepFunctions } from './states.ts';
@@ -19,6 +25,7 @@ export { RETRY, THROTTLE_RETRY, THROTTLES, TRANSIENT_ERRORS } from './tasks.ts';
 type Nurture = StepOutput<'nurture'>;
 type Outcome = StepInput<'closeDeal'>['outcome'];
 type Route = StepOutput<'capture'>['route'];
+type ResumeAt = (typeof RESUME_AT)[number];
 
 /**
  * The lead-to-close journey (docs/architecture.md, "The workflow") as one Standard state machine; the only place the flow is
@@ -46,7 +53,8 @@ export class LeadToCloseWorkflow extends Construct {
     reassignment(this, s);
     recycling(s);
     failures(s);
-    this.stateMachine = machine(this, definition, props.functions);
+    const start = continuation(this, s, definition);
+    this.stateMachine = machine(this, start, props.functions, runTimeout(props));
   }
 }
 
@@ -143,10 +151,49 @@ function failures(s: LeadStates) {
   s.closeStale.next(s.closed);
 }
 
+/**
+ * Runs that wait a year (docs/architecture.md): a waiting step whose run has looped or waited long enough
+ * fails its task with ContinueAsNew; "Continue as a new run" starts the next execution of the chain with
+ * the run's state, and this one ends Succeeded. The new execution enters at "New or continued run?",
+ * which sends it straight back to the wait it left (through Nurture, or to Assign / Reassign rep); a new
+ * lead's run goes on to "Capture & score lead". One Choice per execution, none per loop.
+ */
+function continuation(scope: Construct, s: LeadStates, captureAndRoute: IChainable): IChainable {
+  for (const t of [s.waitForSignal, s.assign, s.reassign])
+    t.addCatch(s.continueRun, { errors: [CONTINUE_AS_NEW], resultPath: '$.continuing' });
+  s.continueRun.next(s.continued);
+  const resumesAt = (at: ResumeAt) =>
+    Condition.and(Condition.isPresent('$.continued.at'), Condition.stringEquals('$.continued.at', at));
+  return new Choice(scope, 'New or continued run?')
+    .when(resumesAt('nurture'), s.nurture)
+    .when(resumesAt('assign'), s.assign)
+    .when(resumesAt('reassign'), s.reassign)
+    .otherwise(captureAndRoute);
+}
+
+/**
+ * The execution's own TimeoutSeconds: just above the longest span one execution of the chain may
+ * legitimately run. A run continues only at a wait that looks again (nurture, a full team), and only once
+ * it is `continueAfter.days` old; the longest it can go past that without reaching such a wait is one
+ * nurture wait, then a deal (every acceptance wait, then the outcome wait) recycled into nurture. A day
+ * more for the steps between. A run still going then is stuck: it times out, and Record failure frees its
+ * rep and marks the lead failed.
+ */
+export function runTimeout(props: LeadToCloseWorkflowProps): Duration {
+  const seconds =
+    Duration.days(props.continueAfter.days).toSeconds() +
+    props.longestNurtureWait.toSeconds() +
+    (props.maxReassignments + 1) * props.acceptWithin.toSeconds() +
+    props.closeWithin.toSeconds() +
+    Duration.days(1).toSeconds();
+  return Duration.seconds(seconds);
+}
+
 /** The Standard state machine around the definition: traced, logged without execution data. */
-function machine(scope: Construct, definition: IChainable, functions: StepFunctions) {
+function machine(scope: Construct, definition: IChainable, functions: StepFunctions, timeout: Duration) {
   const stateMachine = new StateMachine(scope, 'StateMachine', {
     stateMachineType: StateMachineType.STANDARD,
+    timeout,
     definitionBody: DefinitionBody.fromChainable(definition),
     comment: 'Handoff: one execution per lead, capture → score → nurture → assign → close',
     tracingEnabled: true,

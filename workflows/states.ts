@@ -16,6 +16,7 @@ export interface StepFunctions {
   assignRep: IFunction;
   awaitOutcome: IFunction;
   closeDeal: IFunction;
+  continueRun: IFunction;
 }
 
 export interface LeadToCloseWorkflowProps {
@@ -26,6 +27,15 @@ export interface LeadToCloseWorkflowProps {
   closeWithin: Duration;
   /** How often a run waiting for a free rep looks again on its own (a closing deal wakes it sooner). */
   capacityRecheck: Duration;
+  /**
+   * When a waiting run continues as a new execution (functions/platform/continuation.ts): after so many
+   * nurture loops or days. The top-level TimeoutSeconds is derived from it (lead-to-close.ts runTimeout).
+   */
+  continueAfter: { loops: number; days: number };
+  /** How many times a lead may be reassigned (its acceptance waits count towards the run's longest span). */
+  maxReassignments: number;
+  /** The longest a nurture wait may be (the longest delay between emails, business hours included). */
+  longestNurtureWait: Duration;
 }
 
 export type LeadStates = ReturnType<typeof leadStates>;
@@ -72,6 +82,8 @@ export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
       taskToken: JsonPath.taskToken,
       leadId,
       next: JsonPath.stringAt('$.nurture.next'),
+      nurture: JsonPath.objectAt('$.nurture'),
+      startedAt: JsonPath.stringAt('$$.Execution.StartTime'),
     }),
     '$.wake',
     Timeout.at('$.nurture.waitSeconds'),
@@ -95,6 +107,7 @@ export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
         leadId,
         executionName: JsonPath.executionName,
         cycle,
+        startedAt: JsonPath.stringAt('$$.Execution.StartTime'),
         ...(previous ? { previous } : {}),
       }),
       '$.assignment',
@@ -137,6 +150,25 @@ export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
     '$.close',
   );
   const closed = new Succeed(scope, 'Deal closed');
+
+  // A run whose wait has kept it long enough hands its state on to a new execution and ends here. The
+  // waiting step's ContinueAsNew error names, as its cause, the state the new execution resumes at.
+  const continueRun = step(
+    scope,
+    'Continue as a new run',
+    f.continueRun,
+    payloadOf('continueRun', {
+      leadId,
+      executionName: JsonPath.executionName,
+      stateMachineArn: JsonPath.stringAt('$$.StateMachine.Id'),
+      at: JsonPath.stringAt('$.continuing.Cause'),
+      state: JsonPath.entirePayload,
+    }),
+    '$.continuedAs',
+  );
+  const continued = new Succeed(scope, 'Continued as a new run', {
+    comment: 'The journey goes on in the execution named at $.continuedAs.name (<first run>-c<n>).',
+  });
   const recycle = new Pass(scope, 'Recycle to nurture', {
     parameters: { cycle: JsonPath.numberAt('$.close.nextCycle'), step: 0 },
     resultPath: '$.nurture',
@@ -161,5 +193,7 @@ export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
     closeStale,
     closed,
     recycle,
+    continueRun,
+    continued,
   };
 }

@@ -3,6 +3,7 @@
 // production handler passes sfnRuns(), and a test can hand in a fake. No business words here: which task
 // waits for what is the capabilities' business (lead/signals.ts, deal/capacity.ts).
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
   SendTaskFailureCommand,
@@ -79,5 +80,48 @@ export function sfnRuns({ stateMachineArn, client }: SfnRunsOptions = {}): Runs 
         () => sfn.send(new StopExecutionCommand({ executionArn: executionArnOf(name), error, cause })),
         (e) => e instanceof ExecutionDoesNotExist,
       ),
+  };
+}
+
+/** A run as DescribeExecution tells it (the fields reconcile reads). */
+export interface RunDescription {
+  name: string;
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+  input?: string | undefined;
+  output?: string | undefined;
+  error?: string | undefined;
+  stopDate?: string | undefined;
+}
+
+/** Looks runs of one state machine up by name: what reconcile compares the leads with. */
+export interface RunLookup {
+  /** The run `name`, or undefined when there is none (never started, or expired from history). */
+  describe(name: string): Promise<RunDescription | undefined>;
+}
+
+/** RunLookup on AWS Step Functions (states:DescribeExecution on the machine's executions). */
+export function sfnRunLookup({
+  stateMachineArn,
+  client,
+}: SfnRunsOptions & { stateMachineArn: string }): RunLookup {
+  const sfn = new SFNClient(client ?? {});
+  return {
+    async describe(name) {
+      const executionArn = `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+      try {
+        const r = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+        return {
+          name,
+          status: r.status as RunDescription['status'],
+          input: r.input,
+          output: r.output,
+          error: r.error,
+          stopDate: r.stopDate?.toISOString(),
+        };
+      } catch (e) {
+        if (e instanceof ExecutionDoesNotExist) return undefined;
+        throw e;
+      }
+    },
   };
 }

@@ -12,13 +12,14 @@ import { timeline } from '#functions/lead/timeline.ts';
 import { assignmentEmail } from '#functions/mail/emails.ts';
 import { sendMail } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
+import { continuationDue } from '#functions/platform/continuation.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { linkKeyOf } from '#functions/platform/link-key.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
-import { type Assignment, contracts, type StepInput } from '#functions/steps/contracts.ts';
+import { type Assignment, CONTINUE_AS_NEW, contracts, type StepInput } from '#functions/steps/contracts.ts';
 import type { DealRecord, LeadRecord, Stores } from '#functions/stores.ts';
 
 /** One deal per run and nurture cycle: a retried step finds the same deal. */
@@ -211,7 +212,17 @@ export const createHandler = ({
         };
         await reps.enqueueWaiter(waiter);
         // A deal may have closed between the look and the queueing: look once more before waiting.
-        if (look > 0 || !(await roomIn(team, now)) || !(await reps.removeWaiter(waiter))) break;
+        if (look > 0 || !(await roomIn(team, now)) || !(await reps.removeWaiter(waiter))) {
+          // A wait this execution has kept long enough goes on in a new one (its place in the queue kept:
+          // `since` is the lead's). Taking the waiter off first means no waker holds this token.
+          if (continuationDue({ startedAt: input.startedAt }, now) && (await reps.removeWaiter(waiter))) {
+            // The cause names where the new execution resumes (contracts.ts RESUME_AT).
+            await runs.fail(input.taskToken, CONTINUE_AS_NEW, input.previous ? 'reassign' : 'assign');
+            logger.info('capacity wait continues as a new run', { leadId: input.leadId, team });
+            return { status: 'waiting' as const };
+          }
+          break;
+        }
       }
       await leads.putEvent(input.leadId, timeline.waitingForRep(at, team));
       metrics.addMetric('RepCapacityWaits', 'Count', 1);

@@ -1,9 +1,10 @@
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { continuationDue } from '#functions/platform/continuation.ts';
 import { logger } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { stepHandler } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
-import { contracts } from '#functions/steps/contracts.ts';
+import { CONTINUE_AS_NEW, contracts } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
 
 /**
@@ -23,9 +24,19 @@ import type { Stores } from '#functions/stores.ts';
  * submission starts a new run, routed to sales); one delivered while the stage still read `nurturing`
  * but too late for the step to see it stays on the timeline only, as before. A retry only resumes again, which a settled token
  * refuses (runs.resume answers false): nothing is written, so nothing doubles.
+ *
+ * A run that has looped long enough (functions/platform/continuation.ts) parks nothing either: it fails its
+ * own task with ContinueAsNew, which the workflow catches into "Continue as a new run". A signal arriving
+ * meanwhile waits on the lead, and the new execution's first nurture step reads it.
  */
 export const createHandler = ({ signals, runs }: Pick<Stores, 'signals'> & { runs: TaskRuns }) =>
-  stepHandler(contracts.awaitSignal, async ({ taskToken, leadId, next }) => {
+  stepHandler(contracts.awaitSignal, async ({ taskToken, leadId, next, nurture, startedAt }) => {
+    if (next === 'wait' && continuationDue({ loops: nurture?.loops, startedAt }, new Date())) {
+      // The cause names where the new execution resumes (contracts.ts RESUME_AT).
+      await runs.fail(taskToken, CONTINUE_AS_NEW, 'nurture');
+      logger.info('nurture wait continues as a new run', { leadId, loops: nurture?.loops });
+      return { parked: false };
+    }
     if (next !== 'wait') {
       await runs.resume(taskToken, { next });
       logger.info('nurture decided, the wait resumes at once', { leadId, next });

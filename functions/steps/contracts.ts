@@ -48,6 +48,35 @@ const nurtureState = z.object({
   cycle: count,
   step: count,
   nextSendAt: z.optional(z.iso.datetime()),
+  /**
+   * How many nurture steps this execution has run: the run's count of its own loop, which decides when it
+   * continues as a new execution before its history nears Step Functions' 25,000 events
+   * (functions/platform/continuation.ts). Absent in runs started before it was kept.
+   */
+  loops: z.optional(count),
+});
+
+/** The nurture state a step is handed, its loop counted: every Nurture step adds one on the way in. */
+const countedNurtureState = z.pipe(
+  nurtureState,
+  z.transform((s): z.output<typeof nurtureState> => ({ ...s, loops: (s.loops ?? 0) + 1 })),
+);
+
+/** The error a waiting step fails its own task with to hand the run on to a new execution ("Continue as a new run"). */
+export const CONTINUE_AS_NEW = 'ContinueAsNew';
+
+/** Where a continued execution picks the journey up: the waiting state it left. */
+export const RESUME_AT = ['nurture', 'assign', 'reassign'] as const;
+
+/** A continued execution's link to the one before: on its input at `$.continued`. */
+export const continuedSchema = z.object({
+  /** The first execution of the chain (its name derives every continuation's). */
+  root: id,
+  /** The execution this one continues. */
+  from: id,
+  /** This execution's place in the chain: 2 for the first continuation. */
+  n: z.int().check(z.gte(2, 'must be 2 or more')),
+  at: z.enum(RESUME_AT),
 });
 
 /** What a lead's run starts with: the lead, when it came, and an empty nurture state and wake-up. */
@@ -68,7 +97,7 @@ export const contracts = {
   },
   /** "Nurture": the lead's next move, after a wake-up (the first, a timer, or a signal at `$.wake`). */
   nurture: {
-    input: z.object({ leadId: id, nurture: nurtureState, wake: z.optional(z.unknown()) }),
+    input: z.object({ leadId: id, nurture: countedNurtureState, wake: z.optional(z.unknown()) }),
     output: z.extend(nurtureState, {
       next: nurtureNext,
       /**
@@ -89,7 +118,14 @@ export const contracts = {
    * came after "Next?", on `wait` only) sends none: it means `wait`.
    */
   awaitSignal: {
-    input: z.object({ taskToken: id, leadId: id, next: z._default(nurtureNext, 'wait') }),
+    input: z.object({
+      taskToken: id,
+      leadId: id,
+      next: z._default(nurtureNext, 'wait'),
+      /** The nurture step's state (its `loops`) and when this execution started: whether it continues now. */
+      nurture: z.optional(nurtureState),
+      startedAt: z.optional(z.iso.datetime({ offset: true })),
+    }),
     output: z.object({ parked: z.boolean() }),
   },
   /**
@@ -105,6 +141,8 @@ export const contracts = {
       cycle: count,
       /** Present on "Reassign rep": the assignment whose SLA lapsed. */
       previous: z.optional(z.object({ dealId: id, repId: id, attempt })),
+      /** When this execution started: a long wait for a free rep continues as a new execution. */
+      startedAt: z.optional(z.iso.datetime({ offset: true })),
     }),
     output: z.object({ status: z.enum(['assigned', 'waiting']) }),
   },
@@ -120,6 +158,21 @@ export const contracts = {
   closeDeal: {
     input: z.object({ leadId: id, dealId: id, cycle: count, outcome: dealOutcomeSchema }),
     output: z.object({ stage: z.enum(DEAL_STAGES), recycle: z.boolean(), nextCycle: count }),
+  },
+  /**
+   * "Continue as a new run": starts the next execution of the chain with the run's state (the name
+   * derived from the chain's first: `<root>-c<n>`), points the lead at it, and ends this one.
+   */
+  continueRun: {
+    input: z.object({
+      leadId: id,
+      executionName: id,
+      stateMachineArn: id,
+      at: z.enum(RESUME_AT),
+      /** The whole state of the run (`$`): the new execution's input, with `continued` set. */
+      state: z.record(z.string(), z.unknown()),
+    }),
+    output: z.object({ name: id, n: z.int() }),
   },
 } as const;
 
@@ -143,6 +196,12 @@ export const runEndedEvent = {
     }),
   }),
   output: z.object({ recorded: z.boolean(), released: z.boolean() }),
+} as const;
+
+/** EventBridge's "Scheduled Event" that runs ReconcileRuns, and what reconcile found. */
+export const reconcileSchedule = {
+  input: z.object({ 'detail-type': z.literal('Scheduled Event'), time: z.optional(z.iso.datetime()) }),
+  output: z.object({ leadsChecked: count, dealsChecked: count, found: count }),
 } as const;
 
 export type StepName = keyof typeof contracts;

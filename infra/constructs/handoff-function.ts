@@ -177,13 +177,46 @@ export class HandoffFunction extends NodejsFunction {
   }
 
   /**
-   * Task-token callbacks on the machine's runs (the token names the run; no environment needed). A
-   * standalone policy, not the role's default one: the machine invokes its steps, so a step's default
-   * policy naming the machine would make function → machine → function a dependency cycle.
+   * STATE_MACHINE_ARN and states:DescribeExecution on the machine's runs: reconcile compares each active
+   * lead and open deal with its run's status.
+   */
+  describesRunsOf(stateMachine: StateMachine): this {
+    const policy = new Policy(this, 'DescribesRuns', {
+      roles: [this.role as IRole],
+      statements: [
+        new PolicyStatement({
+          actions: ['states:DescribeExecution'],
+          resources: [
+            stateMachine.stack.formatArn({
+              service: 'states',
+              resource: 'execution',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              resourceName: `${stateMachine.stateMachineName}:*`,
+            }),
+          ],
+        }),
+      ],
+    });
+    const { region, account } = stateMachine.stack;
+    const pseudo = (v: string, name: string) => (Token.isUnresolved(v) ? `<AWS::${name}>` : v);
+    Validations.of(policy).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${pseudo(region, 'Region')}:${pseudo(account, 'AccountId')}:execution:<${stateMachine.stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>:*]`,
+      reason:
+        'DescribeExecution names an execution of this one state machine; which runs reconcile looks at is known only from the table.',
+    });
+    this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    return this;
+  }
+
+  /**
+   * Task-token callbacks on the machine's runs (the token names the run; no environment needed), or
+   * StartExecution for the step that continues a run as a new execution (the machine's ARN comes in its
+   * payload). A standalone policy, not the role's default one: the machine invokes its steps, so a step's
+   * default policy naming the machine would make function → machine → function a dependency cycle.
    */
   resumesRunsOf(
     stateMachine: StateMachine,
-    actions: ('SendTaskSuccess' | 'SendTaskFailure')[] = ['SendTaskSuccess'],
+    actions: ('SendTaskSuccess' | 'SendTaskFailure' | 'StartExecution')[] = ['SendTaskSuccess'],
   ): this {
     new Policy(this, 'ResumesRuns', {
       roles: [this.role as IRole],

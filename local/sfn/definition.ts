@@ -7,7 +7,8 @@ const NO_TIMEOUT = 99_999_999; // AWS's default Task timeout (the library's defa
 /**
  * What the library runs: the template's definition with Waits as scaled sleeps (a Task overridden
  * locally, so TimestampPath waits can be compressed) and AWS's default Task timeout made explicit.
- * Token tasks get no library timeout or heartbeat: TaskTokens enforces both, scaled.
+ * Token tasks get no library timeout or heartbeat: TaskTokens enforces both, scaled. The execution's own
+ * TimeoutSeconds is dropped (not enforced locally).
  *
  * A plain Lambda task gets no library timeout either. In AWS its time is the function's run time, and an
  * invocation starts at once (or is throttled); locally it may first wait in the function's queue, which
@@ -43,7 +44,10 @@ export function prepareDefinition(
       states[name] = s;
     }
   }
-  return { ...definition, StartAt: startAt, States: states };
+  // The execution's own TimeoutSeconds is not the library's to enforce: it would time it on the wall clock
+  // (a year is past setTimeout's range, so it would fire at once). docs/local-fidelity.md.
+  const { TimeoutSeconds: _executionTimeout, ...rest } = definition;
+  return { ...rest, StartAt: startAt, States: states };
 }
 
 /** The library's `retryIntervalOverrides`: every state with a Retry waits `ms` between attempts. */

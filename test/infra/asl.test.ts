@@ -6,7 +6,7 @@ import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { getLanguageService, TextDocument } from 'amazon-states-language-service';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { TransientError } from '#functions/platform/step.ts';
-import { CAPACITY_FREED } from '#functions/steps/contracts.ts';
+import { CAPACITY_FREED, CONTINUE_AS_NEW } from '#functions/steps/contracts.ts';
 import { type AslDefinition, loadTemplate, stateMachinesOf } from '#local/template.ts';
 
 const validate = createRequire(import.meta.url)('asl-validator') as (definition: unknown) => {
@@ -53,6 +53,7 @@ const AWS_DOCUMENTED = [
 const THROWN_BY_FUNCTIONS = [
   new TransientError('x').name,
   CAPACITY_FREED,
+  CONTINUE_AS_NEW,
   'ThrottlingException',
   'ProvisionedThroughputExceededException',
   'RequestLimitExceeded',

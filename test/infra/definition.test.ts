@@ -41,6 +41,10 @@ describe('synthesized lead-to-close definition', () => {
         'Await rep acceptance: States.Timeout → Reassignments left?',
         'Reassign rep: CapacityFreed,States.Timeout → Reassign rep',
         'Wait for a signal or the next send: States.Timeout → Nurture',
+        // A long wait hands the run on to a new execution (runs that wait a year).
+        'Assign rep: ContinueAsNew → Continue as a new run',
+        'Reassign rep: ContinueAsNew → Continue as a new run',
+        'Wait for a signal or the next send: ContinueAsNew → Continue as a new run',
       ].sort(),
     );
     expect(states().filter(([, s]) => s.Type === 'Fail')).toEqual([]);
@@ -155,6 +159,7 @@ describe('synthesized lead-to-close definition', () => {
       [
         'Bounced',
         'Complained',
+        'Continued as a new run',
         'Deal closed',
         'Disqualified',
         'Merged into active lead',

@@ -211,9 +211,19 @@ function runSummary(data) {
         : duration(ended - started),
     ],
     ['States entered', String(data.steps.length)],
+    run.continuedFrom ? ['Continued from', runLink(run.continuedFrom)] : null,
+    run.continuedAs ? ['Continued as', runLink(run.continuedAs)] : null,
     run.redriveCount ? ['Redriven', `${run.redriveCount}×`] : null,
     actions.redriveReason ? ['Redrive', actions.redriveReason] : null,
   ]);
+}
+
+/**
+ * A link to another run of the same chain: a long-waiting run continues as a new execution
+ * (docs/operations.md, "Long waits and reconcile").
+ */
+function runLink(name) {
+  return h('a', { href: `#/runs/${encodeURIComponent(name)}`, class: 'mono run-chain', text: name });
 }
 
 /** The run's error and cause, when it failed. */
