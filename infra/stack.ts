@@ -83,6 +83,7 @@ export class HandoffStack extends Stack {
       nurture: fn('Nurture', 'Nurture: the next email, or the next move')
         .useTable(data, ['GetItem', 'BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
         .useMail(mail)
+        .readsSendQuota()
         .useLinks(linkKey, api.url),
       awaitSignal: fn('AwaitSignal', 'Park the nurture wait on the lead').useTable(data, ['UpdateItem']),
       // The capacity queue (TEAM#… WAIT#… items) needs Query and DeleteItem.

@@ -7,6 +7,7 @@ import type { EventBus } from './events.ts';
 import type { Faults } from './faults.ts';
 import type { LocalFunctions, PoolOptions } from './functions.ts';
 import type { MeterReading } from './meter.ts';
+import type { SesQuotaLimits } from './ses-quota.ts';
 import type { LocalStepFunctions } from './sfn/api.ts';
 import type { RateLimit } from './sfn/throttle.ts';
 import type { FormSettings } from './site.ts';
@@ -51,6 +52,12 @@ export interface LocalOptions {
   events?: { retries?: number; retryDelayMs?: number };
   /** Tests: every Step Functions Retry waits this long instead of its interval and backoff. */
   retryIntervalMs?: number;
+  /**
+   * The SES account's send quota, which GetSendQuota answers and sends beyond are throttled by
+   * (local/ses-quota.ts). Default 14/s and 50,000 a day, a new production account's; the sandbox's is
+   * SANDBOX_QUOTA (1/s, 200 a day), which the SES probe and test use.
+   */
+  sesQuota?: SesQuotaLimits;
   /** Count DynamoDB request units (`npm run bench`): `stack.meter` (local/meter.ts). Off by default. */
   meter?: boolean;
   /** Where listeners and the event bus log a line (a refused request, a dropped event); default stderr. */

@@ -33,6 +33,7 @@ import { DEFAULT_POOL } from './lambda-pool.ts';
 import type { Listeners } from './listeners.ts';
 import type { LocalOptions } from './runtime-options.ts';
 import { secretsHandler } from './secrets.ts';
+import { PRODUCTION_START_QUOTA } from './ses-quota.ts';
 import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/api.ts';
 import { sfnHandler } from './sfn/http.ts';
@@ -191,6 +192,7 @@ export function exposeApi(
     now,
     // IAM (local/iam.ts) where the simulator reads the body; elsewhere before the fault switch.
     check: iamCheck(iam, sesAsks(iam.model), sesQueryDenied),
+    quota: opts.sesQuota ?? PRODUCTION_START_QUOTA,
   });
   ports.sesEdge.open(sesProxy(simulator, fns.faults));
   const secretArnOf = (id: string) => secretArns.find((a) => a === id || a.endsWith(`:secret:${id}`));

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import type { PutEventsEntry } from './events.ts';
 import type { BodyCheck } from './iam.ts';
+import { answerQuota, answerThrottled, SesQuota, type SesQuotaLimits } from './ses-quota.ts';
 
 /** What a send said, as far as the events need it. */
 export interface Send {
@@ -246,14 +247,18 @@ export function sesSimulator(
     account,
     now = Date.now,
     check,
+    quota: limits,
   }: {
     region: string;
     account: string;
     now?: () => number;
     /** IAM (local/iam-requests.ts), on the body read here: aws-ses-v2-local's Express app takes no replayed request. */
     check?: BodyCheck;
+    /** The account's send quota (local/ses-quota.ts; default the sandbox's 1/s and 200 a day). */
+    quota?: SesQuotaLimits;
   },
 ): RequestListener {
+  const quota = new SesQuota(limits, now);
   return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const v1 = req.method === 'POST' && path === '/';
@@ -276,6 +281,10 @@ export function sesSimulator(
       }
     }
     (req as IncomingMessage & { body?: unknown }).body = parsed;
+    if (v1 && (parsed as { Action?: string }).Action === 'GetSendQuota')
+      return answerQuota(res, quota.read());
+    const over = send ? quota.admit() : undefined;
+    if (over) return answerThrottled(res, over, v2);
     if (send) {
       const accepted = send;
       const end = res.end.bind(res) as (...args: unknown[]) => typeof res;

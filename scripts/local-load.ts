@@ -66,7 +66,10 @@ function prepare() {
 export async function startFreshStack(
   opts: Pick<LoadOptions, 'lambda' | 'startRate'> & {
     local?: Partial<
-      Pick<LocalOptions, 'timeScale' | 'startAt' | 'logLevel' | 'log' | 'meter' | 'ttlSweepMs'>
+      Pick<
+        LocalOptions,
+        'timeScale' | 'startAt' | 'logLevel' | 'log' | 'meter' | 'ttlSweepMs' | 'scaleWork' | 'sesQuota'
+      >
     >;
   } = {},
   { cdkOut, config } = prepare(),

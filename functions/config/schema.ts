@@ -114,6 +114,20 @@ export const nurtureSchema = z.object({
   recycleLostReasons: z.array(
     z.string().check(z.regex(/^[a-z-]+$/, 'must be lower-case letters and dashes')),
   ),
+  /**
+   * How sends that must wait are spread (docs/architecture.md, "Sends spread; outages are waits"): sends held
+   * for the opening of business hours land over its first `openingSpreadMinutes`, each lead at its own
+   * offset; a send SES throttled or refused while down is tried again after `retryMinutes` to twice that;
+   * one over the account's 24-hour quota looks again after `quotaRecheckMinutes` to twice that.
+   */
+  sending: z._default(
+    z.object({
+      openingSpreadMinutes: intIn(0, 480),
+      retryMinutes: intIn(1, 1440),
+      quotaRecheckMinutes: intIn(1, 1440),
+    }),
+    { openingSpreadMinutes: 120, retryMinutes: 5, quotaRecheckMinutes: 60 },
+  ),
 });
 
 export const repSchema = z.object({

@@ -31,6 +31,9 @@ export interface NurtureFacts {
   pausedSlot: Date;
 }
 
+/** The first email of the first cycle: what the person who sent the form asked for. */
+export const answersForm = (s: NurtureState) => s.cycle === 0 && s.step === 0;
+
 export type NurtureDecision =
   | { action: 'end'; next: Exclude<NurtureNext, 'wait' | 'sales-ready'> }
   | { action: 'sales-ready' }
@@ -44,8 +47,26 @@ const SUPPRESSED_NEXT: Record<SuppressionReason, 'unsubscribed' | 'bounced' | 'c
   erased: 'unsubscribed',
 };
 
-/** While sending is paused by the deliverability breaker, a due lead looks again after this long. */
+/**
+ * While sending is paused by the deliverability breaker, a due lead looks again after this long to twice
+ * this long, each lead at its own offset (functions/lead/schedule.ts, spreadOf): runs paused together do
+ * not all look again in the same second.
+ */
 export const PAUSED_RECHECK_MS = 3_600_000;
+
+/**
+ * Why a due email did not go now (a timeline event says so; it goes later, never dropped): SES throttled
+ * or was down past the SDK's retries, SES paused the account's sending, the account's 24-hour quota is used
+ * up, or another attempt holds the send's claim (functions/mail/send-store.ts).
+ */
+export const SEND_DEFERRALS = [
+  'SES throttling',
+  'SES unavailable',
+  'SES sending paused',
+  'daily send quota',
+  'send in progress',
+] as const;
+export type SendDeferral = (typeof SEND_DEFERRALS)[number];
 
 /**
  * The nurture step's decision, from what is true now: a suppressed address ends the sequence (by why),
@@ -64,9 +85,10 @@ export function decideNurture(f: NurtureFacts): NurtureDecision {
     return { action: 'wait', until: f.pausedSlot, why: 'sending paused' };
   }
   // Every due time is scheduled inside business hours, so a timer that ends a wait is trusted (it also
-  // keeps compressed local time from re-waiting on the wall clock); the first email of a cycle, and one
-  // found due by a signal, are checked against the hours here.
-  if (!f.dueByTimer && f.firstSlot.getTime() > f.now.getTime() + 60_000) {
+  // keeps compressed local time from re-waiting on the wall clock). The email that answers the form (the
+  // first of the first cycle) goes at once at any hour: the person is waiting for it. A recycled lead's
+  // first email, and one found due by a signal, are checked against the hours here.
+  if (!f.dueByTimer && !answersForm(f.state) && f.firstSlot.getTime() > f.now.getTime() + 60_000) {
     return { action: 'wait', until: f.firstSlot, why: 'business hours' };
   }
   return { action: 'send' };

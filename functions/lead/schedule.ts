@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { NurtureConfig } from '../config/schema.ts';
 
 interface LocalParts {
@@ -21,20 +22,42 @@ function localParts(at: Date, timeZone: string): LocalParts {
 }
 
 /**
+ * Where `key` (a lead id) falls in any window, as a fraction in [0, 1): the same for the same key every
+ * time, spread evenly over keys (a hash, not Math.random), so held sends and rechecks do not bunch.
+ */
+export function spreadOf(key: string): number {
+  return createHash('sha256').update(key).digest().readUInt32BE(0) / 2 ** 32;
+}
+
+/** Spreads sends held for the opening over its first `windowMinutes`, each lead at its own offset. */
+export interface OpeningSpread {
+  key: string;
+  windowMinutes: number;
+}
+
+/**
  * The first moment at or after `from + delayDays` that falls inside business hours in `timeZone`.
  * Walks forward in 15-minute steps (at most a couple of weeks), so DST changes need no special cases.
+ * A time that had to wait for the opening lands `spread` into it (within the open hours), not on the
+ * opening itself: every overnight and weekend send would otherwise go at 09:00:00.
  */
 export function nextSendTime(
   from: Date,
   delayDays: number,
   timeZone: string,
   hours: NurtureConfig['businessHours'],
+  spread?: OpeningSpread,
 ): Date {
   const QUARTER = 15 * 60_000;
   let t = new Date(from.getTime() + delayDays * 86_400_000);
   for (let i = 0; i < 4 * 24 * 15; i++) {
     const p = localParts(t, timeZone);
-    if (hours.days.includes(p.weekday) && p.hour >= hours.startHour && p.hour < hours.endHour) return t;
+    if (hours.days.includes(p.weekday) && p.hour >= hours.startHour && p.hour < hours.endHour) {
+      if (i === 0 || !spread) return t;
+      const openMinutes = (hours.endHour - p.hour) * 60 - p.minute;
+      const window = Math.max(0, Math.min(spread.windowMinutes, openMinutes - 1));
+      return new Date(t.getTime() + Math.floor(spreadOf(spread.key) * window * 60_000));
+    }
     // Jump to the next quarter hour boundary.
     t = new Date(Math.floor(t.getTime() / QUARTER) * QUARTER + QUARTER);
   }

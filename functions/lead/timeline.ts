@@ -12,6 +12,7 @@ import { DEAL_STAGES, LOST_REASONS } from './deal-vocabulary.ts';
 import '../platform/zod.ts';
 import type { Lead } from './lead.ts';
 import { NURTURE_ENDS } from './lead-stage.ts';
+import { SEND_DEFERRALS } from './nurture.ts';
 import type { Route, Score } from './scoring.ts';
 
 const id = z.string().check(z.minLength(1, 'is required'));
@@ -59,6 +60,14 @@ export const timelineEventSchema = z.discriminatedUnion('type', [
     reasons: z.array(z.string()),
   }),
   event('emailed', { template: z.string(), cycle: count, step: count }),
+  /** A due nurture email that could not go now (SES throttled or down, the day's quota used), tried again `until`. */
+  event('send-deferred', {
+    reason: z.enum(SEND_DEFERRALS),
+    template: z.string(),
+    cycle: count,
+    step: count,
+    until: z.iso.datetime(),
+  }),
   event('email-click', { host: z.string(), path: z.string() }),
   event('unsubscribed', { how: z.enum(['one-click', 'page']) }),
   event('bounced', fromSes),
@@ -161,6 +170,7 @@ export const timeline = {
     });
   },
   emailed: (at: string, sent: DataOf<'emailed'>) => of('emailed', at, sent),
+  sendDeferred: (at: string, deferred: DataOf<'send-deferred'>) => of('send-deferred', at, deferred),
   /** Stamped to the minute: one event per lead, destination and minute, however often the link is hit. */
   emailClick(url: URL, now: Date) {
     const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;

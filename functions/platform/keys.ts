@@ -29,6 +29,8 @@ export const keys = {
   /** Funnel counters of a UTC day (`2026-11-27`), one item per `<dimension>#<value>`. */
   funnelDay: (day: string) => `FUNNEL#${day}`,
   funnelCounter: (day: string, key: string) => ({ pk: `FUNNEL#${day}`, sk: key }),
+  /** The shared send budget's counter of one second (epoch seconds): functions/mail/send-budget.ts. */
+  sendBudgetSecond: (second: number) => ({ pk: 'SENDBUDGET', sk: `SECOND#${second}` }),
   nurtureSend: (leadId: string, cycle: number, step: number) => ({
     pk: `LEAD#${leadId}`,
     sk: `SEND#${cycle}#${step}`,

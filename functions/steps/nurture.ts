@@ -6,14 +6,16 @@ import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { stageAfterNurture } from '#functions/lead/lead-stage.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
-import { decideNurture, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
+import { answersForm, decideNurture, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
 import { rescore } from '#functions/lead/rescore.ts';
-import { nextSendTime } from '#functions/lead/schedule.ts';
+import { nextSendTime, spreadOf } from '#functions/lead/schedule.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { timeline } from '#functions/lead/timeline.ts';
 import { nurtureEmail } from '#functions/mail/emails.ts';
-import { sendMail } from '#functions/mail/mailer.ts';
+import { sendMail, sendQuota } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
+import { dynamoSendCounters, type SendBudget, sendBudget } from '#functions/mail/send-budget.ts';
+import { sendOnce } from '#functions/mail/send-once.ts';
 import { dynamoSends } from '#functions/mail/send-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
@@ -49,11 +51,16 @@ export const createHandler = ({
   signals,
   deliverability,
   funnel,
-}: Pick<Stores, 'leads' | 'suppression' | 'sends' | 'signals' | 'deliverability' | 'funnel'>) =>
+  budget,
+}: Pick<Stores, 'leads' | 'suppression' | 'sends' | 'signals' | 'deliverability' | 'funnel'> & {
+  /** The shared send budget (functions/mail/send-budget.ts); none: no pacing (SES's answers still park). */
+  budget?: SendBudget;
+}) =>
   stepHandler(
     contracts.nurture,
     async ({ leadId, nurture: state, wake }, context) => {
       const steps = config.nurture.steps;
+      const { businessHours: hours, sending } = config.nurture;
       const now = new Date();
       const at = now.toISOString();
       const lead = await leads.get(leadId);
@@ -61,7 +68,12 @@ export const createHandler = ({
       // This step looks at everything that happened: signals waiting for it are consumed.
       await signals.clear(leadId);
       const { score, route } = await rescore(leads, leadId, now);
-      const timeZone = lead.timeZone ?? config.nurture.businessHours.defaultTimeZone;
+      const timeZone = lead.timeZone ?? hours.defaultTimeZone;
+      // Sends held for the opening land over its first minutes, each lead at its own offset.
+      const opening = { key: leadId, windowMinutes: sending.openingSpreadMinutes };
+      /** `base` to twice `base` from now, each lead at its own offset (a hash of its id). */
+      const spreadFrom = (base: number) =>
+        new Date(now.getTime() + base + Math.floor(spreadOf(leadId) * base));
       const decision = decideNurture({
         now,
         state,
@@ -76,13 +88,8 @@ export const createHandler = ({
         // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
         breakerTripped:
           (await deliverability.state()).tripped && (await updateBreaker(deliverability, now)).tripped,
-        firstSlot: nextSendTime(now, 0, timeZone, config.nurture.businessHours),
-        pausedSlot: nextSendTime(
-          new Date(now.getTime() + PAUSED_RECHECK_MS),
-          0,
-          timeZone,
-          config.nurture.businessHours,
-        ),
+        firstSlot: nextSendTime(now, 0, timeZone, hours, opening),
+        pausedSlot: nextSendTime(spreadFrom(PAUSED_RECHECK_MS), 0, timeZone, hours, opening),
       });
       const waitUntil = (until: Date, next: typeof state) => ({
         ...next,
@@ -113,16 +120,47 @@ export const createHandler = ({
       }
       const current = steps[state.step];
       if (!current) throw new NotFoundError(`Nurture step ${state.step}`);
-      if (!(await sends.wasSent(leadId, state.cycle, state.step))) {
-        const ctx = linkContext(linkKeyOf(context), now);
-        const messageId = await sendMail(nurtureEmail(lead, current, config.app, ctx));
-        const expiresAt = Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400;
-        await sends.markSent(leadId, state.cycle, state.step, messageId, at, expiresAt);
+      const outcome = await sendOnce(
+        { sends, ...(budget ? { budget } : {}) },
+        {
+          leadId,
+          cycle: state.cycle,
+          step: state.step,
+          now,
+          deadline: new Date(now.getTime() + context.getRemainingTimeInMillis()),
+          expiresAt: Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400,
+        },
+        () => sendMail(nurtureEmail(lead, current, config.app, linkContext(linkKeyOf(context), now))),
+      );
+      if (!outcome.sent) {
+        // Parked, never failed: the run waits and this step tries again (docs/operations.md, "When SES
+        // throttles or is down"). The answer to the form may go at any hour; later emails wait for the hours.
+        const minutes =
+          outcome.why === 'daily send quota' ? sending.quotaRecheckMinutes : sending.retryMinutes;
+        let until = outcome.notBefore ?? spreadFrom(minutes * 60_000);
+        if (!answersForm(state) && outcome.why !== 'send rate')
+          until = nextSendTime(until, 0, timeZone, hours, opening);
+        if (outcome.why === 'send rate') {
+          metrics.addMetric('NurtureSendsPaced', 'Count', 1);
+        } else {
+          metrics.addMetric('NurtureSendsDeferred', 'Count', 1);
+          logger.warn('nurture send deferred', { leadId, why: outcome.why, until: iso(until) });
+          const deferred = {
+            reason: outcome.why,
+            template: current.template,
+            cycle: state.cycle,
+            step: state.step,
+          };
+          await leads.putEvent(leadId, timeline.sendDeferred(at, { ...deferred, until: iso(until) }));
+        }
+        return waitUntil(until, state);
+      }
+      if (outcome.now) {
         const sent = { template: current.template, cycle: state.cycle, step: state.step };
         await leads.putEvent(leadId, timeline.emailed(at, sent));
         metrics.addMetric('NurtureEmailsSent', 'Count', 1);
       }
-      const nextSend = nextSendTime(now, current.delayDays, timeZone, config.nurture.businessHours);
+      const nextSend = nextSendTime(now, current.delayDays, timeZone, hours, opening);
       return waitUntil(nextSend, { ...state, step: state.step + 1 });
     },
     { linkKey: true },
@@ -137,4 +175,5 @@ export const handler = createHandler({
   signals: dynamoSignals(table),
   deliverability: dynamoDeliverability(table),
   funnel: dynamoFunnel(table, leadRetention),
+  budget: sendBudget(dynamoSendCounters(table), sendQuota),
 });

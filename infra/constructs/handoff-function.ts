@@ -134,6 +134,20 @@ export class HandoffFunction extends NodejsFunction {
     return this;
   }
 
+  /**
+   * ses:GetSendQuota: the function paces its sends by the account's quota (functions/mail/send-budget.ts).
+   * The action has no resource-level permissions, so its resource is `*` (acknowledged for cdk-nag below).
+   */
+  readsSendQuota(): this {
+    this.addToRolePolicy(new PolicyStatement({ actions: ['ses:GetSendQuota'], resources: ['*'] }));
+    Validations.of(this.role as IRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray tracing (xray:PutTraceSegments, xray:PutTelemetryRecords) and ses:GetSendQuota have no resource-level permissions.',
+    });
+    return this;
+  }
+
   /** STATE_MACHINE_ARN and states:StartExecution on it. */
   startsRunsOf(stateMachine: StateMachine): this {
     this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);

@@ -117,6 +117,7 @@ describe('least-privilege function roles', () => {
         'dynamodb:Query',
         'dynamodb:UpdateItem',
         'secretsmanager:GetSecretValue',
+        'ses:GetSendQuota',
         'ses:SendRawEmail',
       ],
     ],

@@ -173,7 +173,7 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.reps.loads([first?.id ?? ''])).toEqual(loads);
   });
 
-  it('suppresses an address once (the first reason stands, but an erase says so) and marks sends', async () => {
+  it('suppresses an address once (the first reason stands, but an erase says so)', async () => {
     const email = `gone.${run}@acme-robotics.com`;
     expect(await s.suppression.isSuppressed(email)).toBe(false);
     await s.suppression.suppress(email, 'bounced', 'ses', AT);
@@ -183,10 +183,32 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     await s.suppression.suppress(email, 'erased', 'admin', AT);
     expect(await s.suppression.reasonFor(email.toUpperCase())).toBe('erased');
     expect(await s.suppression.entryFor(email)).toEqual({ reason: 'erased', at: AT });
-    expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(false);
-    await s.sends.markSent(lead.id, 0, 1, 'm-1', AT, 2_000_000_000);
-    expect(await s.sends.wasSent(lead.id, 0, 1)).toBe(true);
-    expect(await s.sends.wasSent(lead.id, 1, 1)).toBe(false);
+  });
+
+  it('claims a send before SES, holds the claim until its deadline, takes a stale one over, and marks it sent', async () => {
+    const at = new Date(AT);
+    const later = (s: number) => new Date(at.getTime() + s * 1000);
+    const ttl = 2_000_000_000;
+    expect(await s.sends.claim(lead.id, 0, 1, at, later(10), ttl)).toEqual({ state: 'claimed' });
+    // A retry inside the first attempt's deadline: in progress, not sent again.
+    expect(await s.sends.claim(lead.id, 0, 1, later(3), later(13), ttl)).toEqual({
+      state: 'in-progress',
+      until: later(10),
+    });
+    // Past it: the first attempt crashed; this one takes the claim over (at least once).
+    expect(await s.sends.claim(lead.id, 0, 1, later(11), later(21), ttl)).toEqual({ state: 'claimed' });
+    // A release by the attempt whose claim was taken over drops nothing.
+    await s.sends.release(lead.id, 0, 1, at);
+    expect((await s.sends.claim(lead.id, 0, 1, later(12), later(22), ttl)).state).toBe('in-progress');
+    await s.sends.markSent(lead.id, 0, 1, 'm-1', later(12).toISOString(), ttl);
+    expect(await s.sends.claim(lead.id, 0, 1, later(99), later(109), ttl)).toEqual({
+      state: 'sent',
+      messageId: 'm-1',
+    });
+    // SES refused: the claim is released and the next attempt claims at once.
+    expect(await s.sends.claim(lead.id, 1, 1, at, later(10), ttl)).toEqual({ state: 'claimed' });
+    await s.sends.release(lead.id, 1, 1, at);
+    expect(await s.sends.claim(lead.id, 1, 1, later(1), later(11), ttl)).toEqual({ state: 'claimed' });
   });
 
   it('marks a funnel milestone once, adds and reads counters by day and dimension, replaces a day, erases markers with the lead', async () => {

@@ -44,12 +44,16 @@ describe('the nurture decision', () => {
     expect(decideNurture(facts({ state: { cycle: 1, step: 0 } }))).toEqual({ action: 'send' });
   });
 
-  it('holds the first email of a cycle until business hours open', () => {
+  it('holds a recycled lead’s first email until business hours open, but not the one answering the form', () => {
     const opens = new Date('2026-11-26T15:00:00.000Z');
-    expect(decideNurture(facts({ state: { cycle: 0, step: 0 }, firstSlot: opens }))).toEqual({
+    expect(decideNurture(facts({ state: { cycle: 1, step: 0 }, firstSlot: opens }))).toEqual({
       action: 'wait',
       until: opens,
       why: 'business hours',
+    });
+    // The person who sent the form is waiting for it: at once, at any hour.
+    expect(decideNurture(facts({ state: { cycle: 0, step: 0 }, firstSlot: opens }))).toEqual({
+      action: 'send',
     });
   });
 

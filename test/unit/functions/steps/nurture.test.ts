@@ -60,15 +60,26 @@ describe('Nurture', () => {
     expect(out).toMatchObject({ cycle: 0, step: 1, next: 'wait' });
     expect(hourIn(String(out.nextSendAt))).toBeGreaterThanOrEqual(config.nurture.businessHours.startHour);
     expect(out.waitSeconds).toBeGreaterThanOrEqual((config.nurture.steps[0]?.delayDays ?? 0) * 86_400 - 60);
-    expect(await db.sends.wasSent(lead.id, 0, 0)).toBe(true);
+    expect((await db.sends.claim(lead.id, 0, 0, WEDNESDAY, WEDNESDAY, 0)).state).toBe('sent');
   });
 
-  it('holds the first email until business hours open (Saturday → Monday 9:00 in the lead’s zone)', async () => {
+  it('sends the email that answers the form at once at any hour (Saturday 10:00 in the lead’s zone)', async () => {
     vi.setSystemTime(new Date('2026-11-28T16:00:00.000Z'));
     const out = await nurture();
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+    expect(out).toMatchObject({ step: 1, next: 'wait' });
+  });
+
+  it('holds a later email found due on Saturday until Monday’s opening, spread over its first hours', async () => {
+    vi.setSystemTime(new Date('2026-11-28T16:00:00.000Z'));
+    const state = { cycle: 0, step: 1, nextSendAt: '2026-11-27T16:00:00Z' };
+    const out = await nurture({ nurture: state, wake: { signal: 'click' } });
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(0);
-    expect(out).toMatchObject({ step: 0, next: 'wait' });
-    expect(new Date(String(out.nextSendAt)).toISOString()).toBe('2026-11-30T15:00:00.000Z');
+    expect(out).toMatchObject({ step: 1, next: 'wait' });
+    const until = Date.parse(String(out.nextSendAt));
+    const opens = Date.parse('2026-11-30T15:00:00.000Z');
+    expect(until).toBeGreaterThan(opens);
+    expect(until).toBeLessThan(opens + config.nurture.sending.openingSpreadMinutes * 60_000);
   });
 
   it('sends the next email when its timer ends the wait, once even if the step is retried', async () => {
@@ -210,5 +221,83 @@ describe('signals wake a parked nurture wait', () => {
     ).toEqual({
       parked: true,
     });
+  });
+});
+
+/** An error as the SDK raises SES's answer (or its absence). */
+const sesError = (name: string, message: string, httpStatusCode?: number) =>
+  Object.assign(new Error(message), { name, $metadata: httpStatusCode ? { httpStatusCode } : {} });
+
+describe('Nurture: outages and throttles are waits, and a send is claimed before SES', () => {
+  const due = { cycle: 0, step: 1, nextSendAt: '2026-11-25T16:00:00Z' };
+  const events = async () =>
+    (await db.leads.listEvents(lead.id)).map((e) => ({ type: e.type, data: e.data }));
+
+  it.each([
+    ['SES throttling', sesError('Throttling', 'Maximum sending rate exceeded.', 400)],
+    ['SES unavailable', sesError('ServiceUnavailable', 'Service is unavailable.', 503)],
+    ['SES unavailable', sesError('Error', 'connect ECONNREFUSED 127.0.0.1:4566')],
+    ['daily send quota', sesError('Throttling', 'Daily message quota exceeded.', 400)],
+  ])(
+    'parks the run when SES answers %s past the retries, says so on the timeline, and sends once it is back',
+    async (reason, error) => {
+      ses.on(SendRawEmailCommand).rejects(error);
+      const parked = await nurture({ nurture: due, wake: timer });
+      expect(parked).toMatchObject({ step: 1, next: 'wait' });
+      const minutes =
+        reason === 'daily send quota'
+          ? config.nurture.sending.quotaRecheckMinutes
+          : config.nurture.sending.retryMinutes;
+      expect(parked.waitSeconds).toBeGreaterThanOrEqual(minutes * 60);
+      expect(parked.waitSeconds).toBeLessThanOrEqual(minutes * 120);
+      expect(await events()).toContainEqual({
+        type: 'send-deferred',
+        data: expect.objectContaining({ reason, template: config.nurture.steps[1]?.template, step: 1 }),
+      });
+      ses.on(SendRawEmailCommand).resolves({ MessageId: 'm-2' });
+      vi.setSystemTime(new Date(String(parked.nextSendAt)));
+      const sent = await nurture({ nurture: { ...due, nextSendAt: String(parked.nextSendAt) }, wake: timer });
+      expect(sent).toMatchObject({ step: 2, next: 'wait' });
+      expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(2);
+    },
+  );
+
+  it('does not send again within the crashed attempt’s deadline when it crashed after SES accepted', async () => {
+    let accepted = 0;
+    ses.on(SendRawEmailCommand).callsFake(() => {
+      accepted += 1;
+      if (accepted === 1) throw new Error('Runtime.ExitError: the worker died after SES accepted');
+      return { MessageId: `m-${accepted}` };
+    });
+    await expect(nurture({ nurture: due, wake: timer })).rejects.toThrow(/worker died/);
+    // Step Functions retries at once: the claim is fresh, so the retry waits instead of sending again.
+    vi.setSystemTime(new Date(WEDNESDAY.getTime() + 2_000));
+    const retried = await nurture({ nurture: due, wake: timer });
+    expect(accepted).toBe(1);
+    expect(retried).toMatchObject({ step: 1, next: 'wait' });
+    expect(retried.waitSeconds).toBeLessThanOrEqual(10);
+    expect(await events()).toContainEqual({
+      type: 'send-deferred',
+      data: expect.objectContaining({ reason: 'send in progress' }),
+    });
+    // Past the deadline the crashed attempt is gone for sure: the email goes again (at least once).
+    vi.setSystemTime(new Date(String(retried.nextSendAt)));
+    const resent = await nurture({
+      nurture: { ...due, nextSendAt: String(retried.nextSendAt) },
+      wake: timer,
+    });
+    expect(resent).toMatchObject({ step: 2, next: 'wait' });
+    expect(accepted).toBe(2);
+  });
+
+  it('drops the claim when SES refuses, so the next attempt sends at once', async () => {
+    ses
+      .on(SendRawEmailCommand)
+      .rejectsOnce(sesError('Throttling', 'Maximum sending rate exceeded.', 400))
+      .resolves({ MessageId: 'm-3' });
+    await nurture({ nurture: due, wake: timer });
+    const again = await nurture({ nurture: due, wake: timer });
+    expect(again).toMatchObject({ step: 2 });
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(2);
   });
 });
