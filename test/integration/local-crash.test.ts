@@ -95,7 +95,7 @@ describe('local runtime: a SIGKILL loses nothing that was acknowledged', () => {
         leadId,
       ).toHaveLength(1);
     expect(restarted.stack.resumed).toBeGreaterThanOrEqual(runs.filter((r) => r.status === 'RUNNING').length);
-  });
+  }, 90_000);
 
   it('an EventBridge delivery waiting for its retry at the kill is delivered by the next stack', async () => {
     const dataDir = freshDataDir();
@@ -146,5 +146,5 @@ describe('local runtime: a SIGKILL loses nothing that was acknowledged', () => {
       return body.lead.stage === 'failed' ? body.lead : undefined;
     }, 20_000);
     expect(lead.stage).toBe('failed');
-  });
+  }, 90_000);
 });

@@ -64,7 +64,8 @@ describe('transient faults: every run retries and finishes', () => {
         const mine = t.stack.sfn.list().filter((r) => emails.some((e) => r.name.startsWith(leadIdFor(e))));
         return mine.length === 20 && mine.every((r) => r.status !== 'RUNNING') ? mine : undefined;
       },
-      90_000,
+      // Generous: the runs end in 60–110 s on 2 busy cores; what is checked is that they all end, not how fast.
+      240_000,
       '20 runs to end',
     );
     const { injected, seen } = t.stack.faults.get();
@@ -85,7 +86,7 @@ describe('transient faults: every run retries and finishes', () => {
     // Hot leads went to reps and closed as stale after the (compressed) SLAs: every slot came back once.
     expect(await loadsOf(db)).toEqual(before);
     for (const email of emails) expect((await db.leads.get(leadIdFor(email)))?.stage).not.toBe('failed');
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('a permanent fault: the run fails where it was and is redriven after the fix', () => {
