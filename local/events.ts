@@ -15,7 +15,7 @@ import type { InvokeResult } from './lambda-pool.ts';
 import { parseSchedule } from './schedule-expression.ts';
 
 /** The least real time between two firings of one schedule rule (startSchedules). */
-const MIN_SCHEDULE_GAP_MS = 1_000;
+const MIN_SCHEDULE_GAP_MS = 250;
 
 export { type LocalRule, rulesOf } from './event-rules.ts';
 
@@ -154,9 +154,9 @@ export class EventBus {
         continue;
       }
       // One pending firing per rule (its cancel in `schedules`, replaced as it re-arms). The time scale
-      // compresses waiting, never work: at most one firing per real second, the instants in between
-      // skipped as a stopped stack skips them (an hourly rule at a day per second would otherwise run
-      // 24 times a second).
+      // compresses waiting, never work: at most one firing per quarter of a real second, the instants
+      // in between skipped as a stopped stack skips them (an hourly rule at a day per second would
+      // otherwise run 24 times a second).
       const slot = this.schedules.length;
       const arm = (after: number) => {
         const instant = next(after);

@@ -13,7 +13,13 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import type { PutEventsEntry } from './events.ts';
 import type { BodyCheck } from './iam.ts';
-import { answerQuota, answerThrottled, SesQuota, type SesQuotaLimits } from './ses-quota.ts';
+import {
+  answerQuota,
+  answerThrottled,
+  PRODUCTION_START_QUOTA,
+  SesQuota,
+  type SesQuotaLimits,
+} from './ses-quota.ts';
 
 /** What a send said, as far as the events need it. */
 export interface Send {
@@ -254,11 +260,11 @@ export function sesSimulator(
     now?: () => number;
     /** IAM (local/iam-requests.ts), on the body read here: aws-ses-v2-local's Express app takes no replayed request. */
     check?: BodyCheck;
-    /** The account's send quota (local/ses-quota.ts; default the sandbox's 1/s and 200 a day). */
+    /** The account's send quota (local/ses-quota.ts; default a new production account's, as the stack's). */
     quota?: SesQuotaLimits;
   },
 ): RequestListener {
-  const quota = new SesQuota(limits, now);
+  const quota = new SesQuota(limits ?? PRODUCTION_START_QUOTA, now);
   return async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const v1 = req.method === 'POST' && path === '/';

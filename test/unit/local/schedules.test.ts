@@ -68,8 +68,8 @@ describe('the local bus runs schedule rules on the stack clock', () => {
         return { ok: true, payload: null } as unknown as InvokeResult;
       },
     };
-    // Two virtual weeks in about 0.25 s of real time.
-    const clock = new LocalClock(86_400 * 56, Date.parse('2026-12-01T16:00:00Z'));
+    // Two virtual weeks in about 1 s of real time (a schedule fires at most every 0.25 real s: 3.5 days here).
+    const clock = new LocalClock(86_400 * 14, Date.parse('2026-12-01T16:00:00Z'));
     const bus = new EventBus(rulesOf(template, names), functions, {
       region: 'us-east-1',
       account: '000000000000',
