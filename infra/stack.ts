@@ -1,13 +1,13 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { HandoffConfig } from '../functions/config/schema.ts';
 import { LeadToCloseWorkflow } from '../workflows/lead-to-close.ts';
 import { HandoffApi } from './constructs/api.ts';
 import { HandoffTable } from './constructs/data.ts';
+import { HandoffDeadLetters } from './constructs/dead-letters.ts';
 import { HandoffFunction } from './constructs/handoff-function.ts';
 import { HandoffMail } from './constructs/mail.ts';
 import { HandoffMonitoring } from './constructs/monitoring.ts';
@@ -110,6 +110,9 @@ export class HandoffStack extends Stack {
     steps.assignRep.resumesRunsOf(sm, ['SendTaskSuccess', 'SendTaskFailure']);
     steps.closeDeal.resumesRunsOf(sm, ['SendTaskFailure']);
 
+    // Every EventBridge target: retried, then kept in a dead-letter queue (an alarm fires), never dropped.
+    const deadLetters = new HandoffDeadLetters(this, 'DeadLetters');
+
     // A run that fails, times out or is stopped stays where it was (redrivable); this records it.
     const recordFailure = fn('RecordFailure', 'Record failure (run status change)')
       .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
@@ -121,7 +124,7 @@ export class HandoffStack extends Stack {
         detailType: ['Step Functions Execution Status Change'],
         detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [sm.stateMachineArn] },
       },
-      targets: [new LambdaFunction(recordFailure, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [deadLetters.target(recordFailure)],
     });
 
     // SubmitLead hands a submission for a lead with an active run to that run (a signal), and tells the
@@ -146,7 +149,7 @@ export class HandoffStack extends Stack {
         detailType: ['Email Sent', 'Email Bounced', 'Email Complaint Received', 'Email Rejected'],
         detail: { mail: { tags: { 'ses:configuration-set': [mail.configurationSet.configurationSetName] } } },
       },
-      targets: [new LambdaFunction(sesEvents, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [deadLetters.target(sesEvents)],
     });
     const repAction = fn('RepAction', 'Rep action pages')
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
@@ -183,6 +186,17 @@ export class HandoffStack extends Stack {
       stateMachine: sm,
       functions: this.functions as Record<string, HandoffFunction>,
       api: api.api,
+      deadLetters: {
+        EventsUndelivered: {
+          queue: deadLetters.undelivered,
+          meaning:
+            'EventBridge could not invoke a target function for 24 hours (throttled, missing or denied).',
+        },
+        EventsFailed: {
+          queue: deadLetters.failed,
+          meaning: 'An event-driven function (RecordFailure, SesEvents) failed on an event three times.',
+        },
+      },
     });
 
     new CfnOutput(this, 'ApiUrl', { value: api.url });

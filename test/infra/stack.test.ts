@@ -87,6 +87,10 @@ describe('least-privilege function roles', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
+        // Its on-failure destination: an event it failed on three times is kept (infra/constructs/dead-letters.ts).
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
         'states:SendTaskSuccess',
       ],
     ],
