@@ -10,6 +10,7 @@ import { CONTINUE_AFTER } from '../functions/platform/continuation.ts';
 import { LeadToCloseWorkflow } from '../workflows/lead-to-close.ts';
 import { HandoffApi } from './constructs/api.ts';
 import { HandoffTable } from './constructs/data.ts';
+import { HandoffDeadLetters } from './constructs/dead-letters.ts';
 import { HandoffFunction } from './constructs/handoff-function.ts';
 import { HandoffMail } from './constructs/mail.ts';
 import { HandoffMonitoring } from './constructs/monitoring.ts';
@@ -135,6 +136,9 @@ export class HandoffStack extends Stack {
     steps.closeDeal.resumesRunsOf(sm, ['SendTaskFailure']);
     steps.continueRun.resumesRunsOf(sm, ['StartExecution']);
 
+    // Every EventBridge target: retried, then kept in a dead-letter queue (an alarm fires), never dropped.
+    const deadLetters = new HandoffDeadLetters(this, 'DeadLetters');
+
     // A run that fails, times out or is stopped stays where it was (redrivable); this records it.
     const recordFailure = fn('RecordFailure', 'Record failure (run status change)')
       .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
@@ -146,7 +150,7 @@ export class HandoffStack extends Stack {
         detailType: ['Step Functions Execution Status Change'],
         detail: { status: ['FAILED', 'TIMED_OUT', 'ABORTED'], stateMachineArn: [sm.stateMachineArn] },
       },
-      targets: [new LambdaFunction(recordFailure, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [deadLetters.target(recordFailure)],
     });
 
     // Reconcile, hourly: what Record failure would have done for a run whose status-change event was lost.
@@ -182,7 +186,7 @@ export class HandoffStack extends Stack {
         detailType: ['Email Sent', 'Email Bounced', 'Email Complaint Received', 'Email Rejected'],
         detail: { mail: { tags: { 'ses:configuration-set': [mail.configurationSet.configurationSetName] } } },
       },
-      targets: [new LambdaFunction(sesEvents, { retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+      targets: [deadLetters.target(sesEvents)],
     });
     // Weekly: each rep's open deals with fresh won/lost links (docs/architecture.md, "Links live as long as
     // their wait"). Open deals from the stage index (gsi2), never a scan; a marker per deal and week (PutItem).
@@ -230,6 +234,17 @@ export class HandoffStack extends Stack {
       stateMachine: sm,
       functions: this.functions as Record<string, HandoffFunction>,
       api: api.api,
+      deadLetters: {
+        EventsUndelivered: {
+          queue: deadLetters.undelivered,
+          meaning:
+            'EventBridge could not invoke a target function for 24 hours (throttled, missing or denied).',
+        },
+        EventsFailed: {
+          queue: deadLetters.failed,
+          meaning: 'An event-driven function (RecordFailure, SesEvents) failed on an event three times.',
+        },
+      },
     });
 
     new CfnOutput(this, 'ApiUrl', { value: api.url });

@@ -10,8 +10,18 @@ export interface LocalRule {
   /** A schedule rule's ScheduleExpression (`rate(…)`, `cron(…)`), run on the stack's clock (local/events.ts). */
   schedule?: string;
   enabled: boolean;
-  /** `retries`: the target's RetryPolicy.MaximumRetryAttempts, when it sets one. */
-  targets: { id: string; arn: string; input?: string; inputPath?: string; retries?: number }[];
+  /**
+   * `retries`: the target's RetryPolicy.MaximumRetryAttempts, when it sets one; `deadLetter`: the ARN of its
+   * DeadLetterConfig queue, when it has one.
+   */
+  targets: {
+    id: string;
+    arn: string;
+    input?: string;
+    inputPath?: string;
+    retries?: number;
+    deadLetter?: string;
+  }[];
 }
 
 /** The template's rules on the default bus, with their patterns and targets resolved to local ARNs. */
@@ -28,6 +38,7 @@ export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
         Input?: string;
         InputPath?: string;
         RetryPolicy?: { MaximumRetryAttempts?: number };
+        DeadLetterConfig?: { Arn?: string };
       }[];
       return {
         logicalId,
@@ -45,6 +56,7 @@ export function rulesOf(template: CfnTemplate, names: LocalNames): LocalRule[] {
           ...(t.RetryPolicy?.MaximumRetryAttempts !== undefined
             ? { retries: Number(t.RetryPolicy.MaximumRetryAttempts) }
             : {}),
+          ...(t.DeadLetterConfig?.Arn ? { deadLetter: String(t.DeadLetterConfig.Arn) } : {}),
         })),
       };
     });

@@ -5,8 +5,10 @@
 // delivered again on the next start (the targets are idempotent, as EventBridge's at-least-once requires).
 // Schedule rules (ScheduleExpression) fire on the stack's one clock (`startSchedules`), so a weekly rule
 // runs every virtual week under `--time-scale`; see local/schedule-expression.ts for what is supported.
+// An event dropped after its target's last retry goes to the target's dead-letter queue, when it has one
+// (DeadLetterConfig): a line in `<data>/dead-letters/<queue>.jsonl`, and a log line.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DurableFolder } from './durable-folder.ts';
 import { matchesPattern } from './event-pattern.ts';
@@ -69,6 +71,20 @@ interface Delivery {
   arn: string;
   payload: unknown;
   retries: number;
+  /** The target's dead-letter queue (its ARN), if it has one. */
+  deadLetter?: string;
+}
+
+/** A dead letter, as a line of `<data>/dead-letters/<queue>.jsonl` (what AWS's DLQ message carries, and why). */
+export interface DeadLetter {
+  at: string;
+  rule: string;
+  target: string;
+  /** The event as the target would have received it. */
+  event: unknown;
+  attempts: number;
+  errorType?: string;
+  errorMessage?: string;
 }
 
 /** How long a finished delivery's file may stay (removing it is not urgent: a redelivery is harmless). */
@@ -87,12 +103,22 @@ export class EventBus {
   private readonly pending = new Set<Promise<void>>();
   private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly files?: DurableFolder;
+  /** Dead letters this process wrote, by queue (the files under `<data>/dead-letters/` keep them all). */
+  readonly deadLetters: Record<string, DeadLetter[]> = {};
   /** Deliveries the previous process accepted and did not finish, until `redeliver()`. */
   private left: Delivery[] = [];
   private stopped = false;
   private closed = false;
   private readonly schedules: (() => void)[] = [];
-  readonly counts = { put: 0, matched: 0, delivered: 0, retried: 0, dropped: 0, scheduled: 0 };
+  readonly counts = {
+    put: 0,
+    matched: 0,
+    delivered: 0,
+    retried: 0,
+    dropped: 0,
+    scheduled: 0,
+    deadLettered: 0,
+  };
 
   constructor(
     readonly rules: LocalRule[],
@@ -266,7 +292,14 @@ export class EventBus {
       }
       const payload = target.input !== undefined ? JSON.parse(target.input) : pathOf(event, target.inputPath);
       const retries = Math.min(target.retries ?? Number.POSITIVE_INFINITY, this.opts.retries ?? 3);
-      const d: Delivery = { id: `${event.id}.${n++}`, rule: rule.name, arn: target.arn, payload, retries };
+      const d: Delivery = {
+        id: `${event.id}.${n++}`,
+        rule: rule.name,
+        arn: target.arn,
+        payload,
+        retries,
+        ...(target.deadLetter ? { deadLetter: target.deadLetter } : {}),
+      };
       this.files?.write(d.id, () => JSON.stringify(d));
       this.track(d);
     }
@@ -303,11 +336,35 @@ export class EventBus {
     // Stopped mid-way: the delivery stays on disk and is made again next start.
     if (this.stopped || !last || last.ok) return;
     this.counts.dropped += 1;
-    this.done(d);
     const fn = d.arn.split(':').at(-1);
+    const queue = this.deadLetter(d, last);
     this.log(
-      `rule ${d.rule}: dropped an event for ${fn} after ${d.retries + 1} attempts: ${last.errorType}: ${last.errorMessage}`,
+      `rule ${d.rule}: dropped an event for ${fn} after ${d.retries + 1} attempts: ${last.errorType}: ${last.errorMessage}${queue ? `; kept in dead-letter queue ${queue}${this.opts.dataDir ? ` (${join(this.opts.dataDir, 'dead-letters', `${queue}.jsonl`)})` : ''}` : ''}`,
     );
+    this.done(d);
+  }
+
+  /** Keeps a dropped delivery in its target's dead-letter queue (a file): the queue's name, or undefined. */
+  private deadLetter(d: Delivery, last: { errorType?: string; errorMessage?: string }): string | undefined {
+    if (!d.deadLetter) return undefined;
+    const queue = d.deadLetter.split(':').at(-1) ?? 'dead-letters';
+    const letter: DeadLetter = {
+      at: new Date(this.opts.now?.() ?? Date.now()).toISOString(),
+      rule: d.rule,
+      target: d.arn,
+      event: d.payload,
+      attempts: d.retries + 1,
+      errorType: last.errorType,
+      errorMessage: last.errorMessage,
+    };
+    this.counts.deadLettered += 1;
+    this.deadLetters[queue] = [...(this.deadLetters[queue] ?? []), letter];
+    if (this.opts.dataDir) {
+      const dir = join(this.opts.dataDir, 'dead-letters');
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      appendFileSync(join(dir, `${queue}.jsonl`), `${JSON.stringify(letter)}\n`, { mode: 0o600 });
+    }
+    return queue;
   }
 
   private done(d: Delivery): void {

@@ -35,6 +35,8 @@ const ARN_KIND: Record<string, (id: string, n: LocalNames) => string> = {
   'AWS::SNS::Topic': (id, n) => `arn:aws:sns:${n.region}:${n.account}:${id}`,
   'AWS::Logs::LogGroup': (id, n) => `arn:aws:logs:${n.region}:${n.account}:log-group:${id}`,
   'AWS::Events::Rule': (id, n) => `arn:aws:events:${n.region}:${n.account}:rule/${id}`,
+  'AWS::SQS::Queue': (id, n) => `arn:aws:sqs:${n.region}:${n.account}:${id}`,
+  'AWS::KMS::Key': (id, n) => `arn:aws:kms:${n.region}:${n.account}:key/${id}`,
 };
 
 /** What a `Ref` gives for each resource type (name or ARN, as CloudFormation does). */

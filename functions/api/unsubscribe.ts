@@ -13,6 +13,7 @@ import {
   type HttpEvent,
   type HttpRequest,
   type HttpResult,
+  mediaType,
   requestBody,
   securityHeaders,
 } from '#functions/platform/http.ts';
@@ -23,11 +24,38 @@ import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
 
-/** RFC 8058: the one-click POST carries `List-Unsubscribe=One-Click` (URL-encoded, or as a multipart field). */
-function isOneClick(body: unknown): boolean {
+/**
+ * RFC 8058: the one-click POST carries `List-Unsubscribe=One-Click`, URL-encoded (parsed by middy) or as a
+ * multipart/form-data field (mail providers send either). API Gateway's HTTP API base64-encodes a
+ * multipart body (not a text media type): it is decoded first.
+ */
+function isOneClick(event: HttpRequest): boolean {
+  const { body } = event;
   if (body && typeof body === 'object')
     return (body as Record<string, unknown>)['List-Unsubscribe'] === 'One-Click';
-  return typeof body === 'string' && body.includes('List-Unsubscribe=One-Click');
+  if (typeof body !== 'string') return false;
+  const text = event.isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  if (mediaType(event) === 'multipart/form-data')
+    return formDataField(text, event.headers['content-type'] ?? '', 'List-Unsubscribe') === 'One-Click';
+  return text.includes('List-Unsubscribe=One-Click');
+}
+
+/** The value of the form field `name` in a multipart/form-data body (RFC 7578), or undefined. */
+function formDataField(body: string, contentType: string, name: string): string | undefined {
+  const boundary = /;\s*boundary\s*=\s*(?:"([^"]+)"|([^;\s]+))/i.exec(contentType);
+  const delimiter = `--${boundary?.[1] ?? boundary?.[2] ?? ''}`;
+  if (delimiter === '--') return undefined;
+  for (const part of body.split(delimiter).slice(1)) {
+    const [head = '', ...rest] = part.split(/\r?\n\r?\n/);
+    const disposition = /^content-disposition:\s*form-data\s*;(.*)$/im.exec(head)?.[1] ?? '';
+    const field = /(?:^|;)\s*name\s*=\s*(?:"([^"]*)"|([^;\s]+))/i.exec(disposition);
+    if ((field?.[1] ?? field?.[2]) === name)
+      return rest
+        .join('\n\n')
+        .replace(/\r?\n$/, '')
+        .trim();
+  }
+  return undefined;
 }
 
 /**
@@ -63,7 +91,7 @@ export const createHandler = ({
       const lead = await leads.get(claims.subject);
       if (lead) {
         const at = new Date().toISOString();
-        const how = isOneClick(event.body) ? 'one-click' : 'page';
+        const how = isOneClick(event) ? 'one-click' : 'page';
         await suppression.suppress(lead.email, 'unsubscribed', how, at);
         await leads.putEvent(lead.id, timeline.unsubscribed(at, how));
         metrics.addMetric('Unsubscribes', 'Count', 1);

@@ -29,7 +29,7 @@ export interface DealRecord {
   updatedAt: string;
 }
 
-/** Deal changes: a stage change names the deal's rep too (both key the rep-deals index). */
+/** Deal changes: a stage change names the deal's rep too (the two are written together). */
 export type DealChanges = Partial<Omit<DealRecord, 'stage' | 'repId'>> & { updatedAt: string } & (
     | { stage?: undefined; repId?: undefined }
     | { stage: DealStage; repId: string }
@@ -92,7 +92,6 @@ export function dynamoDeals(table: Table): DealStore {
             Item: {
               ...keys.deal(deal.dealId),
               ...deal,
-              ...indexKeys.repDeals(deal.repId, deal.stage, deal.createdAt),
               ...indexKeys.dealStage(deal.stage, deal.createdAt),
             },
             ConditionExpression: 'attribute_not_exists(pk)',
@@ -104,12 +103,8 @@ export function dynamoDeals(table: Table): DealStore {
     async update(dealId, expect, changes, remove = []) {
       const next = { ...changes } as Record<string, unknown>;
       if (changes.stage) {
-        // Stage and rep travel together, so the index keys are written without reading the deal first.
-        Object.assign(
-          next,
-          indexKeys.repDeals(changes.repId, changes.stage, changes.updatedAt),
-          indexKeys.dealStage(changes.stage, changes.updatedAt),
-        );
+        // The stage index's keys are written with the stage, without reading the deal first.
+        Object.assign(next, indexKeys.dealStage(changes.stage, changes.updatedAt));
       }
       const set = setExpression(next);
       const conditions = Object.entries(expect).map(([k, v]) =>

@@ -37,14 +37,13 @@ export const keys = {
   }),
 } as const;
 
-/** GSI attribute values. gsi1: a rep's deals by stage. gsi2: leads / deals by stage (funnel). */
+/**
+ * GSI attribute values. gsi2: leads / deals by stage (funnel). (gsi1, a rep's deals by stage, was written
+ * and never read: gone, index and all; older deal items may still carry gsi1pk/gsi1sk, which reads drop.)
+ */
 export const indexKeys = {
-  repDeals: (repId: string, stage: string, at: string) => ({
-    gsi1pk: `REP#${repId}`,
-    gsi1sk: `${stage}#${at}`,
-  }),
   leadStage: (stage: string, at: string) => ({ gsi2pk: `LEADSTAGE#${stage}`, gsi2sk: at }),
   dealStage: (stage: string, at: string) => ({ gsi2pk: `DEALSTAGE#${stage}`, gsi2sk: at }),
 } as const;
 
-export const INDEX = { repDeals: 'gsi1', byStage: 'gsi2' } as const;
+export const INDEX = { byStage: 'gsi2' } as const;

@@ -122,7 +122,10 @@ export function inList(attribute: string, values: readonly string[], prefix: str
   };
 }
 
-/** Drops the key and index attributes from an item read back, leaving the entity's own fields. */
+/**
+ * Drops the key and index attributes from an item read back, leaving the entity's own fields (gsi1pk/gsi1sk:
+ * what deals written before the gsi1 index was removed still carry).
+ */
 export function withoutKeys<T>(item: Record<string, unknown>): T {
   const { pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, ...rest } = item;
   return rest as T;

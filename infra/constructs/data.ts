@@ -4,7 +4,7 @@ import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'Query' | 'PutItem' | 'UpdateItem' | 'DeleteItem';
-export type Index = 'gsi1' | 'gsi2';
+export type Index = 'gsi2';
 
 /** The single table of docs/architecture.md ("Data"): on-demand, point-in-time recovery, TTL, retained on stack delete. */
 export class HandoffTable extends Construct {
@@ -22,15 +22,14 @@ export class HandoffTable extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
       deletionProtection: true,
     });
-    // gsi1: a rep's deals by stage; gsi2: leads and deals by stage (funnel).
-    for (const n of [1, 2]) {
-      this.table.addGlobalSecondaryIndex({
-        indexName: `gsi${n}`,
-        partitionKey: { name: `gsi${n}pk`, type: AttributeType.STRING },
-        sortKey: { name: `gsi${n}sk`, type: AttributeType.STRING },
-        projectionType: ProjectionType.ALL,
-      });
-    }
+    // gsi2: leads and deals by stage (funnel, backtest). (gsi1, a rep's deals by stage, was written on every
+    // deal and read by nothing: removed, index and writes.)
+    this.table.addGlobalSecondaryIndex({
+      indexName: 'gsi2',
+      partitionKey: { name: 'gsi2pk', type: AttributeType.STRING },
+      sortKey: { name: 'gsi2sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
   }
 
   /** Grants exactly the named item actions on the table (and on the named indexes, for Query) and nothing else. */

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, CfnCondition, CfnParameter, Duration, Fn, Stack } from 'aws-cdk-lib';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import {
   Alarm,
@@ -11,9 +11,11 @@ import {
   TreatMissingData,
 } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import { Alias } from 'aws-cdk-lib/aws-kms';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Function as LambdaFunction } from 'aws-cdk-lib/aws-lambda';
-import { Topic } from 'aws-cdk-lib/aws-sns';
+import { type CfnSubscription, Subscription, SubscriptionProtocol, Topic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { StateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 
@@ -21,7 +23,12 @@ export interface MonitoringProps {
   stateMachine: StateMachine;
   functions: Record<string, LambdaFunction>;
   api: HttpApi;
+  /** Dead-letter queues, each with what a message in it means: an alarm fires on the first one. */
+  deadLetters?: Record<string, { queue: IQueue; meaning: string }>;
 }
+
+/** The deploy parameter naming the address alarms are emailed to (empty: no subscription). */
+export const ALARM_EMAIL_PARAMETER = 'AlarmEmail';
 
 /** A business metric the handlers emit with Powertools (namespace Handoff, dimension service=handoff). */
 const business = (metricName: string, period = Duration.days(1)) =>
@@ -44,16 +51,79 @@ export const TOP_LINE = [
   'DealsLost',
 ] as const;
 
-/** Alarms into one encrypted topic ops subscribes to, and the dashboard. */
+/**
+ * Alarms into one encrypted topic ops subscribes to (by email with the AlarmEmail deploy parameter), and the
+ * dashboard. CloudWatch publishes an alarm to the topic as the service principal cloudwatch.amazonaws.com:
+ * the topic's policy must allow it sns:Publish, and its KMS key must let it encrypt (kms:GenerateDataKey*,
+ * kms:Decrypt). The AWS managed key alias/aws/sns allows neither and its policy cannot be changed, so an
+ * alarm would be dropped without a trace: the topic has its own customer managed key.
+ */
 export class HandoffMonitoring extends Construct {
   readonly alerts: Topic;
+  readonly alertsKey: Key;
 
-  constructor(scope: Construct, id: string, { stateMachine: sm, functions, api }: MonitoringProps) {
+  constructor(
+    scope: Construct,
+    id: string,
+    { stateMachine: sm, functions, api, deadLetters = {} }: MonitoringProps,
+  ) {
     super(scope, id);
-    this.alerts = new Topic(this, 'Alerts', {
-      enforceSSL: true,
-      masterKey: Alias.fromAliasName(this, 'SnsKey', 'alias/aws/sns'),
+    const stack = Stack.of(this);
+    // Only this account's alarms (in this region) may use the key and the topic (no confused deputy).
+    const fromThisAccountsAlarms = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+    const cloudWatch = new ServicePrincipal('cloudwatch.amazonaws.com');
+    this.alertsKey = new Key(this, 'AlertsKey', {
+      description: 'Handoff alarm topic: lets CloudWatch alarms publish to the encrypted topic',
+      enableKeyRotation: true,
     });
+    this.alertsKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublishToTheEncryptedTopic',
+        principals: [cloudWatch],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
+    this.alerts = new Topic(this, 'Alerts', { enforceSSL: true, masterKey: this.alertsKey });
+    this.alerts.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [cloudWatch],
+        actions: ['sns:Publish'],
+        resources: [this.alerts.topicArn],
+        conditions: fromThisAccountsAlarms,
+      }),
+    );
+    // Email subscription at deploy time: `cdk deploy --parameters AlarmEmail=ops@example.com` (docs/deploy.md).
+    // The address must confirm it (SNS emails a link) before alarms arrive.
+    const email = new CfnParameter(stack, ALARM_EMAIL_PARAMETER, {
+      type: 'String',
+      default: '',
+      allowedPattern: '^$|^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$',
+      constraintDescription: 'an email address, or empty for no subscription',
+      description: 'Email address the alarms are sent to (it must confirm the subscription); empty: none',
+    });
+    const hasEmail = new CfnCondition(stack, 'HasAlarmEmail', {
+      expression: Fn.conditionNot(Fn.conditionEquals(email.valueAsString, '')),
+    });
+    const subscription = new Subscription(this, 'AlarmEmailSubscription', {
+      topic: this.alerts,
+      protocol: SubscriptionProtocol.EMAIL,
+      endpoint: email.valueAsString,
+    });
+    (subscription.node.defaultChild as CfnSubscription).cfnOptions.condition = hasEmail;
+
     const alarm = (alarmId: string, metric: IMetric, description: string) => {
       const a = new Alarm(this, alarmId, {
         metric,
@@ -93,6 +163,22 @@ export class HandoffMonitoring extends Construct {
     );
     for (const [fnId, f] of Object.entries(functions)) {
       alarm(`${fnId}Errors`, f.metricErrors({ period: Duration.minutes(5) }), `${fnId} threw errors.`);
+    }
+    // A dead letter: an event nothing will retry. The alarm stays in ALARM (one email) until the queue is
+    // emptied (redriven or purged): docs/operations.md, "Alarms and dead letters".
+    for (const [queueId, { queue, meaning }] of Object.entries(deadLetters)) {
+      const a = new Alarm(this, `${queueId}DeadLetters`, {
+        metric: queue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: 0,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        alarmDescription: `${meaning} See docs/operations.md, "Alarms and dead letters".`,
+      });
+      a.addAlarmAction(new SnsAction(this.alerts));
     }
 
     const all = Object.values(functions);

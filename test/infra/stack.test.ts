@@ -104,6 +104,10 @@ describe('least-privilege function roles', () => {
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',
+        // Its on-failure destination: an event it failed on three times is kept (infra/constructs/dead-letters.ts).
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
         'states:SendTaskSuccess',
       ],
     ],
@@ -300,10 +304,8 @@ describe('data', () => {
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         DeletionProtectionEnabled: true,
-        GlobalSecondaryIndexes: [
-          Match.objectLike({ IndexName: 'gsi1' }),
-          Match.objectLike({ IndexName: 'gsi2' }),
-        ],
+        // gsi2 only: gsi1 (a rep's deals by stage) was written and never read, and is gone.
+        GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'gsi2' })],
       }),
     });
   });

@@ -237,6 +237,61 @@ describe('local EventBridge bus', () => {
     expect(b.counts.dropped).toBe(1);
   });
 
+  it('keeps an event it drops in the target’s dead-letter queue: a line in <data>/dead-letters/<queue>.jsonl', async () => {
+    const withDlq: CfnTemplate = {
+      Resources: {
+        ...template.Resources,
+        Undelivered1: { Type: 'AWS::SQS::Queue', Properties: {} },
+        RunEndedRule: {
+          Type: 'AWS::Events::Rule',
+          Properties: {
+            ...template.Resources.RunEndedRule?.Properties,
+            Targets: [
+              {
+                Id: 'Target0',
+                Arn: { 'Fn::GetAtt': ['RecordFailureABCD', 'Arn'] },
+                RetryPolicy: { MaximumRetryAttempts: 1, MaximumEventAgeInSeconds: 60 },
+                DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['Undelivered1', 'Arn'] } },
+              },
+            ],
+          },
+        },
+      },
+    };
+    const rules = rulesOf(withDlq, names).filter((r) => r.logicalId === 'RunEndedRule');
+    expect(rules[0]?.targets[0]).toMatchObject({
+      retries: 1,
+      deadLetter: 'arn:aws:sqs:us-east-1:000000000000:Undelivered1',
+    });
+    const dataDir = mkdtempSync(join(tmpdir(), 'handoff-dlq-'));
+    const lines: string[] = [];
+    const b = new EventBus(
+      rules,
+      { invoke: async () => ({ ok: false, errorType: 'Boom', errorMessage: 'no' }) },
+      { ...names, retryDelayMs: 1, dataDir, log: (l) => lines.push(l) },
+    );
+    b.putEvents([statusEntry('FAILED')]);
+    await b.drain();
+    expect(b.counts).toMatchObject({ delivered: 0, retried: 1, dropped: 1, deadLettered: 1 });
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /RunEndedRule: dropped an event for RecordFailureABCD after 2 attempts: Boom: no; kept in dead-letter queue Undelivered1 \(.*dead-letters\/Undelivered1\.jsonl\)/,
+      ),
+    ]);
+    const file = readFileSync(join(dataDir, 'dead-letters', 'Undelivered1.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(file).toHaveLength(1);
+    expect(JSON.parse(file[0] ?? '')).toMatchObject({
+      rule: 'RunEndedRule',
+      target: RECORD_FAILURE,
+      attempts: 2,
+      errorType: 'Boom',
+      event: { source: 'aws.states', detail: { status: 'FAILED' } },
+    });
+    await b.close();
+  });
+
   it('gets Step Functions status changes from the engine: a failed run reaches the rule’s target', async () => {
     const { b, calls } = bus();
     const sfn = new LocalStepFunctions(
