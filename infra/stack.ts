@@ -1,7 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { HandoffConfig } from '../functions/config/schema.ts';
@@ -161,7 +160,7 @@ export class HandoffStack extends Stack {
     new Rule(this, 'ReconcileSchedule', {
       description: 'Hourly: repair leads and deals whose run ended without its status-change event',
       schedule: Schedule.rate(Duration.hours(1)),
-      targets: [new LambdaFunction(reconcile, { retryAttempts: 2 })],
+      targets: [deadLetters.target(reconcile)],
     });
 
     // SubmitLead hands a submission for a lead with an active run to that run (a signal), and tells the
@@ -197,7 +196,7 @@ export class HandoffStack extends Stack {
     new Rule(this, 'DealRemindersSchedule', {
       description: 'Weekly: remind each rep of their open deals, with fresh links to report the outcome',
       schedule: Schedule.expression(REMINDER_SCHEDULE),
-      targets: [new LambdaFunction(reminders, { retryAttempts: 2, maxEventAge: Duration.hours(6) })],
+      targets: [deadLetters.target(reminders)],
     });
     const repAction = fn('RepAction', 'Rep action pages')
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
