@@ -8,7 +8,7 @@ const NO_TIMEOUT = 99_999_999; // AWS's default Task timeout (the library's defa
  * What the library runs: the template's definition with Waits as scaled sleeps (a Task overridden
  * locally, so TimestampPath waits can be compressed) and AWS's default Task timeout made explicit.
  * Token tasks get no library timeout or heartbeat: TaskTokens enforces both, scaled. The execution's own
- * TimeoutSeconds is dropped (not enforced locally).
+ * TimeoutSeconds is the engine's to enforce, on the stack's clock (local/sfn/engine.ts).
  *
  * A plain Lambda task gets no library timeout either. In AWS its time is the function's run time, and an
  * invocation starts at once (or is throttled); locally it may first wait in the function's queue, which
@@ -44,8 +44,8 @@ export function prepareDefinition(
       states[name] = s;
     }
   }
-  // The execution's own TimeoutSeconds is not the library's to enforce: it would time it on the wall clock
-  // (a year is past setTimeout's range, so it would fire at once). docs/local-fidelity.md.
+  // The execution's own TimeoutSeconds is not the library's to enforce: it would time it on the wall clock,
+  // not the stack's. The engine does (local/sfn/engine.ts, timeOutAt).
   const { TimeoutSeconds: _executionTimeout, ...rest } = definition;
   return { ...rest, StartAt: startAt, States: states };
 }

@@ -82,6 +82,8 @@ interface LibraryEvent {
 export class ExecutionEngine {
   /** The library run of each execution, with its generation: a redrive supersedes an ended run's leftovers. */
   private readonly running = new Map<string, { execution: Execution; gen: number; activity: Activity }>();
+  /** Each running execution's TimeoutSeconds timer (its cancel). */
+  private readonly deadlines = new Map<string, () => void>();
   private readonly generation = new Map<string, number>();
   private readonly compiled = new Map<string, StateMachine>();
   private readonly waitResource: string;
@@ -159,6 +161,7 @@ export class ExecutionEngine {
       } as never,
     });
     this.running.set(rec.executionArn, { execution, gen, activity });
+    this.timeOutAt(machine, rec, live);
     // A resumed state's StateEntered is already in the history (and `current` holds its deadline or token).
     const consumed = this.consume(rec, execution, states, mode === 'resume' ? startAt : undefined, live);
     this.settle(rec, execution, consumed, live, activity);
@@ -177,6 +180,26 @@ export class ExecutionEngine {
       this.compiled.set(machine.arn, sm);
     }
     return sm;
+  }
+
+  /**
+   * The execution's own TimeoutSeconds, on the stack's clock: past it, the execution ends TIMED_OUT
+   * (States.Timeout) wherever it is, as in AWS. Counted from its start, or from its last redrive.
+   */
+  private timeOutAt(machine: MachineSpec, rec: ExecutionRecord, live: () => boolean): void {
+    const seconds = machine.definition.TimeoutSeconds;
+    if (typeof seconds !== 'number') return;
+    this.deadlines.get(rec.executionArn)?.();
+    const cancel = this.opts.clock.at((rec.redriveDate ?? rec.startDate) + seconds * 1000, () => {
+      this.deadlines.delete(rec.executionArn);
+      if (!live() || rec.status !== 'RUNNING') return;
+      this.finish(rec, 'TIMED_OUT', {
+        error: 'States.Timeout',
+        cause: `The execution ran longer than its TimeoutSeconds (${seconds}).`,
+      });
+      this.running.get(rec.executionArn)?.execution.abort();
+    });
+    this.deadlines.set(rec.executionArn, cancel);
   }
 
   /** StopExecution: ends the execution as ABORTED and stops the library's run. */
@@ -286,6 +309,8 @@ export class ExecutionEngine {
     r: { output?: unknown; error?: string; cause?: string },
   ): void {
     if (!this.store.end(rec, status, r)) return;
+    this.deadlines.get(rec.executionArn)?.();
+    this.deadlines.delete(rec.executionArn);
     this.tokens.dropExecution(rec.executionArn);
   }
 

@@ -145,8 +145,16 @@ export class ExecutionStore {
     } else {
       rec.error = r.error;
       rec.cause = r.cause;
-      const key = status === 'ABORTED' ? 'executionAbortedEventDetails' : 'executionFailedEventDetails';
-      this.event(rec, status === 'ABORTED' ? 'ExecutionAborted' : 'ExecutionFailed', {
+      // As AWS writes them: ExecutionAborted, ExecutionTimedOut (the execution's own TimeoutSeconds) or
+      // ExecutionFailed, each with its details key.
+      const type =
+        status === 'ABORTED'
+          ? 'ExecutionAborted'
+          : status === 'TIMED_OUT'
+            ? 'ExecutionTimedOut'
+            : 'ExecutionFailed';
+      const key = `${type[0]?.toLowerCase()}${type.slice(1)}EventDetails`;
+      this.event(rec, type, {
         [key]: { ...(r.error ? { error: r.error } : {}), ...(r.cause ? { cause: r.cause } : {}) },
       });
     }

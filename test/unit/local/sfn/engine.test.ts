@@ -134,6 +134,24 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     },
   });
 
+  it('times the execution out at its own TimeoutSeconds on the stack’s clock (TIMED_OUT, States.Timeout), wherever it waits', async () => {
+    // A year-long Wait under a 30-day execution timeout, at a day per 10 ms: the execution ends in ~0.3 s.
+    const definition: AslDefinition = {
+      StartAt: 'Long wait',
+      TimeoutSeconds: 30 * 86_400,
+      States: { 'Long wait': { Type: 'Wait', Seconds: 365 * 86_400, End: true } },
+    };
+    const sfn = engine(definition, async () => ({}), 8_640_000);
+    const started = Date.now();
+    const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'year', input: '{}' });
+    const done = await untilDone(sfn, executionArn);
+    expect(done).toMatchObject({ status: 'TIMED_OUT', error: 'States.Timeout' });
+    // 30 days at this scale is 0.3 real s; the year-long Wait would have been 3.65 s.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(sfn.getExecutionHistory({ executionArn }).events.at(-1)?.type).toBe('ExecutionTimedOut');
+  });
+
   it('enforces HeartbeatSeconds on token tasks (the library ignores it)', async () => {
     const sfn = engine(tokenTask({ HeartbeatSeconds: 3600 }), async () => ({}), 36_000);
     const { executionArn } = await sfn.startExecution({ stateMachineArn: ARN, name: 'hb', input: '{}' });
