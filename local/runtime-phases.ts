@@ -124,6 +124,8 @@ export function wireEvents(
     // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
     busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
     events,
+    // Work compressed by the time scale would reach the execution's timeout (docs/local-fidelity.md).
+    executionTimeouts: !opts.scaleWork,
     ...(opts.retryIntervalMs !== undefined ? { retryIntervalMs: opts.retryIntervalMs } : {}),
   });
   return { events, sfn, machines, iam };

@@ -29,6 +29,12 @@ export interface EngineOptions {
   clock: Clock;
   region: string;
   account: string;
+  /**
+   * Whether the execution's own TimeoutSeconds is enforced (default true). Off only where the clock
+   * compresses work too (`scaleWork`, the workflow harness): there seconds of real work are months of
+   * the clock's time, and would reach a timeout no AWS execution doing that work would.
+   */
+  executionTimeouts?: boolean;
   /** Tests only: every Retry waits this long (ms) instead of its IntervalSeconds/backoff/jitter. */
   retryIntervalMs?: number;
   /** StartExecution's token bucket (local/sfn/throttle.ts); none when absent. */
@@ -188,7 +194,7 @@ export class ExecutionEngine {
    */
   private timeOutAt(machine: MachineSpec, rec: ExecutionRecord, live: () => boolean): void {
     const seconds = machine.definition.TimeoutSeconds;
-    if (typeof seconds !== 'number') return;
+    if (typeof seconds !== 'number' || this.opts.executionTimeouts === false) return;
     this.deadlines.get(rec.executionArn)?.();
     const cancel = this.opts.clock.at((rec.redriveDate ?? rec.startDate) + seconds * 1000, () => {
       this.deadlines.delete(rec.executionArn);
