@@ -180,7 +180,12 @@ describe('nothing dropped between EventBridge and the functions', () => {
 
   it('gives every EventBridge target an explicit retry policy and a dead-letter queue that EventBridge may write', () => {
     const rules = ofType('AWS::Events::Rule');
-    expect(rules.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['MailEvents', 'RunEnded']);
+    expect(rules.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'DealRemindersSchedule',
+      'MailEvents',
+      'ReconcileSchedule',
+      'RunEnded',
+    ]);
     for (const [ruleId, rule] of rules) {
       const targets = rule.Properties?.Targets as Record<string, unknown>[];
       expect(targets.length, ruleId).toBeGreaterThan(0);
@@ -212,7 +217,7 @@ describe('nothing dropped between EventBridge and the functions', () => {
     const functionIds = ofType('AWS::Events::Rule').flatMap(([, r]) =>
       ((r.Properties?.Targets ?? []) as { Arn: unknown }[]).map((x) => getAttOf(x.Arn)?.[0]),
     );
-    expect(functionIds).toHaveLength(2);
+    expect(functionIds).toHaveLength(4);
     for (const fnId of functionIds) {
       const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(
         ([, c]) => refOf(c.Properties?.FunctionName) === fnId,

@@ -46,8 +46,9 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     });
     expect(result.status).toBe('SUCCEEDED');
     console.log(`transitions: hot path form → won ${result.path.length} states`);
-    // 9 state transitions from form to won.
+    // 10 state transitions from form to won (the first: new or continued run).
     expect(result.path).toEqual([
+      'New or continued run?',
       'Capture & score lead',
       'Route lead',
       'Assign rep',
@@ -100,7 +101,8 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
       },
     });
     expect(result.status).toBe('SUCCEEDED');
-    expect(result.path.slice(0, 4)).toEqual([
+    expect(result.path.slice(0, 5)).toEqual([
+      'New or continued run?',
       'Capture & score lead',
       'Route lead',
       'Nurture',
@@ -153,7 +155,12 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     const result = await h.run(input, name);
     expect(result.status).toBe('SUCCEEDED');
     console.log(`transitions: disqualified ${result.path.length} states`);
-    expect(result.path).toEqual(['Capture & score lead', 'Route lead', 'Disqualified']);
+    expect(result.path).toEqual([
+      'New or continued run?',
+      'Capture & score lead',
+      'Route lead',
+      'Disqualified',
+    ]);
     expect(h.mails.length).toBe(sent);
     expect((await leadItem(lead.id))?.stage).toBe('disqualified');
   });
