@@ -70,6 +70,10 @@ describe('least-privilege function roles', () => {
         'dynamodb:PutItem',
         'dynamodb:Query',
         'dynamodb:UpdateItem',
+        // Its on-failure destination (infra/constructs/dead-letters.ts), as every EventBridge target's.
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
         'states:DescribeExecution',
         'states:SendTaskFailure',
       ],
@@ -133,6 +137,9 @@ describe('least-privilege function roles', () => {
         'dynamodb:Query',
         'secretsmanager:GetSecretValue',
         'ses:SendRawEmail',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
       ],
     ],
     [
@@ -280,7 +287,10 @@ describe('least-privilege function roles', () => {
       ScheduleExpression: REMINDER_SCHEDULE,
       State: 'ENABLED',
       Targets: Match.arrayWith([
-        Match.objectLike({ RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }) }),
+        Match.objectLike({
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 185 }),
+          DeadLetterConfig: Match.anyValue(),
+        }),
       ]),
     });
     const resources = Object.values(raw.Resources)
