@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '#functions/lead/lead.ts';
 import { type Harness, startHarness, submission } from '#test/fixtures/workflow-harness.ts';
+import { RETRY } from '#workflows/tasks.ts';
 
 let h: Harness;
 beforeAll(async () => {
@@ -197,20 +198,23 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
   it('FailingStep: a step that keeps failing is retried, then fails the run at that state, and is recorded', async () => {
     const { SendRawEmailCommand } = await import('@aws-sdk/client-ses');
     const { input, name, lead } = submission({ email: 'unlucky@acme-robotics.com', formType: 'newsletter' });
-    const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
-      name: 'ThrottlingException',
+    // Not an SES throttle or outage (those park the run: test/integration/local-ses-outage.test.ts), but an
+    // error the workflow retries as transient: it keeps failing, so the run fails at Nurture.
+    const failing = Object.assign(new Error('Something transient, every time.'), {
+      name: 'TransientError',
+      $metadata: { httpStatusCode: 400 },
     });
     let attempts = 0;
     h.ses.on(SendRawEmailCommand).callsFake(() => {
       attempts += 1;
-      throw throttled;
+      throw failing;
     });
     const result = await h.run(input, name);
     expect(result.status).toBe('FAILED');
-    expect(result.error).toBe('ThrottlingException');
+    expect(result.error).toBe('TransientError');
     expect(result.path.at(-1)).toBe('Nurture');
     expect(result.path).not.toContain('Record failure');
-    expect(attempts).toBe(13); // first try + 12 retries from the throttle retrier
+    expect(attempts).toBe(RETRY.maxAttempts + 1); // the first try and the transient retrier's
     expect((await leadItem(lead.id))?.stage).toBe('failed');
     expect(leadIdFor(lead.email)).toBe(lead.id);
   });
