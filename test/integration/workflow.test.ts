@@ -214,7 +214,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     expect(result.error).toBe('TransientError');
     expect(result.path.at(-1)).toBe('Nurture');
     expect(result.path).not.toContain('Record failure');
-    expect(attempts).toBe(RETRY.maxAttempts + 1); // the first try and the transient retrier's
+    expect(attempts).toBe(Number(RETRY.maxAttempts) + 1); // the first try and the transient retrier's
     expect((await leadItem(lead.id))?.stage).toBe('failed');
     expect(leadIdFor(lead.email)).toBe(lead.id);
   });
