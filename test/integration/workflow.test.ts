@@ -197,9 +197,13 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
 
   it('FailingStep: a step that keeps failing is retried, then fails the run at that state, and is recorded', async () => {
     const { SendRawEmailCommand } = await import('@aws-sdk/client-ses');
-    const { input, name, lead } = submission({ email: 'unlucky@acme-robotics.com', formType: 'newsletter' });
-    // Not an SES throttle or outage (those park the run: test/integration/local-ses-outage.test.ts), but an
-    // error the workflow retries as transient: it keeps failing, so the run fails at Nurture.
+    // A demo request: Assign rep emails the rep, and that send keeps failing with an error the workflow
+    // retries as transient. (A nurture send that SES throttles or cannot take parks the run instead:
+    // test/integration/local-ses-outage.test.ts.)
+    const { input, name, lead } = submission({
+      email: 'unlucky@acme-robotics.com',
+      formType: 'demo-request',
+    });
     const failing = Object.assign(new Error('Something transient, every time.'), {
       name: 'TransientError',
       $metadata: { httpStatusCode: 400 },
@@ -212,7 +216,7 @@ describe('lead-to-close workflow (synthesized definition, real handlers)', () =>
     const result = await h.run(input, name);
     expect(result.status).toBe('FAILED');
     expect(result.error).toBe('TransientError');
-    expect(result.path.at(-1)).toBe('Nurture');
+    expect(result.path.at(-1)).toBe('Assign rep');
     expect(result.path).not.toContain('Record failure');
     expect(attempts).toBe(Number(RETRY.maxAttempts) + 1); // the first try and the transient retrier's
     expect((await leadItem(lead.id))?.stage).toBe('failed');
