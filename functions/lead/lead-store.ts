@@ -77,6 +77,11 @@ export interface LeadStore {
   claimOnce(leadId: string, marker: string): Promise<boolean>;
   /** Gives a claim back when the work it guarded failed, so a retry claims it again. */
   releaseOnce(leadId: string, marker: string): Promise<void>;
+  /**
+   * Points the lead at the run `to` that continues `from` (its stage untouched: the new run may already
+   * have moved it), only while `from` or `to` is its active run; false when another run owns the lead.
+   */
+  handOver(leadId: string, from: string, to: string): Promise<boolean>;
 }
 
 export interface LeadStoreOptions {
@@ -209,6 +214,20 @@ export function dynamoLeads(
       }))
         items.push({ type: item.type, at: item.at, ...(item.data ? { data: item.data } : {}) });
       return items;
+    },
+
+    async handOver(leadId, from, to) {
+      return conditional(() =>
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.lead(leadId),
+            ConditionExpression: 'activeExecution IN (:from, :to)',
+            UpdateExpression: 'SET activeExecution = :to',
+            ExpressionAttributeValues: { ':from': from, ':to': to },
+          }),
+        ),
+      );
     },
 
     async claimOnce(leadId, marker) {

@@ -16,8 +16,8 @@ import type { Stores } from '#functions/stores.ts';
  * where "New or continued run?" sends it; its name is `<root>-c<n>`, so a retry starts no second run
  * (Step Functions answers a same-name, same-input start with the run that exists).
  *
- * The new run starts first, then the lead points at it (`activeExecution`), so signals, erase and Record
- * failure find it: if the start fails, this run fails here and is recorded as any failed run is. A lead
+ * The new run starts first, then the lead points at it (`activeExecution`, a conditional write of that
+ * attribute alone), so signals, erase and Record failure find it: if the start fails, this run fails here and is recorded as any failed run is. A lead
  * another run owns now (a newer submission) is left alone.
  */
 export const createHandler = ({
@@ -35,13 +35,9 @@ export const createHandler = ({
     const { continuing: _, nurture, ...rest } = state;
     const counted = nurture && typeof nurture === 'object' ? { ...nurture, loops: 0 } : nurture;
     await runsOf(stateMachineArn).start(name, { ...rest, nurture: counted, wake: null, continued });
-    const lead = await leads.get(leadId);
-    if (lead && (lead.activeExecution === executionName || lead.activeExecution === name)) {
-      if (lead.activeExecution !== name)
-        await leads.setStage(leadId, lead.stage, new Date().toISOString(), { activeExecution: name });
-    } else {
+    // Only the pointer moves, conditionally: the new run may already have moved the lead's stage.
+    if (!(await leads.handOver(leadId, executionName, name)))
       logger.warn('the lead is owned by another run; the continuation points nothing at it', { leadId });
-    }
     metrics.addMetric('RunsContinued', 'Count', 1);
     logger.info('run continued as a new execution', { leadId, n, at });
     return { name, n };
