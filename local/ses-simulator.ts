@@ -1,4 +1,5 @@
-// SES's mailbox simulator, locally. In AWS, mail to the simulator addresses is not delivered anywhere:
+// SES's mailbox simulator, locally (a little over 300 lines: the v1 and v2 send parsing, the events and the
+// proxy that reads each body once belong together; the quota is local/ses-quota.ts). In AWS, mail to the simulator addresses is not delivered anywhere:
 // SES answers as the receiving side would and, for a configuration set with an event destination,
 // publishes the events (Send, Delivery, Bounce, Complaint) to EventBridge. This sits between the fault
 // proxy and aws-ses-v2-local: it reads each send (v1 SendRawEmail / SendEmail, v2 SendEmail), lets the

@@ -157,35 +157,15 @@ export class HandoffFunction extends NodejsFunction {
 
   /** states:StopExecution on the machine's runs (erase stops the lead's run) and SendTaskFailure (wakes a waiter). */
   stopsRunsOf(stateMachine: StateMachine): this {
-    const policy = new Policy(this, 'StopsRuns', {
-      roles: [this.role as IRole],
-      statements: [
-        new PolicyStatement({
-          actions: ['states:StopExecution'],
-          resources: [
-            stateMachine.stack.formatArn({
-              service: 'states',
-              resource: 'execution',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              resourceName: `${stateMachine.stateMachineName}:*`,
-            }),
-          ],
-        }),
-        new PolicyStatement({
-          actions: ['states:SendTaskFailure'],
-          resources: [stateMachine.stateMachineArn],
-        }),
-      ],
-    });
-    // cdk-nag names the resource as the template has it: a pseudo parameter, or the value of an
-    // environment the stack was given (the CDK CLI resolves a default region, the tests do not).
-    const { region, account } = stateMachine.stack;
-    const pseudo = (v: string, name: string) => (Token.isUnresolved(v) ? `<AWS::${name}>` : v);
-    Validations.of(policy).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${pseudo(region, 'Region')}:${pseudo(account, 'AccountId')}:execution:<${stateMachine.stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>:*]`,
-      reason:
-        'StopExecution names an execution of this one state machine; execution names are not known in advance.',
-    });
+    const policy = this.onExecutionsOf(
+      stateMachine,
+      'StopsRuns',
+      'states:StopExecution',
+      'StopExecution names an execution of this one state machine; execution names are not known in advance.',
+    );
+    policy.addStatements(
+      new PolicyStatement({ actions: ['states:SendTaskFailure'], resources: [stateMachine.stateMachineArn] }),
+    );
     this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
     return this;
   }
@@ -195,11 +175,27 @@ export class HandoffFunction extends NodejsFunction {
    * lead and open deal with its run's status.
    */
   describesRunsOf(stateMachine: StateMachine): this {
-    const policy = new Policy(this, 'DescribesRuns', {
+    this.onExecutionsOf(
+      stateMachine,
+      'DescribesRuns',
+      'states:DescribeExecution',
+      'DescribeExecution names an execution of this one state machine; which runs reconcile looks at is known only from the table.',
+    );
+    this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
+    return this;
+  }
+
+  /**
+   * A standalone policy allowing `action` on any execution of `stateMachine` (`<machine>:*`), with its
+   * cdk-nag IAM5 acknowledgement named as the template has the resource: a pseudo parameter, or the value of
+   * an environment the stack was given (the CDK CLI resolves a default region, the tests do not).
+   */
+  private onExecutionsOf(stateMachine: StateMachine, id: string, action: string, reason: string): Policy {
+    const policy = new Policy(this, id, {
       roles: [this.role as IRole],
       statements: [
         new PolicyStatement({
-          actions: ['states:DescribeExecution'],
+          actions: [action],
           resources: [
             stateMachine.stack.formatArn({
               service: 'states',
@@ -215,11 +211,9 @@ export class HandoffFunction extends NodejsFunction {
     const pseudo = (v: string, name: string) => (Token.isUnresolved(v) ? `<AWS::${name}>` : v);
     Validations.of(policy).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:${pseudo(region, 'Region')}:${pseudo(account, 'AccountId')}:execution:<${stateMachine.stack.getLogicalId(stateMachine.node.defaultChild as CfnElement)}.Name>:*]`,
-      reason:
-        'DescribeExecution names an execution of this one state machine; which runs reconcile looks at is known only from the table.',
+      reason,
     });
-    this.addEnvironment('STATE_MACHINE_ARN', stateMachine.stateMachineArn);
-    return this;
+    return policy;
   }
 
   /**

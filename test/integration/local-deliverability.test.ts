@@ -102,7 +102,10 @@ describe('deliverability breaker (local, SES mailbox simulator)', () => {
     await send('bounce@simulator.amazonses.com', 10);
     await untilBreaker(true);
     const { counts } = t.stack.events;
-    await eventually(() => (counts.delivered + counts.dropped === counts.matched ? true : undefined));
+    // Every event delivered (or dropped), the schedule rules' firings too (reconcile runs hourly: every 2 s here).
+    await eventually(() =>
+      counts.delivered + counts.dropped === counts.matched + counts.scheduled ? true : undefined,
+    );
     const reset = await adminApi(t, '/admin/deliverability/reset', { method: 'POST' });
     expect(reset.status).toBe(200);
     expect(await reset.json()).toMatchObject({ reset: true, state: { tripped: false } });
