@@ -98,4 +98,60 @@ describe('the local bus runs schedule rules on the stack clock', () => {
       clock.close();
     }
   });
+  it("drain('events') waits for the deliveries of events put on the bus, not for schedule firings", async () => {
+    const withEvents: CfnTemplate = {
+      Resources: {
+        ...template.Resources,
+        OnSes: {
+          Type: 'AWS::Events::Rule',
+          Properties: {
+            EventPattern: { source: ['aws.ses'] },
+            State: 'ENABLED',
+            Targets: [{ Id: 'T', Arn: { 'Fn::GetAtt': ['DealRemindersABCD', 'Arn'] } }],
+          },
+        },
+      },
+    };
+    // A scheduled delivery that hangs until released; an event's delivery that takes 50 ms.
+    let release = () => {};
+    const hung = new Promise<void>((r) => {
+      release = r;
+    });
+    const delivered: string[] = [];
+    const functions = {
+      invoke: async (_arn: string, payload: unknown): Promise<InvokeResult> => {
+        const scheduled = (payload as { source?: string }).source === 'aws.events';
+        await (scheduled ? hung : new Promise((r) => setTimeout(r, 50)));
+        delivered.push(scheduled ? 'scheduled' : 'event');
+        return { ok: true, payload: null } as unknown as InvokeResult;
+      },
+    };
+    const clock = new LocalClock(86_400 * 14, Date.parse('2026-12-01T16:00:00Z'));
+    const bus = new EventBus(rulesOf(withEvents, names), functions, {
+      region: 'us-east-1',
+      account: '000000000000',
+    });
+    try {
+      bus.startSchedules(clock);
+      const until = Date.now() + 5_000;
+      while (bus.counts.scheduled < 1 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+      expect(bus.counts.scheduled).toBeGreaterThanOrEqual(1);
+      bus.putEvents([{ Source: 'aws.ses', DetailType: 'Email Bounced', Detail: '{}' }]);
+      await bus.drain('events');
+      expect(delivered).toEqual(['event']);
+      let all = false;
+      const drained = bus.drain().then(() => {
+        all = true;
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      expect(all).toBe(false);
+      release();
+      await drained;
+      expect(delivered).toContain('scheduled');
+    } finally {
+      release();
+      bus.stop();
+      clock.close();
+    }
+  });
 });
