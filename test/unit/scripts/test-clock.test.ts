@@ -16,8 +16,12 @@ describe('npm run test:clock', () => {
       '--project',
       'synthesized',
       'test/integration',
+      '--exclude',
+      'test/integration/local-iam*.test.ts',
     ]);
     expect(env.TZ).toBe('UTC');
+    // --all: the whole suite, nothing left out.
+    expect(commandFor(CI_MOMENT, []).args).not.toContain('--exclude');
   });
 
   it('covers a Saturday night, a Sunday noon, a Monday morning and a time zone 14 hours ahead', () => {
