@@ -101,6 +101,8 @@ export const createHandler = ({ runs, ...stores }: Pick<Stores, 'leads' | 'signa
         origins: allowedOrigins,
         methods: 'POST, OPTIONS',
         headers: 'content-type',
+        // The form's script reads Retry-After on a 429 or 503 to know when to send again.
+        exposeHeaders: 'retry-after',
         maxAge: 600,
         disableBeforePreflightResponse: false,
       }),

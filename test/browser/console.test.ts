@@ -6,32 +6,21 @@
 // share the machine's cores.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '#functions/lead/lead.ts';
 import { chooseBrowser, followRedirectsToRoutedPages, launchBrowser } from '#test/fixtures/browser.ts';
-import { config } from '#test/fixtures/config.ts';
 import {
   eventually,
   postLead,
   runsOfLead,
   startTestStack,
-  storesOf,
   type TestStack,
 } from '#test/fixtures/local-stack.ts';
 import { root } from '#test/fixtures/root.ts';
+import { siteContext as openSite, site, thankYouUrl } from '#test/fixtures/site.ts';
 
 const shots = join(root, '.screenshots');
-const thankYouUrl = config.app.forms.thankYouUrl;
-/**
- * The site that embeds the form: an origin forms.allowedOrigins lists. A local one (http), as the local
- * API is: a browser posts a form from an https page to an http API with `Origin: null` (a downgrade),
- * which the API refuses.
- */
-const site = config.app.forms.allowedOrigins.find((o) =>
-  /^http:\/\/(localhost|127\.0\.0\.1)(:\d+)?$/.test(o),
-);
-
 let t: TestStack;
 let browser: Browser;
 const dialogs: string[] = [];
@@ -51,28 +40,8 @@ afterAll(async () => {
   await t?.stack.stop();
 });
 
-/**
- * A browser context whose pages on the embedding site come from the console's /examples/ (the form, its
- * script), and whose thank-you page (forms.thankYouUrl) is the example's, so the form posts cross-origin
- * to the API as it would from the company's website.
- */
-async function siteContext(javaScriptEnabled: boolean): Promise<BrowserContext> {
-  const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1280, height: 900 } });
-  // Pages the test serves have no address of their own, so Local Network Access counts them as public and
-  // asks before their script calls the API on 127.0.0.1: grant it, as a user would.
-  await context.grantPermissions(['local-network-access'], { origin: String(site) });
-  const serve = (file: string) => async (route: Route) => {
-    const name = file || new URL(route.request().url()).pathname.slice(1);
-    // Asked for under the site's host, as if the site served it (the page notes an origin the API refuses).
-    const url = `${t.stack.urls.console}examples/${name}`;
-    await route.fulfill({
-      response: await route.fetch({ url, headers: { host: new URL(String(site)).host } }),
-    });
-  };
-  await context.route(`${site}/**`, serve(''));
-  await context.route(thankYouUrl, serve('thank-you.html'));
-  return context;
-}
+const siteContext = (javaScriptEnabled: boolean) =>
+  openSite(browser, t.stack.urls.console, javaScriptEnabled);
 
 async function consolePage(width = 1600): Promise<Page> {
   const page = await browser.newPage({ viewport: { width, height: 1000 } });
@@ -321,27 +290,4 @@ describe('console in a browser', () => {
     expect(dialogs).toEqual([]);
     await page.close();
   }, 60_000);
-
-  it('example form with its script: UTM fields from the URL, the API’s field errors inline, then thanks', async () => {
-    const email = 'utm.reader@acme-robotics.com';
-    const embedding = await siteContext(true);
-    const page = await embedding.newPage();
-    await page.goto(`${site}/contact-form.html?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
-    await expect(page.inputValue('input[name=utmSource]')).resolves.toBe('newsletter');
-    await page.fill('#email', email);
-    // A right-to-left override passes the browser's checks; the API refuses it (400 with field errors).
-    await page.fill('#firstName', 'Ada\u202e');
-    await page.click('button[type=submit]');
-    const error = page.locator('#firstName-error');
-    await error.waitFor();
-    expect(await error.textContent()).toMatch(/text-direction/);
-    expect(await page.getAttribute('#firstName', 'aria-invalid')).toBe('true');
-    await page.screenshot({ path: join(shots, 'form-errors.png'), fullPage: true });
-    await page.fill('#firstName', 'Ada');
-    await page.click('button[type=submit]');
-    await page.locator('.thanks').waitFor();
-    const lead = await eventually(() => storesOf(t).leads.get(leadIdFor(email)), 15_000, 'the lead');
-    expect(lead).toMatchObject({ utmSource: 'newsletter', utmMedium: 'email', utmCampaign: 'spring' });
-    await embedding.close();
-  }, 45_000);
 });

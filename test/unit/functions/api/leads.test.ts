@@ -165,6 +165,8 @@ describe('POST /leads', () => {
     const res = await json(aFormSubmission());
     expect(res.statusCode).toBe(429);
     expect(res.headers?.['retry-after']).toBe('2');
+    // A form's script on another origin can read it only if CORS exposes it.
+    expect(res.headers?.['Access-Control-Expose-Headers']).toBe('retry-after');
   });
 
   it('answers 503 with Retry-After when Step Functions cannot be reached, and starts nothing', async () => {

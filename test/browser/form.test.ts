@@ -1,0 +1,129 @@
+// The example form with its script (examples/contact-form.js) in a real browser, against a fresh local
+// stack: the API's field errors shown inline, and a submission kept through an outage until accepted.
+// The outage runs on Playwright's clock (the page's timers), so 30 seconds of retries take about one.
+import { join } from 'node:path';
+import type { Browser, Route } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { leadIdFor } from '#functions/lead/lead.ts';
+import { chooseBrowser, launchBrowser } from '#test/fixtures/browser.ts';
+import { eventually, startTestStack, storesOf, type TestStack } from '#test/fixtures/local-stack.ts';
+import { root } from '#test/fixtures/root.ts';
+import { site, siteContext } from '#test/fixtures/site.ts';
+
+const shots = join(root, '.screenshots');
+let t: TestStack;
+let browser: Browser;
+
+beforeAll(async () => {
+  const choice = chooseBrowser();
+  [t, browser] = await Promise.all([startTestStack(inject('cdkOut')), launchBrowser(choice)]);
+  expect(site, 'forms.allowedOrigins needs a local origin (http://localhost:<port>)').toBeDefined();
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.stack.stop();
+});
+
+describe('the example form with its script', () => {
+  it('UTM fields from the URL, the API’s field errors inline, then thanks', async () => {
+    const email = 'utm.reader@acme-robotics.com';
+    const embedding = await siteContext(browser, t.stack.urls.console, true);
+    const page = await embedding.newPage();
+    await page.goto(`${site}/contact-form.html?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
+    await expect(page.inputValue('input[name=utmSource]')).resolves.toBe('newsletter');
+    await page.fill('#email', email);
+    // A right-to-left override passes the browser's checks; the API refuses it (400 with field errors).
+    await page.fill('#firstName', 'Ada\u202e');
+    await page.click('button[type=submit]');
+    const error = page.locator('#firstName-error');
+    await error.waitFor();
+    expect(await error.textContent()).toMatch(/text-direction/);
+    expect(await page.getAttribute('#firstName', 'aria-invalid')).toBe('true');
+    await page.screenshot({ path: join(shots, 'form-errors.png'), fullPage: true });
+    await page.fill('#firstName', 'Ada');
+    await page.click('button[type=submit]');
+    await page.locator('.thanks').waitFor();
+    const lead = await eventually(() => storesOf(t).leads.get(leadIdFor(email)), 15_000, 'the lead');
+    expect(lead).toMatchObject({ utmSource: 'newsletter', utmMedium: 'email', utmCampaign: 'spring' });
+    await embedding.close();
+  }, 45_000);
+
+  it('rides out a 30 s outage: keeps the submission (across a reload), retries honouring Retry-After, then thanks', async () => {
+    const email = 'patient.visitor@acme-robotics.com';
+    const embedding = await siteContext(browser, t.stack.urls.console, true);
+    // The outage: the first half of it the connection fails, the second half the API answers 503 with
+    // Retry-After: 5, with the CORS headers the API's own 503 carries (without Expose-Headers the script
+    // could not read Retry-After).
+    let down: 'refused' | 'busy' | false = 'refused';
+    const attempts: { at: number; answer: string }[] = [];
+    await embedding.route(`${t.stack.urls.api}/leads`, async (route: Route) => {
+      const at = await route
+        .request()
+        .frame()
+        .evaluate(() => Date.now())
+        .catch(() => -1);
+      attempts.push({ at, answer: down || 'api' });
+      if (down === 'refused') return route.abort('connectionrefused');
+      if (down === 'busy')
+        return route.fulfill({
+          status: 503,
+          headers: {
+            'retry-after': '5',
+            'access-control-allow-origin': String(site),
+            'access-control-expose-headers': 'retry-after',
+          },
+          contentType: 'application/json',
+          body: '{"message":"Service Unavailable"}',
+        });
+      return route.continue();
+    });
+    const page = await embedding.newPage();
+    await page.clock.install();
+    await page.goto(`${site}/contact-form.html`);
+    await page.fill('#email', email);
+    await page.fill('#firstName', 'Pat');
+    await page.fill('#company', 'Acme Robotics');
+    await page.check('#consent');
+    await page.click('button[type=submit]');
+    const status = page.locator('.form-status');
+    await expect.poll(() => status.textContent()).toMatch(/cannot reach our servers: your request is kept/);
+    expect(await page.isDisabled('button[type=submit]')).toBe(true);
+
+    // 15 s without a connection, each second of page time in a step (a retry's fetch takes real time).
+    const advance = async (seconds: number) => {
+      for (let s = 0; s < seconds; s++) {
+        await page.clock.runFor(1000);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    await advance(15);
+    const refused = attempts.filter((a) => a.answer === 'refused').length;
+    expect(refused).toBeGreaterThanOrEqual(3); // backoff 1, 2, 4, 8 s (with jitter): 3 to 5 attempts
+    expect(refused).toBeLessThanOrEqual(6);
+
+    // The visitor reloads mid-outage: the kept submission fills the form again and is sent again.
+    down = 'busy';
+    await page.reload();
+    await expect.poll(() => page.inputValue('#email')).toBe(email);
+    expect(await page.isChecked('#consent')).toBe(true);
+    await expect.poll(() => status.textContent()).toMatch(/busy right now: your request is kept/);
+    await advance(15);
+    const busy = attempts.filter((a) => a.answer === 'busy');
+    expect(busy.length).toBeGreaterThanOrEqual(2);
+    // Never sooner than Retry-After (5 s of page time) after a 503.
+    for (let i = 1; i < busy.length; i++)
+      expect((busy[i]?.at ?? 0) - (busy[i - 1]?.at ?? 0)).toBeGreaterThanOrEqual(5000);
+    expect(await storesOf(t).leads.get(leadIdFor(email))).toBeUndefined();
+
+    // Back up: the next retry is accepted, the visitor is thanked and the browser forgets the submission.
+    down = false;
+    for (let s = 0; s < 40 && !(await page.locator('.thanks').count()); s++) await advance(1);
+    await page.locator('.thanks').waitFor();
+    expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
+    const lead = await eventually(() => storesOf(t).leads.get(leadIdFor(email)), 15_000, 'the lead');
+    expect(lead).toMatchObject({ company: 'Acme Robotics', consent: true });
+    // One lead, one run: every retry carried the same submission.
+    expect(attempts.filter((a) => a.answer === 'api').length).toBe(1);
+    await embedding.close();
+  }, 90_000);
+});
