@@ -53,7 +53,7 @@ export class HandoffStack extends Stack {
 
     const data = new HandoffTable(this, 'Data');
     const mail = new HandoffMail(this, 'Mail', config.app.sender);
-    const api = new HandoffApi(this, 'Api');
+    const api = new HandoffApi(this, 'Api', config.app.api);
     const linkKey = new Secret(this, 'LinkSigningKey', {
       description: 'HMAC key for signed rep, unsubscribe and click links',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
@@ -217,17 +217,18 @@ export class HandoffStack extends Stack {
       .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
       .stopsRunsOf(sm);
 
-    api.route('/leads', [HttpMethod.POST, HttpMethod.OPTIONS], leads);
-    api.route('/deals/action', [HttpMethod.GET, HttpMethod.POST], repAction);
-    api.route('/unsubscribe', [HttpMethod.GET, HttpMethod.POST], unsubscribe);
-    api.route('/c', [HttpMethod.GET], click);
-    api.route('/admin/leads/{leadId}', [HttpMethod.GET], admin, { iam: true });
-    api.route('/admin/deals/{dealId}', [HttpMethod.GET], admin, { iam: true });
-    api.route('/admin/leads/{leadId}', [HttpMethod.DELETE], adminWrite, { iam: true });
-    api.route('/admin/deliverability', [HttpMethod.GET], admin, { iam: true });
-    api.route('/admin/funnel', [HttpMethod.GET], admin, { iam: true });
-    api.route('/admin/scoring-feedback', [HttpMethod.GET], admin, { iam: true });
-    api.route('/admin/deliverability/reset', [HttpMethod.POST], adminWrite, { iam: true });
+    // Separate budgets (config/app.json's `api`): forms never take an unsubscribe's or a rep link's tokens.
+    api.route('/leads', [HttpMethod.POST, HttpMethod.OPTIONS], leads, { budget: 'forms' });
+    api.route('/deals/action', [HttpMethod.GET, HttpMethod.POST], repAction, { budget: 'links' });
+    api.route('/unsubscribe', [HttpMethod.GET, HttpMethod.POST], unsubscribe, { budget: 'links' });
+    api.route('/c', [HttpMethod.GET], click, { budget: 'links' });
+    api.route('/admin/leads/{leadId}', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
+    api.route('/admin/deals/{dealId}', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
+    api.route('/admin/leads/{leadId}', [HttpMethod.DELETE], adminWrite, { iam: true, budget: 'admin' });
+    api.route('/admin/deliverability', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
+    api.route('/admin/funnel', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
+    api.route('/admin/scoring-feedback', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
+    api.route('/admin/deliverability/reset', [HttpMethod.POST], adminWrite, { iam: true, budget: 'admin' });
 
     const monitoring = new HandoffMonitoring(this, 'Monitoring', {
       stateMachine: sm,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener } from 'node:http';
 import { EdgeError, readBody, urlOf } from '../serve/edge.ts';
 import type { LocalFunctions } from './functions.ts';
+import { type RateLimit, TokenBucket } from './sfn/throttle.ts';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
 export interface LocalRoute {
@@ -13,11 +14,31 @@ export interface LocalRoute {
   iam: boolean;
   pattern: RegExp;
   params: string[];
+  /** The route's throttle from its stage (RouteSettings, else DefaultRouteSettings); none: unthrottled. */
+  limit?: RateLimit;
 }
 
-/** The HTTP API's routes, from the template's AWS::ApiGatewayV2::Route and Integration resources. */
+interface CfnRouteSettings {
+  ThrottlingRateLimit?: number;
+  ThrottlingBurstLimit?: number;
+}
+
+/** A stage's throttle for `routeKey`: its RouteSettings entry, else its DefaultRouteSettings, as API Gateway. */
+function limitOf(stage: Record<string, unknown> | undefined, routeKey: string): RateLimit | undefined {
+  const own = (stage?.RouteSettings as Record<string, CfnRouteSettings> | undefined)?.[routeKey];
+  const fallback = stage?.DefaultRouteSettings as CfnRouteSettings | undefined;
+  const perSecond = own?.ThrottlingRateLimit ?? fallback?.ThrottlingRateLimit;
+  const burst = own?.ThrottlingBurstLimit ?? fallback?.ThrottlingBurstLimit;
+  return perSecond === undefined || burst === undefined ? undefined : { perSecond, burst };
+}
+
+/**
+ * The HTTP API's routes, from the template's AWS::ApiGatewayV2::Route and Integration resources, each with
+ * its stage's throttle (AWS::ApiGatewayV2::Stage).
+ */
 export function routesOf(template: CfnTemplate, names: LocalNames): LocalRoute[] {
   const res = template.Resources;
+  const stages = Object.values(res).filter((r) => r.Type === 'AWS::ApiGatewayV2::Stage');
   return Object.values(res)
     .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
     .map((r) => {
@@ -34,7 +55,10 @@ export function routesOf(template: CfnTemplate, names: LocalNames): LocalRoute[]
           return '([^/]+)';
         })}$`,
       );
-      const apiArn = `arn:aws:execute-api:${names.region}:${names.account}:${String(resolve(template, p.ApiId, names))}`;
+      const apiId = String(resolve(template, p.ApiId, names));
+      const apiArn = `arn:aws:execute-api:${names.region}:${names.account}:${apiId}`;
+      const stage = stages.find((st) => String(resolve(template, st.Properties?.ApiId, names)) === apiId);
+      const limit = limitOf(stage?.Properties, String(p.RouteKey));
       return {
         apiArn,
         method,
@@ -43,6 +67,7 @@ export function routesOf(template: CfnTemplate, names: LocalNames): LocalRoute[]
         iam: p.AuthorizationType === 'AWS_IAM',
         pattern,
         params,
+        ...(limit ? { limit } : {}),
       };
     });
 }
@@ -130,7 +155,9 @@ function eventFor(
 const MAX_BODY = 10 * 1024 * 1024;
 
 /**
- * Serves the template's routes on one port. IAM-authorized routes (admin) need
+ * Serves the template's routes on one port. Each route has its own token bucket from its stage's throttle
+ * settings: an empty one answers 429 `{"message":"Too Many Requests"}` without Retry-After or CORS headers,
+ * as API Gateway does, before anything else. IAM-authorized routes (admin) need
  * `Authorization: Bearer <adminToken>` locally, where AWS would check a SigV4 signature. A throttled
  * invocation answers 429 with Retry-After; any other function error 500, as API Gateway does.
  * Run it behind an edge server (serve/edge.ts): malformed requests, 413 and crashes are handled there.
@@ -147,6 +174,7 @@ export function httpApiHandler(
    */
   authorize?: (functionArn: string, sourceArn: string) => Promise<string | undefined>,
 ): RequestListener {
+  const buckets = new Map(routes.flatMap((r) => (r.limit ? [[r, new TokenBucket(r.limit)] as const] : [])));
   return async (req, res) => {
     const url = urlOf(req);
     const json = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -161,6 +189,7 @@ export function httpApiHandler(
       return true;
     });
     if (!route) return json(404, { message: 'Not Found' });
+    if (buckets.get(route)?.take() === false) return json(429, { message: 'Too Many Requests' });
     if (route.iam && req.headers.authorization !== `Bearer ${adminToken}`)
       return json(403, { message: 'Forbidden' });
     const body = await readBody(req, MAX_BODY);

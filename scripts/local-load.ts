@@ -13,6 +13,7 @@ import type { PoolOptions } from '../local/lambda-pool.ts';
 import { exitUnlessLambdaNode } from '../local/node-check.ts';
 import { type LocalOptions, type LocalStack, startLocal } from '../local/runtime.ts';
 import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
+import { postAs } from './clients.ts';
 
 export interface LoadOptions {
   leads: number;
@@ -130,10 +131,11 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
         const i = next++;
         for (;;) {
           const s = performance.now();
-          const res = await fetch(`${stack.urls.api}/leads`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
+          // Each lead from its own visitor's address (scripts/clients.ts).
+          const res = await postAs(
+            i,
+            `${stack.urls.api}/leads`,
+            JSON.stringify({
               email: `load.${i}@company${i % 50}.com`,
               firstName: 'Load',
               formType: forms[i % forms.length],
@@ -142,9 +144,9 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
               title: 'VP Sales',
               consent: true,
             }),
-          });
-          const text = await res.text();
-          const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(text) : {}) as {
+          );
+          const text = res.text;
+          const body = (res.contentType.includes('json') ? JSON.parse(text) : {}) as {
             leadId?: string;
           };
           responses.push(performance.now() - s);
@@ -156,7 +158,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
           if (res.status !== 429 && res.status !== 503)
             throw new Error(`lead ${i}: HTTP ${res.status} ${text.slice(0, 200)}`);
           shed += 1;
-          await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+          await new Promise((r) => setTimeout(r, (res.retryAfter ?? 1) * 1000));
         }
       }
     }),

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { Mailbox } from '../local/mailbox.ts';
 import type { LocalStack } from '../local/runtime.ts';
 import { SANDBOX_QUOTA } from '../local/ses-quota.ts';
+import { postAs } from './clients.ts';
 import { startFreshStack } from './local-load.ts';
 
 export interface OutageOptions {
@@ -52,10 +53,11 @@ export async function runSesOutage(stack: LocalStack, opts: OutageOptions): Prom
   const leadIds: string[] = [];
   for (let i = 0; i < opts.leads; i++) {
     for (;;) {
-      const res = await fetch(`${stack.urls.api}/leads`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
+      // Each lead from its own visitor's address (scripts/clients.ts).
+      const res = await postAs(
+        i,
+        `${stack.urls.api}/leads`,
+        JSON.stringify({
           email: emailOf(i),
           firstName: 'Outage',
           formType: 'newsletter',
@@ -64,8 +66,14 @@ export async function runSesOutage(stack: LocalStack, opts: OutageOptions): Prom
           title: 'Analyst',
           consent: true,
         }),
-      });
-      const body = (await res.json().catch(() => ({}))) as { leadId?: string };
+      );
+      const body = (() => {
+        try {
+          return JSON.parse(res.text) as { leadId?: string };
+        } catch {
+          return {};
+        }
+      })();
       if (res.status === 202 && body.leadId) {
         leadIds.push(body.leadId);
         break;

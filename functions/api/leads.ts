@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { type ClientLimits, clientLimits, dynamoWindowCounters } from '#functions/api/client-limits.ts';
 import { deliverToActiveRun } from '#functions/api/submissions.ts';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
@@ -53,7 +54,7 @@ function whyNotTaken(e: unknown, starting: boolean): 'throttled' | 'unavailable'
 }
 
 /** 429 or 503 with Retry-After: nothing was taken, and the form (or its script) should send it again. */
-function busy(event: HttpRequest, why: 'throttled' | 'unavailable'): HttpResult {
+function busy(event: HttpRequest, why: 'throttled' | 'unavailable', retryAfterSeconds = 2): HttpResult {
   const status = why === 'throttled' ? 429 : 503;
   const answer = fromBrowserForm(event)
     ? page(
@@ -62,7 +63,7 @@ function busy(event: HttpRequest, why: 'throttled' | 'unavailable'): HttpResult 
         '<p>We could not take your request just now. Please go back and send it again.</p>',
       )
     : json(status, { error: 'Busy: please try again in a few seconds' });
-  return { ...answer, headers: { ...answer.headers, 'retry-after': '2' } };
+  return { ...answer, headers: { ...answer.headers, 'retry-after': String(retryAfterSeconds) } };
 }
 
 /**
@@ -88,11 +89,16 @@ function accepted(event: HttpRequest, leadId: string): HttpResult {
 }
 
 /**
- * POST /leads: validate; hand the submission to the lead's active run if it has one; else start one run
- * named by lead id + form + day (StartExecution is idempotent on the name: a re-sent form starts nothing).
+ * POST /leads: validate; count the form against its client's limits (source address, email domain);
+ * hand the submission to the lead's active run if it has one; else start one run named by lead id + form
+ * + day (StartExecution is idempotent on the name: a re-sent form starts nothing).
  * OPTIONS /leads: the CORS preflight, answered by @middy/http-cors.
  */
-export const createHandler = ({ runs, ...stores }: Pick<Stores, 'leads' | 'signals'> & { runs: Runs }) =>
+export const createHandler = ({
+  runs,
+  limits,
+  ...stores
+}: Pick<Stores, 'leads' | 'signals'> & { runs: Runs; limits: ClientLimits }) =>
   middy<HttpEvent, HttpResult>()
     .use(observed())
     .use(httpHeaderNormalizer())
@@ -123,6 +129,14 @@ export const createHandler = ({ runs, ...stores }: Pick<Stores, 'leads' | 'signa
       const receivedAt = new Date();
       let starting = false;
       try {
+        const client = { ip: event.requestContext.http.sourceIp, email: lead.email };
+        const limited = await limits.take(client, receivedAt);
+        if (!limited.ok) {
+          // Nothing stored or started: the same answer as a busy API, with when to come back.
+          metrics.addMetric('LeadsLimited', 'Count', 1);
+          logger.warn('lead limited: too many forms from one client', { by: limited.by });
+          return busy(event, 'throttled', limited.retryAfterSeconds);
+        }
         if ((await deliverToActiveRun({ ...stores, runs }, lead, receivedAt)) === 'delivered')
           return accepted(event, lead.id);
         starting = true;
@@ -155,6 +169,11 @@ const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   signals: dynamoSignals(table),
+  limits: clientLimits(
+    dynamoWindowCounters(table),
+    config.app.api.perClient,
+    config.scoring.negative.freeMailDomains,
+  ),
   // StartExecution throttling is retried with the SDK's backoff (4 attempts) before the form is told to
   // try again (429); each attempt may take 2 s at most, so a slow Step Functions gets a 503 well inside
   // the function's 10 s, not a timeout.

@@ -212,6 +212,9 @@ export const repsSchema = z
     }),
   );
 
+/** An API Gateway route throttle: a token bucket of `burst` tokens refilled at `ratePerSecond`. */
+const routeBudget = z.object({ ratePerSecond: intIn(1, 10_000), burst: intIn(1, 5_000) });
+
 export const appSchema = z.object({
   sender: z.object({
     fromAddress: z.email('must be an email address'),
@@ -233,6 +236,30 @@ export const appSchema = z.object({
     scannerGraceSeconds: intIn(0, 600),
   }),
   data: z.object({ leadRetentionDays: intIn(30, 36_500) }),
+  /**
+   * The HTTP API's budgets. Each route has its own bucket (API Gateway's route throttling): `forms` for
+   * POST /leads, `links` for each of rep links, unsubscribe and tracked clicks, `admin` for the admin
+   * routes, so a flood of forms never takes a token from an unsubscribe. `perClient`: how many forms one
+   * source address may post a minute and one email domain an hour (free-mail domains excepted), counted
+   * by SubmitLead; beyond it the form is answered 429 with Retry-After and nothing is stored.
+   */
+  api: z._default(
+    z.object({
+      forms: routeBudget,
+      links: routeBudget,
+      admin: routeBudget,
+      perClient: z.object({
+        perIpPerMinute: intIn(1, 100_000),
+        perDomainPerHour: intIn(1, 1_000_000),
+      }),
+    }),
+    {
+      forms: { ratePerSecond: 100, burst: 200 },
+      links: { ratePerSecond: 50, burst: 100 },
+      admin: { ratePerSecond: 20, burst: 50 },
+      perClient: { perIpPerMinute: 300, perDomainPerHour: 1000 },
+    },
+  ),
   /**
    * The deliverability circuit breaker: nurture sends pause when, over the last `windowHours`, permanent
    * bounces or complaints pass their share of sent emails (SES reviews accounts at 5 % and 0.1 %), once

@@ -31,6 +31,8 @@ export const keys = {
   funnelCounter: (day: string, key: string) => ({ pk: `FUNNEL#${day}`, sk: key }),
   /** The shared send budget's counter of one second (epoch seconds): functions/mail/send-budget.ts. */
   sendBudgetSecond: (second: number) => ({ pk: 'SENDBUDGET', sk: `SECOND#${second}` }),
+  /** A form client's counter (`ip#<hash>`, `domain#<name>`) for the window starting at epoch second `start`. */
+  clientWindow: (client: string, start: number) => ({ pk: `CLIENT#${client}`, sk: `WINDOW#${start}` }),
   nurtureSend: (leadId: string, cycle: number, step: number) => ({
     pk: `LEAD#${leadId}`,
     sk: `SEND#${cycle}#${step}`,

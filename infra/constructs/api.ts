@@ -1,4 +1,4 @@
-import { Validations } from 'aws-cdk-lib';
+import { type CfnResource, Validations } from 'aws-cdk-lib';
 import { type CfnStage, HttpApi, type HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -17,17 +17,40 @@ export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   '/c': 'Tracked clicks in emails: HMAC-signed tokens verified in the handler.',
 };
 
-/** The HTTP API: web forms, emailed links and admin routes, with access logs that hold no tokens or bodies. */
+/** A route's throttle: API Gateway's token bucket for it (config/app.json's `api`). */
+export interface RouteBudget {
+  ratePerSecond: number;
+  burst: number;
+}
+
+/** Which budget a route draws on: forms, emailed links (rep actions, unsubscribe, clicks) or admin. */
+export type BudgetName = 'forms' | 'links' | 'admin';
+
+/**
+ * The HTTP API: web forms, emailed links and admin routes, with access logs that hold no tokens or bodies.
+ * Every route gets its own throttle from its budget (a stage's RouteSettings): API Gateway keeps a token
+ * bucket per route, so a flood on POST /leads never takes the tokens of GET /unsubscribe.
+ */
 export class HandoffApi extends Construct {
   readonly api: HttpApi;
+  private readonly stage: CfnStage;
+  private readonly routeSettings: Record<
+    string,
+    { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }
+  > = {};
 
-  constructor(scope: Construct, id: string) {
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly budgets: Record<BudgetName, RouteBudget>,
+  ) {
     super(scope, id);
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
     this.api = new HttpApi(this, 'Api', {
       description: 'Handoff web forms, rep links, unsubscribe and admin reads',
     });
     const stage = this.api.defaultStage?.node.defaultChild as CfnStage;
+    this.stage = stage;
     stage.accessLogSettings = {
       destinationArn: accessLogs.logGroupArn,
       // No query strings (signed tokens) and no bodies (PII) in access logs.
@@ -41,21 +64,42 @@ export class HandoffApi extends Construct {
         integrationError: '$context.integrationErrorMessage',
       }),
     };
-    stage.defaultRouteSettings = { throttlingBurstLimit: 200, throttlingRateLimit: 100 };
+    // Any route without its own settings (none today) gets the smallest budget.
+    stage.defaultRouteSettings = {
+      throttlingBurstLimit: budgets.admin.burst,
+      throttlingRateLimit: budgets.admin.ratePerSecond,
+    };
+    stage.routeSettings = this.routeSettings;
   }
 
   get url(): string {
     return this.api.apiEndpoint;
   }
 
-  /** Routes `methods path` to `target`; `iam`: callers must sign with SigV4 (admin routes). */
-  route(path: string, methods: HttpMethod[], target: IFunction, { iam = false } = {}): void {
+  /**
+   * Routes `methods path` to `target`, each method throttled by `budget`; `iam`: callers must sign with
+   * SigV4 (admin routes).
+   */
+  route(
+    path: string,
+    methods: HttpMethod[],
+    target: IFunction,
+    { iam = false, budget }: { iam?: boolean; budget: BudgetName },
+  ): void {
     const routes = this.api.addRoutes({
       path,
       methods,
       integration: new HttpLambdaIntegration(`${target.node.id}Integration`, target),
       ...(iam ? { authorizer: new HttpIamAuthorizer() } : {}),
     });
+    const { ratePerSecond, burst } = this.budgets[budget];
+    for (const method of methods)
+      this.routeSettings[`${method} ${path}`] = {
+        ThrottlingRateLimit: ratePerSecond,
+        ThrottlingBurstLimit: burst,
+      };
+    // CloudFormation refuses RouteSettings that name a route not yet created: the stage waits for them.
+    for (const r of routes) this.stage.addDependency(r.node.defaultChild as CfnResource);
     const publicBecause = PUBLIC_ROUTES[path];
     if (iam || !publicBecause) return;
     for (const r of routes)

@@ -1,7 +1,9 @@
 import { DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
+import { dynamoWindowCounters, type WindowCounters } from '#functions/api/client-limits.ts';
 import { type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
 import { IllegalTransitionError, NotFoundError } from '#functions/platform/errors.ts';
+import { tableOf } from '#functions/platform/table.ts';
 import { dynamoStores, type Stores } from '#functions/stores.ts';
 import { createTables } from '#local/tables.ts';
 import { loadTemplate } from '#local/template.ts';
@@ -9,7 +11,7 @@ import { config } from '#test/fixtures/config.ts';
 import { aDeal } from '#test/fixtures/deals.ts';
 import { laneOfProcess, startDynamo, type TestDynamo } from '#test/fixtures/dynamodb.ts';
 import { aLead } from '#test/fixtures/leads.ts';
-import { memoryStores } from '#test/fixtures/memory-stores.ts';
+import { memoryStores, memoryWindowCounters } from '#test/fixtures/memory-stores.ts';
 
 // One suite, two implementations: the DynamoDB stores with the synthesized table, and the in-memory stores
 // the handler unit tests use. A condition one of them forgets fails here. The DynamoDB is this process's lane
@@ -269,5 +271,19 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.deliverability.count('complained', nextHour, `evt-${run}`)).toBe(true);
     expect(await s.deliverability.count('complained', nextHour, `evt-${run}`)).toBe(false);
     expect(await s.deliverability.window(24, nextHour)).toMatchObject({ complained: 1 });
+  });
+});
+
+describe.each([
+  [`DynamoDB (${laneOfProcess()})`, () => dynamoWindowCounters(tableOf(tableName, client))],
+  ['in memory', () => memoryWindowCounters()],
+] as [string, () => WindowCounters][])('form clients’ window counters: %s', (_, make) => {
+  it('counts each client and window apart, concurrently without losing a count', async () => {
+    const counters = make();
+    const client = `ip#contract-${Date.now()}`;
+    const counts = await Promise.all(Array.from({ length: 10 }, () => counters.add(client, 60, 180)));
+    expect(counts.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(await counters.add(client, 120, 240)).toBe(1);
+    expect(await counters.add(`${client}-other`, 60, 180)).toBe(1);
   });
 });

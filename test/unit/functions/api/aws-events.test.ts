@@ -20,7 +20,7 @@ import { APIGatewayProxyEventV2Schema, issuesOf } from '#test/fixtures/aws-schem
 import { aDeal } from '#test/fixtures/deals.ts';
 import { aLambdaContext } from '#test/fixtures/lambda.ts';
 import { aFormSubmission, aLead } from '#test/fixtures/leads.ts';
-import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+import { type MemoryStores, memoryClientLimits, memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const KEY = 'unit-test-signing-key-0123456789abcdef';
 const AT = '2026-11-26T10:00:00.000Z';
@@ -55,7 +55,7 @@ async function send(
 describe('HTTP handlers, fed API Gateway payload 2.0 as AWS sends it', () => {
   it('POST /leads (leads.ts) accepts a JSON lead and starts its run', async () => {
     const res = await send(
-      leadsWith({ ...db, runs }),
+      leadsWith({ ...db, runs, limits: memoryClientLimits() }),
       anAwsHttpEvent('POST', '/leads', {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(aFormSubmission({ email: 'sam.rivera@acme-robotics.com' })),

@@ -7,7 +7,7 @@ import { sfnRuns } from '#functions/platform/runs.ts';
 import { config } from '#test/fixtures/config.ts';
 import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
 import { aFormSubmission, aLead } from '#test/fixtures/leads.ts';
-import { memoryStores } from '#test/fixtures/memory-stores.ts';
+import { memoryClientLimits, memoryStores } from '#test/fixtures/memory-stores.ts';
 
 const sfn = mockClient(SFNClient);
 // The Step Functions Runs with the production handler's client options, under aws-sdk-client-mock.
@@ -15,7 +15,12 @@ const runs = sfnRuns({
   stateMachineArn: String(process.env.STATE_MACHINE_ARN),
   client: { maxAttempts: 4, requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } },
 });
-const handler = createHandler({ ...memoryStores(), runs });
+// Limits high enough for every test here to post from one address (the limits have their own test).
+const handler = createHandler({
+  ...memoryStores(),
+  runs,
+  limits: memoryClientLimits({ perIpPerMinute: 10_000, perDomainPerHour: 10_000 }),
+});
 afterEach(() => sfn.reset());
 
 const post = (body: string, headers: Record<string, string>) =>
@@ -193,7 +198,7 @@ describe('POST /leads', () => {
         });
       return putEvent(...args);
     };
-    const withDb = createHandler({ ...db, runs });
+    const withDb = createHandler({ ...db, runs, limits: memoryClientLimits() });
     const send = () =>
       withDb(
         anHttpEvent('POST', '/leads', {
@@ -210,6 +215,40 @@ describe('POST /leads', () => {
     const forms = (await db.leads.listEvents(lead.id)).filter((e) => e.type === 'form');
     expect(forms).toHaveLength(1); // delivered once: the retry after the 503, not the resend after it
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('answers 429 with the window’s Retry-After beyond one client’s limits, stores and starts nothing, and other clients go on', async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:x' });
+    const db = memoryStores();
+    const limited = createHandler({
+      ...db,
+      runs,
+      limits: memoryClientLimits({ perIpPerMinute: 3, perDomainPerHour: 4 }),
+    });
+    const from = (ip: string, email: string) => {
+      const event = anHttpEvent('POST', '/leads', {
+        body: JSON.stringify(aFormSubmission({ email })),
+        headers: { 'content-type': 'application/json' },
+      });
+      event.requestContext.http.sourceIp = ip;
+      return limited(event, aLambdaContext());
+    };
+    const byAddress = [];
+    for (let i = 0; i < 4; i++) byAddress.push(await from('198.51.100.7', `a${i}@bot-farm.example`));
+    expect(byAddress.map((r) => r.statusCode)).toEqual([202, 202, 202, 429]);
+    const retryAfter = Number(byAddress[3]?.headers?.['retry-after']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(await db.leads.get(leadIdFor('a3@bot-farm.example'))).toBeUndefined();
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(3);
+    // Another address is not limited by that one; the domain's hourly limit (4) still counts across them.
+    expect((await from('198.51.100.8', 'b0@bot-farm.example')).statusCode).toBe(202);
+    const byDomain = await from('198.51.100.9', 'b1@bot-farm.example');
+    expect(byDomain.statusCode).toBe(429);
+    expect(Number(byDomain.headers?.['retry-after'])).toBeLessThanOrEqual(3600);
+    // Free-mail domains are limited by address only: millions of people share them.
+    for (let i = 0; i < 6; i++)
+      expect((await from(`192.0.2.${i}`, `person${i}@gmail.com`)).statusCode).toBe(202);
   });
 
   it('silently accepts and drops a filled honeypot', async () => {
