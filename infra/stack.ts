@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -251,6 +251,13 @@ export class HandoffStack extends Stack {
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });
     new CfnOutput(this, 'TableName', { value: data.table.tableName });
     new CfnOutput(this, 'SenderDomain', { value: mail.identity.emailIdentityName });
+    // The DKIM records to publish for the sender domain (docs/deploy.md): SES verifies it once they resolve.
+    mail.identity.dkimRecords.forEach((r, i) => {
+      new CfnOutput(this, `SenderDkimRecord${i + 1}`, {
+        description: `DKIM record ${i + 1} of 3 for the sender domain: publish as NAME CNAME VALUE`,
+        value: Fn.join(' ', [r.name, 'CNAME', r.value]),
+      });
+    });
     new CfnOutput(this, 'AlertsTopic', { value: monitoring.alerts.topicArn });
   }
 }

@@ -1,5 +1,6 @@
 // Reads what `cdk synth` produced: resolves the CloudFormation intrinsics Handoff's template uses into
 // local names and ARNs, so tests and the local runtime run the synthesized app, not a copy of it.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -75,6 +76,14 @@ function getAtt(template: CfnTemplate, id: string, attr: string, n: LocalNames):
     if (arn) return arn(id, n);
   }
   if (attr === 'Name') return id;
+  // Easy DKIM's three records, shaped as SES gives them (`<token>._domainkey.<domain>` CNAME
+  // `<token>.dkim.amazonses.com`), with a token fixed per identity: the local stack publishes no DNS.
+  const dkim = /^DkimDNSToken(Name|Value)([123])$/.exec(attr);
+  if (resource.Type === 'AWS::SES::EmailIdentity' && dkim) {
+    const token = createHash('sha256').update(`${id}#${dkim[2]}`).digest('hex').slice(0, 32);
+    const domain = ref(template, id, n);
+    return dkim[1] === 'Name' ? `${token}._domainkey.${domain}` : `${token}.dkim.amazonses.com`;
+  }
   throw new Error(`No local value for ${id}.${attr} (${resource.Type}); pass it in overrides`);
 }
 
