@@ -28,7 +28,17 @@ beforeAll(async () => {
     timeScale: 1800,
     startAt: Date.parse('2026-12-01T09:00:00-06:00'),
   });
-  ses = new SESClient({ endpoint: t.stack.urls.ses, region: 'us-east-1', credentials });
+  // A sender that keeps SES's rate, as a real one must: the test sends in a tight loop, SES's simulator
+  // throttles beyond MaxSendRate (14/s) of the stack's clock, which runs at real speed while the sends'
+  // events are handled, and three attempts were not always enough on a busy machine (CI, once). Adaptive
+  // retries slow the client down to the rate it is given.
+  ses = new SESClient({
+    endpoint: t.stack.urls.ses,
+    region: 'us-east-1',
+    credentials,
+    retryMode: 'adaptive',
+    maxAttempts: 10,
+  });
   const template = loadTemplate(inject('cdkOut'));
   configurationSet =
     Object.entries(template.Resources).find(([, r]) => r.Type === 'AWS::SES::ConfigurationSet')?.[0] ?? '';
