@@ -8,6 +8,7 @@ import { type DeliverabilityStore, dynamoDeliverability } from './deliverability
 import { dynamoFunnel, type FunnelStore } from './funnel/funnel-store.ts';
 import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './lead/lead-store.ts';
 import { dynamoSignals, type SignalStore } from './lead/signal-store.ts';
+import { dynamoSubmissions, type SubmissionStore } from './lead/submission-store.ts';
 import { dynamoSends, type SendStore } from './mail/send-store.ts';
 import { dynamoSuppression, type SuppressionStore } from './mail/suppression-store.ts';
 import { tableOf } from './platform/table.ts';
@@ -23,6 +24,7 @@ export type {
 export type { FunnelCounter, FunnelMarker, FunnelStore } from './funnel/funnel-store.ts';
 export type { LeadRecord, LeadStore, TimelineEvent } from './lead/lead-store.ts';
 export type { Signal, SignalStore } from './lead/signal-store.ts';
+export type { Submission, SubmissionStore } from './lead/submission-store.ts';
 export type { SendStore } from './mail/send-store.ts';
 export type { SuppressionReason, SuppressionStore } from './mail/suppression-store.ts';
 
@@ -33,6 +35,7 @@ export interface Stores {
   suppression: SuppressionStore;
   sends: SendStore;
   signals: SignalStore;
+  submissions: SubmissionStore;
   deliverability: DeliverabilityStore;
   funnel: FunnelStore;
 }
@@ -47,6 +50,7 @@ export function dynamoStores(tableName: string, client?: DynamoDBClient, options
     suppression: dynamoSuppression(table),
     sends: dynamoSends(table),
     signals: dynamoSignals(table),
+    submissions: dynamoSubmissions(table, options),
     deliverability: dynamoDeliverability(table),
     funnel: dynamoFunnel(table, options),
   };

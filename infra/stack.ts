@@ -3,6 +3,7 @@ import { HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { PROVIDERS } from '../functions/api/captcha.ts';
 import type { HandoffConfig } from '../functions/config/schema.ts';
 import { REMINDER_SCHEDULE } from '../functions/deal/reminders.ts';
 import { CONTINUE_AFTER } from '../functions/platform/continuation.ts';
@@ -171,6 +172,22 @@ export class HandoffStack extends Stack {
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
       .useMail(mail)
       .resumesRunsOf(sm);
+    // Server-side CAPTCHA, only when configured: the provider's site secret, set by the operator after the
+    // deploy (docs/deploy.md); until then it holds a random value and every form fails the check.
+    const { captcha } = config.app.forms;
+    if (captcha) {
+      const captchaSecret = new Secret(this, 'CaptchaSecret', {
+        description: `The ${captcha.provider} site secret for POST /leads (set it after the deploy)`,
+        generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      });
+      Validations.of(captchaSecret).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason:
+          'A CAPTCHA site secret is issued by the provider and rotated in its dashboard, then put here by hand.',
+      });
+      leads.useCaptcha(captchaSecret, PROVIDERS[captcha.provider].verifyUrl);
+      new CfnOutput(this, 'CaptchaSecretArn', { value: captchaSecret.secretArn });
+    }
 
     // SES events (sends, bounces, complaints, rejects) from the configuration set, via EventBridge. Not
     // deliveries: nothing reads them (the breaker's rates are bounces and complaints over sends), and each

@@ -83,6 +83,18 @@ export function configChecks(c: HandoffConfig): Check[] {
       level: 'warn',
       what: `app.json links.clickAllowedHosts: ${hosts.join(', ')} are reserved names; tracked links to your site need its hosts here`,
     });
+  const { captcha } = c.app.forms;
+  checks.push(
+    captcha
+      ? {
+          level: 'ok',
+          what: `CAPTCHA: ${captcha.provider}; after the deploy put its site secret in the CaptchaSecretArn output's secret (until then every form fails the check)`,
+        }
+      : {
+          level: 'ok',
+          what: 'no CAPTCHA (forms.captcha unset): honeypot, per-client limits and route budgets only',
+        },
+  );
   return checks;
 }
 

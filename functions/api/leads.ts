@@ -1,13 +1,21 @@
 import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import {
+  type CaptchaVerifier,
+  captchaSecretMiddleware,
+  captchaSecretOf,
+  captchaVerifier,
+} from '#functions/api/captcha.ts';
 import { type ClientLimits, clientLimits, dynamoWindowCounters } from '#functions/api/client-limits.ts';
 import { deliverToActiveRun } from '#functions/api/submissions.ts';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { dynamoSubmissions } from '#functions/lead/submission-store.ts';
 import { requireEnv } from '#functions/platform/env.ts';
+import { ValidationError } from '#functions/platform/errors.ts';
 import {
   errorAnswers,
   type HttpEvent,
@@ -97,8 +105,15 @@ function accepted(event: HttpRequest, leadId: string): HttpResult {
 export const createHandler = ({
   runs,
   limits,
+  captcha,
+  submissions,
   ...stores
-}: Pick<Stores, 'leads' | 'signals'> & { runs: Runs; limits: ClientLimits }) =>
+}: Pick<Stores, 'leads' | 'signals' | 'submissions'> & {
+  runs: Runs;
+  limits: ClientLimits;
+  /** `forms.captcha` set: its verifier and the site secret's ARN. */
+  captcha?: { verifier: CaptchaVerifier; secretArn: string } | undefined;
+}) =>
   middy<HttpEvent, HttpResult>()
     .use(observed())
     .use(httpHeaderNormalizer())
@@ -118,13 +133,27 @@ export const createHandler = ({
     .use(errorAnswers('json', fromBrowserForm))
     .use(originGuard(allowedOrigins))
     .use(requestBody({ maxBytes: config.app.forms.maxBodyBytes, strict: true }))
+    .use(captcha ? [captchaSecretMiddleware(captcha.secretArn)] : [])
     // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
-    .handler<HttpEvent, HttpResult>(async (event: HttpRequest) => {
+    .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
       const { bot, lead } = parseLead(event.body ?? {}, formTypes);
       if (bot) {
         // Honeypot filled: answer exactly as for a real lead, store and start nothing.
         metrics.addMetric('HoneypotDrops', 'Count', 1);
         return accepted(event, lead.id);
+      }
+      if (captcha) {
+        const token = (event.body as Record<string, unknown> | undefined)?.[captcha.verifier.field];
+        const ip = event.requestContext.http.sourceIp;
+        const answer = await captcha.verifier.verify(token, ip, captchaSecretOf(context));
+        if (answer === 'unavailable') {
+          metrics.addMetric('LeadsShed', 'Count', 1);
+          return busy(event, 'unavailable');
+        }
+        if (answer === 'fail') {
+          metrics.addMetric('CaptchaRefused', 'Count', 1);
+          throw new ValidationError({ captcha: ['please complete the check, then send the form again'] });
+        }
       }
       const receivedAt = new Date();
       let starting = false;
@@ -139,9 +168,11 @@ export const createHandler = ({
         }
         if ((await deliverToActiveRun({ ...stores, runs }, lead, receivedAt)) === 'delivered')
           return accepted(event, lead.id);
-        starting = true;
         const name = executionNameFor(lead.id, lead.formType, receivedAt);
-        if (await runs.start(name, runInput(lead, receivedAt))) {
+        // The run gets the lead's id only; its submission waits in DynamoDB for Capture (the first stands).
+        await submissions.put({ lead, receivedAt: receivedAt.toISOString() }, name);
+        starting = true;
+        if (await runs.start(name, runInput(lead.id, receivedAt))) {
           metrics.addMetric('LeadsReceived', 'Count', 1);
           logger.info('lead received', { leadId: lead.id, formType: lead.formType });
         } else {
@@ -169,11 +200,19 @@ const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   signals: dynamoSignals(table),
+  submissions: dynamoSubmissions(table, leadRetention),
   limits: clientLimits(
     dynamoWindowCounters(table),
     config.app.api.perClient,
     config.scoring.negative.freeMailDomains,
   ),
+  // Server-side CAPTCHA when config/app.json's forms.captcha is set (the stack then sets both variables).
+  captcha: config.app.forms.captcha
+    ? {
+        verifier: captchaVerifier(config.app.forms.captcha, requireEnv('CAPTCHA_VERIFY_URL')),
+        secretArn: requireEnv('CAPTCHA_SECRET_ARN'),
+      }
+    : undefined,
   // StartExecution throttling is retried with the SDK's backoff (4 attempts) before the form is told to
   // try again (429); each attempt may take 2 s at most, so a slow Step Functions gets a 503 well inside
   // the function's 10 s, not a timeout.

@@ -225,6 +225,19 @@ export const appSchema = z.object({
     allowedOrigins: z.array(z.url('must be a URL')),
     thankYouUrl: z.url('must be a URL'),
     maxBodyBytes: intIn(1024, 262_144),
+    /**
+     * Server-side CAPTCHA, off unless set: the form's Turnstile or reCAPTCHA token is checked with the
+     * provider's siteverify (the site secret in Secrets Manager, docs/deploy.md) before anything is stored.
+     */
+    captcha: z.optional(
+      z.object({
+        provider: z.enum(['turnstile', 'recaptcha'], 'must be "turnstile" or "recaptcha"'),
+        minScore: z._default(
+          z.number().check(z.gte(0, 'must be at least 0'), z.lte(1, 'must be at most 1')),
+          0.5,
+        ),
+      }),
+    ),
   }),
   /**
    * Signed links. Each link lives as long as the wait it serves (derived from `reps.sla` and

@@ -4,6 +4,7 @@ import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { reconcileRuns } from '#functions/events/reconcile-runs.ts';
 import type { RunEndedDeps } from '#functions/events/run-ended.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSubmissions } from '#functions/lead/submission-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { requireEnv } from '#functions/platform/env.ts';
 import { eventHandler } from '#functions/platform/event.ts';
@@ -32,6 +33,7 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
   suppression: dynamoSuppression(table),
+  submissions: dynamoSubmissions(table, leadRetention),
   runs: sfnRuns(),
   lookup: sfnRunLookup({ stateMachineArn: requireEnv('STATE_MACHINE_ARN') }),
 });

@@ -3,6 +3,7 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
 import { type RunEndedDeps, recordRunEnded } from '#functions/events/run-ended.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSubmissions } from '#functions/lead/submission-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { eventHandler } from '#functions/platform/event.ts';
 import { sfnRuns } from '#functions/platform/runs.ts';
@@ -29,5 +30,6 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
   suppression: dynamoSuppression(table),
+  submissions: dynamoSubmissions(table, leadRetention),
   runs: sfnRuns(),
 });

@@ -1,11 +1,9 @@
 // What a lead's run that ended unfinished (FAILED, TIMED_OUT, ABORTED) leaves to do, in one place: Record
 // failure does it when EventBridge delivers the status change, and reconcile (reconcile-runs.ts, `npm run
 // reconcile`, the hourly ReconcileRuns function) does it for a run whose event never came.
-import * as z from 'zod/mini';
 import { config } from '#functions/config/bundled.ts';
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
 import { isClosed } from '#functions/deal/deal.ts';
-import { leadSchema } from '#functions/lead/lead.ts';
 import { timeline } from '#functions/lead/timeline.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import type { TaskRuns } from '#functions/platform/runs.ts';
@@ -19,25 +17,15 @@ export interface EndedRun {
   error?: string | null | undefined;
 }
 
-export type RunEndedDeps = Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression'> & { runs: TaskRuns };
+export type RunEndedDeps = Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression' | 'submissions'> & {
+  runs: TaskRuns;
+};
 
 /** The lead id in a run's input (`{ lead: { id } }`), if the input is one. */
 function leadIdOf(input: string | null | undefined): string | undefined {
   try {
     const id = (JSON.parse(input ?? '{}') as { lead?: { id?: unknown } }).lead?.id;
     return typeof id === 'string' ? id : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const submittedSchema = z.object({ lead: leadSchema, receivedAt: z.iso.datetime() });
-
-/** The lead and its time in a run's input (`{ lead, receivedAt }`), if the input is a run's input. */
-function submittedIn(input: string | null | undefined): z.output<typeof submittedSchema> | undefined {
-  try {
-    const parsed = submittedSchema.safeParse(JSON.parse(input ?? '{}'));
-    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
@@ -50,14 +38,15 @@ function submittedIn(input: string | null | undefined): z.output<typeof submitte
  * second one. Every write is idempotent, so the event and reconcile may both do it.
  */
 export async function recordRunEnded(
-  { leads, deals, reps, suppression, runs }: RunEndedDeps,
+  { leads, deals, reps, suppression, submissions, runs }: RunEndedDeps,
   run: EndedRun,
   at: string,
 ): Promise<{ recorded: boolean; released: boolean }> {
   const errorType = run.error ?? run.status;
   metrics.addMetric('LeadFailures', 'Count', 1);
-  const submitted = submittedIn(run.input);
   const leadId = leadIdOf(run.input);
+  // The run's input holds the lead's id; the submission that started it is kept under the lead.
+  const submitted = leadId ? await submissions.get(leadId, run.name) : undefined;
   logger.error('lead run ended without finishing', { leadId, status: run.status, errorType });
   const stored = leadId ? await leads.get(leadId) : undefined;
   // An erased lead's run was stopped by the erase, which did this work itself: nothing is written back,

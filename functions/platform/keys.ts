@@ -15,6 +15,11 @@ export const keys = {
   deal: (dealId: string) => ({ pk: `DEAL#${dealId}`, sk: 'PROFILE' }),
   /** By the address's hash only: an erased lead's address is never stored again, yet never mailed. */
   suppression: (emailHash: string) => ({ pk: `SUPPRESS#${emailHash}`, sk: 'EMAIL' }),
+  /** The form that started run `executionName` (the run's input holds only the lead's id). */
+  submission: (leadId: string, executionName: string) => ({
+    pk: `LEAD#${leadId}`,
+    sk: `SUBMISSION#${executionName}`,
+  }),
   /** A one-off for the lead: the day's "new activity" email to its rep, a form delivered to its run. */
   once: (leadId: string, marker: string) => ({ pk: `LEAD#${leadId}`, sk: `ONCE#${marker}` }),
   /** Deliverability counters per UTC hour (`2026-11-27T10`), and the circuit breaker's state. */

@@ -5,6 +5,7 @@ import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { stageForRoute } from '#functions/lead/lead-stage.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { rescore } from '#functions/lead/rescore.ts';
+import { dynamoSubmissions } from '#functions/lead/submission-store.ts';
 import { timeline } from '#functions/lead/timeline.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { stepHandler } from '#functions/platform/step.ts';
@@ -13,15 +14,28 @@ import { contracts } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
 
 /**
- * Capture & score lead: persists the lead, its email claim and the form on its timeline, then scores it
+ * Capture & score lead: reads the run's submission (the input has the lead's id only), persists the lead,
+ * its email claim and the form on its timeline, then scores it
  * (fit + engagement, with reasons) and routes it (disqualify / sales-ready / nurture). One step, not two:
  * every state costs a transition. A submission for a lead whose active run owns it (two forms racing past
  * SubmitLead) is merged into that lead and this run ends.
  */
-export const createHandler = ({ leads, funnel }: Pick<Stores, 'leads' | 'funnel'>) =>
-  stepHandler(contracts.capture, async ({ lead, receivedAt, executionName }) => {
+export const createHandler = ({
+  leads,
+  funnel,
+  submissions,
+}: Pick<Stores, 'leads' | 'funnel' | 'submissions'>) =>
+  stepHandler(contracts.capture, async ({ lead: { id }, receivedAt, executionName }) => {
     const now = new Date();
     const at = now.toISOString();
+    // The run's input holds the id only: the submission SubmitLead kept for this run has the rest.
+    const submission = await submissions.get(id, executionName);
+    if (!submission) {
+      // Erased between the form and this step (the erase deleted it): nothing to capture, nobody to mail.
+      logger.warn('submission gone before capture (erased)', { leadId: id });
+      return { leadId: id, route: 'merged' as const, total: 0, grade: '' };
+    }
+    const { lead } = submission;
     const outcome = await leads.capture(lead, executionName, at);
     await leads.putEvent(lead.id, timeline.form(receivedAt, lead, executionName, outcome));
     if (outcome === 'merged') {
@@ -56,4 +70,5 @@ const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   funnel: dynamoFunnel(table, leadRetention),
+  submissions: dynamoSubmissions(table, leadRetention),
 });

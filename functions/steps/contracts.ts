@@ -8,7 +8,6 @@ import { DEAL_STAGES, LOST_REASONS, MAX_AMOUNT } from '../deal/deal.ts';
 /** The error the workflow catches at a waiting "Assign rep" when a slot of its team frees up. */
 export { CAPACITY_FREED } from '../deal/deal.ts';
 
-import { leadSchema } from '../lead/lead.ts';
 import '../platform/zod.ts';
 
 const id = z.string().check(z.minLength(1, 'is required'));
@@ -79,15 +78,24 @@ export const continuedSchema = z.object({
   at: z.enum(RESUME_AT),
 });
 
-/** What a lead's run starts with: the lead, when it came, and an empty nurture state and wake-up. */
-export function runInput(lead: z.output<typeof leadSchema>, receivedAt: Date) {
-  return { lead, receivedAt: receivedAt.toISOString(), nurture: { cycle: 0, step: 0 }, wake: null };
+/**
+ * What a lead's run starts with: the lead's id (its submission waits in DynamoDB: SubmissionStore), when
+ * it came, and an empty nurture state and wake-up. No contact details: Step Functions keeps an execution's
+ * input, history and status-change events where an erase cannot reach them.
+ */
+export function runInput(leadId: string, receivedAt: Date) {
+  return {
+    lead: { id: leadId },
+    receivedAt: receivedAt.toISOString(),
+    nurture: { cycle: 0, step: 0 },
+    wake: null,
+  };
 }
 
 export const contracts = {
   /** "Capture & score lead": stores the lead, scores it and routes it ("merged": another run owns it). */
   capture: {
-    input: z.object({ lead: leadSchema, receivedAt: z.iso.datetime(), executionName: id }),
+    input: z.object({ lead: z.object({ id }), receivedAt: z.iso.datetime(), executionName: id }),
     output: z.object({
       leadId: id,
       route: z.enum(['merged', 'disqualify', 'sales-ready', 'nurture']),

@@ -99,7 +99,7 @@ export class HandoffApi extends Construct {
         ThrottlingBurstLimit: burst,
       };
     // CloudFormation refuses RouteSettings that name a route not yet created: the stage waits for them.
-    for (const r of routes) this.stage.addDependency(r.node.defaultChild as CfnResource);
+    for (const r of routes) this.stage.addResourceDependency(r.node.defaultChild as CfnResource);
     const publicBecause = PUBLIC_ROUTES[path];
     if (iam || !publicBecause) return;
     for (const r of routes)

@@ -121,6 +121,20 @@ export class HandoffFunction extends NodejsFunction {
     return this;
   }
 
+  /**
+   * CAPTCHA_SECRET_ARN (the site secret, GetSecretValue only, as for the link key) and CAPTCHA_VERIFY_URL
+   * (the provider's siteverify): the function checks the form's CAPTCHA token (config/app.json's
+   * `forms.captcha`).
+   */
+  useCaptcha(secret: ISecret, verifyUrl: string): this {
+    this.addEnvironment('CAPTCHA_VERIFY_URL', verifyUrl);
+    this.addEnvironment('CAPTCHA_SECRET_ARN', secret.secretArn);
+    this.addToRolePolicy(
+      new PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secret.secretArn] }),
+    );
+    return this;
+  }
+
   /** The link key plus PUBLIC_BASE_URL: the function builds signed links into emails. */
   useLinks(secret: ISecret, publicBaseUrl: string): this {
     this.addEnvironment('PUBLIC_BASE_URL', publicBaseUrl);

@@ -194,7 +194,7 @@ describe('console in a browser', () => {
     expect(await page.locator('main img, main b, main script').count()).toBe(0);
     await page.screenshot({ path: join(shots, 'lead-revealed.png'), fullPage: true });
 
-    // The run's inputs too: masked again once hidden, and the raw name only as JSON text.
+    // The run: its inputs and outputs hold ids, never contact details (ids only in runs), revealed or not.
     await page.click('#reveal');
     const runLink = page.locator('a[href^="#/runs/ld-"]').first();
     await runLink.waitFor({ timeout: 15_000 });
@@ -202,7 +202,8 @@ describe('console in a browser', () => {
     await page.locator('svg.graph').waitFor();
     expect(await text()).not.toMatch(/ada\.xss|Lovelace/);
     await page.click('#reveal');
-    await page.locator('.details-panel pre.json', { hasText: email }).first().waitFor();
+    await page.locator('.details-panel pre.json', { hasText: leadIdFor(email) }).first().waitFor();
+    expect(await text()).not.toMatch(/ada\.xss|Lovelace|Evil/);
     expect(await page.locator('main img, main b, main script').count()).toBe(0);
     expect(dialogs).toEqual([]);
     await page.close();

@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
-import { runInput } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
 import { config } from '#test/fixtures/config.ts';
-import { aFormSubmission } from '#test/fixtures/leads.ts';
-import { type Harness, startHarness, type WaitInfo } from '#test/fixtures/workflow-harness.ts';
+import { type Harness, startHarness, submission, type WaitInfo } from '#test/fixtures/workflow-harness.ts';
 
 // Business time at 1,000×: a run waiting for a free rep looks again on its own every 3.6 s (60 min), so
 // the test shows the queue handing slots over as deals close, not the timer.
@@ -49,11 +46,8 @@ describe('a full sales team is a wait, never a failure', () => {
     const parked: WaitInfo[] = [];
     const closeOne: (() => void)[] = [];
     const runs = Array.from({ length: 5 }, (_, i) => {
-      const { lead } = parseLead(aFormSubmission({ email: `queue.${i}@acme-robotics.com` }), [
-        'demo-request',
-      ]);
-      const receivedAt = new Date();
-      return h.run(runInput(lead, receivedAt), executionNameFor(lead.id, 'demo-request', receivedAt), {
+      const { input, name } = submission({ email: `queue.${i}@acme-robotics.com` });
+      return h.run(input, name, {
         onWait: async (w) => {
           if (w.waitingFor === 'acceptance') {
             expect((await post(linkFor(w.dealId, 'accept'))).statusCode).toBe(200);

@@ -78,6 +78,17 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.leads.get(lead.id)).toMatchObject({ activeExecution: 'run-b', capturedAt: AT });
   });
 
+  it('keeps a run’s submission once (the first stands) and erases it with the lead', async () => {
+    expect(await s.submissions.put({ lead, receivedAt: AT }, 'run-a')).toBe(true);
+    const later = { lead: { ...lead, company: 'Changed Co' }, receivedAt: '2026-11-26T11:00:00.000Z' };
+    expect(await s.submissions.put(later, 'run-a')).toBe(false);
+    expect(await s.submissions.get(lead.id, 'run-a')).toEqual({ lead, receivedAt: AT });
+    expect(await s.submissions.get(lead.id, 'run-b')).toBeUndefined();
+    await s.leads.capture(lead, 'run-a', AT);
+    await s.leads.erase(lead.id);
+    expect(await s.submissions.get(lead.id, 'run-a')).toBeUndefined();
+  });
+
   it('moves a lead only as the stage machine allows, and counts leads by stage', async () => {
     await expect(s.leads.setStage(lead.id, 'nurturing', AT)).rejects.toBeInstanceOf(NotFoundError);
     await s.leads.capture(lead, 'run-a', AT);

@@ -19,7 +19,7 @@ import { keys } from '#functions/platform/keys.ts';
 import { runInput } from '#functions/steps/contracts.ts';
 import { majorOf } from '#local/template.ts';
 import { aFormSubmission } from '#test/fixtures/leads.ts';
-import { credentials, eventually, startTestStack } from '#test/fixtures/local-stack.ts';
+import { credentials, eventually, startTestStack, storesOf } from '#test/fixtures/local-stack.ts';
 
 let t: Awaited<ReturnType<typeof startTestStack>>;
 let sfn: SFNClient;
@@ -46,7 +46,10 @@ describe('local runtime: AWS SDK v3 clients work unchanged', () => {
   it('starts one run for two StartExecutions with one name, and refuses the name with another input', async () => {
     // A lead that parks at "Await rep acceptance", so the run is still RUNNING for the second call.
     const { lead } = parseLead(aFormSubmission({ email: 'twice@acme-robotics.com' }), ['demo-request']);
-    const input = JSON.stringify(runInput(lead, new Date()));
+    const receivedAt = new Date();
+    // As SubmitLead does: the submission in the table, the lead's id in the run's input.
+    await storesOf(t).submissions.put({ lead, receivedAt: receivedAt.toISOString() }, 'twice');
+    const input = JSON.stringify(runInput(lead.id, receivedAt));
     const cmd = new StartExecutionCommand({ stateMachineArn: t.stack.stateMachineArn, name: 'twice', input });
     const a = await sfn.send(cmd);
     const b = await sfn.send(cmd);
@@ -131,6 +134,7 @@ describe('local runtime end to end over HTTP', () => {
         title: 'CTO',
         companySize: '5000',
         country: 'US',
+        phone: '+1 555 0100 42',
         formType: 'demo-request',
         consent: 'on',
       }),
@@ -190,5 +194,18 @@ describe('local runtime end to end over HTTP', () => {
     expect(types[0]).toBe('ExecutionStarted');
     expect(types.at(-1)).toBe('ExecutionSucceeded');
     expect(history.events?.every((e, i) => e.id === i + 1 && e.timestamp instanceof Date)).toBe(true);
+
+    // Ids only in Step Functions: nothing personal in the run's input, output or any event of its history
+    // (the status-change event carries the same input and output), where an erase could not reach it.
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: execution.executionArn }));
+    const kept = JSON.stringify([described.input, described.output, history.events]);
+    for (const personal of [email, 'Grace', 'Hopper', 'Acme Robotics', '555 0100'])
+      expect(kept, personal).not.toContain(personal);
+    expect(JSON.parse(String(described.input))).toEqual({
+      lead: { id: leadId },
+      receivedAt: expect.any(String),
+      nurture: { cycle: 0, step: 0 },
+      wake: null,
+    });
   });
 });

@@ -1,11 +1,9 @@
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { executionNameFor, parseLead } from '#functions/lead/lead.ts';
-import { runInput } from '#functions/steps/contracts.ts';
 import { sesEventsOf } from '#local/ses-simulator.ts';
 import { aLambdaContext } from '#test/fixtures/lambda.ts';
 import { aFormSubmission } from '#test/fixtures/leads.ts';
-import { type Harness, startHarness } from '#test/fixtures/workflow-harness.ts';
+import { type Harness, startHarness, submission } from '#test/fixtures/workflow-harness.ts';
 
 // Each signal wakes a nurtured lead's parked wait at once (the synthesized definition, the real handlers):
 // a form, a tracked click, an unsubscribe, a bounce and a complaint, each arriving while the run waits
@@ -18,16 +16,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-const forms = ['demo-request', 'pricing', 'contact', 'content-download', 'webinar', 'newsletter'];
-function nurtured(email: string) {
-  const { lead } = parseLead(aFormSubmission({ email, formType: 'newsletter' }), forms);
-  const receivedAt = new Date();
-  return {
-    lead,
-    input: runInput(lead, receivedAt),
-    name: executionNameFor(lead.id, 'newsletter', receivedAt),
-  };
-}
+const _forms = ['demo-request', 'pricing', 'contact', 'content-download', 'webinar', 'newsletter'];
+const nurtured = (email: string) => submission({ email, formType: 'newsletter' });
 const stores = () => h.stores;
 const WAIT = 'Wait for a signal or the next send';
 const mailsTo = (to: string) => h.mails.filter((m) => m.to === to || m.to.endsWith(`<${to}>`));

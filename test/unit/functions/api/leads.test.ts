@@ -16,8 +16,9 @@ const runs = sfnRuns({
   client: { maxAttempts: 4, requestHandler: { requestTimeout: 2000, connectionTimeout: 1000 } },
 });
 // Limits high enough for every test here to post from one address (the limits have their own test).
+const stores = memoryStores();
 const handler = createHandler({
-  ...memoryStores(),
+  ...stores,
   runs,
   limits: memoryClientLimits({ perIpPerMinute: 10_000, perDomainPerHour: 10_000 }),
 });
@@ -48,8 +49,16 @@ describe('POST /leads', () => {
     const sent = calls[0]?.args[0].input;
     expect(sent?.name).toBe(executionNameFor(leadId, 'demo-request', new Date()));
     expect(sent?.stateMachineArn).toBe(process.env.STATE_MACHINE_ARN);
-    expect(JSON.parse(String(sent?.input)).lead).toMatchObject({
+    // Ids only in Step Functions: the run's input names the lead; its details wait in DynamoDB.
+    expect(JSON.parse(String(sent?.input))).toEqual({
+      lead: { id: leadId },
+      receivedAt: expect.any(String),
+      nurture: { cycle: 0, step: 0 },
+      wake: null,
+    });
+    expect((await stores.submissions.get(leadId, String(sent?.name)))?.lead).toMatchObject({
       id: leadId,
+      email: 'jordan.lee@acme-robotics.com',
       country: 'US',
       companySize: 1200,
     });
@@ -69,9 +78,9 @@ describe('POST /leads', () => {
       aLambdaContext(),
     );
     expect(res.statusCode).toBe(202);
-    expect(
-      JSON.parse(String(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input)).lead.email,
-    ).toBe('jordan.lee@acme-robotics.com');
+    const name = String(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name);
+    const leadId = leadIdFor('jordan.lee@acme-robotics.com');
+    expect((await stores.submissions.get(leadId, name))?.lead.email).toBe('jordan.lee@acme-robotics.com');
   });
 
   it('gives CORS headers to an allowed origin’s 400 too, so the form can show the field errors', async () => {

@@ -71,7 +71,7 @@ describe('Record failure, fed "Step Functions Execution Status Change"', () => {
         stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:lead-to-close',
         name,
         status,
-        input: JSON.stringify({ lead, receivedAt: AT }),
+        input: JSON.stringify({ lead: { id: lead.id }, receivedAt: AT }),
       },
       { time: AT },
     );
@@ -90,7 +90,8 @@ describe('Record failure, fed "Step Functions Execution Status Change"', () => {
     );
   });
 
-  it('captures a lead whose run failed before storing it, from the run’s input', async () => {
+  it('captures a lead whose run failed before storing it, from the submission kept for the run', async () => {
+    await db.submissions.put({ lead, receivedAt: AT }, name);
     expect(await recordFailureWith({ ...db, runs })(failed('FAILED'), aLambdaContext())).toEqual({
       recorded: true,
       released: false,

@@ -21,7 +21,7 @@ import { config } from '#test/fixtures/config.ts';
 import { aDeal } from '#test/fixtures/deals.ts';
 import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
 import { aLead } from '#test/fixtures/leads.ts';
-import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+import { captureInput, type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
 
 let db: MemoryStores;
 const runs = sfnRuns();
@@ -120,7 +120,7 @@ describe('recording milestones', () => {
 
   it('Capture run twice counts the lead once; Close deal replayed counts one win, an implied acceptance, no accepted → closed time', async () => {
     const hot = aLead({ formType: 'demo-request' });
-    const input = { lead: hot, receivedAt: at(D1, 9), executionName: 'run-1' };
+    const input = await captureInput(db, hot, 'run-1', at(D1, 9));
     await captureWith(db)(input, aLambdaContext());
     await captureWith(db)(input, aLambdaContext());
     const today = new Date().toISOString().slice(0, 10);
@@ -151,7 +151,7 @@ describe('recording milestones', () => {
 
   it('a recycled loss opens the next cycle at MQL; erasing the lead removes its markers', async () => {
     const lead = aLead({ formType: 'contact' });
-    await captureWith(db)({ lead, receivedAt: at(D1, 9), executionName: 'run-1' }, aLambdaContext());
+    await captureWith(db)(await captureInput(db, lead, 'run-1', at(D1, 9)), aLambdaContext());
     await db.leads.setStage(lead.id, 'sales-ready', at(D1, 10));
     await db.leads.setStage(lead.id, 'assigned', at(D1, 10));
     const deal = { leadId: lead.id, executionName: 'run-1', repId: 'rep-ava', attempt: 1, previousReps: [] };

@@ -7,7 +7,7 @@ import { createHandler as captureWith } from '#functions/steps/capture.ts';
 import { createHandler as closeWith } from '#functions/steps/close-deal.ts';
 import { aLambdaContext } from '#test/fixtures/lambda.ts';
 import { aLead } from '#test/fixtures/leads.ts';
-import { type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
+import { captureInput, type MemoryStores, memoryStores } from '#test/fixtures/memory-stores.ts';
 import { fakeRuns } from '#test/fixtures/runs.ts';
 
 const ses = mockClient(SESClient);
@@ -37,7 +37,7 @@ async function _nurturingLead(overrides = {}) {
 
 describe('Capture & score lead', () => {
   it('captures a new lead with its email claim and a form event, scores it and routes it', async () => {
-    const out = await captureWith(db)({ lead, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
+    const out = await captureWith(db)(await captureInput(db, lead, 'run-1', AT), aLambdaContext());
     expect(out).toMatchObject({ leadId: lead.id, route: 'nurture' });
     expect(await db.leads.get(lead.id)).toMatchObject({ stage: 'nurturing', activeExecution: 'run-1' });
     const events = await db.leads.listEvents(lead.id);
@@ -47,22 +47,34 @@ describe('Capture & score lead', () => {
 
   it('routes a demo request straight to sales', async () => {
     const hot = aLead({ formType: 'demo-request' });
-    const out = await captureWith(db)(
-      { lead: hot, receivedAt: AT, executionName: 'run-1' },
-      aLambdaContext(),
-    );
+    const out = await captureWith(db)(await captureInput(db, hot, 'run-1', AT), aLambdaContext());
     expect(out.route).toBe('sales-ready');
     expect((await db.leads.get(hot.id))?.stage).toBe('sales-ready');
   });
 
   it('merges into the lead’s active run instead of starting over', async () => {
-    await captureWith(db)({ lead, receivedAt: AT, executionName: 'run-1' }, aLambdaContext());
+    await captureWith(db)(await captureInput(db, lead, 'run-1', AT), aLambdaContext());
     const out = await captureWith(db)(
-      { lead, receivedAt: '2026-11-26T11:00:00.000Z', executionName: 'run-2' },
+      await captureInput(db, lead, 'run-2', '2026-11-26T11:00:00.000Z'),
       aLambdaContext(),
     );
     expect(out.route).toBe('merged');
     expect((await db.leads.get(lead.id))?.activeExecution).toBe('run-1');
+  });
+
+  it('reads the submission the run was started with: its input has only the lead’s id', async () => {
+    const input = await captureInput(db, lead, 'run-1', AT);
+    expect(JSON.stringify(input)).not.toContain(lead.email);
+    await captureWith(db)(input, aLambdaContext());
+    expect(await db.leads.get(lead.id)).toMatchObject({ email: lead.email, firstName: lead.firstName });
+    // Erased before capture (the submission went with the lead's items): nothing is stored, no one mailed.
+    const gone = aLead({ email: 'gone.before.capture@acme-robotics.com' });
+    const out = await captureWith(db)(
+      { lead: { id: gone.id }, receivedAt: AT, executionName: 'run-9' },
+      aLambdaContext(),
+    );
+    expect(out.route).toBe('merged');
+    expect(await db.leads.get(gone.id)).toBeUndefined();
   });
 
   it('rejects input that breaks the step contract', async () => {
