@@ -202,7 +202,10 @@ describe('console in a browser', () => {
     await page.locator('svg.graph').waitFor();
     expect(await text()).not.toMatch(/ada\.xss|Lovelace/);
     await page.click('#reveal');
-    await page.locator('.details-panel pre.json', { hasText: leadIdFor(email) }).first().waitFor();
+    await page
+      .locator('.details-panel pre.json', { hasText: leadIdFor(email) })
+      .first()
+      .waitFor();
     expect(await text()).not.toMatch(/ada\.xss|Lovelace|Evil/);
     expect(await page.locator('main img, main b, main script').count()).toBe(0);
     expect(dialogs).toEqual([]);
