@@ -13,8 +13,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { leadIdFor } from '../functions/lead/lead.ts';
+import { dynamoStores } from '../functions/stores.ts';
 import { buildApp } from '../infra/app.ts';
 import { loadConfig } from '../infra/load-config.ts';
 import { type ChildStack, startChildStack } from '../test/fixtures/local-stack-child.ts';
@@ -135,19 +137,18 @@ async function main(): Promise<number> {
     const postSecs = (performance.now() - t0) / 1000;
     clearInterval(progress);
     process.stderr.write('\n  waiting for every accepted lead’s run to be stored…\n');
-    // Every accepted lead stored by its run (the admin API answers 200), within 5 minutes.
-    const admin = async (leadId: string) =>
-      (
-        await fetch(`${stack.urls.api}/admin/leads/${leadId}`, {
-          headers: { authorization: `Bearer ${stack.adminToken}` },
-        })
-      ).status;
+    // Every accepted lead stored by its run (its lead item in the table), within 5 minutes.
+    const client = new DynamoDBClient({ endpoint: stack.urls.dynamodb, region: 'us-east-1', credentials });
+    const { leads } = dynamoStores(stack.tableName, client);
     const pending = new Set(accepted);
     const deadline = Date.now() + 300_000;
     while (pending.size && Date.now() < deadline) {
-      for (const id of [...pending].slice(0, 200)) if ((await admin(id)) === 200) pending.delete(id);
+      const ids = [...pending];
+      for (let k = 0; k < ids.length; k += 100)
+        for (const id of (await leads.getMany(ids.slice(k, k + 100))).keys()) pending.delete(id);
       if (pending.size) await sleep(1000);
     }
+    client.destroy();
     const executions = await executionsOf(stack);
     const runsPerLead = new Map<string, number>();
     for (const e of executions) {
