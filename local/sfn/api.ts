@@ -64,7 +64,7 @@ export class LocalStepFunctions {
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
 
-  /** The execution a live task token belongs to, if any. */
+  /** The execution a task token was issued to (live or over), if this process issued it. */
   executionOfToken(token: string): string | undefined {
     return this.tokens.executionOf(token);
   }

@@ -15,6 +15,9 @@ export interface TokenTaskInput {
   Payload?: { taskToken?: string };
 }
 
+/** How many issued tokens are remembered for IAM (about 30 MB at most). */
+const ISSUED_MAX = 200_000;
+
 const taskError = (name: string, message: string) => Object.assign(new Error(message), { name });
 
 /**
@@ -23,6 +26,12 @@ const taskError = (name: string, message: string) => Object.assign(new Error(mes
  */
 export class TaskTokens {
   private readonly waiters = new Map<string, Waiter>();
+  /**
+   * Every token this process issued and its execution, live or not: AWS authorizes a callback against the
+   * state machine its token names even when the task is over (and then answers TaskTimedOut or
+   * TaskDoesNotExist), so a late SendTask* is not an AccessDenied. The oldest are forgotten past ISSUED_MAX.
+   */
+  private readonly issued = new Map<string, string>();
 
   constructor(
     private readonly store: ExecutionStore,
@@ -34,13 +43,15 @@ export class TaskTokens {
     const output = new Promise<unknown>((resolve, reject) => {
       this.waiters.set(token, { resolve, reject, executionArn });
     });
+    this.issued.set(token, executionArn);
+    if (this.issued.size > ISSUED_MAX) this.issued.delete(this.issued.keys().next().value ?? '');
     output.catch(() => undefined);
     return output;
   }
 
-  /** The execution a live token belongs to (IAM authorizes its callbacks against that state machine). */
+  /** The execution a token was issued to, live or over (IAM authorizes its callbacks against that state machine). */
   executionOf(token: string): string | undefined {
-    return this.waiters.get(token)?.executionArn;
+    return this.waiters.get(token)?.executionArn ?? this.issued.get(token);
   }
 
   /** Throws TaskDoesNotExist unless the token is live. */

@@ -252,6 +252,10 @@ describe('local Step Functions engine: where aws-local-stepfunctions differs fro
     expect(types).toContain('TaskTimedOut');
     await expect(sfn.expireTask({ taskToken: tokens[0] })).rejects.toThrow(/Task Does Not Exist/);
     await expect(sfn.sendTaskSuccess({ taskToken: tokens[0], output: '{}' })).rejects.toThrow(SfnError);
+    // IAM still knows whose token it was: a late callback is authorized against its state machine and
+    // answered TaskTimedOut/TaskDoesNotExist, as in AWS, not AccessDenied on `*`.
+    expect(sfn.executionOfToken(String(tokens[0]))).toBe(executionArn);
+    expect(sfn.executionOfToken('never-issued')).toBeUndefined();
   });
 
   it('is idempotent on the execution name for the same input, and refuses another input', async () => {
