@@ -18,6 +18,8 @@ describe('npm run test:clock', () => {
       'test/integration',
       '--exclude',
       'test/integration/local-iam*.test.ts',
+      '--exclude',
+      'test/reliability/faults.test.ts',
     ]);
     expect(env.TZ).toBe('UTC');
     // --all: the whole suite, nothing left out.
