@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
-import type { Table } from '../platform/table.ts';
+import { countUp, type Table } from '../platform/table.ts';
 
 /** config/app.json's `api.perClient`. */
 export interface PerClientLimits {
@@ -48,19 +47,9 @@ export type ClientLimits = ReturnType<typeof clientLimits>;
 /** A source address as the counters key it: never stored as such. */
 const hashOf = (ip: string) => createHash('sha256').update(`handoff-client:${ip}`).digest('hex').slice(0, 24);
 
-export function dynamoWindowCounters({ doc, name: TableName }: Table): WindowCounters {
+export function dynamoWindowCounters(table: Table): WindowCounters {
   return {
-    async add(client, windowStart, expiresAt) {
-      const { Attributes } = await doc.send(
-        new UpdateCommand({
-          TableName,
-          Key: keys.clientWindow(client, windowStart),
-          UpdateExpression: 'ADD forms :one SET expiresAt = if_not_exists(expiresAt, :expires)',
-          ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return Number(Attributes?.forms ?? 1);
-    },
+    add: (client, windowStart, expiresAt) =>
+      countUp(table, keys.clientWindow(client, windowStart), 'forms', expiresAt),
   };
 }

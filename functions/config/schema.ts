@@ -1,3 +1,6 @@
+// The schemas of config/*.json, one per file, with the messages `cdk synth` shows. Over 300 lines because
+// it is every field a marketer or sales op sets, each with its bounds and message, in one place the docs
+// (docs/configuration.md) follow; split by file it would scatter the shared helpers (intIn, domain, …).
 import * as z from 'zod/mini';
 import { isTimeZone } from '../platform/time-zone.ts';
 import { linkLifetimeProblems } from './link-lifetimes.ts';

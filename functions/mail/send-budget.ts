@@ -1,6 +1,5 @@
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
-import type { Table } from '../platform/table.ts';
+import { countUp, type Table } from '../platform/table.ts';
 
 /** The account's SES quota, as GetSendQuota answers (Max24HourSend -1: unlimited). */
 export interface SendQuota {
@@ -47,19 +46,8 @@ export type SendBudget = ReturnType<typeof sendBudget>;
 /** A counter item is kept this long after its second (the table's TTL deletes it). */
 const COUNTER_SECONDS = 3_600;
 
-export function dynamoSendCounters({ doc, name: TableName }: Table): SendCounters {
+export function dynamoSendCounters(table: Table): SendCounters {
   return {
-    async add(second) {
-      const { Attributes } = await doc.send(
-        new UpdateCommand({
-          TableName,
-          Key: keys.sendBudgetSecond(second),
-          UpdateExpression: 'ADD wanted :one SET expiresAt = if_not_exists(expiresAt, :expires)',
-          ExpressionAttributeValues: { ':one': 1, ':expires': second + COUNTER_SECONDS },
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      return Number(Attributes?.wanted ?? 1);
-    },
+    add: (second) => countUp(table, keys.sendBudgetSecond(second), 'wanted', second + COUNTER_SECONDS),
   };
 }

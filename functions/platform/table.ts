@@ -6,6 +6,7 @@ import {
   paginateQuery,
   type QueryCommandInput,
   type QueryCommandOutput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { requireEnv } from './env.ts';
 import { TransientError } from './step.ts';
@@ -136,4 +137,28 @@ let app: Table | undefined;
 export function appTable(): Table {
   app ??= tableOf(requireEnv('TABLE_NAME'));
   return app;
+}
+
+/**
+ * Adds one to the counter `attribute` of the item at `key` (created if missing, with `expiresAt` for the
+ * table's TTL on its first write) and returns the new count: an unconditional ADD, so concurrent callers
+ * each get their own number.
+ */
+export async function countUp(
+  { doc, name: TableName }: Table,
+  key: Key,
+  attribute: string,
+  expiresAt: number,
+): Promise<number> {
+  const { Attributes } = await doc.send(
+    new UpdateCommand({
+      TableName,
+      Key: key,
+      UpdateExpression: 'ADD #n :one SET expiresAt = if_not_exists(expiresAt, :expires)',
+      ExpressionAttributeNames: { '#n': attribute },
+      ExpressionAttributeValues: { ':one': 1, ':expires': expiresAt },
+      ReturnValues: 'UPDATED_NEW',
+    }),
+  );
+  return Number(Attributes?.[attribute] ?? 1);
 }
