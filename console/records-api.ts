@@ -131,7 +131,8 @@ export class RecordsApi {
 
   async deliverability() {
     const state = await evaluateBreaker(this.stores.deliverability, this.now());
-    return { ...state, limits: config.app.deliverability, checkedAt: this.now().toISOString() };
+    const firstContact = await evaluateBreaker(this.stores.firstContact, this.now());
+    return { ...state, firstContact, limits: config.app.deliverability, checkedAt: this.now().toISOString() };
   }
 
   /** The funnel for `from`..`to` (UTC days, default the last 30), optionally broken down `by` a dimension. */

@@ -6,6 +6,7 @@ import { type DealStore, dynamoDeals } from './deal/deal-store.ts';
 import { dynamoReps, type RepStore } from './deal/rep-store.ts';
 import { type DeliverabilityStore, dynamoDeliverability } from './deliverability/deliverability-store.ts';
 import { dynamoFunnel, type FunnelStore } from './funnel/funnel-store.ts';
+import { type ConfirmationStore, dynamoConfirmations } from './lead/confirmation-store.ts';
 import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './lead/lead-store.ts';
 import { dynamoSignals, type SignalStore } from './lead/signal-store.ts';
 import { dynamoSubmissions, type SubmissionStore } from './lead/submission-store.ts';
@@ -22,6 +23,7 @@ export type {
   DeliveryEvent,
 } from './deliverability/deliverability-store.ts';
 export type { FunnelCounter, FunnelMarker, FunnelStore } from './funnel/funnel-store.ts';
+export type { Confirmation, ConfirmationStore } from './lead/confirmation-store.ts';
 export type { LeadRecord, LeadStore, TimelineEvent } from './lead/lead-store.ts';
 export type { Signal, SignalStore } from './lead/signal-store.ts';
 export type { Submission, SubmissionStore } from './lead/submission-store.ts';
@@ -36,7 +38,11 @@ export interface Stores {
   sends: SendStore;
   signals: SignalStore;
   submissions: SubmissionStore;
+  /** The `known` stream's counters and breaker: every email but first contacts. */
   deliverability: DeliverabilityStore;
+  /** The `first-contact` stream's: confirmations, and with opt-in off the answers to forms. */
+  firstContact: DeliverabilityStore;
+  confirmations: ConfirmationStore;
   funnel: FunnelStore;
 }
 
@@ -52,6 +58,8 @@ export function dynamoStores(tableName: string, client?: DynamoDBClient, options
     signals: dynamoSignals(table),
     submissions: dynamoSubmissions(table, options),
     deliverability: dynamoDeliverability(table),
+    firstContact: dynamoDeliverability(table, 'first-contact'),
+    confirmations: dynamoConfirmations(table, options),
     funnel: dynamoFunnel(table, options),
   };
 }

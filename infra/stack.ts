@@ -35,6 +35,7 @@ export const ENTRIES = {
   SubmitLead: 'api/leads.ts',
   RepAction: 'api/rep-action.ts',
   Unsubscribe: 'api/unsubscribe.ts',
+  ConfirmEmail: 'api/confirm.ts',
   TrackClick: 'api/click.ts',
   AdminRead: 'api/admin.ts',
   AdminWrite: 'api/admin-write.ts',
@@ -124,8 +125,14 @@ export class HandoffStack extends Stack {
       capacityRecheck: Duration.minutes(config.reps.sla.capacityRecheckMinutes),
       continueAfter: CONTINUE_AFTER,
       maxReassignments: config.reps.sla.maxReassignments,
-      // The longest delay between emails, plus the days to the lead's next business hours.
-      longestNurtureWait: Duration.days(Math.max(0, ...config.nurture.steps.map((x) => x.delayDays)) + 4),
+      // The longest delay between emails, plus the days to the lead's next business hours (or the double
+      // opt-in's wait for the click, when that is longer).
+      longestNurtureWait: Duration.days(
+        Math.max(
+          Math.max(0, ...config.nurture.steps.map((x) => x.delayDays)) + 4,
+          config.nurture.doubleOptIn.confirmWithinDays,
+        ),
+      ),
     });
     const sm = workflow.stateMachine;
     // Steps that resume their own run (a rep faster than the wait, an assignment made at once) or wake a
@@ -224,6 +231,11 @@ export class HandoffStack extends Stack {
       .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
       .useLinkKey(linkKey)
       .resumesRunsOf(sm);
+    // Double opt-in: the click that confirms an address wakes its run (config/nurture.json doubleOptIn).
+    const confirmEmail = fn('ConfirmEmail', 'Double opt-in confirmation page')
+      .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
+      .useLinkKey(linkKey)
+      .resumesRunsOf(sm);
     const click = fn('TrackClick', 'Click tracking redirect')
       .useTable(data, ['PutItem', 'UpdateItem'])
       .useLinkKey(linkKey)
@@ -238,6 +250,7 @@ export class HandoffStack extends Stack {
     api.route('/leads', [HttpMethod.POST, HttpMethod.OPTIONS], leads, { budget: 'forms' });
     api.route('/deals/action', [HttpMethod.GET, HttpMethod.POST], repAction, { budget: 'links' });
     api.route('/unsubscribe', [HttpMethod.GET, HttpMethod.POST], unsubscribe, { budget: 'links' });
+    api.route('/confirm', [HttpMethod.GET, HttpMethod.POST], confirmEmail, { budget: 'links' });
     api.route('/c', [HttpMethod.GET], click, { budget: 'links' });
     api.route('/admin/leads/{leadId}', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
     api.route('/admin/deals/{dealId}', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });

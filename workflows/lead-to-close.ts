@@ -114,6 +114,7 @@ function nurtureLoop(scope: Construct, s: LeadStates) {
         Condition.stringEquals('$.nurture.next', 'not-emailable' satisfies Nurture['next']),
         s.notEmailable,
       )
+      .when(Condition.stringEquals('$.nurture.next', 'unconfirmed' satisfies Nurture['next']), s.notConfirmed)
       .otherwise(s.nurtured),
   );
 }

@@ -94,6 +94,9 @@ export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
     comment: 'The lead marked an email as spam: suppressed.',
   });
   const notEmailable = new Succeed(scope, 'Not emailable (no marketing consent)');
+  const notConfirmed = new Succeed(scope, 'Not confirmed (double opt-in)', {
+    comment: 'The confirmation link was not clicked in time: nothing more is sent.',
+  });
   const nurtured = new Succeed(scope, 'Nurtured (stays a marketing lead)');
 
   /** Assign / Reassign: resumes at once, or waits in the team's queue (capacityWait). */
@@ -184,6 +187,7 @@ export function leadStates(scope: Construct, props: LeadToCloseWorkflowProps) {
     bounced,
     complained,
     notEmailable,
+    notConfirmed,
     nurtured,
     assign,
     reassign,

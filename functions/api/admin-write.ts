@@ -10,7 +10,7 @@ import { dynamoDeliverability } from '#functions/deliverability/deliverability-s
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { requireEnv } from '#functions/platform/env.ts';
-import { NotFoundError } from '#functions/platform/errors.ts';
+import { NotFoundError, ValidationError } from '#functions/platform/errors.ts';
 import {
   errorAnswers,
   type HttpEvent,
@@ -29,7 +29,8 @@ import type { Stores } from '#functions/stores.ts';
  *   DELETE /admin/leads/{leadId}          erase a lead (GDPR): stop its run, free its rep, delete its items,
  *                                         keep only a hash of the address in suppression (never mailed again)
  *   POST   /admin/deliverability/reset    close the deliverability breaker and restart its window: nurture
- *                                         sends resume (paused runs look again within the hour)
+ *                                         sends resume (paused runs look again within the hour);
+ *                                         `?stream=first-contact` resets the first contacts' breaker instead
  */
 export const createHandler = ({
   leads,
@@ -37,19 +38,26 @@ export const createHandler = ({
   reps,
   suppression,
   deliverability,
+  firstContact,
   runs,
-}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression' | 'deliverability'> & { runs: Runs }) => {
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'suppression' | 'deliverability' | 'firstContact'> & {
+  runs: Runs;
+}) => {
   const routes: Route<HttpEvent, HttpResult>[] = [
     {
       method: 'POST',
       path: '/admin/deliverability/reset',
-      handler: async () => {
+      handler: async ({ queryStringParameters }: HttpEvent) => {
+        const which = queryStringParameters?.stream ?? 'known';
+        if (which !== 'known' && which !== 'first-contact')
+          throw new ValidationError({ stream: ['must be known or first-contact'] });
+        const breaker = which === 'known' ? deliverability : firstContact;
         // The window restarts too: the counts that tripped the breaker would trip it again on the next
         // event. Window first: an event evaluated in between then finds nothing to trip on.
-        await deliverability.restartWindow(new Date());
-        const reset = await deliverability.reset();
-        logger.warn('deliverability breaker reset by an admin', { wasTripped: reset });
-        return json(200, { reset, state: await deliverability.state() });
+        await breaker.restartWindow(new Date());
+        const reset = await breaker.reset();
+        logger.warn('deliverability breaker reset by an admin', { stream: which, wasTripped: reset });
+        return json(200, { stream: which, reset, state: await breaker.state() });
       },
     },
     {
@@ -99,5 +107,6 @@ export const handler = createHandler({
   reps: dynamoReps(table),
   suppression: dynamoSuppression(table),
   deliverability: dynamoDeliverability(table),
+  firstContact: dynamoDeliverability(table, 'first-contact'),
   runs: sfnRuns({ stateMachineArn: requireEnv('STATE_MACHINE_ARN') }),
 });

@@ -25,7 +25,8 @@ import type { Stores } from '#functions/stores.ts';
  * Admin reads (IAM-authorized on the API in AWS):
  *   GET /admin/leads/{leadId}     the lead with its score reasons and timeline
  *   GET /admin/deals/{dealId}     the deal (without its task token)
- *   GET /admin/deliverability     the breaker (tripped or not, why) and the rolling rates against their limits
+ *   GET /admin/deliverability     the breaker (tripped or not, why) and the rolling rates against their limits;
+ *                                 `firstContact`: the same for first contacts (confirmations, answers to forms)
  *   GET /admin/funnel?from&to&by  counts by stage, conversion, medians, revenue and lost reasons for the UTC
  *                                 days from..to (default: the last 30), optionally by a dimension
  *   GET /admin/scoring-feedback?from&to  won / lost / no-response rates by grade, score band and scoring
@@ -35,8 +36,9 @@ export const createHandler = ({
   leads,
   deals,
   deliverability,
+  firstContact,
   funnel,
-}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'funnel'>) => {
+}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'firstContact' | 'funnel'>) => {
   const routes: Route<HttpEvent, HttpResult>[] = [
     {
       method: 'GET',
@@ -66,7 +68,9 @@ export const createHandler = ({
       path: '/admin/deliverability',
       handler: async () => {
         const state = await evaluateBreaker(deliverability, new Date());
-        return json(200, { ...state, limits: config.app.deliverability });
+        // First contacts (functions/mail/emails.ts, MailStream) have their own breaker.
+        const first = await evaluateBreaker(firstContact, new Date());
+        return json(200, { ...state, firstContact: first, limits: config.app.deliverability });
       },
     },
     {
@@ -98,5 +102,6 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
   deliverability: dynamoDeliverability(table),
+  firstContact: dynamoDeliverability(table, 'first-contact'),
   funnel: dynamoFunnel(table, leadRetention),
 });

@@ -131,6 +131,15 @@ export const nurtureSchema = z.object({
     }),
     { openingSpreadMinutes: 120, retryMinutes: 5, quotaRecheckMinutes: 60 },
   ),
+  /**
+   * Double opt-in (docs/architecture.md, "Double opt-in"), off by default: a consenting lead's first email
+   * is a confirmation with a signed link, and nurture starts only once it is clicked. A lead that does not
+   * confirm within `confirmWithinDays` gets nothing more and its run ends "Not confirmed".
+   */
+  doubleOptIn: z._default(z.object({ enabled: z.boolean(), confirmWithinDays: intIn(1, 30) }), {
+    enabled: false,
+    confirmWithinDays: 7,
+  }),
 });
 
 export const repSchema = z.object({

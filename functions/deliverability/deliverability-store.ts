@@ -2,6 +2,15 @@ import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/l
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, type Table } from '../platform/table.ts';
 
+/**
+ * The streams whose SES events are counted apart, each with its own breaker: `first-contact` (the first
+ * email to an address nobody has vouched for: a double opt-in confirmation, or with opt-in off the answer
+ * to a form) and `known` (everything else). Junk addresses bounce on first contact, so a flood of them
+ * pauses first contacts only, never mail to leads who already take it.
+ */
+export const DELIVERY_STREAMS = ['known', 'first-contact'] as const;
+export type DeliveryStream = (typeof DELIVERY_STREAMS)[number];
+
 export type DeliveryEvent = 'sent' | 'delivered' | 'bounced' | 'complained' | 'transient';
 export type DeliveryCounts = Record<DeliveryEvent, number>;
 
@@ -75,8 +84,13 @@ export const hourOf = (d: Date) => d.toISOString().slice(0, 13);
 export const hoursBack = (hours: number, now: Date) =>
   Array.from({ length: hours }, (_, i) => hourOf(new Date(now.getTime() - i * 3_600_000)));
 
-export function dynamoDeliverability(table: Table): DeliverabilityStore {
+/** The stream's counters and breaker; `known` keeps the keys it had before streams were counted apart. */
+export function dynamoDeliverability(table: Table, stream: DeliveryStream = 'known'): DeliverabilityStore {
   const { doc, name: TableName } = table;
+  const key = stream === 'known' ? '' : stream;
+  const hourKey = (hour: string) => keys.deliverabilityHour(hour, key);
+  const stateKey = keys.deliverabilityState(key);
+  const windowStartKey = keys.deliverabilityWindowStart(key);
   return {
     async count(event, at, eventId) {
       if (eventId) {
@@ -97,7 +111,7 @@ export function dynamoDeliverability(table: Table): DeliverabilityStore {
       await doc.send(
         new UpdateCommand({
           TableName,
-          Key: keys.deliverabilityHour(hourOf(at)),
+          Key: hourKey(hourOf(at)),
           UpdateExpression: 'ADD #e :one SET expiresAt = if_not_exists(expiresAt, :ttl)',
           ExpressionAttributeNames: { '#e': event },
           // Counters are kept a week: the window is at most a day.
@@ -107,11 +121,8 @@ export function dynamoDeliverability(table: Table): DeliverabilityStore {
       return true;
     },
     async window(hours, now) {
-      const items = await batchGet(table, [
-        ...hoursBack(hours, now).map(keys.deliverabilityHour),
-        keys.deliverabilityWindowStart,
-      ]);
-      const startItem = items.find((i) => i.sk === keys.deliverabilityWindowStart.sk);
+      const items = await batchGet(table, [...hoursBack(hours, now).map(hourKey), windowStartKey]);
+      const startItem = items.find((i) => i.sk === windowStartKey.sk);
       const byHour = new Map(
         items.filter((i) => i !== startItem).map((i) => [String(i.sk).slice(5), countsOf(i)] as const),
       );
@@ -123,19 +134,17 @@ export function dynamoDeliverability(table: Table): DeliverabilityStore {
     async restartWindow(now) {
       const hour = hourOf(now);
       const { Item } = await doc.send(
-        new GetCommand({ TableName, Key: keys.deliverabilityHour(hour), ConsistentRead: true }),
+        new GetCommand({ TableName, Key: hourKey(hour), ConsistentRead: true }),
       );
       await doc.send(
         new PutCommand({
           TableName,
-          Item: { ...keys.deliverabilityWindowStart, hour, baseline: countsOf(Item), at: now.toISOString() },
+          Item: { ...windowStartKey, hour, baseline: countsOf(Item), at: now.toISOString() },
         }),
       );
     },
     async state() {
-      const { Item } = await doc.send(
-        new GetCommand({ TableName, Key: keys.deliverabilityState, ConsistentRead: true }),
-      );
+      const { Item } = await doc.send(new GetCommand({ TableName, Key: stateKey, ConsistentRead: true }));
       return Item ? { tripped: true, reason: String(Item.reason), at: String(Item.at) } : { tripped: false };
     },
     async trip(reason, at) {
@@ -143,7 +152,7 @@ export function dynamoDeliverability(table: Table): DeliverabilityStore {
         doc.send(
           new PutCommand({
             TableName,
-            Item: { ...keys.deliverabilityState, reason, at },
+            Item: { ...stateKey, reason, at },
             ConditionExpression: 'attribute_not_exists(pk)',
           }),
         ),
@@ -154,7 +163,7 @@ export function dynamoDeliverability(table: Table): DeliverabilityStore {
         doc.send(
           new DeleteCommand({
             TableName,
-            Key: keys.deliverabilityState,
+            Key: stateKey,
             ConditionExpression: 'attribute_exists(pk)',
           }),
         ),

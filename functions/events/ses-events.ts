@@ -18,16 +18,22 @@ import type { DeliveryEvent, Stores } from '#functions/stores.ts';
  * SES events of the configuration set (EventBridge): every send is counted (the breaker's denominator; a
  * delivery, should one arrive, too: the rule no longer matches them); a permanent bounce or a complaint suppresses the address for good, goes on the lead's
  * timeline and wakes the lead's run, which then ends as Bounced or Complained; a transient bounce is only
- * counted. Each bounce or complaint re-evaluates the deliverability breaker.
+ * counted. Each bounce or complaint re-evaluates the deliverability breaker of the email's stream: first
+ * contacts (tag `stream=first-contact`) are counted apart, so junk addresses pause first contacts only.
  */
 export const createHandler = ({
   leads,
   suppression,
   signals,
   deliverability,
+  firstContact,
   runs,
-}: Pick<Stores, 'leads' | 'suppression' | 'signals' | 'deliverability'> & { runs: TaskRuns }) =>
+}: Pick<Stores, 'leads' | 'suppression' | 'signals' | 'deliverability' | 'firstContact'> & {
+  runs: TaskRuns;
+}) =>
   eventHandler(sesEvent, async ({ id, detail, time }) => {
+    // Each stream is counted apart, with its own breaker (functions/mail/emails.ts, MailStream).
+    const stream = detail.mail.tags?.stream?.[0] === 'first-contact' ? firstContact : deliverability;
     const at = time ?? new Date().toISOString();
     const now = new Date(at);
     const kind = detail.eventType;
@@ -46,7 +52,7 @@ export const createHandler = ({
               : undefined;
     if (!counted) return { counted: 'ignored', suppressed: 0, woken: 0, tripped: false };
     // A redelivered event (same EventBridge id) is not counted again; what follows is idempotent anyway.
-    await deliverability.count(counted, now, id);
+    await stream.count(counted, now, id);
     if (counted !== 'bounced' && counted !== 'complained')
       return { counted, suppressed: 0, woken: 0, tripped: false };
 
@@ -67,7 +73,7 @@ export const createHandler = ({
     }
     metrics.addMetric(counted === 'bounced' ? 'Bounces' : 'Complaints', 'Count', recipients.length);
     // Events only trip the breaker; Nurture, which pauses on it, closes it when the rates recover.
-    const { tripped } = await updateBreaker(deliverability, now, { close: false });
+    const { tripped } = await updateBreaker(stream, now, { close: false });
     logger.info('ses event', { kind, recipients: recipients.length, woken, tripped });
     return { counted, suppressed: recipients.length, woken, tripped };
   });
@@ -79,5 +85,6 @@ export const handler = createHandler({
   suppression: dynamoSuppression(table),
   signals: dynamoSignals(table),
   deliverability: dynamoDeliverability(table),
+  firstContact: dynamoDeliverability(table, 'first-contact'),
   runs: sfnRuns(),
 });

@@ -79,7 +79,9 @@ export type NurtureNext =
   | 'unsubscribed'
   | 'bounced'
   | 'complained'
-  | 'not-emailable';
+  | 'not-emailable'
+  /** Double opt-in: the confirmation link was not clicked in time; nothing more is sent. */
+  | 'unconfirmed';
 
 const AFTER_NURTURE: Record<NurtureNext, LeadStage> = {
   wait: 'nurturing',
@@ -89,6 +91,8 @@ const AFTER_NURTURE: Record<NurtureNext, LeadStage> = {
   bounced: 'bounced',
   complained: 'complained',
   'not-emailable': 'not-emailable',
+  // No confirmed consent: as not emailable as a lead that gave none (a new form starts a new round).
+  unconfirmed: 'not-emailable',
 };
 
 /** Every nurture decision but `wait`: how a nurture sequence ends (handing the lead to sales included). */

@@ -9,7 +9,15 @@ export interface NurtureState {
   step: number;
   /** When the next email (or the end of the sequence) is due; absent: at once (in business hours). */
   nextSendAt?: string;
+  /** Double opt-in: this run's confirmation email went, and the run waits for the click until then. */
+  confirmBy?: string;
 }
+
+/**
+ * Double opt-in as the nurture step sees it: `off` (not required), `confirmed` (the lead clicked, in this
+ * run or any before) or `unconfirmed` (nothing but the confirmation email may go).
+ */
+export type OptIn = 'off' | 'confirmed' | 'unconfirmed';
 
 export interface NurtureFacts {
   now: Date;
@@ -20,7 +28,9 @@ export interface NurtureFacts {
   dueByTimer: boolean;
   suppressed: SuppressionReason | undefined;
   consent: boolean;
+  optIn: OptIn;
   route: Route;
+  /** The breaker of the stream the next email belongs to (firstContactOf) has paused sending. */
   breakerTripped: boolean;
   /** The first business-hours moment at or after now, in the lead's time zone. */
   firstSlot: Date;
@@ -34,10 +44,33 @@ export interface NurtureFacts {
 /** The first email of the first cycle: what the person who sent the form asked for. */
 export const answersForm = (s: NurtureState) => s.cycle === 0 && s.step === 0;
 
+/**
+ * Whether the next email is a first contact (counted in the `first-contact` stream, functions/mail/emails.ts
+ * MailStream): the confirmation of an unconfirmed lead, or with opt-in off the answer to the form.
+ */
+export const firstContactOf = (optIn: OptIn, s: NurtureState) =>
+  optIn === 'unconfirmed' || (optIn === 'off' && answersForm(s));
+
+/**
+ * The state once the lead has confirmed: the confirmation wait is over, and the sequence starts at once
+ * (its first email answers the form, at any hour).
+ */
+export function afterConfirmation(s: NurtureState, optIn: OptIn): NurtureState {
+  if (optIn !== 'confirmed' || s.confirmBy === undefined) return s;
+  const { confirmBy: _, nextSendAt: __, ...rest } = s;
+  return rest;
+}
+
 export type NurtureDecision =
   | { action: 'end'; next: Exclude<NurtureNext, 'wait' | 'sales-ready'> }
   | { action: 'sales-ready' }
-  | { action: 'wait'; until: Date; why: 'not due' | 'business hours' | 'sending paused' }
+  | {
+      action: 'wait';
+      until: Date;
+      why: 'not due' | 'business hours' | 'sending paused' | 'awaiting confirmation';
+    }
+  /** Double opt-in: send the confirmation email (once per round) and wait for the click. */
+  | { action: 'confirm' }
   | { action: 'send' };
 
 const SUPPRESSED_NEXT: Record<SuppressionReason, 'unsubscribed' | 'bounced' | 'complained'> = {
@@ -77,6 +110,7 @@ export function decideNurture(f: NurtureFacts): NurtureDecision {
   if (f.suppressed) return { action: 'end', next: SUPPRESSED_NEXT[f.suppressed] };
   if (!f.consent) return { action: 'end', next: 'not-emailable' };
   if (f.route === 'sales-ready') return { action: 'sales-ready' };
+  if (f.optIn === 'unconfirmed') return confirmationDecision(f);
   const dueAt = f.state.nextSendAt ? Date.parse(f.state.nextSendAt) : undefined;
   const due = f.dueByTimer || dueAt === undefined || f.now.getTime() >= dueAt;
   if (!due) return { action: 'wait', until: new Date(dueAt as number), why: 'not due' };
@@ -92,4 +126,20 @@ export function decideNurture(f: NurtureFacts): NurtureDecision {
     return { action: 'wait', until: f.firstSlot, why: 'business hours' };
   }
   return { action: 'send' };
+}
+
+/**
+ * An unconfirmed lead (double opt-in): one confirmation email, then the wait for its click; no click by the
+ * end of the wait ends the run (Not confirmed). The email answers the form, so it goes at any hour, unless
+ * the first-contact breaker has paused first contacts.
+ */
+function confirmationDecision(f: NurtureFacts): NurtureDecision {
+  const { confirmBy } = f.state;
+  if (confirmBy === undefined) {
+    if (f.breakerTripped) return { action: 'wait', until: f.pausedSlot, why: 'sending paused' };
+    return { action: 'confirm' };
+  }
+  const until = Date.parse(confirmBy);
+  if (f.dueByTimer || f.now.getTime() >= until) return { action: 'end', next: 'unconfirmed' };
+  return { action: 'wait', until: new Date(until), why: 'awaiting confirmation' };
 }

@@ -3,7 +3,7 @@ import { keys } from '../platform/keys.ts';
 import { conditional, type Table, unlessConditionFails } from '../platform/table.ts';
 
 /** What wakes a nurtured lead's run at once: the lead did something, or their address went bad. */
-export type Signal = 'form' | 'click' | 'unsubscribe' | 'bounce' | 'complaint';
+export type Signal = 'form' | 'click' | 'unsubscribe' | 'bounce' | 'complaint' | 'confirm';
 
 /**
  * The nurture wait's task token, parked on the lead item, and signals that arrive while no token is

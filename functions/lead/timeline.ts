@@ -68,6 +68,9 @@ export const timelineEventSchema = z.discriminatedUnion('type', [
     step: count,
     until: z.iso.datetime(),
   }),
+  /** Double opt-in: the confirmation email of round `round` went (or a later form joined it), valid `until`. */
+  event('confirmation-sent', { round: count, until: z.iso.datetime() }),
+  event('confirmed', {}),
   event('email-click', { host: z.string(), path: z.string() }),
   event('unsubscribed', { how: z.enum(['one-click', 'page']) }),
   event('bounced', fromSes),
@@ -171,6 +174,8 @@ export const timeline = {
   },
   emailed: (at: string, sent: DataOf<'emailed'>) => of('emailed', at, sent),
   sendDeferred: (at: string, deferred: DataOf<'send-deferred'>) => of('send-deferred', at, deferred),
+  confirmationSent: (at: string, round: DataOf<'confirmation-sent'>) => of('confirmation-sent', at, round),
+  confirmed: (at: string) => of('confirmed', at, {}),
   /** Stamped to the minute: one event per lead, destination and minute, however often the link is hit. */
   emailClick(url: URL, now: Date) {
     const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;

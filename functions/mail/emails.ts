@@ -52,13 +52,54 @@ export function reminderSettingUrl(repId: string, action: ReminderLinkAction, ct
   return `${ctx.baseUrl}/deals/action?t=${signLink(claims, ctx.key)}`;
 }
 
+/** The double opt-in link: lives exactly as long as the confirmation wait (`until`, epoch seconds). */
+export function confirmUrl(leadId: string, until: number, ctx: LinkContext): string {
+  const token = signLink({ action: 'confirm', subject: leadId, audience: 'lead', exp: until }, ctx.key);
+  return `${ctx.baseUrl}/confirm?t=${token}`;
+}
+
+/**
+ * The stream an email's SES events are counted in (functions/deliverability/breaker.ts): `first-contact`
+ * for the first email to an address nobody has vouched for (a double opt-in confirmation; with opt-in off,
+ * the answer to a form), `known` for the rest. Junk addresses bounce on first contact, so their bounces
+ * pause first contacts only, never mail to leads who already take it.
+ */
+export type MailStream = 'first-contact' | 'known';
+
 const from = (app: AppConfig) => ({ name: app.sender.fromName, address: app.sender.fromAddress });
+
+/**
+ * The one email a lead gets before confirming (double opt-in): a link to confirm, valid until `until`
+ * (epoch seconds), and the unsubscribe footer, so whoever's address was used can stop it at once.
+ */
+export function confirmationEmail(lead: Lead, until: number, app: AppConfig, ctx: LinkContext): MailMessage {
+  const confirm = confirmUrl(lead.id, until, ctx);
+  const unsub = unsubscribeUrl(lead.id, ctx);
+  const f = footer(app.sender.postalAddress, unsub);
+  const by = new Date(until * 1000).toISOString().slice(0, 10);
+  const name = app.sender.fromName;
+  return {
+    from: from(app),
+    to: lead.email,
+    subject: `Please confirm your email for ${name}`,
+    unsubscribeUrl: unsub,
+    text: `Hi ${lead.firstName},
+
+Please confirm that you want emails from ${name}: ${confirm}
+
+The link works until ${by}. If you did not ask for this, ignore this email: you will get nothing more.
+${f.text}`,
+    html: `<p>Hi ${escapeHtml(lead.firstName)},</p><p>Please confirm that you want emails from ${escapeHtml(name)}: <a href="${escapeHtml(confirm)}">confirm my email</a>.</p><p>The link works until ${by}. If you did not ask for this, ignore this email: you will get nothing more.</p>${f.html}`,
+    tags: { kind: 'confirm', leadId: lead.id, stream: 'first-contact' satisfies MailStream },
+  };
+}
 
 export function nurtureEmail(
   lead: Lead,
   step: NurtureConfig['steps'][number],
   app: AppConfig,
   ctx: LinkContext,
+  stream: MailStream = 'known',
 ): MailMessage {
   const values = { firstName: lead.firstName, company: lead.company ?? 'your team' };
   const subject = fillTemplate(step.subject, values);
@@ -77,7 +118,7 @@ export function nurtureEmail(
     text: `Hi ${values.firstName},\n\nWe put together something for ${values.company}: ${read}\n${f.text}`,
     html: `<p>Hi ${escapeHtml(values.firstName)},</p><p>We put together something for ${escapeHtml(values.company)}: <a href="${escapeHtml(read)}">read it here</a>.</p>${f.html}`,
     // SES hands tags back with bounce and complaint events: the lead id finds the run to wake.
-    tags: { kind: 'nurture', template: step.template, leadId: lead.id },
+    tags: { kind: 'nurture', template: step.template, leadId: lead.id, stream },
   };
 }
 

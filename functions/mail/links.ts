@@ -6,12 +6,19 @@ export type DealLinkAction = (typeof DEAL_ACTIONS)[number];
 /** A rep turns the weekly open-deal reminder off or back on: subject = rep id, audience = "reminders". */
 export const REMINDER_ACTIONS = ['reminders-off', 'reminders-on'] as const;
 export type ReminderLinkAction = (typeof REMINDER_ACTIONS)[number];
-export const LINK_ACTIONS = [...DEAL_ACTIONS, ...REMINDER_ACTIONS, 'unsubscribe', 'click'] as const;
+export const LINK_ACTIONS = [
+  ...DEAL_ACTIONS,
+  ...REMINDER_ACTIONS,
+  'unsubscribe',
+  'click',
+  'confirm',
+] as const;
 export type LinkAction = (typeof LINK_ACTIONS)[number];
 
 /**
  * What a signed link carries. For a rep link: subject = deal id, audience = rep id.
- * For unsubscribe: subject = lead id, audience = "lead". For a tracked click: subject = lead id,
+ * For unsubscribe: subject = lead id, audience = "lead"; for a double opt-in confirmation the same, with
+ * exp = the end of the confirmation wait. For a tracked click: subject = lead id,
  * audience = destination URL, issuedAt = when the email went out (scanner detection).
  */
 export interface LinkClaims {

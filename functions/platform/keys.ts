@@ -23,9 +23,17 @@ export const keys = {
   /** A one-off for the lead: the day's "new activity" email to its rep, a form delivered to its run. */
   once: (leadId: string, marker: string) => ({ pk: `LEAD#${leadId}`, sk: `ONCE#${marker}` }),
   /** Deliverability counters per UTC hour (`2026-11-27T10`), and the circuit breaker's state. */
-  deliverabilityHour: (hour: string) => ({ pk: 'DELIVERABILITY', sk: `HOUR#${hour}` }),
-  deliverabilityState: { pk: 'DELIVERABILITY', sk: 'STATE' },
-  deliverabilityWindowStart: { pk: 'DELIVERABILITY', sk: 'WINDOW_START' },
+  deliverabilityHour: (hour: string, stream = '') => ({
+    pk: `DELIVERABILITY${stream && `#${stream}`}`,
+    sk: `HOUR#${hour}`,
+  }),
+  deliverabilityState: (stream = '') => ({ pk: `DELIVERABILITY${stream && `#${stream}`}`, sk: 'STATE' }),
+  deliverabilityWindowStart: (stream = '') => ({
+    pk: `DELIVERABILITY${stream && `#${stream}`}`,
+    sk: 'WINDOW_START',
+  }),
+  /** Whether the lead confirmed its address (double opt-in), and its confirmation rounds. */
+  confirmation: (leadId: string) => ({ pk: `LEAD#${leadId}`, sk: 'CONFIRMATION' }),
   /** One SES event (its EventBridge id) counted: a redelivered event is not counted twice. */
   deliveryEvent: (eventId: string) => ({ pk: `SESEVENT#${eventId}`, sk: 'COUNTED' }),
   leadPrefix: (leadId: string) => `LEAD#${leadId}`,

@@ -35,6 +35,7 @@ const nurtureNext = z.enum([
   'bounced',
   'complained',
   'not-emailable',
+  'unconfirmed',
 ]);
 
 /**
@@ -47,6 +48,8 @@ const nurtureState = z.object({
   cycle: count,
   step: count,
   nextSendAt: z.optional(z.iso.datetime()),
+  /** Double opt-in: this run's confirmation email went; it waits for the click until then. */
+  confirmBy: z.optional(z.iso.datetime()),
   /**
    * How many nurture steps this execution has run: the run's count of its own loop, which decides when it
    * continues as a new execution before its history nears Step Functions' 25,000 events

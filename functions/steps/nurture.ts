@@ -4,18 +4,26 @@ import { dynamoDeliverability } from '#functions/deliverability/deliverability-s
 import { scoreFactsOf } from '#functions/funnel/funnel-counters.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
+import { dynamoConfirmations } from '#functions/lead/confirmation-store.ts';
 import { stageAfterNurture } from '#functions/lead/lead-stage.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
-import { answersForm, decideNurture, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
+import {
+  afterConfirmation,
+  answersForm,
+  decideNurture,
+  firstContactOf,
+  type OptIn,
+  PAUSED_RECHECK_MS,
+} from '#functions/lead/nurture.ts';
 import { rescore } from '#functions/lead/rescore.ts';
 import { nextSendTime, spreadOf } from '#functions/lead/schedule.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { timeline } from '#functions/lead/timeline.ts';
-import { nurtureEmail } from '#functions/mail/emails.ts';
+import { confirmationEmail, nurtureEmail } from '#functions/mail/emails.ts';
 import { sendMail, sendQuota } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
 import { dynamoSendCounters, type SendBudget, sendBudget } from '#functions/mail/send-budget.ts';
-import { sendOnce } from '#functions/mail/send-once.ts';
+import { type SendOutcome, sendOnce } from '#functions/mail/send-once.ts';
 import { dynamoSends } from '#functions/mail/send-store.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
@@ -34,6 +42,8 @@ const SEND_MARKER_DAYS = 400;
  */
 export const ENDING_WAIT_SECONDS = 60;
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+/** The send marker's step number for a confirmation email (its cycle number is the confirmation round). */
+export const CONFIRMATION_STEP = -1;
 
 /**
  * Nurture: one step per wake-up of a nurtured lead's run — the first time, each time its wait ends
@@ -52,13 +62,28 @@ export const createHandler = ({
   deliverability,
   funnel,
   budget,
-}: Pick<Stores, 'leads' | 'suppression' | 'sends' | 'signals' | 'deliverability' | 'funnel'> & {
+  firstContact,
+  confirmations,
+  doubleOptIn = config.nurture.doubleOptIn,
+}: Pick<
+  Stores,
+  | 'leads'
+  | 'suppression'
+  | 'sends'
+  | 'signals'
+  | 'deliverability'
+  | 'firstContact'
+  | 'confirmations'
+  | 'funnel'
+> & {
   /** The shared send budget (functions/mail/send-budget.ts); none: no pacing (SES's answers still park). */
   budget?: SendBudget;
+  /** config/nurture.json's `doubleOptIn` (tests turn it on). */
+  doubleOptIn?: { enabled: boolean; confirmWithinDays: number };
 }) =>
   stepHandler(
     contracts.nurture,
-    async ({ leadId, nurture: state, wake }, context) => {
+    async ({ leadId, nurture: given, wake }, context) => {
       const steps = config.nurture.steps;
       const { businessHours: hours, sending } = config.nurture;
       const now = new Date();
@@ -67,6 +92,15 @@ export const createHandler = ({
       if (!lead) throw new NotFoundError(`Lead ${leadId}`);
       // This step looks at everything that happened: signals waiting for it are consumed.
       await signals.clear(leadId);
+      const optIn: OptIn =
+        doubleOptIn.enabled && lead.consent
+          ? (await confirmations.get(leadId))?.confirmedAt
+            ? 'confirmed'
+            : 'unconfirmed'
+          : 'off';
+      const state = afterConfirmation(given, optIn);
+      // The breaker that guards the next email is its stream's: junk bounces pause first contacts only.
+      const breaker = firstContactOf(optIn, state) ? firstContact : deliverability;
       const { score, route } = await rescore(leads, leadId, now);
       const timeZone = lead.timeZone ?? hours.defaultTimeZone;
       // Sends held for the opening land over its first minutes, each lead at its own offset.
@@ -84,10 +118,10 @@ export const createHandler = ({
           state.nextSendAt !== undefined,
         suppressed: await suppression.reasonFor(lead.email),
         consent: lead.consent,
+        optIn,
         route,
         // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
-        breakerTripped:
-          (await deliverability.state()).tripped && (await updateBreaker(deliverability, now)).tripped,
+        breakerTripped: (await breaker.state()).tripped && (await updateBreaker(breaker, now)).tripped,
         firstSlot: nextSendTime(now, 0, timeZone, hours, opening),
         pausedSlot: nextSendTime(spreadFrom(PAUSED_RECHECK_MS), 0, timeZone, hours, opening),
       });
@@ -97,6 +131,31 @@ export const createHandler = ({
         next: 'wait' as const,
         waitSeconds: Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000)),
       });
+
+      /**
+       * A send that could not go now is parked, never failed: the run waits and this step tries again
+       * (docs/operations.md, "When SES throttles or is down"). The answer to the form may go at any hour
+       * (`atOnce`); later emails wait for the hours.
+       */
+      const park = async (
+        outcome: Extract<SendOutcome, { sent: false }>,
+        what: { template: string; cycle: number; step: number },
+        atOnce: boolean,
+      ) => {
+        const minutes =
+          outcome.why === 'daily send quota' ? sending.quotaRecheckMinutes : sending.retryMinutes;
+        let until = outcome.notBefore ?? spreadFrom(minutes * 60_000);
+        if (!atOnce && outcome.why !== 'send rate') until = nextSendTime(until, 0, timeZone, hours, opening);
+        if (outcome.why === 'send rate') {
+          metrics.addMetric('NurtureSendsPaced', 'Count', 1);
+        } else {
+          metrics.addMetric('NurtureSendsDeferred', 'Count', 1);
+          logger.warn('nurture send deferred', { leadId, why: outcome.why, until: iso(until) });
+          const deferred = { reason: outcome.why, ...what, until: iso(until) };
+          await leads.putEvent(leadId, timeline.sendDeferred(at, deferred));
+        }
+        return until;
+      };
 
       if (decision.action === 'end' || decision.action === 'sales-ready') {
         const next = decision.action === 'end' ? decision.next : ('sales-ready' as const);
@@ -118,42 +177,39 @@ export const createHandler = ({
         if (decision.why === 'sending paused') metrics.addMetric('NurtureSendsPaused', 'Count', 1);
         return waitUntil(decision.until, state);
       }
+      const job = {
+        leadId,
+        now,
+        deadline: new Date(now.getTime() + context.getRemainingTimeInMillis()),
+        expiresAt: Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400,
+      };
+      const links = linkContext(linkKeyOf(context), now);
+      const mailer = { sends, ...(budget ? { budget } : {}) };
+      if (decision.action === 'confirm') {
+        // One email per round: a second run, or this step retried, joins the open round's marker.
+        const windowSeconds = doubleOptIn.confirmWithinDays * 86_400;
+        const { round, startedAt } = await confirmations.startRound(leadId, now, windowSeconds);
+        const until = new Date(Date.parse(startedAt) + windowSeconds * 1000);
+        const sent = await sendOnce(mailer, { ...job, cycle: round, step: CONFIRMATION_STEP }, () =>
+          sendMail(confirmationEmail(lead, Math.floor(until.getTime() / 1000), config.app, links)),
+        );
+        if (!sent.sent)
+          return waitUntil(await park(sent, { template: 'confirm', cycle: round, step: 0 }, true), state);
+        if (sent.now) {
+          metrics.addMetric('ConfirmationEmailsSent', 'Count', 1);
+          await leads.putEvent(leadId, timeline.confirmationSent(at, { round, until: iso(until) }));
+        }
+        return waitUntil(until, { ...state, confirmBy: iso(until) });
+      }
       const current = steps[state.step];
       if (!current) throw new NotFoundError(`Nurture step ${state.step}`);
-      const outcome = await sendOnce(
-        { sends, ...(budget ? { budget } : {}) },
-        {
-          leadId,
-          cycle: state.cycle,
-          step: state.step,
-          now,
-          deadline: new Date(now.getTime() + context.getRemainingTimeInMillis()),
-          expiresAt: Math.floor(now.getTime() / 1000) + SEND_MARKER_DAYS * 86_400,
-        },
-        () => sendMail(nurtureEmail(lead, current, config.app, linkContext(linkKeyOf(context), now))),
+      const stream = firstContactOf(optIn, state) ? 'first-contact' : 'known';
+      const outcome = await sendOnce(mailer, { ...job, cycle: state.cycle, step: state.step }, () =>
+        sendMail(nurtureEmail(lead, current, config.app, links, stream)),
       );
       if (!outcome.sent) {
-        // Parked, never failed: the run waits and this step tries again (docs/operations.md, "When SES
-        // throttles or is down"). The answer to the form may go at any hour; later emails wait for the hours.
-        const minutes =
-          outcome.why === 'daily send quota' ? sending.quotaRecheckMinutes : sending.retryMinutes;
-        let until = outcome.notBefore ?? spreadFrom(minutes * 60_000);
-        if (!answersForm(state) && outcome.why !== 'send rate')
-          until = nextSendTime(until, 0, timeZone, hours, opening);
-        if (outcome.why === 'send rate') {
-          metrics.addMetric('NurtureSendsPaced', 'Count', 1);
-        } else {
-          metrics.addMetric('NurtureSendsDeferred', 'Count', 1);
-          logger.warn('nurture send deferred', { leadId, why: outcome.why, until: iso(until) });
-          const deferred = {
-            reason: outcome.why,
-            template: current.template,
-            cycle: state.cycle,
-            step: state.step,
-          };
-          await leads.putEvent(leadId, timeline.sendDeferred(at, { ...deferred, until: iso(until) }));
-        }
-        return waitUntil(until, state);
+        const what = { template: current.template, cycle: state.cycle, step: state.step };
+        return waitUntil(await park(outcome, what, answersForm(state)), state);
       }
       if (outcome.now) {
         const sent = { template: current.template, cycle: state.cycle, step: state.step };
@@ -174,6 +230,8 @@ export const handler = createHandler({
   sends: dynamoSends(table),
   signals: dynamoSignals(table),
   deliverability: dynamoDeliverability(table),
+  firstContact: dynamoDeliverability(table, 'first-contact'),
+  confirmations: dynamoConfirmations(table, leadRetention),
   funnel: dynamoFunnel(table, leadRetention),
   budget: sendBudget(dynamoSendCounters(table), sendQuota),
 });

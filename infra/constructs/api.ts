@@ -14,6 +14,7 @@ export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   '/leads': 'Web forms post leads from visitors’ browsers (origin-checked, validated, rate-limited).',
   '/deals/action': 'Rep links emailed to reps: HMAC-signed, expiring tokens verified in the handler.',
   '/unsubscribe': 'Unsubscribe links (RFC 8058 one-click): HMAC-signed tokens verified in the handler.',
+  '/confirm': 'Double opt-in confirmation links: HMAC-signed, expiring tokens verified in the handler.',
   '/c': 'Tracked clicks in emails: HMAC-signed tokens verified in the handler.',
 };
 

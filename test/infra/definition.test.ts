@@ -129,6 +129,7 @@ describe('synthesized lead-to-close definition', () => {
       bounced: 'Bounced',
       complained: 'Complained',
       'not-emailable': 'Not emailable (no marketing consent)',
+      unconfirmed: 'Not confirmed (double opt-in)',
     });
     expect(choice.Default).toBe('Nurtured (stays a marketing lead)');
     // Every way into the loop enters Nurture first, whose every answer has the wait's waitSeconds.
@@ -163,6 +164,7 @@ describe('synthesized lead-to-close definition', () => {
         'Deal closed',
         'Disqualified',
         'Merged into active lead',
+        'Not confirmed (double opt-in)',
         'Not emailable (no marketing consent)',
         'Nurtured (stays a marketing lead)',
         'Unsubscribed',

@@ -283,6 +283,43 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.deliverability.count('complained', nextHour, `evt-${run}`)).toBe(false);
     expect(await s.deliverability.window(24, nextHour)).toMatchObject({ complained: 1 });
   });
+
+  it('keeps the first-contact stream apart: its counts and its breaker are its own', async () => {
+    const now = new Date(Date.UTC(2032, 0, run, 10, 30));
+    await s.firstContact.count('sent', now);
+    await s.firstContact.count('bounced', now);
+    await s.deliverability.count('sent', now);
+    expect(await s.firstContact.window(1, now)).toMatchObject({ sent: 1, bounced: 1 });
+    expect(await s.deliverability.window(1, now)).toMatchObject({ sent: 1, bounced: 0 });
+    const known = (await s.deliverability.state()).tripped;
+    expect(await s.firstContact.trip('junk', now.toISOString())).toBe(true);
+    expect((await s.deliverability.state()).tripped).toBe(known);
+    expect(await s.firstContact.reset()).toBe(true);
+  });
+
+  it('opens one confirmation round per window, joins an open one, and confirms once; erased with the lead', async () => {
+    const t0 = new Date(AT);
+    const week = 7 * 86_400;
+    expect(await s.confirmations.get(lead.id)).toBeUndefined();
+    expect(await s.confirmations.startRound(lead.id, t0, week)).toEqual({ round: 1, startedAt: AT });
+    const dayLater = new Date(t0.getTime() + 86_400_000);
+    expect(await s.confirmations.startRound(lead.id, dayLater, week)).toEqual({ round: 1, startedAt: AT });
+    const weekLater = new Date(t0.getTime() + week * 1000);
+    expect(await s.confirmations.startRound(lead.id, weekLater, week)).toEqual({
+      round: 2,
+      startedAt: weekLater.toISOString(),
+    });
+    expect(await s.confirmations.confirm(lead.id, weekLater.toISOString())).toBe(true);
+    expect(await s.confirmations.confirm(lead.id, dayLater.toISOString())).toBe(false);
+    expect(await s.confirmations.get(lead.id)).toEqual({
+      round: 2,
+      roundStartedAt: weekLater.toISOString(),
+      confirmedAt: weekLater.toISOString(),
+    });
+    await s.leads.capture(lead, 'run-a', AT);
+    await s.leads.erase(lead.id);
+    expect(await s.confirmations.get(lead.id)).toBeUndefined();
+  });
 });
 
 describe.each([

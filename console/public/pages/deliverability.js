@@ -42,6 +42,7 @@ function page(d) {
         'SES reviews accounts at 0.1 %',
       ),
     ),
+    firstContacts(d.firstContact, limits),
     facts([
       [
         'Sent in the window',
@@ -51,6 +52,30 @@ function page(d) {
       ['Checked', timeEl(d.checkedAt)],
     ]),
   ];
+}
+
+/**
+ * First contacts (double opt-in confirmations, or the answers to forms) have their own breaker: junk
+ * addresses bounce there, and pause first contacts only, never mail to leads who already take it.
+ */
+function firstContacts(f, limits) {
+  if (!f) return null;
+  const r = f.rates;
+  const line = `${count(r.sent)} sent in ${limits.windowHours} h · bounces ${pct(r.bounceRate, 2)} · complaints ${pct(r.complaintRate, 2)}`;
+  return h(
+    'div',
+    { class: `breaker ${f.tripped ? 'tripped' : 'ok'}`, role: 'status', 'data-stream': 'first-contact' },
+    h('strong', {
+      text: f.tripped ? 'First contacts are paused' : 'First contacts: sending normally',
+    }),
+    h(
+      'p',
+      null,
+      f.tripped
+        ? `Confirmations and answers to new forms wait (none dropped) because the ${f.reason ?? 'rates passed their limits'}. Mail to leads already reached goes on. ${line}.`
+        : `Confirmations and answers to new forms are counted apart: bounces from junk addresses pause these only. ${line}.`,
+    ),
+  );
 }
 
 function gauge(label, value, limit, ses, note) {

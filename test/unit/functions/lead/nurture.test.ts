@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decideNurture, type NurtureFacts, PAUSED_RECHECK_MS } from '#functions/lead/nurture.ts';
+import {
+  afterConfirmation,
+  decideNurture,
+  firstContactOf,
+  type NurtureFacts,
+  PAUSED_RECHECK_MS,
+} from '#functions/lead/nurture.ts';
 
 const now = new Date('2026-11-25T16:00:00.000Z');
 const facts = (o: Partial<NurtureFacts> = {}): NurtureFacts => ({
@@ -9,6 +15,7 @@ const facts = (o: Partial<NurtureFacts> = {}): NurtureFacts => ({
   dueByTimer: false,
   suppressed: undefined,
   consent: true,
+  optIn: 'off',
   route: 'nurture',
   breakerTripped: false,
   firstSlot: now,
@@ -81,5 +88,72 @@ describe('the nurture decision', () => {
       action: 'end',
       next: 'done',
     });
+  });
+});
+
+describe('the nurture decision with double opt-in', () => {
+  const fresh = { cycle: 0, step: 0 };
+  const waiting = {
+    cycle: 0,
+    step: 0,
+    nextSendAt: '2026-12-02T16:00:00Z',
+    confirmBy: '2026-12-02T16:00:00Z',
+  };
+
+  it('sends an unconfirmed lead the confirmation, at any hour, and nothing else', () => {
+    const night = facts({ state: fresh, optIn: 'unconfirmed', firstSlot: new Date('2026-11-26T09:00:00Z') });
+    expect(decideNurture(night)).toEqual({ action: 'confirm' });
+  });
+
+  it('waits for the click until the confirmation lapses, whatever wakes it, then ends as unconfirmed', () => {
+    expect(decideNurture(facts({ state: waiting, optIn: 'unconfirmed' }))).toEqual({
+      action: 'wait',
+      until: new Date('2026-12-02T16:00:00Z'),
+      why: 'awaiting confirmation',
+    });
+    expect(decideNurture(facts({ state: waiting, optIn: 'unconfirmed', dueByTimer: true }))).toEqual({
+      action: 'end',
+      next: 'unconfirmed',
+    });
+    const later = new Date('2026-12-02T16:00:00Z');
+    expect(decideNurture(facts({ state: waiting, optIn: 'unconfirmed', now: later }))).toEqual({
+      action: 'end',
+      next: 'unconfirmed',
+    });
+  });
+
+  it('holds the confirmation while the first-contact breaker is tripped', () => {
+    const paused = decideNurture(facts({ state: fresh, optIn: 'unconfirmed', breakerTripped: true }));
+    expect(paused).toMatchObject({ action: 'wait', why: 'sending paused' });
+  });
+
+  it('lets suppression, no consent and sales-readiness win over the confirmation', () => {
+    expect(decideNurture(facts({ state: waiting, optIn: 'unconfirmed', suppressed: 'bounced' }))).toEqual({
+      action: 'end',
+      next: 'bounced',
+    });
+    expect(decideNurture(facts({ state: fresh, optIn: 'unconfirmed', route: 'sales-ready' }))).toEqual({
+      action: 'sales-ready',
+    });
+  });
+
+  it('starts the sequence at once when the lead confirms: the first email answers the form', () => {
+    const state = afterConfirmation(waiting, 'confirmed');
+    expect(state).toEqual({ cycle: 0, step: 0 });
+    const night = new Date('2026-11-25T23:00:00Z');
+    expect(decideNurture(facts({ state, optIn: 'confirmed', now: night, firstSlot: now }))).toEqual({
+      action: 'send',
+    });
+    // Nothing to undo for a lead confirmed long ago, or with opt-in off.
+    expect(afterConfirmation(waiting, 'off')).toBe(waiting);
+  });
+
+  it('counts the confirmation, and with opt-in off the answer to the form, as first contact', () => {
+    expect(firstContactOf('unconfirmed', { cycle: 0, step: 2 })).toBe(true);
+    expect(firstContactOf('off', fresh)).toBe(true);
+    expect(firstContactOf('off', { cycle: 0, step: 1 })).toBe(false);
+    expect(firstContactOf('off', { cycle: 1, step: 0 })).toBe(false);
+    // A confirmed address has vouched for itself: its first nurture email is known mail.
+    expect(firstContactOf('confirmed', fresh)).toBe(false);
   });
 });

@@ -1,0 +1,77 @@
+import middy from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import { config, leadRetention } from '#functions/config/bundled.ts';
+import { dynamoConfirmations } from '#functions/lead/confirmation-store.ts';
+import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoSignals } from '#functions/lead/signal-store.ts';
+import { signalLead } from '#functions/lead/signals.ts';
+import { timeline } from '#functions/lead/timeline.ts';
+import { verifyLink } from '#functions/mail/links.ts';
+import { escapeHtml } from '#functions/platform/html.ts';
+import {
+  errorAnswers,
+  type HttpEvent,
+  type HttpRequest,
+  type HttpResult,
+  requestBody,
+  securityHeaders,
+} from '#functions/platform/http.ts';
+import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
+import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { page } from '#functions/platform/pages.ts';
+import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
+import { appTable } from '#functions/platform/table.ts';
+import type { Stores } from '#functions/stores.ts';
+
+/**
+ * Double opt-in (docs/architecture.md, "Double opt-in").
+ * GET /confirm?t=…: a page with a button; a mail scanner that follows every link confirms nothing.
+ * POST /confirm?t=…: records the confirmation and wakes the lead's run, whose nurture sequence starts at
+ * once. The link lives exactly as long as the run's wait for it; a lead that is gone (erased) writes nothing.
+ */
+export const createHandler = ({
+  leads,
+  confirmations,
+  signals,
+  runs,
+}: Pick<Stores, 'leads' | 'confirmations' | 'signals'> & { runs: TaskRuns }) =>
+  middy<HttpEvent, HttpResult>()
+    .use(observed())
+    .use(httpHeaderNormalizer())
+    .use(securityHeaders())
+    .use(errorAnswers('html'))
+    .use(requestBody({ maxBytes: 4096, strict: false }))
+    .use(linkKeyMiddleware())
+    .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
+      const token = event.queryStringParameters?.t ?? '';
+      const claims = verifyLink(token, linkKeyOf(context), new Date(), ['confirm']);
+      const name = escapeHtml(config.app.sender.fromName);
+      if (event.requestContext.http.method !== 'POST') {
+        return page(
+          200,
+          'Confirm your email',
+          `<p>Confirm that you want emails from ${name}?</p><form method="post" action="?t=${escapeHtml(token)}"><button type="submit">Confirm my email</button></form>`,
+        );
+      }
+      const lead = await leads.get(claims.subject);
+      if (lead) {
+        const at = new Date().toISOString();
+        if (await confirmations.confirm(lead.id, at)) {
+          await leads.putEvent(lead.id, timeline.confirmed(at));
+          metrics.addMetric('Confirmations', 'Count', 1);
+          logger.info('email confirmed', { leadId: lead.id });
+        }
+        // Woken again on a second click too: a wake that finds nothing new changes nothing.
+        await signalLead({ signals, runs }, lead.id, 'confirm');
+      }
+      return page(200, 'Thank you', `<p>Your email is confirmed. ${name} will be in touch.</p>`);
+    });
+
+// Only the stores this handler uses are built (and bundled).
+const table = appTable();
+export const handler = createHandler({
+  leads: dynamoLeads(table, leadRetention),
+  confirmations: dynamoConfirmations(table, leadRetention),
+  signals: dynamoSignals(table),
+  runs: sfnRuns(),
+});
