@@ -19,8 +19,13 @@ export interface PoolOptions {
   idleMs: number;
 }
 
-/** Sized for a 2-core machine: 8 concurrent invocations per function over at most 2 workers. */
-export const DEFAULT_POOL: PoolOptions = { concurrency: 8, queue: 300, maxWorkers: 2, idleMs: 60_000 };
+/**
+ * Sized for a 2-core machine: 8 concurrent invocations per function over at most 2 workers. The queue
+ * holds what Lambda would run at once and this machine cannot: an account's default concurrency is 1,000,
+ * so up to 1,000 invocations of a function are accepted (running or waiting, slower) before it throttles
+ * as Lambda does.
+ */
+export const DEFAULT_POOL: PoolOptions = { concurrency: 8, queue: 992, maxWorkers: 2, idleMs: 60_000 };
 
 export interface PoolStats {
   functionId: string;

@@ -44,6 +44,8 @@ import { type CfnTemplate, functionsOf, type LocalNames, STACK_NAME, stateMachin
 export const REGION = 'us-east-1';
 export const ACCOUNT = '000000000000';
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' };
+/** A workflow function with this many invocations waiting holds new runs back (they start when it has room). */
+const BUSY_QUEUE = 150;
 
 export type Functions = Awaited<ReturnType<typeof startFunctions>>;
 /** The stack's clock: the one `openClock` opened on the data folder. */
@@ -113,15 +115,20 @@ export function wireEvents(
   }));
   const definitions = JSON.stringify(machines.map((m) => m.definition));
   const workflowFunctions = new Set(functionList.filter((f) => definitions.includes(f.arn)).map((f) => f.id));
-  const busyQueue = Math.max(1, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2));
+  // Runs wait to start while a workflow function has this many invocations waiting (at most half its queue).
+  const busyQueue = Math.max(
+    1,
+    Math.min(BUSY_QUEUE, Math.floor((opts.lambda?.queue ?? DEFAULT_POOL.queue) / 2)),
+  );
   const sfn = new LocalStepFunctions(machines, machineInvoker(functions, iam), {
     dataDir: opts.dataDir,
     clock,
     region: REGION,
     account: ACCOUNT,
     startRate: opts.startRate ?? DEFAULT_START_RATE,
-    // A machine this local does not scale like Lambda: while any function the workflow invokes has half its
-    // queue waiting, new runs are throttled at StartExecution, so the runs in flight are not starved.
+    // A machine this local does not scale like Lambda: while any function the workflow invokes has
+    // `busyQueue` invocations waiting, new runs are accepted but wait to start (LocalStepFunctions.admit),
+    // so the runs in flight are not starved and nothing is refused that AWS would take.
     busy: () => functions.stats().some((s) => workflowFunctions.has(s.functionId) && s.queued >= busyQueue),
     events,
     // Work compressed by the time scale would reach the execution's timeout (docs/local-fidelity.md).

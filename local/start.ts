@@ -45,7 +45,8 @@ Lambda and Step Functions limits (as AWS applies them; defaults sized for 2 core
   --queue N         invocations of one function waiting for a slot (default ${DEFAULT_POOL.queue}); beyond it
                     they are throttled (Lambda.TooManyRequestsException; the API answers 429)
   --start-rate N    StartExecution calls per second before ThrottlingException (default ${DEFAULT_START_RATE.perSecond},
-                    burst five times the rate)
+                    burst ${DEFAULT_START_RATE.burst}: AWS's default quota; another rate gets five times it as burst).
+                    Runs accepted while the functions are saturated wait to start: slower, never refused
 
 Faults, while it runs (DynamoDB and SES errors, worker crashes), on the Step Functions port:
   curl -X POST <sfn>/_local/faults -H 'content-type: application/json' \

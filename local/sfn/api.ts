@@ -21,6 +21,9 @@ export { SfnError } from './errors.ts';
 export type { ExecutionRecord, ExecutionStatus, HistoryEvent } from './executions.ts';
 export { DEFAULT_START_RATE, TokenBucket } from './throttle.ts';
 
+/** How often runs waiting for room to start look for it. */
+const ADMISSION_POLL_MS = 25;
+
 /**
  * A Step Functions-compatible API over the local engine: runs the template's definitions with
  * aws-local-stepfunctions, dispatches Lambda tasks by ARN, parks `.waitForTaskToken` tasks until a
@@ -42,6 +45,8 @@ export class LocalStepFunctions {
   private readonly tokens: TaskTokens;
   private readonly engine: ExecutionEngine;
   private readonly startBucket?: TokenBucket;
+  private readonly admission: { machine: MachineSpec; rec: ExecutionRecord }[] = [];
+  private admitting: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     machines: MachineSpec[],
@@ -87,7 +92,6 @@ export class LocalStepFunctions {
     // AWS throttles StartExecution with a token bucket per account and region: HTTP 400 ThrottlingException.
     if (this.startBucket && !this.startBucket.take())
       throw new SfnError('ThrottlingException', 'Rate exceeded');
-    if (this.opts.busy?.()) throw new SfnError('ThrottlingException', 'Rate exceeded: the workflow is busy');
     const machine = this.machine(req.stateMachineArn);
     const name = req.name ?? randomBytes(16).toString('hex');
     if (!/^[A-Za-z0-9_-]{1,80}$/.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
@@ -126,9 +130,40 @@ export class LocalStepFunctions {
       },
     });
     this.store.statusChanged(rec);
-    this.engine.launch(machine, rec, 'start');
+    this.admit(machine, rec);
     await this.store.commit();
     return { executionArn, startDate: rec.startDate / 1000 };
+  }
+
+  /**
+   * Starts the run's work now, or, while the workflow's functions are saturated (`opts.busy`), once they
+   * have room, in the order the runs were started. AWS accepts a StartExecution its bucket has a token
+   * for however busy the account is; so does this stack: a burst is accepted, stored and run slower, never
+   * refused for the machine's sake. A run admitted later is RUNNING with only ExecutionStarted in its
+   * history, as an AWS run is in the moment before its first state; a stop before then resumes it from the
+   * start (resumeModeOf).
+   */
+  private admit(machine: MachineSpec, rec: ExecutionRecord): void {
+    if (!this.admission.length && !this.opts.busy?.()) return this.engine.launch(machine, rec, 'start');
+    this.admission.push({ machine, rec });
+    this.admitting ??= setInterval(() => {
+      while (this.admission.length && !this.opts.busy?.()) {
+        const next = this.admission.shift();
+        // A run stopped while it waited for room has nothing left to start.
+        if (next && next.rec.status === 'RUNNING') this.engine.launch(next.machine, next.rec, 'start');
+      }
+      if (!this.admission.length) this.stopAdmitting();
+    }, ADMISSION_POLL_MS);
+  }
+
+  private stopAdmitting(): void {
+    if (this.admitting) clearInterval(this.admitting);
+    this.admitting = undefined;
+  }
+
+  /** Runs accepted and waiting for room to start (see admit). */
+  get waitingToStart(): number {
+    return this.admission.length;
   }
 
   describeExecution(req: { executionArn?: string }) {
@@ -292,6 +327,9 @@ export class LocalStepFunctions {
    * were in (a wait's deadline, a parked task's token), and `resumeAll()` picks them up next start.
    */
   async shutdown(): Promise<void> {
+    // Runs still waiting for room are RUNNING on disk with ExecutionStarted only: resumeAll starts them.
+    this.stopAdmitting();
+    this.admission.length = 0;
     const written = this.engine.stop();
     this.tokens.clear();
     await written;

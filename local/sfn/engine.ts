@@ -40,8 +40,9 @@ export interface EngineOptions {
   /** StartExecution's token bucket (local/sfn/throttle.ts); none when absent. */
   startRate?: { perSecond: number; burst: number };
   /**
-   * Backpressure: StartExecution is throttled while this says the functions the runs need are saturated,
-   * so a burst waits at the edge (SubmitLead answers 429 + Retry-After) instead of piling up in the runs.
+   * Backpressure: while this says the functions the runs need are saturated, a started run is accepted
+   * and stored but waits for room before its first state (LocalStepFunctions.admit), so a burst runs
+   * slower instead of piling up in the functions' queues, and is never refused for the machine's sake.
    */
   busy?: () => boolean;
   /** Called on every status change: RUNNING at start and on redrive, then the terminal status. */

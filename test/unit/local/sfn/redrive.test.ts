@@ -10,7 +10,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import '#local/long-timers.ts';
 import { close, listen } from '#local/aws-json.ts';
 import { compressedWallClock } from '#local/clock.ts';
@@ -231,17 +231,30 @@ describe('StartExecution throttling', () => {
     expect(Array.from({ length: 6 }, () => bucket.take()).filter(Boolean)).toHaveLength(5);
   });
 
-  it('throttles StartExecution while the workflow is busy, and starts again once it is not', async () => {
+  it('accepts StartExecution while the workflow is busy: the runs wait to start, in order, and start once it has room', async () => {
     let busy = true;
-    const { sfn } = engine({ busy: () => busy });
+    const { sfn, calls } = engine({ busy: () => busy });
     stopAfter = () => sfn.shutdown();
-    await expect(
-      sfn.startExecution({ stateMachineArn: ARN, name: 'busy', input: '{"n":1}' }),
-    ).rejects.toThrow(expect.objectContaining({ name: 'ThrottlingException' }));
+    const started = await Promise.all(
+      ['first', 'second', 'third'].map((name) =>
+        sfn.startExecution({ stateMachineArn: ARN, name, input: '{"n":1}' }),
+      ),
+    );
+    expect(started.map((s) => s.executionArn.split(':').at(-1))).toEqual(['first', 'second', 'third']);
+    expect(sfn.waitingToStart).toBe(3);
+    await new Promise((r) => setTimeout(r, 100));
+    // Accepted and stored (RUNNING, ExecutionStarted only), but no state has run yet.
+    expect(calls).toHaveLength(0);
+    expect(sfn.list().map((r) => [r.name, r.status])).toEqual([
+      ['first', 'RUNNING'],
+      ['second', 'RUNNING'],
+      ['third', 'RUNNING'],
+    ]);
+    // A run started while others wait queues behind them, even if the machine has room by then.
     busy = false;
-    expect(await sfn.startExecution({ stateMachineArn: ARN, name: 'free', input: '{"n":1}' })).toMatchObject({
-      executionArn: expect.stringContaining(':free'),
-    });
+    await sfn.startExecution({ stateMachineArn: ARN, name: 'fourth', input: '{"n":1}' });
+    await vi.waitFor(() => expect(sfn.waitingToStart).toBe(0));
+    await vi.waitFor(() => expect(calls.filter((c) => c.step === 'A')).toHaveLength(4));
   });
 
   it('answers ThrottlingException beyond the bucket, through the SDK after its retries, and RedriveExecution works over HTTP', async () => {
