@@ -144,7 +144,10 @@ export class LocalStepFunctions {
    * start (resumeModeOf).
    */
   private admit(machine: MachineSpec, rec: ExecutionRecord): void {
-    if (!this.admission.length && !this.opts.busy?.()) return this.engine.launch(machine, rec, 'start');
+    if (!this.admission.length && !this.opts.busy?.()) {
+      this.engine.launch(machine, rec, 'start');
+      return;
+    }
     this.admission.push({ machine, rec });
     this.admitting ??= setInterval(() => {
       while (this.admission.length && !this.opts.busy?.()) {
