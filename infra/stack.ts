@@ -162,7 +162,7 @@ export class HandoffStack extends Stack {
 
     // Reconcile, hourly: what Record failure would have done for a run whose status-change event was lost.
     const reconcile = fn('ReconcileRuns', 'Reconcile leads and deals with their runs (hourly)')
-      .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])
+      .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'], ['gsi2'])
       .describesRunsOf(sm)
       .resumesRunsOf(sm, ['SendTaskFailure']);
     new Rule(this, 'ReconcileSchedule', {

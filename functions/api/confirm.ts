@@ -6,7 +6,8 @@ import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
 import { timeline } from '#functions/lead/timeline.ts';
-import { verifyLink } from '#functions/mail/links.ts';
+import { LinkError, verifyLink } from '#functions/mail/links.ts';
+import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
 import {
   errorAnswers,
@@ -27,14 +28,27 @@ import type { Stores } from '#functions/stores.ts';
  * Double opt-in (docs/architecture.md, "Double opt-in").
  * GET /confirm?t=…: a page with a button; a mail scanner that follows every link confirms nothing.
  * POST /confirm?t=…: records the confirmation and wakes the lead's run, whose nurture sequence starts at
- * once. The link lives exactly as long as the run's wait for it; a lead that is gone (erased) writes nothing.
+ * once. The link lives exactly as long as the run's wait for it; a lead that is gone (erased) or no longer
+ * takes email (unsubscribed, bounced, complained) writes nothing.
  */
+/** The confirmation link's claims; an expired one says what the person can do: send the form again. */
+function verifiedConfirmation(token: string, key: string) {
+  try {
+    return verifyLink(token, key, new Date(), ['confirm']);
+  } catch (e) {
+    if (e instanceof LinkError && e.reason === 'expired')
+      throw new LinkError('expired', 'This link has expired. Send the form again for a new one.');
+    throw e;
+  }
+}
+
 export const createHandler = ({
   leads,
   confirmations,
+  suppression,
   signals,
   runs,
-}: Pick<Stores, 'leads' | 'confirmations' | 'signals'> & { runs: TaskRuns }) =>
+}: Pick<Stores, 'leads' | 'confirmations' | 'suppression' | 'signals'> & { runs: TaskRuns }) =>
   middy<HttpEvent, HttpResult>()
     .use(observed())
     .use(httpHeaderNormalizer())
@@ -44,7 +58,7 @@ export const createHandler = ({
     .use(linkKeyMiddleware())
     .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
       const token = event.queryStringParameters?.t ?? '';
-      const claims = verifyLink(token, linkKeyOf(context), new Date(), ['confirm']);
+      const claims = verifiedConfirmation(token, linkKeyOf(context));
       const name = escapeHtml(config.app.sender.fromName);
       if (event.requestContext.http.method !== 'POST') {
         return page(
@@ -54,6 +68,9 @@ export const createHandler = ({
         );
       }
       const lead = await leads.get(claims.subject);
+      // Unsubscribed (or bounced, complained, erased) since: the click changes nothing.
+      if (lead && (await suppression.reasonFor(lead.email)))
+        return page(200, 'Not subscribed', `<p>This address does not receive emails from ${name}.</p>`);
       if (lead) {
         const at = new Date().toISOString();
         if (await confirmations.confirm(lead.id, at)) {
@@ -72,6 +89,7 @@ const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   confirmations: dynamoConfirmations(table, leadRetention),
+  suppression: dynamoSuppression(table),
   signals: dynamoSignals(table),
   runs: sfnRuns(),
 });

@@ -136,10 +136,13 @@ export const nurtureSchema = z.object({
    * is a confirmation with a signed link, and nurture starts only once it is clicked. A lead that does not
    * confirm within `confirmWithinDays` gets nothing more and its run ends "Not confirmed".
    */
-  doubleOptIn: z._default(z.object({ enabled: z.boolean(), confirmWithinDays: intIn(1, 30) }), {
-    enabled: false,
-    confirmWithinDays: 7,
-  }),
+  doubleOptIn: z._default(
+    z.object({ enabled: z.boolean(), confirmWithinDays: z._default(intIn(1, 30), 7) }),
+    {
+      enabled: false,
+      confirmWithinDays: 7,
+    },
+  ),
 });
 
 export const repSchema = z.object({

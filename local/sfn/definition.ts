@@ -50,6 +50,28 @@ export function prepareDefinition(
   return { ...rest, StartAt: startAt, States: states };
 }
 
+const START_TIME = '$$.Execution.StartTime';
+
+/**
+ * The definition with every `"x.$": "$$.Execution.StartTime"` replaced by `"x": startTime`. The library
+ * sets the context's StartTime to its own `new Date()` whatever the run's context says: the real clock in
+ * the stack's main thread, not the stack's. A run on a stack whose clock is ahead (`--start-at`, a high
+ * `--time-scale`) would read an age of months from every wait, and continue as a new run forever.
+ */
+export function withStartTime(definition: AslDefinition, startTime: string): AslDefinition {
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (!v || typeof v !== 'object') return v;
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) {
+      if (k.endsWith('.$') && x === START_TIME) out[k.slice(0, -2)] = startTime;
+      else out[k] = walk(x);
+    }
+    return out;
+  };
+  return walk(definition) as AslDefinition;
+}
+
 /** The library's `retryIntervalOverrides`: every state with a Retry waits `ms` between attempts. */
 export function retryIntervals(states: States, ms: number): Record<string, number> {
   return Object.fromEntries(

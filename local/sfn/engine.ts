@@ -5,7 +5,7 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { Activity, Clock } from '../clock.ts';
 import type { PutEventsEntry } from '../events.ts';
 import type { AslDefinition } from '../template.ts';
-import { prepareDefinition, retryIntervals } from './definition.ts';
+import { prepareDefinition, retryIntervals, withStartTime } from './definition.ts';
 import type { ExecutionRecord, ExecutionStatus, ExecutionStore } from './executions.ts';
 import { type TaskInvoker, taskHandlers } from './task-handlers.ts';
 import type { TaskTokens } from './tokens.ts';
@@ -127,13 +127,14 @@ export class ExecutionEngine {
     // The run holds the clock at real speed while it works, not while it waits (local/clock.ts).
     const activity = this.opts.clock.activity();
 
-    // A run started mid-graph has states the validator reports as unreachable; it was validated at first launch.
-    const sm =
-      mode === 'start'
-        ? this.compile(machine)
-        : new StateMachine(this.prepare(machine.definition, startAt) as never, {
-            validationOptions: { noValidate: true },
-          });
+    // Validated once per machine; each run gets its own copy with its StartTime on the stack's clock
+    // (withStartTime). A run started mid-graph has states the validator reports as unreachable.
+    if (mode === 'start') this.compile(machine);
+    const startTime = new Date(rec.startDate).toISOString();
+    const sm = new StateMachine(
+      withStartTime(this.prepare(machine.definition, startAt), startTime) as never,
+      { validationOptions: { noValidate: true } },
+    );
     const states = machine.definition.States;
     const deps = {
       store: this.store,
@@ -155,7 +156,7 @@ export class ExecutionEngine {
         Execution: {
           Id: rec.executionArn,
           Name: rec.name,
-          StartTime: new Date(rec.startDate).toISOString(),
+          StartTime: startTime,
           RoleArn: machine.roleArn ?? '',
           ...(rec.redriveCount ? { RedriveCount: rec.redriveCount } : {}),
         },

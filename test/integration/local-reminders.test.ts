@@ -81,6 +81,9 @@ describe('links that outlive their deal', () => {
       }, 20_000);
       expect(path).toContain('Close deal');
       expect(path).not.toContain('Close as stale');
+      // Fifteen virtual days ran every schedule rule hundreds of times (the hourly reconcile, the weekly
+      // reminders), each as its own role: none was denied anything (the reconcile once lacked its index grant).
+      expect(b.logs.filter((l) => l.includes('AccessDenied'))).toEqual([]);
     } finally {
       await b.stack.stop();
     }

@@ -25,7 +25,7 @@ function page(d) {
         null,
         d.tripped
           ? [
-              `The breaker tripped ${d.at ? `${absTime(d.at)} ` : ''}because the ${d.reason ?? 'rates passed their limits'}. Leads wait; none are dropped. It closes by itself when the rates recover, or an admin resets it (POST /admin/deliverability).`,
+              `The breaker tripped ${d.at ? `${absTime(d.at)} ` : ''}because the ${d.reason ?? 'rates passed their limits'}. Leads wait; none are dropped. It closes by itself when the rates recover, or an admin resets it (POST /admin/deliverability/reset).`,
             ]
           : `The breaker trips when the bounce or complaint rate over the last ${limits.windowHours} h reaches its limit, once at least ${count(limits.minVolume)} emails were sent.`,
       ),
@@ -61,7 +61,8 @@ function page(d) {
 function firstContacts(f, limits) {
   if (!f) return null;
   const r = f.rates;
-  const line = `${count(r.sent)} sent in ${limits.windowHours} h · bounces ${pct(r.bounceRate, 2)} · complaints ${pct(r.complaintRate, 2)}`;
+  const judged = r.sent >= limits.minVolume ? '' : ` (judged from ${count(limits.minVolume)} sent)`;
+  const line = `${count(r.sent)} sent in ${limits.windowHours} h${judged} · bounces ${pct(r.bounceRate, 2)} · complaints ${pct(r.complaintRate, 2)}`;
   return h(
     'div',
     { class: `breaker ${f.tripped ? 'tripped' : 'ok'}`, role: 'status', 'data-stream': 'first-contact' },

@@ -61,8 +61,19 @@ describe('configuration validation (run by cdk synth)', () => {
       'config/nurture.json: businessHours.defaultTimeZone: is not an IANA time zone',
     ],
     ['app.json', (c: Json) => delete c.sender.postalAddress, 'config/app.json: sender.postalAddress:'],
+    [
+      'nurture.json',
+      (c: Json) => (c.doubleOptIn = { enabled: true, confirmWithinDays: 31 }),
+      'config/nurture.json: doubleOptIn.confirmWithinDays:',
+    ],
   ])('names the file, field and problem for a bad %s', (file, edit, expected) => {
     expect(messageOf(withEdited(file, edit))).toContain(expected);
+  });
+
+  it('turns double opt-in on with `enabled` alone: a week to confirm', () => {
+    const dir = withEdited('nurture.json', (c: Json) => (c.doubleOptIn = { enabled: true }));
+    expect(loadConfig(dir).nurture.doubleOptIn).toEqual({ enabled: true, confirmWithinDays: 7 });
+    expect(loadConfig(real).nurture.doubleOptIn).toEqual({ enabled: false, confirmWithinDays: 7 });
   });
 
   it('reports a file that is not JSON', () => {

@@ -160,8 +160,19 @@ describe('double opt-in', () => {
     vi.setSystemTime(new Date(SATURDAY_NIGHT.getTime() + WEEK_S * 1000 + 1000));
     const expired = await click(link);
     expect(expired.statusCode).toBe(403);
-    expect(expired.body).toContain('expired');
+    expect(expired.body).toContain('Send the form again');
     expect((await db.confirmations.get(lead.id))?.confirmedAt).toBeUndefined();
+  });
+
+  it('confirms nothing for an address that has unsubscribed since, and wakes no run', async () => {
+    await nurture();
+    const link = confirmLinkOf(sent()[0]?.mail.text ?? '');
+    await db.suppression.suppress(lead.email, 'unsubscribed', 'page', new Date().toISOString());
+    const res = await click(link);
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('does not receive emails');
+    expect((await db.confirmations.get(lead.id))?.confirmedAt).toBeUndefined();
+    expect(sfn.commandCalls(SendTaskSuccessCommand)).toHaveLength(0);
   });
 
   it('asks nothing of a lead with opt-in off: the answer to the form goes, counted as a first contact', async () => {
