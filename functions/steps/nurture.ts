@@ -99,8 +99,12 @@ export const createHandler = ({
             : 'unconfirmed'
           : 'off';
       const state = afterConfirmation(given, optIn);
-      // The breaker that guards the next email is its stream's: junk bounces pause first contacts only.
-      const breaker = firstContactOf(optIn, state) ? firstContact : deliverability;
+      // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
+      const tripped = async (breaker: typeof deliverability) =>
+        (await breaker.state()).tripped && (await updateBreaker(breaker, now)).tripped;
+      // Every email waits while the known stream's breaker is tripped; a first contact also while its own
+      // is: junk bounces pause first contacts only, never mail to leads already reached.
+      const knownTripped = await tripped(deliverability);
       const { score, route } = await rescore(leads, leadId, now);
       const timeZone = lead.timeZone ?? hours.defaultTimeZone;
       // Sends held for the opening land over its first minutes, each lead at its own offset.
@@ -120,8 +124,7 @@ export const createHandler = ({
         consent: lead.consent,
         optIn,
         route,
-        // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
-        breakerTripped: (await breaker.state()).tripped && (await updateBreaker(breaker, now)).tripped,
+        breakerTripped: knownTripped || (firstContactOf(optIn, state) && (await tripped(firstContact))),
         firstSlot: nextSendTime(now, 0, timeZone, hours, opening),
         pausedSlot: nextSendTime(spreadFrom(PAUSED_RECHECK_MS), 0, timeZone, hours, opening),
       });

@@ -249,6 +249,14 @@ describe('first contacts have their own breaker', () => {
     expect(sent()).toHaveLength(1);
   });
 
+  it('holds first contacts too while the main breaker is tripped: they bounce more, not less', async () => {
+    for (let i = 0; i < 200; i++) await db.deliverability.count('sent', SATURDAY_NIGHT);
+    for (let i = 0; i < 20; i++) await db.deliverability.count('bounced', SATURDAY_NIGHT);
+    await db.deliverability.trip('bounce rate 9 %', SATURDAY_NIGHT.toISOString());
+    expect(await nurture()).toMatchObject({ next: 'wait' });
+    expect(sent()).toHaveLength(0);
+  });
+
   it('counts untagged mail in the known stream, as before streams', async () => {
     await sesEvents()(event('s-known', 'Send'), aLambdaContext());
     expect((await db.deliverability.window(24, new Date())).sent).toBe(1);
