@@ -81,6 +81,8 @@ export const createHandler = ({
     const { leadId, executionName, cycle, previous } = input;
     const dealId = previous?.dealId ?? dealIdFor(executionName, cycle);
     const deal = await deals.get(dealId);
+    // What this call wrote, when it wrote it: no need to read the deal back (docs/performance.md).
+    let placed: DealRecord | undefined;
     try {
       if (!previous && !deal) {
         const rep = await chooseRep(team, now, []);
@@ -95,7 +97,8 @@ export const createHandler = ({
           createdAt: at,
           updatedAt: at,
         };
-        if (!(await deals.create(fresh))) await reps.adjustLoad(rep.id, -1, rep.capacity);
+        if (await deals.create(fresh)) placed = fresh;
+        else await reps.adjustLoad(rep.id, -1, rep.capacity);
         await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team }));
       } else if (previous && deal && deal.attempt === previous.attempt) {
         // A run redriven at "Reassign rep" (it failed or was stopped there, before the move) had its rep's
@@ -124,6 +127,15 @@ export const createHandler = ({
             await wakeNextWaiter({ reps, runs }, freed.team);
         }
         if (moved) {
+          const { taskToken: _, tokenFor: __, ...rest } = deal;
+          placed = {
+            ...rest,
+            repId: rep.id,
+            attempt: previous.attempt + 1,
+            previousReps: exclude,
+            stage: 'assigned',
+            updatedAt: at,
+          };
           metrics.addMetric('DealsReassigned', 'Count', 1);
           const move = { dealId, from: previous.repId, to: rep.id };
           await leads.putEvent(leadId, timeline.reassigned(at, move));
@@ -135,7 +147,8 @@ export const createHandler = ({
       if (e instanceof NoRepAvailableError) return undefined;
       throw e;
     }
-    const placed = await deals.get(dealId);
+    // Another attempt got there first, or a redriven run took its slot again: read what stands.
+    placed ??= await deals.get(dealId);
     if (!placed) throw new StepInputError(`Deal ${dealId} was not found for reassignment`);
     return placed;
   }

@@ -64,3 +64,36 @@ describe('Reassign rep, redriven', () => {
     expect([db.reps.load(first.repId), db.reps.load(other)]).toEqual([1, 1]);
   });
 });
+
+describe('Assign rep reads a deal once', () => {
+  it('assigns and reassigns with one deals.get each: what it wrote, it does not read back', async () => {
+    const db = memoryStores();
+    const runs = sfnRuns();
+    let reads = 0;
+    const get = db.deals.get.bind(db.deals);
+    db.deals.get = async (id) => {
+      reads += 1;
+      return get(id);
+    };
+    const lead = aLead({ email: 'one.read@acme-robotics.com' });
+    const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
+    await db.leads.capture(lead, run.executionName, AT);
+    const { score } = await rescore(db.leads, lead.id, new Date(AT));
+    await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
+    expect(reads).toBe(1);
+    const first = JSON.parse(
+      String(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output),
+    ) as Assignment;
+    expect(await get(first.dealId)).toMatchObject({ repId: first.repId, attempt: 1, emailedAttempt: 1 });
+
+    reads = 0;
+    const previous = { dealId: first.dealId, repId: first.repId, attempt: 1 };
+    await assignRepWith({ ...db, runs })({ ...run, taskToken: 'token-2', previous }, aLambdaContext());
+    expect(reads).toBe(1);
+    const moved = await get(first.dealId);
+    expect(moved).toMatchObject({ attempt: 2, emailedAttempt: 2, previousReps: [first.repId] });
+    expect(moved?.repId).not.toBe(first.repId);
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(2);
+  });
+});
