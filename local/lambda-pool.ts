@@ -29,6 +29,8 @@ export const DEFAULT_POOL: PoolOptions = { concurrency: 8, queue: 992, maxWorker
 
 export interface PoolStats {
   functionId: string;
+  /** The function's logical id in the template (its worker signs with accessKeyIdOf it: local/iam.ts). */
+  logicalId: string;
   workers: number;
   running: number;
   queued: number;
@@ -138,6 +140,7 @@ export class FunctionPool {
   stats(): PoolStats {
     return {
       functionId: this.fn.id,
+      logicalId: this.fn.logicalId,
       workers: this.sandboxes.length,
       running: this.running(),
       queued: this.waiting.length,

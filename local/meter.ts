@@ -12,6 +12,7 @@
 
 import type { RequestListener, ServerResponse } from 'node:http';
 import { operationOf, replayed } from './aws-json.ts';
+import { accessKeyOf } from './iam.ts';
 
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
@@ -29,6 +30,8 @@ export interface MeterReading {
    * first `#`), to see where write units go and which writes also update an index.
    */
   writesByKind: Record<string, { calls: number; units: number }>;
+  /** Calls per caller: the access key id each request was signed with (a function's: local/iam.ts). */
+  byCaller: Record<string, number>;
 }
 
 export class DynamoMeter {
@@ -39,6 +42,7 @@ export class DynamoMeter {
     conditionFailures: 0,
     byOperation: {},
     writesByKind: {},
+    byCaller: {},
   };
 
   /** A copy of the counts so far. */
@@ -53,6 +57,11 @@ export class DynamoMeter {
       const d = n - (before.byOperation[op] ?? 0);
       if (d) byOperation[op] = d;
     }
+    const byCaller: Record<string, number> = {};
+    for (const [caller, n] of Object.entries(after.byCaller)) {
+      const d = n - (before.byCaller[caller] ?? 0);
+      if (d) byCaller[caller] = d;
+    }
     const writesByKind: MeterReading['writesByKind'] = {};
     for (const [kind, w] of Object.entries(after.writesByKind)) {
       const b = before.writesByKind[kind] ?? { calls: 0, units: 0 };
@@ -65,11 +74,13 @@ export class DynamoMeter {
       conditionFailures: after.conditionFailures - before.conditionFailures,
       byOperation,
       writesByKind,
+      byCaller,
     };
   }
 
-  record(operation: string, request: ItemRequest, status: number, body: string): void {
+  record(operation: string, request: ItemRequest, status: number, body: string, caller = '?'): void {
     this.r.calls += 1;
+    this.r.byCaller[caller] = (this.r.byCaller[caller] ?? 0) + 1;
     this.r.byOperation[operation] = (this.r.byOperation[operation] ?? 0) + 1;
     let data: { __type?: string; ConsumedCapacity?: Capacity | Capacity[] };
     try {
@@ -135,7 +146,13 @@ export function metered(emulator: RequestListener, meter: DynamoMeter): RequestL
       const end = res.end.bind(res) as (chunk?: unknown, ...rest: unknown[]) => ServerResponse;
       res.end = ((chunk?: unknown, ...rest: unknown[]) => {
         if (typeof chunk === 'string' || Buffer.isBuffer(chunk))
-          meter.record(operation, data, res.statusCode, chunk.toString());
+          meter.record(
+            operation,
+            data,
+            res.statusCode,
+            chunk.toString(),
+            accessKeyOf(req.headers.authorization),
+          );
         return end(chunk, ...rest);
       }) as ServerResponse['end'];
       emulator(replayed(req, text), res);

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoStores } from '../functions/stores.ts';
+import { accessKeyIdOf } from '../local/iam.ts';
 import { linksIn, Mailbox, type MailboxEmail } from '../local/mailbox.ts';
 import { DynamoMeter } from '../local/meter.ts';
 import type { LocalStack } from '../local/runtime.ts';
@@ -36,6 +37,8 @@ export interface PathFigures {
   dynamoCalls: number;
   /** Single-item writes by kind of item (local/meter.ts). */
   writesByKind: Record<string, { calls: number; units: number }>;
+  /** DynamoDB calls per function (each step is one), by the access key its worker signs with. */
+  dynamoCallsByFunction: Record<string, number>;
   emails: number;
   /** Of `emails`, nurture (marketing) emails. */
   nurtureEmails: number;
@@ -215,6 +218,17 @@ export class Bench {
         const have = db.writesByKind[kind];
         if (have) db.writesByKind[kind] = { calls: have.calls - w.calls, units: have.units - w.units };
       }
+      for (const [caller, n] of Object.entries(x.byCaller))
+        db.byCaller[caller] = (db.byCaller[caller] ?? 0) - n;
+    }
+    // Each function's worker signs with its own access key (local/iam.ts): its calls, per step.
+    const functionOf = new Map(
+      Object.values(after.pools).map((p) => [accessKeyIdOf(p.logicalId), p.functionId]),
+    );
+    const dynamoCallsByFunction: Record<string, number> = {};
+    for (const [caller, n] of Object.entries(db.byCaller)) {
+      const name = functionOf.get(caller) ?? 'others (the bench, the console)';
+      if (n > 0) dynamoCallsByFunction[name] = (dynamoCallsByFunction[name] ?? 0) + n;
     }
     const byFunction: Record<string, number> = {};
     let gb = 0;
@@ -252,6 +266,7 @@ export class Bench {
       dynamoWrites: db.writeUnits,
       dynamoCalls: db.calls,
       writesByKind: db.writesByKind,
+      dynamoCallsByFunction,
       emails: mails.length,
       nurtureEmails: mails.filter((m) => !REP_MAIL.test(m.subject)).length,
       timerRounds,

@@ -127,6 +127,16 @@ const pathsMarkdown = (ps: PathFigures[]) =>
           .join(', ')}`,
     ),
     '',
+    'DynamoDB calls per step (function), per path:',
+    '',
+    ...ps.map(
+      (p) =>
+        `- ${p.path}: ${Object.entries(p.dynamoCallsByFunction)
+          .sort((a, b) => b[1] - a[1])
+          .map(([f, n]) => `${f} ${n}`)
+          .join(', ')}`,
+    ),
+    '',
     'Where the write units go (single-item writes by kind of item, all paths together):',
     '',
     ...Object.entries(

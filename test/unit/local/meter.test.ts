@@ -21,14 +21,16 @@ const meter = new DynamoMeter();
 let db: Emulator;
 let front: Server;
 let client: DynamoDBClient;
+let endpoint = '';
 const TableName = 'metered';
 
 beforeAll(async () => {
   db = await startDynalite(dataDir);
   front = createServer(metered(db.handler, meter));
   const port = await listen(front, 0);
+  endpoint = `http://127.0.0.1:${port}`;
   client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
@@ -109,5 +111,21 @@ describe('the DynamoDB meter', () => {
     expect(res.Items).toHaveLength(1);
     expect(res.ConsumedCapacity?.CapacityUnits).toBe(0.5);
     expect(DynamoMeter.since(before, meter.read())).toMatchObject({ calls: 1, readUnits: 0.5 });
+  });
+
+  it('counts calls per caller, by the access key each request was signed with (a function’s, in the stack)', async () => {
+    const before = meter.read();
+    const fn = new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'ASIACAPTURELEAD0001', secretAccessKey: 'x' },
+    });
+    await fn.send(new GetItemCommand({ TableName, Key: { pk: { S: 'LEAD#big' }, sk: { S: 'PROFILE' } } }));
+    await fn.send(new GetItemCommand({ TableName, Key: { pk: { S: 'LEAD#big' }, sk: { S: 'PROFILE' } } }));
+    await client.send(
+      new GetItemCommand({ TableName, Key: { pk: { S: 'LEAD#big' }, sk: { S: 'PROFILE' } } }),
+    );
+    fn.destroy();
+    expect(DynamoMeter.since(before, meter.read()).byCaller).toEqual({ ASIACAPTURELEAD0001: 2, local: 1 });
   });
 });
