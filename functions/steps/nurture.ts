@@ -88,10 +88,10 @@ export const createHandler = ({
       const { businessHours: hours, sending } = config.nurture;
       const now = new Date();
       const at = now.toISOString();
-      const lead = await leads.get(leadId);
-      if (!lead) throw new NotFoundError(`Lead ${leadId}`);
-      // This step looks at everything that happened: signals waiting for it are consumed.
+      // This step looks at everything that happened: signals waiting for it are consumed (a conditional
+      // write: a lead that is gone is not created), then the lead and its timeline are read once.
       await signals.clear(leadId);
+      const { lead, score, route } = await rescore(leads, leadId, now);
       const optIn: OptIn =
         doubleOptIn.enabled && lead.consent
           ? (await confirmations.get(leadId))?.confirmedAt
@@ -105,7 +105,6 @@ export const createHandler = ({
       // Every email waits while the known stream's breaker is tripped; a first contact also while its own
       // is: junk bounces pause first contacts only, never mail to leads already reached.
       const knownTripped = await tripped(deliverability);
-      const { score, route } = await rescore(leads, leadId, now);
       const timeZone = lead.timeZone ?? hours.defaultTimeZone;
       // Sends held for the opening land over its first minutes, each lead at its own offset.
       const opening = { key: leadId, windowMinutes: sending.openingSpreadMinutes };

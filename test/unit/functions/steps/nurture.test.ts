@@ -54,6 +54,18 @@ const hourIn = (iso: string, tz = 'America/Chicago') =>
 const timer = { Error: 'States.Timeout' };
 
 describe('Nurture', () => {
+  it('reads the lead once per step (the rescore’s read is the step’s)', async () => {
+    let reads = 0;
+    const get = db.leads.get.bind(db.leads);
+    db.leads.get = async (id) => {
+      reads += 1;
+      return get(id);
+    };
+    await nurture();
+    expect(reads).toBe(1);
+    expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
+  });
+
   it('sends the first email at once in business hours and waits until the next is due', async () => {
     const out = await nurture();
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
