@@ -38,6 +38,7 @@ import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/api.ts';
 import { sfnHandler } from './sfn/http.ts';
 import type { TaskInvoker } from './sfn/task-handlers.ts';
+import { DEFAULT_ADMIT_RATE } from './sfn/throttle.ts';
 import { formSettingsOf, siteEnvironment } from './site.ts';
 import { type CfnTemplate, functionsOf, type LocalNames, STACK_NAME, stateMachinesOf } from './template.ts';
 
@@ -126,6 +127,7 @@ export function wireEvents(
     region: REGION,
     account: ACCOUNT,
     startRate: opts.startRate ?? DEFAULT_START_RATE,
+    admitRate: DEFAULT_ADMIT_RATE,
     // A machine this local does not scale like Lambda: while any function the workflow invokes has
     // `busyQueue` invocations waiting, new runs are accepted but wait to start (LocalStepFunctions.admit),
     // so the runs in flight are not starved and nothing is refused that AWS would take.

@@ -45,6 +45,7 @@ export class LocalStepFunctions {
   private readonly tokens: TaskTokens;
   private readonly engine: ExecutionEngine;
   private readonly startBucket?: TokenBucket;
+  private readonly admitBucket?: TokenBucket;
   private readonly admission: { machine: MachineSpec; rec: ExecutionRecord }[] = [];
   private admitting: ReturnType<typeof setInterval> | undefined;
 
@@ -65,6 +66,7 @@ export class LocalStepFunctions {
       async () => opts.events?.commit?.(),
     );
     if (opts.startRate) this.startBucket = new TokenBucket(opts.startRate);
+    if (opts.admitRate) this.admitBucket = new TokenBucket(opts.admitRate);
     this.tokens = new TaskTokens(this.store, opts.clock);
     this.engine = new ExecutionEngine(this.store, this.tokens, invoker, opts);
   }
@@ -144,19 +146,29 @@ export class LocalStepFunctions {
    * start (resumeModeOf).
    */
   private admit(machine: MachineSpec, rec: ExecutionRecord): void {
-    if (!this.admission.length && !this.opts.busy?.()) {
+    if (!this.admission.length && this.hasRoom()) {
       this.engine.launch(machine, rec, 'start');
       return;
     }
     this.admission.push({ machine, rec });
     this.admitting ??= setInterval(() => {
-      while (this.admission.length && !this.opts.busy?.()) {
+      while (this.admission.length && this.hasRoom()) {
         const next = this.admission.shift();
         // A run stopped while it waited for room has nothing left to start.
         if (next && next.rec.status === 'RUNNING') this.engine.launch(next.machine, next.rec, 'start');
       }
       if (!this.admission.length) this.stopAdmitting();
     }, ADMISSION_POLL_MS);
+  }
+
+  /**
+   * Room for one more run to start: the functions are not saturated, and the admission bucket has a
+   * token. The bucket paces starts, because a launch reaches the functions' queues only a moment later:
+   * without it, every run accepted in a burst would start before `busy` could say so (a 10,000-lead load
+   * then overflowed CaptureLead's queue and runs failed on Lambda throttles).
+   */
+  private hasRoom(): boolean {
+    return !this.opts.busy?.() && (this.admitBucket?.take() ?? true);
   }
 
   private stopAdmitting(): void {

@@ -45,6 +45,8 @@ export interface EngineOptions {
    * slower instead of piling up in the functions' queues, and is never refused for the machine's sake.
    */
   busy?: () => boolean;
+  /** How fast accepted runs start when the functions have room (local/sfn/throttle.ts); unpaced when absent. */
+  admitRate?: { perSecond: number; burst: number };
   /** Called on every status change: RUNNING at start and on redrive, then the terminal status. */
   onStatusChange?: (rec: ExecutionRecord) => void;
   /**

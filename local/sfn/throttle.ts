@@ -6,6 +6,13 @@
  * smaller region's quota (800, 150/s) or a raised one would.
  */
 export const DEFAULT_START_RATE = { perSecond: 300, burst: 1300 };
+/**
+ * How fast accepted runs start on this machine (`busy` permitting): what a 2-core machine runs end to end
+ * (measured 16–30 lead runs/s), with room above it: the `busy` signal holds starts back when the machine
+ * falls behind. Runs accepted faster wait to start; none is refused for it.
+ */
+export const DEFAULT_ADMIT_RATE = { perSecond: 40, burst: 40 };
+
 /** The burst npm start gives a --start-rate: AWS's for its default rate, else five seconds' worth. */
 export const burstFor = (perSecond: number) =>
   perSecond === DEFAULT_START_RATE.perSecond

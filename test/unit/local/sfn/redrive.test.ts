@@ -257,6 +257,20 @@ describe('StartExecution throttling', () => {
     await vi.waitFor(() => expect(calls.filter((c) => c.step === 'A')).toHaveLength(4));
   });
 
+  it('paces starts by the admission bucket: a burst accepted at once starts a few at a time, none refused', async () => {
+    const { sfn, calls } = engine({ admitRate: { perSecond: 2, burst: 2 } });
+    stopAfter = () => sfn.shutdown();
+    const names = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6'];
+    await Promise.all(
+      names.map((name) => sfn.startExecution({ stateMachineArn: ARN, name, input: '{"n":1}' })),
+    );
+    // Two tokens: two runs started, four wait (RUNNING, stored), none refused.
+    expect(sfn.waitingToStart).toBe(4);
+    expect(sfn.list().map((r) => r.name)).toEqual(names);
+    await vi.waitFor(() => expect(sfn.waitingToStart).toBe(0), { timeout: 5_000 });
+    await vi.waitFor(() => expect(calls.filter((c) => c.step === 'A')).toHaveLength(6), { timeout: 5_000 });
+  });
+
   it('answers ThrottlingException beyond the bucket, through the SDK after its retries, and RedriveExecution works over HTTP', async () => {
     const { sfn, state } = engine({ startRate: { perSecond: 0.001, burst: 2 } });
     const edge = edgeServer('sfn', () => undefined);
