@@ -60,6 +60,11 @@ export interface LocalOptions {
   sesQuota?: SesQuotaLimits;
   /** Count DynamoDB request units (`npm run bench`): `stack.meter` (local/meter.ts). Off by default. */
   meter?: boolean;
+  /**
+   * Run the template's schedule rules (the hourly reconcile, the weekly reminders); default true. The
+   * bench turns them off: they cost per hour, not per lead, and would run between a path's steps.
+   */
+  schedules?: boolean;
   /** Where listeners and the event bus log a line (a refused request, a dropped event); default stderr. */
   log?: (line: string) => void;
   /** Called once every port listens, before any handler is attached (requests get 503 until it returns). */

@@ -67,8 +67,8 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
   const redelivered = events.redeliver();
   if (redelivered)
     (opts.log ?? console.error)(`events: delivering ${redelivered} event(s) accepted before the last stop`);
-  // Schedule rules (the weekly deal reminders) fire on the stack's clock from here.
-  events.startSchedules(clock);
+  // Schedule rules (the weekly deal reminders, the hourly reconcile) fire on the stack's clock from here.
+  if (opts.schedules !== false) events.startSchedules(clock);
   // How the scripts find this stack (serve/stack-file.ts); removed at stop.
   writeStackFile(opts.dataDir, {
     pid: process.pid,

@@ -94,6 +94,8 @@ export class Bench {
         logLevel: 'SILENT',
         log: () => undefined,
         meter: true,
+        // Per hour, not per lead: at a day a second the hourly reconcile would run between every two steps.
+        schedules: false,
         ttlSweepMs: 86_400_000,
       },
     });

@@ -69,7 +69,15 @@ export async function startFreshStack(
     local?: Partial<
       Pick<
         LocalOptions,
-        'timeScale' | 'startAt' | 'logLevel' | 'log' | 'meter' | 'ttlSweepMs' | 'scaleWork' | 'sesQuota'
+        | 'timeScale'
+        | 'startAt'
+        | 'logLevel'
+        | 'log'
+        | 'meter'
+        | 'schedules'
+        | 'ttlSweepMs'
+        | 'scaleWork'
+        | 'sesQuota'
       >
     >;
   } = {},
