@@ -30,7 +30,7 @@ import {
 import { logger, metrics, observed } from '#functions/platform/observability.ts';
 import { page } from '#functions/platform/pages.ts';
 import { type Runs, sfnRuns } from '#functions/platform/runs.ts';
-import { appTable } from '#functions/platform/table.ts';
+import { appTable, DYNAMODB_REFUSALS } from '#functions/platform/table.ts';
 import { runInput } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
 
@@ -41,11 +41,7 @@ const thankYouUrl = requireEnv('FORM_THANK_YOU_URL');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
 /** DynamoDB's ways of saying "too fast" that outlast the SDK's retries: transient, like a 5xx. */
-const BUSY = new Set([
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'ThrottlingException',
-]);
+const BUSY = DYNAMODB_REFUSALS;
 
 /**
  * Why the lead was not taken, when trying again later may work: Step Functions throttling StartExecution

@@ -83,6 +83,16 @@ export async function batchGet({ doc, name }: Table, keys: readonly Key[]): Prom
   return out;
 }
 
+/**
+ * DynamoDB's ways of saying "too fast" that outlast the SDK's retries: the request was refused, not
+ * applied (transient, like a 5xx, but unlike a timeout it certainly changed nothing).
+ */
+export const DYNAMODB_REFUSALS: ReadonlySet<string> = new Set([
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'ThrottlingException',
+]);
+
 /** Runs a conditional write; false (instead of throwing) when its condition did not hold. */
 export async function conditional(write: () => Promise<unknown>): Promise<boolean> {
   try {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
 import { config, leadRetention } from '#functions/config/bundled.ts';
+import type { Rep } from '#functions/config/schema.ts';
 import { NoRepAvailableError, pickRep, teamFor } from '#functions/deal/assignment.ts';
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
@@ -18,7 +19,7 @@ import { linkKeyOf } from '#functions/platform/link-key.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { StepInputError, stepHandler, TransientError } from '#functions/platform/step.ts';
-import { appTable } from '#functions/platform/table.ts';
+import { appTable, DYNAMODB_REFUSALS } from '#functions/platform/table.ts';
 import { type Assignment, CONTINUE_AS_NEW, contracts, type StepInput } from '#functions/steps/contracts.ts';
 import type { DealRecord, LeadRecord, Stores } from '#functions/stores.ts';
 
@@ -70,6 +71,22 @@ export const createHandler = ({
     return rep;
   }
 
+  /**
+   * The deal's write after `chooseRep` took a slot for `rep`: if DynamoDB refuses it (a throttle that
+   * outlasted the SDK's retries: nothing was written), the slot goes back before the step is retried, or
+   * the retry would take a second one and the first would never come back. A write whose outcome is
+   * unknown (a timeout) keeps the slot: the deal may exist.
+   */
+  async function slotBackIfRefused<T>(rep: Rep, holder: string | undefined, write: () => Promise<T>) {
+    try {
+      return await write();
+    } catch (e) {
+      if (rep.id !== holder && DYNAMODB_REFUSALS.has(String((e as { name?: string })?.name)))
+        await reps.adjustLoad(rep.id, -1, rep.capacity);
+      throw e;
+    }
+  }
+
   /** A redriven run takes back the slot its deal gave up when the run ended. */
   async function holdAgain(deal: DealRecord) {
     const rep = repById(deal.repId);
@@ -97,7 +114,7 @@ export const createHandler = ({
           createdAt: at,
           updatedAt: at,
         };
-        if (await deals.create(fresh)) placed = fresh;
+        if (await slotBackIfRefused(rep, undefined, () => deals.create(fresh))) placed = fresh;
         else await reps.adjustLoad(rep.id, -1, rep.capacity);
         await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team }));
       } else if (previous && deal && deal.attempt === previous.attempt) {
@@ -107,17 +124,19 @@ export const createHandler = ({
         if (deal.loadReleasedAt) await holdAgain(deal);
         const exclude = [...deal.previousReps, deal.repId];
         const rep = await chooseRep(team, now, exclude, deal.repId);
-        const moved = await deals.update(
-          dealId,
-          { attempt: previous.attempt },
-          {
-            repId: rep.id,
-            attempt: previous.attempt + 1,
-            previousReps: exclude,
-            stage: 'assigned',
-            updatedAt: at,
-          },
-          ['taskToken', 'tokenFor'],
+        const moved = await slotBackIfRefused(rep, deal.repId, () =>
+          deals.update(
+            dealId,
+            { attempt: previous.attempt },
+            {
+              repId: rep.id,
+              attempt: previous.attempt + 1,
+              previousReps: exclude,
+              stage: 'assigned',
+              updatedAt: at,
+            },
+            ['taskToken', 'tokenFor'],
+          ),
         );
         const old = repById(previous.repId);
         if (rep.id !== previous.repId) {

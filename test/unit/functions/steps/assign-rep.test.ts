@@ -8,6 +8,7 @@ import { sfnRuns } from '#functions/platform/runs.ts';
 import { createHandler as assignRepWith } from '#functions/steps/assign-rep.ts';
 import { createHandler as closeWith } from '#functions/steps/close-deal.ts';
 import type { Assignment } from '#functions/steps/contracts.ts';
+import { config } from '#test/fixtures/config.ts';
 import { aLambdaContext } from '#test/fixtures/lambda.ts';
 import { aLead } from '#test/fixtures/leads.ts';
 import { memoryStores } from '#test/fixtures/memory-stores.ts';
@@ -95,5 +96,31 @@ describe('Assign rep reads a deal once', () => {
     expect(moved).toMatchObject({ attempt: 2, emailedAttempt: 2, previousReps: [first.repId] });
     expect(moved?.repId).not.toBe(first.repId);
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(2);
+  });
+});
+
+describe('Assign rep under a DynamoDB throttle', () => {
+  it('gives the slot back when the deal’s write is refused, so the retried step holds one slot, not two', async () => {
+    const db = memoryStores();
+    const runs = sfnRuns();
+    const lead = aLead({ email: 'throttled.assign@acme-robotics.com' });
+    const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
+    await db.leads.capture(lead, run.executionName, AT);
+    const { score } = await rescore(db.leads, lead.id, new Date(AT));
+    await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
+    const total = () => config.reps.reps.reduce((n, r) => n + db.reps.load(r.id), 0);
+    const create = db.deals.create.bind(db.deals);
+    let refused = 0;
+    db.deals.create = async (deal) => {
+      if (refused++ === 0)
+        throw Object.assign(new Error('Throughput exceeds the current capacity'), {
+          name: 'ProvisionedThroughputExceededException',
+        });
+      return create(deal);
+    };
+    await expect(assignRepWith({ ...db, runs })(run, aLambdaContext())).rejects.toThrow(/capacity/);
+    expect(total()).toBe(0);
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
+    expect(total()).toBe(1);
   });
 });
