@@ -1,14 +1,11 @@
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
 import { timeline } from '#functions/lead/timeline.ts';
 import { LinkError, verifyLink } from '#functions/mail/links.ts';
-import { errorAnswers, type HttpEvent, type HttpResult, securityHeaders } from '#functions/platform/http.ts';
-import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { linkKeyOf, linkPage } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
@@ -36,36 +33,30 @@ export const createHandler = ({
   signals,
   runs,
 }: Pick<Stores, 'leads' | 'signals'> & { runs: TaskRuns }) =>
-  middy<HttpEvent, HttpResult>()
-    .use(observed())
-    .use(httpHeaderNormalizer())
-    .use(securityHeaders())
-    .use(errorAnswers('html'))
-    .use(linkKeyMiddleware())
-    .handler(async (event, context) => {
-      const now = new Date();
-      const claims = verifyLink(event.queryStringParameters?.t ?? '', linkKeyOf(context), now, ['click']);
-      let url: URL;
-      try {
-        url = new URL(claims.audience);
-      } catch {
-        throw new LinkError('malformed', 'This link is incomplete.');
-      }
-      if (url.protocol !== 'https:' || !allowedHosts.has(url.hostname)) {
-        throw new LinkError('tampered', 'This link points somewhere we do not send people.');
-      }
-      const scanner = looksLikeScanner(event.headers['user-agent'], claims.iat, now);
-      if (!scanner) {
-        // One engagement event per lead, destination and minute, however often the link is hit.
-        await leads.putEvent(claims.subject, timeline.emailClick(url, now));
-        metrics.addMetric('EmailClicks', 'Count', 1);
-        // A click is engagement: wake the lead's nurture wait so the score is looked at now.
-        await signalLead({ signals, runs }, claims.subject, 'click');
-      }
-      logger.info('click', { leadId: claims.subject, scanner });
-      // No referrer (securityHeaders): the destination never sees the signed link.
-      return { statusCode: 302, headers: { location: url.toString(), 'cache-control': 'no-store' } };
-    });
+  linkPage().handler(async (event, context) => {
+    const now = new Date();
+    const claims = verifyLink(event.queryStringParameters?.t ?? '', linkKeyOf(context), now, ['click']);
+    let url: URL;
+    try {
+      url = new URL(claims.audience);
+    } catch {
+      throw new LinkError('malformed', 'This link is incomplete.');
+    }
+    if (url.protocol !== 'https:' || !allowedHosts.has(url.hostname)) {
+      throw new LinkError('tampered', 'This link points somewhere we do not send people.');
+    }
+    const scanner = looksLikeScanner(event.headers['user-agent'], claims.iat, now);
+    if (!scanner) {
+      // One engagement event per lead, destination and minute, however often the link is hit.
+      await leads.putEvent(claims.subject, timeline.emailClick(url, now));
+      metrics.addMetric('EmailClicks', 'Count', 1);
+      // A click is engagement: wake the lead's nurture wait so the score is looked at now.
+      await signalLead({ signals, runs }, claims.subject, 'click');
+    }
+    logger.info('click', { leadId: claims.subject, scanner });
+    // No referrer (securityHeaders): the destination never sees the signed link.
+    return { statusCode: 302, headers: { location: url.toString(), 'cache-control': 'no-store' } };
+  });
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoConfirmations } from '#functions/lead/confirmation-store.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
@@ -9,16 +7,9 @@ import { timeline } from '#functions/lead/timeline.ts';
 import { LinkError, verifyLink } from '#functions/mail/links.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
-import {
-  errorAnswers,
-  type HttpEvent,
-  type HttpRequest,
-  type HttpResult,
-  requestBody,
-  securityHeaders,
-} from '#functions/platform/http.ts';
-import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import type { HttpEvent, HttpRequest, HttpResult } from '#functions/platform/http.ts';
+import { linkKeyOf, linkPage } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
 import { page } from '#functions/platform/pages.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
@@ -49,40 +40,33 @@ export const createHandler = ({
   signals,
   runs,
 }: Pick<Stores, 'leads' | 'confirmations' | 'suppression' | 'signals'> & { runs: TaskRuns }) =>
-  middy<HttpEvent, HttpResult>()
-    .use(observed())
-    .use(httpHeaderNormalizer())
-    .use(securityHeaders())
-    .use(errorAnswers('html'))
-    .use(requestBody({ maxBytes: 4096, strict: false }))
-    .use(linkKeyMiddleware())
-    .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
-      const token = event.queryStringParameters?.t ?? '';
-      const claims = verifiedConfirmation(token, linkKeyOf(context));
-      const name = escapeHtml(config.app.sender.fromName);
-      if (event.requestContext.http.method !== 'POST') {
-        return page(
-          200,
-          'Confirm your email',
-          `<p>Confirm that you want emails from ${name}?</p><form method="post" action="?t=${escapeHtml(token)}"><button type="submit">Confirm my email</button></form>`,
-        );
+  linkPage({ strict: false }).handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
+    const token = event.queryStringParameters?.t ?? '';
+    const claims = verifiedConfirmation(token, linkKeyOf(context));
+    const name = escapeHtml(config.app.sender.fromName);
+    if (event.requestContext.http.method !== 'POST') {
+      return page(
+        200,
+        'Confirm your email',
+        `<p>Confirm that you want emails from ${name}?</p><form method="post" action="?t=${escapeHtml(token)}"><button type="submit">Confirm my email</button></form>`,
+      );
+    }
+    const lead = await leads.get(claims.subject);
+    // Unsubscribed (or bounced, complained, erased) since: the click changes nothing.
+    if (lead && (await suppression.reasonFor(lead.email)))
+      return page(200, 'Not subscribed', `<p>This address does not receive emails from ${name}.</p>`);
+    if (lead) {
+      const at = new Date().toISOString();
+      if (await confirmations.confirm(lead.id, at)) {
+        await leads.putEvent(lead.id, timeline.confirmed(at));
+        metrics.addMetric('Confirmations', 'Count', 1);
+        logger.info('email confirmed', { leadId: lead.id });
       }
-      const lead = await leads.get(claims.subject);
-      // Unsubscribed (or bounced, complained, erased) since: the click changes nothing.
-      if (lead && (await suppression.reasonFor(lead.email)))
-        return page(200, 'Not subscribed', `<p>This address does not receive emails from ${name}.</p>`);
-      if (lead) {
-        const at = new Date().toISOString();
-        if (await confirmations.confirm(lead.id, at)) {
-          await leads.putEvent(lead.id, timeline.confirmed(at));
-          metrics.addMetric('Confirmations', 'Count', 1);
-          logger.info('email confirmed', { leadId: lead.id });
-        }
-        // Woken again on a second click too: a wake that finds nothing new changes nothing.
-        await signalLead({ signals, runs }, lead.id, 'confirm');
-      }
-      return page(200, 'Thank you', `<p>Your email is confirmed. ${name} will be in touch.</p>`);
-    });
+      // Woken again on a second click too: a wake that finds nothing new changes nothing.
+      await signalLead({ signals, runs }, lead.id, 'confirm');
+    }
+    return page(200, 'Thank you', `<p>Your email is confirmed. ${name} will be in touch.</p>`);
+  });
 
 // Only the stores this handler uses are built (and bundled).
 const table = appTable();

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import {
   type DealOutcome,
@@ -24,16 +22,9 @@ import {
 } from '#functions/mail/links.ts';
 import { ConflictError, NotFoundError, ValidationError } from '#functions/platform/errors.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
-import {
-  errorAnswers,
-  type HttpEvent,
-  type HttpRequest,
-  type HttpResult,
-  requestBody,
-  securityHeaders,
-} from '#functions/platform/http.ts';
-import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import type { HttpEvent, HttpRequest, HttpResult } from '#functions/platform/http.ts';
+import { linkKeyOf, linkPage } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
 import { page } from '#functions/platform/pages.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
@@ -198,13 +189,7 @@ export const createHandler = ({
   }
 
   return (
-    middy<HttpEvent, HttpResult>()
-      .use(observed())
-      .use(httpHeaderNormalizer())
-      .use(securityHeaders())
-      .use(errorAnswers('html'))
-      .use(requestBody({ maxBytes: 4096, strict: true }))
-      .use(linkKeyMiddleware())
+    linkPage({ strict: true })
       // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
       .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
         const token = event.queryStringParameters?.t ?? '';

@@ -1,5 +1,3 @@
-import middy from '@middy/core';
-import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import { config, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
@@ -8,17 +6,9 @@ import { timeline } from '#functions/lead/timeline.ts';
 import { verifyLink } from '#functions/mail/links.ts';
 import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { escapeHtml } from '#functions/platform/html.ts';
-import {
-  errorAnswers,
-  type HttpEvent,
-  type HttpRequest,
-  type HttpResult,
-  mediaType,
-  requestBody,
-  securityHeaders,
-} from '#functions/platform/http.ts';
-import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
-import { logger, metrics, observed } from '#functions/platform/observability.ts';
+import { type HttpEvent, type HttpRequest, type HttpResult, mediaType } from '#functions/platform/http.ts';
+import { linkKeyOf, linkPage } from '#functions/platform/link-key.ts';
+import { logger, metrics } from '#functions/platform/observability.ts';
 import { page } from '#functions/platform/pages.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
@@ -69,14 +59,8 @@ export const createHandler = ({
   signals,
   runs,
 }: Pick<Stores, 'leads' | 'suppression' | 'signals'> & { runs: TaskRuns }) =>
-  middy<HttpEvent, HttpResult>()
-    .use(observed())
-    .use(httpHeaderNormalizer())
-    .use(securityHeaders())
-    .use(errorAnswers('html'))
-    // Mail clients may post the one-click body as multipart: take any body, parse what middy can.
-    .use(requestBody({ maxBytes: 4096, strict: false }))
-    .use(linkKeyMiddleware())
+  // Mail clients may post the one-click body as multipart: take any body, parse what middy can.
+  linkPage({ strict: false })
     // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
     .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
       const token = event.queryStringParameters?.t ?? '';
