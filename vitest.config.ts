@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 // emulator (a Java program; test/fixtures/dynamodb.ts), where Java is installed.
 const DYNAMODB_LOCAL_LANE = [
   'test/integration/data-stores.test.ts',
+  'test/integration/funnel-shards.test.ts',
   'test/integration/workflow*.test.ts',
   'test/integration/capacity.test.ts',
   'test/integration/backtest.test.ts',

@@ -1,13 +1,13 @@
 // Part of `npm run bench`: per function, the bundle (raw and gzip, its three largest inputs, from esbuild's
-// metafile) and its cold import: a fresh Node process importing it, as a ratio to an empty module measured
-// in the same run (median of `runs`, default 11, interleaved), beside the same entry bundled with the AWS
-// SDK inside (what the stack did before it used the Lambda runtime's SDK). Expects cdk.out.
+// metafile) and its cold import: a fresh Node process importing it, as a ratio to an empty module and to
+// the AWS SDK clients it uses alone (median of `runs`, default 11, interleaved, all in the same run). The
+// clients alone: a bundle built with the same options that constructs each client the function bundles and
+// imports one command of it (what the function cannot start faster than). Expects cdk.out.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
-import { ENTRIES, type FunctionId } from '../infra/stack.ts';
 import { functionsOf, loadTemplate } from '../local/template.ts';
 
 export interface BundleFigures {
@@ -19,7 +19,8 @@ export interface BundleFigures {
   coldImportMs: number;
   /** `coldImportMs` ÷ the empty module's, measured in the same run. */
   coldRatio: number;
-  withSdk?: { bytes: number; coldImportMs: number; coldRatio: number };
+  /** The SDK clients the bundle holds, built and imported alone; `ratio` is the function's ÷ theirs. */
+  sdkClients?: { packages: string[]; bytes: number; coldImportMs: number; ratio: number };
 }
 
 export interface BundlesReport {
@@ -29,6 +30,31 @@ export interface BundlesReport {
   references: { module: string; coldImportMs: number; coldRatio: number }[];
   functions: BundleFigures[];
 }
+
+/** Each SDK package a function may bundle: how the reference constructs its client, and one command. */
+const CLIENTS: Record<string, { imports: string; construct: string }> = {
+  'client-dynamodb': {
+    imports: "import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';",
+    construct: 'new DynamoDBClient({}), GetItemCommand',
+  },
+  'lib-dynamodb': {
+    imports:
+      "import { DynamoDBClient as D } from '@aws-sdk/client-dynamodb'; import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';",
+    construct: 'DynamoDBDocumentClient.from(new D({})), GetCommand',
+  },
+  'client-sfn': {
+    imports: "import { SFNClient, SendTaskSuccessCommand } from '@aws-sdk/client-sfn';",
+    construct: 'new SFNClient({}), SendTaskSuccessCommand',
+  },
+  'client-ses': {
+    imports: "import { SESClient, SendEmailCommand } from '@aws-sdk/client-ses';",
+    construct: 'new SESClient({}), SendEmailCommand',
+  },
+  'client-secrets-manager': {
+    imports: "import { SecretsManagerClient, GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';",
+    construct: 'new SecretsManagerClient({}), GetSecretValueCommand',
+  },
+};
 
 const root = join(import.meta.dirname, '..');
 /** What a handler cannot import for less: the SDK client the data layer uses, and the logger. */
@@ -75,14 +101,29 @@ export async function measureBundles(
       writeFileSync(file, `import ${JSON.stringify(module)};\n`);
       return { module, file };
     });
-    const withSdk = new Map<string, { file: string; bytes: number }>();
+    // Per function, the SDK packages its metafile shows bundled, and a bundle of their clients alone.
+    const metaOf = (assetPath: string) =>
+      JSON.parse(readFileSync(join(out, assetPath, 'index.meta.json'), 'utf8')) as {
+        outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
+      };
+    const sdkClients = new Map<string, { packages: string[]; file: string; bytes: number }>();
     for (const f of fns) {
-      const entry = ENTRIES[f.id as FunctionId];
-      if (!entry) continue;
-      const file = join(scratch, f.id, 'index.mjs');
-      // The same options as infra/constructs/handoff-function.ts, with the SDK bundled.
+      const inputs = Object.values(metaOf(f.assetPath).outputs).flatMap((o) => Object.keys(o.inputs));
+      const packages = Object.keys(CLIENTS).filter((p) =>
+        inputs.some((i) => i.includes(`node_modules/@aws-sdk/${p}/`)),
+      );
+      if (!packages.length) continue;
+      const dir = join(scratch, f.id);
+      const source = join(dir, 'clients.mjs');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(
+        source,
+        `${packages.map((p) => CLIENTS[p]?.imports).join('\n')}\nexport const clients = [${packages.map((p) => CLIENTS[p]?.construct).join(', ')}];\n`,
+      );
+      const file = join(dir, 'index.mjs');
+      // The same options as infra/constructs/handoff-function.ts.
       await build({
-        entryPoints: [join(root, 'functions', entry)],
+        entryPoints: [source],
         outfile: file,
         bundle: true,
         minify: true,
@@ -96,7 +137,7 @@ export async function measureBundles(
         },
         logLevel: 'error',
       });
-      withSdk.set(f.id, { file, bytes: statSync(file).size });
+      sdkClients.set(f.id, { packages, file, bytes: statSync(file).size });
     }
     const times = new Map<string, number[]>();
     const record = (key: string, ms: number) => times.set(key, [...(times.get(key) ?? []), ms]);
@@ -105,8 +146,8 @@ export async function measureBundles(
       for (const r of references) record(r.module, coldImport(r.file, {}));
       for (const f of fns) {
         record(f.id, coldImport(join(out, f.assetPath, 'index.mjs'), f.environment));
-        const bundled = withSdk.get(f.id);
-        if (bundled) record(`${f.id}+sdk`, coldImport(bundled.file, f.environment));
+        const clients = sdkClients.get(f.id);
+        if (clients) record(`${f.id}+clients`, coldImport(clients.file, f.environment));
       }
       if (opts.progress) process.stderr.write(`\r  cold imports: round ${i + 1}/${runs} `);
     }
@@ -115,9 +156,7 @@ export async function measureBundles(
     const functions = fns.map((f): BundleFigures => {
       const dir = join(out, f.assetPath);
       const code = readFileSync(join(dir, 'index.mjs'));
-      const meta = JSON.parse(readFileSync(join(dir, 'index.meta.json'), 'utf8')) as {
-        outputs: Record<string, { inputs: Record<string, { bytesInOutput: number }> }>;
-      };
+      const meta = metaOf(f.assetPath);
       const byPackage = new Map<string, number>();
       for (const o of Object.values(meta.outputs)) {
         for (const [path, { bytesInOutput }] of Object.entries(o.inputs)) {
@@ -126,8 +165,8 @@ export async function measureBundles(
         }
       }
       const ms = median(times.get(f.id));
-      const sdk = withSdk.get(f.id);
-      const sdkMs = median(times.get(`${f.id}+sdk`));
+      const clients = sdkClients.get(f.id);
+      const clientsMs = median(times.get(`${f.id}+clients`));
       return {
         functionId: f.id,
         bytes: code.length,
@@ -138,7 +177,16 @@ export async function measureBundles(
           .map(([name, bytes]) => ({ name, bytes })),
         coldImportMs: ms,
         coldRatio: ms / emptyMs,
-        ...(sdk ? { withSdk: { bytes: sdk.bytes, coldImportMs: sdkMs, coldRatio: sdkMs / emptyMs } } : {}),
+        ...(clients
+          ? {
+              sdkClients: {
+                packages: clients.packages,
+                bytes: clients.bytes,
+                coldImportMs: clientsMs,
+                ratio: ms / clientsMs,
+              },
+            }
+          : {}),
       };
     });
     return {
@@ -160,13 +208,13 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 export function bundlesMarkdown(r: BundlesReport): string {
   const rows = r.functions.map(
     (f) =>
-      `| ${f.functionId} | ${kib(f.bytes)} | ${kib(f.gzipBytes)} | ${f.coldImportMs.toFixed(0)} ms | ${f.coldRatio.toFixed(2)} | ${f.withSdk ? `${kib(f.withSdk.bytes)} | ${f.withSdk.coldImportMs.toFixed(0)} ms | ${f.withSdk.coldRatio.toFixed(2)}` : '– | – | –'} | ${f.largestInputs.map((i) => `${i.name} ${kib(i.bytes)}`).join(', ')} |`,
+      `| ${f.functionId} | ${kib(f.bytes)} | ${kib(f.gzipBytes)} | ${f.coldImportMs.toFixed(0)} ms | ${f.coldRatio.toFixed(2)} | ${f.sdkClients ? `${f.sdkClients.packages.join(', ')} | ${kib(f.sdkClients.bytes)} | ${f.sdkClients.coldImportMs.toFixed(0)} ms | ${f.sdkClients.ratio.toFixed(2)}` : '– | – | – | –'} | ${f.largestInputs.map((i) => `${i.name} ${kib(i.bytes)}`).join(', ')} |`,
   );
   return [
-    `Cold import: a fresh \`node\` (${process.version}) process importing the bundle, wall time, median of ${r.runs}, beside an empty module in the same run (${r.emptyMs.toFixed(1)} ms). "SDK bundled": the same entry with the AWS SDK inside.`,
+    `Cold import: a fresh \`node\` (${process.version}) process importing the bundle, wall time, median of ${r.runs}, beside an empty module in the same run (${r.emptyMs.toFixed(1)} ms). "SDK clients alone": a bundle built the same way that constructs each client the function bundles and imports one command of it; "× clients" is the function's cold import ÷ theirs (the goal: ≤ 1.2).`,
     '',
-    '| function | bundle | gzip | cold import | × empty | SDK bundled | cold import | × empty | largest inputs |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| function | bundle | gzip | cold import | × empty | SDK clients | alone | cold import | × clients | largest inputs |',
+    '|---|---:|---:|---:|---:|---|---:|---:|---:|---|',
     ...rows,
     '',
     `For reference, the same run: ${r.references.map((x) => `\`import '${x.module}'\` alone ${x.coldImportMs.toFixed(0)} ms (${x.coldRatio.toFixed(2)}× empty)`).join('; ')}.`,

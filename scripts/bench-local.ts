@@ -82,6 +82,8 @@ export interface LocalStackFigures {
     clientMaxRssMiB: number;
   };
   memory: { idleRssMiB: number; peakRssMiB: number };
+  /** CPU (user + system, every thread of this process) during the end-to-end run, per lead. */
+  cpuMsPerLead?: number;
 }
 
 type Options = Required<Omit<BenchLocalOptions, 'lambda' | 'startRate'>> &
@@ -244,7 +246,9 @@ export async function benchLocalStack(opts: BenchLocalOptions = {}): Promise<Loc
     say(`PutItem ×${o.puts} on a fresh dynalite …`);
     const direct = await freshDynaliteRate(o.puts, o.putConcurrency);
     say(`end to end: ${o.leads} leads, ${o.leadConcurrency} in flight, on a fresh stack …`);
+    const cpu0 = process.cpuUsage();
     const e2e = await runLocalLoad({ ...o, concurrency: o.leadConcurrency });
+    const cpu = process.cpuUsage(cpu0);
     const { stackPort, post } = await postFigures(o, say);
     peak();
     return {
@@ -260,6 +264,7 @@ export async function benchLocalStack(opts: BenchLocalOptions = {}): Promise<Loc
       endToEnd: Object.fromEntries(E2E_FIELDS.map((k) => [k, e2e[k]])) as LocalStackFigures['endToEnd'],
       post,
       memory: { idleRssMiB: e2e.idleRssMiB, peakRssMiB: Math.max(mib(peakRss), e2e.peakRssMiB) },
+      cpuMsPerLead: (cpu.user + cpu.system) / 1000 / o.leads,
     };
   } finally {
     clearInterval(sampler);
@@ -284,6 +289,11 @@ export function localStackMarkdown(f: LocalStackFigures): string {
     `| dynalite PutItem, the stack's DynamoDB port | ${n(d.stackPort.perSecond)} puts/s | the same through the edge server and fault proxy the functions call, stack idle |`,
     `| end to end (posted → parked, waiting or ended) | ${n(e.endToEndPerSecond, 1)} leads/s | ${e.leads} leads, ${e.concurrency} in flight, ${n(e.settleSecs, 1)} s; ${e.accepted} accepted, ${e.shed} answers 429/503 sent again, ${e.lost} lost, ${e.failed} failed |`,
     `| main thread, end-to-end run | ${pc(e.mainBusy)} busy | engine, HTTP, SES (dynalite has its own thread): event-loop utilization |`,
+    ...(f.cpuMsPerLead === undefined
+      ? []
+      : [
+          `| CPU per lead, end-to-end run | ${n(f.cpuMsPerLead)} ms | user + system of every thread in this process (the stack, its workers, dynalite and the posting client) over the run, its start included, ÷ leads |`,
+        ]),
     `| POST /leads p50 / p95 / p99, all responses | ${lat(p.allMs)} | autocannon, ${p.connections} connections, ${n(p.secs, 1)} s, a distinct lead per request, after one warm-up lead; nearest rank over all ${n(p.allMs.count)} responses, 429s included |`,
     `| POST /leads p50 / p95 / p99, 202 only | ${lat(p.acceptedMs)} | the ${n(p.acceptedMs.count)} accepted |`,
     `| POST /leads rate | ${n(p.perSecond, 1)} responses/s | ${n(p.acceptedPerSecond, 1)}/s accepted (202) |`,

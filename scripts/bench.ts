@@ -166,61 +166,78 @@ const outsideHours = nc
   : undefined;
 const hot = paths?.find((p) => p.path === 'hot-won');
 const nurturePath = paths?.find((p) => p.path === 'nurture-completed');
-const largest = bundles ? Math.max(...bundles.functions.map((f) => f.bytes)) : undefined;
-const worstCold = bundles ? Math.max(...bundles.functions.map((f) => f.coldRatio)) : undefined;
-const goals: [string, string, string, boolean | undefined][] = [
-  [
-    'largest bundle',
-    '≤ 150 KB',
-    largest === undefined ? '–' : `${(largest / 1000).toFixed(0)} KB`,
-    largest === undefined ? undefined : largest <= 150_000,
-  ],
-  [
-    'cold import, worst function',
-    '≤ 1.5× empty',
-    worstCold === undefined ? '–' : `${worstCold.toFixed(2)}×`,
-    worstCold === undefined ? undefined : worstCold <= 1.5,
-  ],
-  [
-    'hot path (form → won)',
-    '≤ 10 transitions',
-    hot ? String(hot.transitions) : '–',
-    hot ? hot.transitions <= 10 : undefined,
-  ],
-  [
+const recycled = paths?.find((p) => p.path === 'hot-lost-recycled');
+const worstClients = bundles?.functions
+  .filter((f) => f.sdkClients)
+  .sort((a, b) => (b.sdkClients?.ratio ?? 0) - (a.sdkClients?.ratio ?? 0))[0];
+type Goal = [string, string, string, boolean | undefined];
+/** A goal on a measured number: what it is, the target, the figure as printed, and whether it is met. */
+function goal(
+  what: string,
+  target: string,
+  x: number | undefined,
+  show: (x: number) => string,
+  met: (x: number) => boolean,
+): Goal {
+  return [what, target, x === undefined ? '–' : show(x), x === undefined ? undefined : met(x)];
+}
+// Issue 20's goals (docs/performance.md says which are wrong, with the measurement).
+const goals: Goal[] = [
+  goal('hot-won: DynamoDB calls', '≤ 60', hot?.dynamoCalls, String, (x) => x <= 60),
+  goal('hot-won: DynamoDB write units', '≤ 50 WCU', hot?.dynamoWrites, String, (x) => x <= 50),
+  goal('nurture-completed: DynamoDB calls', '≤ 50', nurturePath?.dynamoCalls, String, (x) => x <= 50),
+  goal('hot-lost-recycled: DynamoDB calls', '≤ 90', recycled?.dynamoCalls, String, (x) => x <= 90),
+  goal('hot path (form → won)', '≤ 10 transitions', hot?.transitions, String, (x) => x <= 10),
+  goal(
     'nurture, transitions per email (states of one timer round)',
     '≤ 3',
-    nurturePath
-      ? `${nurturePath.roundStates} (${nurturePath.transitions} for the run of ${nurturePath.nurtureEmails} emails)`
-      : '–',
-    nurturePath ? nurturePath.roundStates <= 3 : undefined,
-  ],
-  [
-    'cost per 1,000 nurtured leads (4 emails)',
+    nurturePath?.roundStates,
+    (x) => `${x} (${nurturePath?.transitions} for the run of ${nurturePath?.nurtureEmails} emails)`,
+    (x) => x <= 3,
+  ),
+  goal(
+    'cost per 1,000 nurtured leads (4 emails), arriving in business hours',
     '≤ $0.80',
-    nurtured && outsideHours
-      ? `$${(nurtured.total * 1000).toFixed(3)} arriving in business hours; $${(outsideHours.total * 1000).toFixed(3)} outside them (GSI writes not counted)`
-      : '–',
-    nurtured ? nurtured.total * 1000 <= 0.8 && (outsideHours?.total ?? 1) * 1000 <= 0.8 : undefined,
-  ],
-  [
-    'POST /leads p99 at 50 concurrent',
-    '≤ 50 ms',
-    local ? `${local.post.allMs.p99.toFixed(0)} ms` : '–',
-    local ? local.post.allMs.p99 <= 50 : undefined,
-  ],
-  [
+    nurtured ? nurtured.total * 1000 : undefined,
+    (x) =>
+      `$${x.toFixed(3)} ($${((outsideHours?.total ?? 0) * 1000).toFixed(3)} outside them; GSI writes not counted)`,
+    (x) => x <= 0.8,
+  ),
+  goal(
     'end to end, locally',
-    '≥ 100 leads/s',
-    local ? `${local.endToEnd.endToEndPerSecond.toFixed(1)} leads/s` : '–',
-    local ? local.endToEnd.endToEndPerSecond >= 100 : undefined,
-  ],
-  [
-    'local stack peak RSS',
-    '≤ 400 MiB',
-    local ? `${local.memory.peakRssMiB} MiB` : '–',
-    local ? local.memory.peakRssMiB <= 400 : undefined,
-  ],
+    '≥ 30 leads/s',
+    local?.endToEnd.endToEndPerSecond,
+    (x) => `${x.toFixed(1)} leads/s`,
+    (x) => x >= 30,
+  ),
+  goal(
+    'POST /leads p99 at 50 concurrent',
+    '≤ 1 s',
+    local?.post.allMs.p99,
+    (x) => `${x.toFixed(0)} ms`,
+    (x) => x <= 1000,
+  ),
+  goal(
+    'CPU per lead, locally',
+    '≤ 60 ms',
+    local?.cpuMsPerLead,
+    (x) => `${x.toFixed(0)} ms`,
+    (x) => x <= 60,
+  ),
+  goal(
+    'peak RSS in the bench',
+    '≤ 600 MiB',
+    local?.memory.peakRssMiB,
+    (x) => `${x} MiB`,
+    (x) => x <= 600,
+  ),
+  goal(
+    'cold import, worst function',
+    '≤ 1.2× its SDK clients alone',
+    worstClients?.sdkClients?.ratio,
+    (x) => `${x.toFixed(2)}× (${worstClients?.functionId})`,
+    (x) => x <= 1.2,
+  ),
 ];
 const goalsMarkdown = [
   '| goal | target | measured | met |',

@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpRouterHandler, { type Route } from '@middy/http-router';
-import { config, leadRetention } from '#functions/config/bundled.ts';
+import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { evaluateBreaker } from '#functions/deliverability/breaker.ts';
 import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
@@ -103,5 +103,5 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   deliverability: dynamoDeliverability(table),
   firstContact: dynamoDeliverability(table, 'first-contact'),
-  funnel: dynamoFunnel(table, leadRetention),
+  funnel: dynamoFunnel(table, funnelOptions),
 });

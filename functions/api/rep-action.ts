@@ -1,4 +1,4 @@
-import { config, leadRetention } from '#functions/config/bundled.ts';
+import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
 import {
   type DealOutcome,
   type DealState,
@@ -230,6 +230,6 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
-  funnel: dynamoFunnel(table, leadRetention),
+  funnel: dynamoFunnel(table, funnelOptions),
   runs: sfnRuns(),
 });

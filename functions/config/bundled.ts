@@ -10,3 +10,6 @@ export const config: HandoffConfig = parseConfig({ app, nurture, reps, scoring }
 
 /** How long lead items are kept (their TTL): the lead and funnel stores take it. */
 export const leadRetention = { retentionDays: config.app.data.leadRetentionDays };
+
+/** The funnel store's options: the markers' retention and how many shards a day's counters have. */
+export const funnelOptions = { ...leadRetention, shards: config.app.data.funnelShards };

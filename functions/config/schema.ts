@@ -263,7 +263,16 @@ export const appSchema = z.object({
     clickAllowedHosts: z.array(nonEmpty),
     scannerGraceSeconds: intIn(0, 600),
   }),
-  data: z.object({ leadRetentionDays: intIn(30, 36_500) }),
+  /**
+   * `funnelShards`: how many items a day's funnel counters are spread over (1–64, default 16). Each
+   * milestone adds to one of them, and an UpdateItem costs the item's whole size in write units, so a
+   * shard should hold about 30 leads' milestones a day: leads a day ÷ 30 (docs/funnel.md). Readers read
+   * all 64 possible shards, so the number may change at any time.
+   */
+  data: z.object({
+    leadRetentionDays: intIn(30, 36_500),
+    funnelShards: z._default(intIn(1, 64), 16),
+  }),
   /**
    * The HTTP API's budgets. Each route has its own bucket (API Gateway's route throttling): `forms` for
    * POST /leads, `links` for each of rep links, unsubscribe and tracked clicks, `admin` for the admin

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
-import { conditional, queryItems, type Table } from '../platform/table.ts';
-import type { CounterItems, RunFacts } from './funnel-counters.ts';
+import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
+import { type CounterItems, type RunFacts, sumInto } from './funnel-counters.ts';
 
 /** A milestone counted for a lead: when, and (on the run's `captured` marker) who the run's lead was. */
 export interface FunnelMarker {
@@ -15,19 +15,34 @@ export interface FunnelCounter {
   values: Record<string, number>;
 }
 
+/** The most counter shards a day may have: readers ask for every one of them (one BatchGetItem). */
+export const MAX_FUNNEL_SHARDS = 64;
+/** Between a counter item's key and the counter in a shard's attribute name: `source#google|captured`. */
+const SEP = '|';
 /**
- * Funnel markers (under the lead, so an erase removes them and TTL applies) and counters (per UTC day ×
- * dimension value). No transactions: the marker is a single conditional write, the counters plain ADDs.
+ * At most this many ADDs in one UpdateItem: DynamoDB refuses an expression over 4 KB, and each
+ * `#aNNN :vNNN, ` takes up to 14 bytes.
+ */
+const ADDS_PER_UPDATE = 250;
+
+/**
+ * Funnel markers (under the lead, so an erase removes them and TTL applies) and counters per UTC day. A
+ * milestone's counters go in one UpdateItem: ADDs on one item of the day's `shards` (`FUNNEL#<day>#<nn>`,
+ * picked at random; the shard is in the partition key, so a busy day is not one hot key), each attribute
+ * `<dimension>#<value>|<counter>`. Readers sum the shards (one BatchGetItem of every possible shard) and
+ * the day's per-value items (`FUNNEL#<day>` × `<dimension>#<value>`: what the rebuild writes, and the
+ * layout before shards). docs/funnel.md has the sizes and write units that chose this. No transactions:
+ * the marker is a single conditional write, the counters plain ADDs.
  */
 export interface FunnelStore {
   /** Writes the milestone's marker unless it exists: true the first time only (a retry finds it). */
   mark(leadId: string, marker: string, value: FunnelMarker): Promise<boolean>;
   marker(leadId: string, marker: string): Promise<FunnelMarker | undefined>;
-  /** Adds to the day's counter items (one UpdateItem ADD each); throws if any of them failed. */
+  /** Adds to the day's counters: one UpdateItem on one shard (more only past 250 counters); throws if one failed. */
   add(day: string, items: CounterItems): Promise<void>;
-  /** The day's counter items whose key starts with `prefix` (`all#`, `source#`): one paged Query. */
-  read(day: string, prefix: string): Promise<FunnelCounter[]>;
-  /** Sets the day's counters to exactly `items` (the rebuild): puts them, deletes the day's other items. */
+  /** The day's counters whose key starts with one of `prefixes` (`all#`, `source#`), shards summed, by key. */
+  read(day: string, prefixes: readonly string[]): Promise<FunnelCounter[]>;
+  /** Sets the day's counters to exactly `items` (the rebuild): puts them per value, deletes every other item of the day. */
   replaceDay(day: string, items: CounterItems): Promise<{ written: number; deleted: number }>;
 }
 
@@ -40,15 +55,21 @@ const numbersOf = (item: Record<string, unknown>) =>
 
 export function dynamoFunnel(
   table: Table,
-  { retentionDays }: { retentionDays: number } = { retentionDays: 730 },
+  { retentionDays = 730, shards = 16 }: { retentionDays?: number; shards?: number } = {},
 ): FunnelStore {
+  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_FUNNEL_SHARDS)
+    throw new RangeError(
+      `funnel shards must be a whole number from 1 to ${MAX_FUNNEL_SHARDS}, not ${shards}`,
+    );
   const { doc, name: TableName } = table;
-  async function query(day: string, prefix: string, keysOnly = false): Promise<Record<string, unknown>[]> {
+  const shardKeys = (day: string) =>
+    Array.from({ length: MAX_FUNNEL_SHARDS }, (_, i) => keys.funnelShard(day, i));
+  /** The day's per-value items (keys only for the rebuild's deletes). */
+  async function perValue(day: string, keysOnly = false): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for await (const item of queryItems(table, {
-      // An empty prefix is the whole day (DynamoDB refuses an empty key value in begins_with).
-      KeyConditionExpression: prefix ? 'pk = :pk AND begins_with(sk, :prefix)' : 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': keys.funnelDay(day), ...(prefix ? { ':prefix': prefix } : {}) },
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': keys.funnelDay(day) },
       ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
     }))
       out.push(item);
@@ -85,39 +106,60 @@ export function dynamoFunnel(
     },
 
     async add(day, items) {
+      const adds = Object.entries(items).flatMap(([key, values]) =>
+        Object.entries(values).map(([counter, n]) => [`${key}${SEP}${counter}`, n] as const),
+      );
+      const Key = keys.funnelShard(day, Math.floor(Math.random() * shards));
+      const chunks = Array.from({ length: Math.ceil(adds.length / ADDS_PER_UPDATE) }, (_, i) =>
+        adds.slice(i * ADDS_PER_UPDATE, (i + 1) * ADDS_PER_UPDATE),
+      );
       const results = await Promise.allSettled(
-        Object.entries(items).map(([key, values]) => {
-          const attrs = Object.entries(values);
-          return doc.send(
+        chunks.map((chunk) =>
+          doc.send(
             new UpdateCommand({
               TableName,
-              Key: keys.funnelCounter(day, key),
-              UpdateExpression: `ADD ${attrs.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
-              ExpressionAttributeNames: Object.fromEntries(attrs.map(([a], i) => [`#a${i}`, a])),
-              ExpressionAttributeValues: Object.fromEntries(attrs.map(([, v], i) => [`:v${i}`, v])),
+              Key,
+              UpdateExpression: `ADD ${chunk.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
+              ExpressionAttributeNames: Object.fromEntries(chunk.map(([a], i) => [`#a${i}`, a])),
+              ExpressionAttributeValues: Object.fromEntries(chunk.map(([, v], i) => [`:v${i}`, v])),
             }),
-          );
-        }),
+          ),
+        ),
       );
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed.length) throw failed[0]?.reason;
     },
 
-    async read(day, prefix) {
-      return (await query(day, prefix)).map((item) => ({ key: String(item.sk), values: numbersOf(item) }));
+    async read(day, prefixes) {
+      const wanted = (key: string) => prefixes.some((p) => key.startsWith(p));
+      const [sharded, values] = await Promise.all([batchGet(table, shardKeys(day)), perValue(day)]);
+      const out: CounterItems = {};
+      for (const item of sharded) {
+        const split: CounterItems = {};
+        for (const [attr, n] of Object.entries(numbersOf(item))) {
+          const at = attr.lastIndexOf(SEP);
+          const key = attr.slice(0, at);
+          if (at < 0 || !wanted(key)) continue;
+          split[key] = { ...split[key], [attr.slice(at + 1)]: n };
+        }
+        sumInto(out, split);
+      }
+      for (const item of values)
+        if (wanted(String(item.sk))) sumInto(out, { [String(item.sk)]: numbersOf(item) });
+      return Object.entries(out)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([key, v]) => ({ key, values: v }));
     },
 
     async replaceDay(day, items) {
-      const existing = (await query(day, '', true)).map((i) => String(i.sk));
-      let deleted = 0;
-      for (const sk of existing) {
-        if (items[sk]) continue;
-        await doc.send(new DeleteCommand({ TableName, Key: keys.funnelCounter(day, sk) }));
-        deleted += 1;
-      }
+      const existing = [
+        ...(await perValue(day, true)).filter((i) => !items[String(i.sk)]),
+        ...(await batchGet(table, shardKeys(day))),
+      ];
+      for (const { pk, sk } of existing) await doc.send(new DeleteCommand({ TableName, Key: { pk, sk } }));
       for (const [key, values] of Object.entries(items))
         await doc.send(new PutCommand({ TableName, Item: { ...keys.funnelCounter(day, key), ...values } }));
-      return { written: Object.keys(items).length, deleted };
+      return { written: Object.keys(items).length, deleted: existing.length };
     },
   };
 }

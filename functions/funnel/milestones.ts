@@ -3,6 +3,7 @@ import type { LeadRecord } from '../lead/lead-store.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import type { Milestone } from './funnel.ts';
 import {
+  type CounterItems,
   countersOf,
   durationOf,
   type MilestoneEvent,
@@ -12,6 +13,7 @@ import {
   type ScoreFacts,
   scoreFactsOf,
   secondsBetween,
+  sumInto,
   TOP_LINE_METRICS,
 } from './funnel-counters.ts';
 import type { FunnelStore } from './funnel-store.ts';
@@ -38,8 +40,8 @@ export interface MilestoneContext {
 /**
  * Records funnel milestones, in order, each once per run cycle or deal (docs/funnel.md). The marker is a
  * conditional write under the lead, and only the call that wrote it adds to the day's counters and emits the
- * top-line metric: a retried step or a redelivered event finds the marker and adds nothing. Marker first,
- * counters second, without a transaction: at most once. A counter write that fails after its marker is logged
+ * top-line metric: a retried step or a redelivered event finds the marker and adds nothing. Markers first,
+ * then the counters of every milestone recorded, summed into one write per day, without a transaction: at most once. A counter write that fails after its marker is logged
  * and counted (FunnelCounterErrors), not retried — the lead's journey never waits on its statistics — and
  * `npm run funnel:rebuild` repairs the counts. A failed marker write throws (the step retries, nothing counted).
  * A duration is measured only from a marker recorded before this call (an acceptance implied by a win
@@ -51,6 +53,7 @@ export async function recordMilestones(
   milestones: Milestone[],
 ): Promise<Milestone[]> {
   const recorded: Milestone[] = [];
+  const counters = new Map<string, CounterItems>();
   let run = ctx.run;
   const score = ctx.score ?? (ctx.lead?.score ? scoreFactsOf(ctx.lead.score) : undefined);
   for (const milestone of milestones) {
@@ -83,19 +86,23 @@ export async function recordMilestones(
       ...(ctx.amount !== undefined ? { amount: ctx.amount } : {}),
       ...(ctx.lostReason ? { lostReason: ctx.lostReason } : {}),
     });
+    counters.set(day, sumInto(counters.get(day) ?? {}, items));
+    const metric = TOP_LINE_METRICS[milestone];
+    if (metric) metrics.addMetric(metric, 'Count', 1);
+    if (milestone === 'won' && ctx.amount) metrics.addMetric('RevenueWon', 'None', ctx.amount);
+  }
+  // Every milestone of this call in one write per day (Capture's captured, mql and sql: one UpdateItem).
+  for (const [day, items] of counters) {
     try {
       await funnel.add(day, items);
     } catch (e) {
       logger.error('funnel counters not updated: npm run funnel:rebuild repairs them', {
         leadId: ctx.leadId,
-        milestone,
+        milestones: recorded,
         error: e instanceof Error ? e.name : 'unknown',
       });
       metrics.addMetric('FunnelCounterErrors', 'Count', 1);
     }
-    const metric = TOP_LINE_METRICS[milestone];
-    if (metric) metrics.addMetric(metric, 'Count', 1);
-    if (milestone === 'won' && ctx.amount) metrics.addMetric('RevenueWon', 'None', ctx.amount);
   }
   return recorded;
 }

@@ -1,5 +1,5 @@
 // Funnel and scoring-feedback reports from the day × dimension counters (docs/funnel.md). A report reads
-// one Query per day and dimension prefix: O(days × dimension values) items, never a lead. Used by
+// each day once (its counter shards and per-value items): O(days × shards) items, never a lead. Used by
 // GET /admin/funnel, GET /admin/scoring-feedback and the console.
 import { config } from '../config/bundled.ts';
 import { ValidationError } from '../platform/errors.ts';
@@ -198,11 +198,14 @@ export async function funnelReport(
   q: { from: string; to: string; by?: FunnelDimension },
 ): Promise<FunnelReport> {
   const days = checkRange(q);
-  const read = await mapLimit(days, 8, async (day) => ({
-    day,
-    all: await funnel.read(day, 'all#'),
-    rows: q.by ? await funnel.read(day, `${q.by}#`) : [],
-  }));
+  const read = await mapLimit(days, 8, async (day) => {
+    const counters = await funnel.read(day, q.by ? ['all#', `${q.by}#`] : ['all#']);
+    return {
+      day,
+      all: counters.filter((c) => c.key.startsWith('all#')),
+      rows: q.by ? counters.filter((c) => c.key.startsWith(`${q.by}#`)) : [],
+    };
+  });
   const total = sumByValue(read.flatMap((d) => d.all)).get('all') ?? {};
   const rows = q.by
     ? [...sumByValue(read.flatMap((d) => d.rows)).entries()].map(([k, v]) => rowOf(k, v)).sort(byVolume)
@@ -251,9 +254,11 @@ export async function scoringFeedbackReport(
   q: { from: string; to: string },
 ): Promise<ScoringFeedback> {
   const days = checkRange(q);
-  const read = await mapLimit(days, 8, async (day) =>
-    Promise.all(['grade#', 'band#', 'reason#'].map((prefix) => funnel.read(day, prefix))),
-  );
+  const prefixes = ['grade#', 'band#', 'reason#'];
+  const read = await mapLimit(days, 8, async (day) => {
+    const counters = await funnel.read(day, prefixes);
+    return prefixes.map((p) => counters.filter((c) => c.key.startsWith(p)));
+  });
   const [grades, bands, reasons] = [0, 1, 2].map((i) => sumByValue(read.flatMap((d) => d[i] ?? [])));
   const rates = (m: Map<string, Record<string, number>> | undefined) =>
     [...(m ?? new Map<string, Record<string, number>>()).entries()].map(([k, v]) => outcomeRates(k, v));

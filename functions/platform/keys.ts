@@ -42,6 +42,11 @@ export const keys = {
   /** Funnel counters of a UTC day (`2026-11-27`), one item per `<dimension>#<value>`. */
   funnelDay: (day: string) => `FUNNEL#${day}`,
   funnelCounter: (day: string, key: string) => ({ pk: `FUNNEL#${day}`, sk: key }),
+  /** A day's counter shard `n` (every dimension's counters in one item): `FUNNEL#<day>#07`. */
+  funnelShard: (day: string, n: number) => ({
+    pk: `FUNNEL#${day}#${String(n).padStart(2, '0')}`,
+    sk: 'counters',
+  }),
   /** The shared send budget's counter of one second (epoch seconds): functions/mail/send-budget.ts. */
   sendBudgetSecond: (second: number) => ({ pk: 'SENDBUDGET', sk: `SECOND#${second}` }),
   /** A form client's counter (`ip#<hash>`, `domain#<name>`) for the window starting at epoch second `start`. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import { config, leadRetention } from '#functions/config/bundled.ts';
+import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
 import type { Rep } from '#functions/config/schema.ts';
 import { NoRepAvailableError, pickRep, teamFor } from '#functions/deal/assignment.ts';
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
@@ -283,6 +283,6 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
-  funnel: dynamoFunnel(table, leadRetention),
+  funnel: dynamoFunnel(table, funnelOptions),
   runs: sfnRuns(),
 });

@@ -1,4 +1,4 @@
-import { config, leadRetention } from '#functions/config/bundled.ts';
+import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
 import { ROUTE_MILESTONES, runFactsOf, scoreFactsOf } from '#functions/funnel/funnel-counters.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
@@ -69,6 +69,6 @@ export const createHandler = ({
 const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
-  funnel: dynamoFunnel(table, leadRetention),
+  funnel: dynamoFunnel(table, funnelOptions),
   submissions: dynamoSubmissions(table, leadRetention),
 });

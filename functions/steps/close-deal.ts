@@ -1,4 +1,4 @@
-import { config, leadRetention } from '#functions/config/bundled.ts';
+import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
 import { isClosed, shouldRecycle, stageAfterClose, transition } from '#functions/deal/deal.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
@@ -83,6 +83,6 @@ export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
-  funnel: dynamoFunnel(table, leadRetention),
+  funnel: dynamoFunnel(table, funnelOptions),
   runs: sfnRuns(),
 });

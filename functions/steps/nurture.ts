@@ -1,4 +1,4 @@
-import { config, leadRetention } from '#functions/config/bundled.ts';
+import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
 import { updateBreaker } from '#functions/deliverability/breaker.ts';
 import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
 import { scoreFactsOf } from '#functions/funnel/funnel-counters.ts';
@@ -234,6 +234,6 @@ export const handler = createHandler({
   deliverability: dynamoDeliverability(table),
   firstContact: dynamoDeliverability(table, 'first-contact'),
   confirmations: dynamoConfirmations(table, leadRetention),
-  funnel: dynamoFunnel(table, leadRetention),
+  funnel: dynamoFunnel(table, funnelOptions),
   budget: sendBudget(dynamoSendCounters(table), sendQuota),
 });

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { functionsOf, loadTemplate } from '#local/template.ts';
@@ -33,7 +34,8 @@ function bundles() {
   });
 }
 
-const BUDGET = 300 * 1000;
+/** Each bundle, the AWS SDK inside (its clients are 300–430 KB of it): measured 500–560 KiB. */
+const BUDGET = 640 * 1000;
 
 describe('bundle budget (esbuild metafiles of the synthesized app)', () => {
   const all = bundles();
@@ -45,7 +47,7 @@ describe('bundle budget (esbuild metafiles of the synthesized app)', () => {
     expect(all.length).toBeGreaterThanOrEqual(13);
   });
 
-  it.each(bundles().map((b) => [b.id, b] as const))('%s is at most 300 KB minified', (_, b) => {
+  it.each(bundles().map((b) => [b.id, b] as const))('%s is at most 640 KB minified', (_, b) => {
     expect(b.bytes).toBeGreaterThan(10_000);
     expect(b.bytes, `${b.id} is ${(b.bytes / 1000).toFixed(0)} KB`).toBeLessThanOrEqual(BUDGET);
   });
@@ -57,18 +59,26 @@ describe('bundle budget (esbuild metafiles of the synthesized app)', () => {
     }
   });
 
-  it('bundles zod/mini, never classic zod, and leaves the AWS SDK to the Lambda runtime', () => {
+  it('bundles zod/mini, never classic zod, and the AWS SDK at the version package.json pins', () => {
+    const pinned = JSON.parse(readFileSync(join(import.meta.dirname, '../../package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const sdk = Object.entries(pinned.dependencies).filter(([name]) => name.startsWith('@aws-sdk/'));
+    expect(sdk.length).toBeGreaterThanOrEqual(4);
+    // Pinned exactly (no range): a lockfile refresh cannot change what a deploy ships.
+    for (const [name, version] of sdk) expect(version, name).toMatch(/^\d+\.\d+\.\d+$/);
     for (const b of all) {
       expect(
         b.inputs.filter((i) => /node_modules\/zod\/v4\/classic\//.test(i)),
         b.id,
       ).toEqual([]);
       expect(
-        b.inputs.filter((i) => /node_modules\/@aws-sdk\//.test(i)),
+        b.inputs.some((i) => /node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//.test(i)),
         b.id,
-      ).toEqual([]);
-      const external = b.imports.filter((i) => i.external && !i.path.startsWith('node:')).map((i) => i.path);
-      for (const path of external) expect(path, b.id).toMatch(/^@aws-sdk\//);
+      ).toBe(true);
+      // Nothing is left to the runtime but Node's own modules.
+      const external = b.imports.filter((i) => i.external && !isBuiltin(i.path)).map((i) => i.path);
+      expect(external, b.id).toEqual([]);
     }
   });
 });

@@ -235,20 +235,20 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.funnel.marker(lead.id, 'dl-1#lost')).toBeUndefined();
     await s.funnel.add(day, { 'all#all': { won: 1, revenueWon: 10.25 }, 'source#google': { won: 1 } });
     await s.funnel.add(day, { 'all#all': { lost: 1, 'lost:no-budget': 1, revenueWon: 0.5 } });
-    expect(await s.funnel.read(day, 'all#')).toEqual([
+    expect(await s.funnel.read(day, ['all#'])).toEqual([
       { key: 'all#all', values: { won: 1, lost: 1, 'lost:no-budget': 1, revenueWon: 10.75 } },
     ]);
-    expect(await s.funnel.read(day, 'source#')).toEqual([{ key: 'source#google', values: { won: 1 } }]);
-    expect(await s.funnel.read(day, 'rep#')).toEqual([]);
-    expect(await s.funnel.replaceDay(day, { 'all#all': { captured: 5 } })).toEqual({
-      written: 1,
-      deleted: 1,
-    });
+    expect(await s.funnel.read(day, ['source#'])).toEqual([{ key: 'source#google', values: { won: 1 } }]);
+    expect(await s.funnel.read(day, ['rep#'])).toEqual([]);
+    // Deleted: every other item of the day (a counter shard holds all dimensions, so per store it differs).
+    const replaced = await s.funnel.replaceDay(day, { 'all#all': { captured: 5 } });
+    expect(replaced.written).toBe(1);
+    expect(replaced.deleted).toBeGreaterThanOrEqual(1);
     expect(await s.funnel.replaceDay(day, { 'all#all': { captured: 5 } })).toEqual({
       written: 1,
       deleted: 0,
     });
-    expect(await s.funnel.read(day, '')).toEqual([{ key: 'all#all', values: { captured: 5 } }]);
+    expect(await s.funnel.read(day, [''])).toEqual([{ key: 'all#all', values: { captured: 5 } }]);
     await s.leads.capture(lead, 'run-a', AT);
     expect(await s.leads.erase(lead.id)).toBeGreaterThanOrEqual(4);
     expect(await s.funnel.marker(lead.id, 'run-a#0#captured')).toBeUndefined();

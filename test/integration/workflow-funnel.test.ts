@@ -30,8 +30,8 @@ async function repActs(firstName: string, action: 'accept' | 'won' | 'lost', bod
   expect((await post()).statusCode).toBe(409);
 }
 const today = () => new Date().toISOString().slice(0, 10);
-const day = () => db.funnel.read(today(), '');
-const all = async () => (await db.funnel.read(today(), 'all#'))[0]?.values ?? {};
+const day = () => db.funnel.read(today(), ['']);
+const all = async () => (await db.funnel.read(today(), ['all#']))[0]?.values ?? {};
 const histogramCount = (values: Record<string, number>, name: string) =>
   Object.entries(values)
     .filter(([k]) => k.startsWith(`h:${name}:`))
@@ -139,9 +139,9 @@ describe('funnel counters from workflow runs', () => {
     expect(histogramCount(total, 'leadToAssigned')).toBe(4);
     expect(histogramCount(total, 'assignedToAccepted')).toBe(3);
     expect(histogramCount(total, 'acceptedToClosed')).toBe(2);
-    const google = (await db.funnel.read(today(), 'campaign#q4-demo'))[0]?.values;
+    const google = (await db.funnel.read(today(), ['campaign#q4-demo']))[0]?.values;
     expect(google).toMatchObject({ captured: 1, won: 1, revenueWon: 48_000 });
-    expect(await db.funnel.read(today(), 'rep#')).not.toEqual([]);
+    expect(await db.funnel.read(today(), ['rep#'])).not.toEqual([]);
   });
 
   it('answers GET /admin/funnel and /admin/scoring-feedback from the counters', async () => {

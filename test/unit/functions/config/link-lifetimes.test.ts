@@ -28,7 +28,7 @@ describe('link lifetimes, derived from the waits they serve', () => {
   ])('never ends before its wait (SLA %i h, outcome %i days)', (acceptWithinHours, closeWithinDays) => {
     const c = raw();
     c.reps.sla = { ...c.reps.sla, acceptWithinHours, closeWithinDays };
-    c.app.data = { leadRetentionDays: 3650 };
+    c.app.data = { ...c.app.data, leadRetentionDays: 3650 };
     const parsed = parseConfig(c);
     const life = linkLifetimes(parsed);
     expect(life.accept).toBeGreaterThanOrEqual(acceptWithinHours * 3600);
@@ -39,7 +39,7 @@ describe('link lifetimes, derived from the waits they serve', () => {
   it('refuses a lead retention shorter than a deal’s waits: the lead (and its links) would die mid-wait', () => {
     const c = raw();
     c.reps.sla = { ...c.reps.sla, closeWithinDays: 120 };
-    c.app.data = { leadRetentionDays: 60 };
+    c.app.data = { ...c.app.data, leadRetentionDays: 60 };
     expect(() => parseConfig(c)).toThrow(ConfigError);
     expect(() => parseConfig(c)).toThrow(/data\.leadRetentionDays: must be at least 123/);
   });
