@@ -99,8 +99,10 @@ export class HandoffStack extends Stack {
         'PutItem',
         'UpdateItem',
       ]),
+      // BatchGetItem: the funnel markers a milestone's duration and attribution are read from, in one call.
       closeDeal: fn('CloseDeal', 'Close deal').useTable(data, [
         'GetItem',
+        'BatchGetItem',
         'Query',
         'PutItem',
         'UpdateItem',
@@ -223,7 +225,7 @@ export class HandoffStack extends Stack {
       targets: [deadLetters.target(reminders)],
     });
     const repAction = fn('RepAction', 'Rep action pages')
-      .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
+      .useTable(data, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'])
       .useLinkKey(linkKey)
       .resumesRunsOf(sm);
     // Unsubscribes and tracked clicks wake a nurtured lead's run at once (signals).

@@ -38,6 +38,8 @@ export interface FunnelStore {
   /** Writes the milestone's marker unless it exists: true the first time only (a retry finds it). */
   mark(leadId: string, marker: string, value: FunnelMarker): Promise<boolean>;
   marker(leadId: string, marker: string): Promise<FunnelMarker | undefined>;
+  /** Several of a lead's markers in one read (BatchGetItem, strongly consistent): those that exist, by name. */
+  markers(leadId: string, markers: readonly string[]): Promise<Map<string, FunnelMarker>>;
   /** Adds to the day's counters: one UpdateItem on one shard (more only past 250 counters); throws if one failed. */
   add(day: string, items: CounterItems): Promise<void>;
   /** The day's counters whose key starts with one of `prefixes` (`all#`, `source#`), shards summed, by key. */
@@ -103,6 +105,21 @@ export function dynamoFunnel(
       return Item
         ? { at: String(Item.at), ...(Item.facts ? { facts: Item.facts as RunFacts } : {}) }
         : undefined;
+    },
+
+    async markers(leadId, names) {
+      if (!names.length) return new Map();
+      const items = await batchGet(
+        table,
+        [...new Set(names)].map((m) => keys.funnelMarker(leadId, m)),
+      );
+      const prefix = keys.funnelMarker(leadId, '').sk;
+      return new Map(
+        items.map((i) => [
+          String(i.sk).slice(prefix.length),
+          { at: String(i.at), ...(i.facts ? { facts: i.facts as RunFacts } : {}) },
+        ]),
+      );
     },
 
     async add(day, items) {

@@ -16,7 +16,7 @@ import {
   sumInto,
   TOP_LINE_METRICS,
 } from './funnel-counters.ts';
-import type { FunnelStore } from './funnel-store.ts';
+import type { FunnelMarker, FunnelStore } from './funnel-store.ts';
 
 export interface MilestoneContext {
   leadId: string;
@@ -54,6 +54,14 @@ export async function recordMilestones(
 ): Promise<Milestone[]> {
   const recorded: Milestone[] = [];
   const counters = new Map<string, CounterItems>();
+  // The earlier markers this call may need (the run's `captured` for who the lead is, each duration's
+  // start), read together once the first milestone is recorded: one BatchGetItem, none on a retry.
+  const captured = String(markerOf('captured', ctx));
+  const needed = [
+    ...(ctx.run ? [] : [captured]),
+    ...milestones.flatMap((m) => durationOf(m, ctx)?.marker ?? []),
+  ];
+  let earlier: Map<string, FunnelMarker> | undefined;
   let run = ctx.run;
   const score = ctx.score ?? (ctx.lead?.score ? scoreFactsOf(ctx.lead.score) : undefined);
   for (const milestone of milestones) {
@@ -62,9 +70,8 @@ export async function recordMilestones(
     const facts = milestone === 'captured' && run ? { facts: run } : {};
     if (!(await funnel.mark(ctx.leadId, marker, { at: ctx.at, ...facts }))) continue;
     recorded.push(milestone);
-    run ??=
-      (await funnel.marker(ctx.leadId, String(markerOf('captured', ctx))))?.facts ??
-      (ctx.lead ? runFactsOf(ctx.lead, config.reps) : undefined);
+    earlier ??= needed.length ? await funnel.markers(ctx.leadId, needed) : new Map<string, FunnelMarker>();
+    run ??= earlier.get(captured)?.facts ?? (ctx.lead ? runFactsOf(ctx.lead, config.reps) : undefined);
     if (!run) {
       logger.warn('funnel milestone without the run’s lead: not counted', { leadId: ctx.leadId, milestone });
       continue;
@@ -72,7 +79,7 @@ export async function recordMilestones(
     const durations: MilestoneEvent['durations'] = {};
     const duration = durationOf(milestone, ctx);
     if (duration?.marker && !recorded.includes(duration.from)) {
-      const from = await funnel.marker(ctx.leadId, duration.marker);
+      const from = earlier.get(duration.marker);
       if (from) durations[duration.name] = secondsBetween(from.at, ctx.at);
     }
     const { day, items } = countersOf({

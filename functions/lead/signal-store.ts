@@ -1,6 +1,7 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
-import { conditional, type Table, unlessConditionFails } from '../platform/table.ts';
+import { conditional, type Table, unlessConditionFails, withoutKeys } from '../platform/table.ts';
+import type { LeadRecord } from './lead-store.ts';
 
 /** What wakes a nurtured lead's run at once: the lead did something, or their address went bad. */
 export type Signal = 'form' | 'click' | 'unsubscribe' | 'bounce' | 'complaint' | 'confirm';
@@ -19,8 +20,11 @@ export interface SignalStore {
   ): Promise<{ parked: true } | { parked: false; signal: Signal }>;
   /** Takes the parked token (a signal wakes its run with it); else leaves the signal for the next park. */
   signal(leadId: string, signal: Signal, at: string): Promise<{ token?: string }>;
-  /** Forgets both (the nurture step has looked at everything since). */
-  clear(leadId: string): Promise<void>;
+  /**
+   * Forgets both (the nurture step has looked at everything since), and returns the lead as it is after,
+   * read in the same write (strongly consistent): undefined when there is no lead.
+   */
+  clear(leadId: string): Promise<LeadRecord | undefined>;
 }
 
 export function dynamoSignals({ doc, name: TableName }: Table): SignalStore {
@@ -77,13 +81,15 @@ export function dynamoSignals({ doc, name: TableName }: Table): SignalStore {
     },
 
     async clear(leadId) {
-      await conditional(() =>
+      const cleared = await unlessConditionFails(() =>
         update({
           Key: keys.lead(leadId),
           UpdateExpression: 'REMOVE waitToken, nurtureParkedAt, pendingSignal, signalledAt',
           ConditionExpression: 'attribute_exists(pk)',
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return cleared?.Attributes ? withoutKeys<LeadRecord>(cleared.Attributes) : undefined;
     },
   };
 }

@@ -89,9 +89,10 @@ export const createHandler = ({
       const now = new Date();
       const at = now.toISOString();
       // This step looks at everything that happened: signals waiting for it are consumed (a conditional
-      // write: a lead that is gone is not created), then the lead and its timeline are read once.
-      await signals.clear(leadId);
-      const { lead, score, route } = await rescore(leads, leadId, now);
+      // write: a lead that is gone is not created) and the lead comes back from that same write; then its
+      // timeline is read once.
+      const cleared = await signals.clear(leadId);
+      const { lead, score, route } = await rescore(leads, leadId, now, cleared);
       const optIn: OptIn =
         doubleOptIn.enabled && lead.consent
           ? (await confirmations.get(leadId))?.confirmedAt

@@ -145,6 +145,7 @@ describe('least-privilege function roles', () => {
     [
       'RepAction',
       [
+        'dynamodb:BatchGetItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',
         'dynamodb:UpdateItem',

@@ -89,6 +89,19 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.submissions.get(lead.id, 'run-a')).toBeUndefined();
   });
 
+  it('parks a token or keeps a signal for the next park, and a clear returns the lead as it is after', async () => {
+    expect(await s.signals.clear(lead.id)).toBeUndefined(); // no lead: nothing created
+    expect(await s.leads.get(lead.id)).toBeUndefined();
+    await s.leads.capture(lead, 'run-a', AT);
+    expect(await s.signals.park(lead.id, 'token-1', AT)).toEqual({ parked: true });
+    expect(await s.signals.signal(lead.id, 'click', AT)).toEqual({ token: 'token-1' });
+    expect(await s.signals.signal(lead.id, 'form', AT)).toEqual({}); // no token: kept for the next park
+    const cleared = await s.signals.clear(lead.id);
+    expect(cleared).toMatchObject({ id: lead.id, email: lead.email, stage: 'captured' });
+    expect(cleared).not.toHaveProperty('pk');
+    expect(await s.signals.park(lead.id, 'token-2', AT)).toEqual({ parked: true }); // the form was cleared
+  });
+
   it('moves a lead only as the stage machine allows, and counts leads by stage', async () => {
     await expect(s.leads.setStage(lead.id, 'nurturing', AT)).rejects.toBeInstanceOf(NotFoundError);
     await s.leads.capture(lead, 'run-a', AT);

@@ -99,6 +99,30 @@ describe('recording milestones', () => {
     expect(emitted.mock.calls.map((c) => c[0])).toEqual(['LeadsCaptured', 'LeadsMQL', 'LeadsSQL']);
   });
 
+  it('writes a step’s counters in one add and reads the earlier markers it needs in one call (none on a retry)', async () => {
+    const lead = aLead();
+    const ctx = capturedOn(lead, at(D1, 9));
+    const add = vi.spyOn(db.funnel, 'add');
+    const marker = vi.spyOn(db.funnel, 'marker');
+    const markers = vi.spyOn(db.funnel, 'markers');
+    await recordMilestones(db, ctx, ['captured', 'mql', 'sql']);
+    expect(add).toHaveBeenCalledTimes(1);
+    expect(markers).not.toHaveBeenCalled(); // Capture knows who the lead is
+    const deal = { leadId: lead.id, execution: 'run-1', cycle: 0, dealId: 'dl-9', rep: 'rep-ava' };
+    // Assigned: the run's facts and the duration's start are the same `captured` marker, read once.
+    await recordMilestones(db, { ...deal, at: at(D1, 10) }, ['assigned']);
+    expect(markers).toHaveBeenLastCalledWith(lead.id, ['run-1#0#captured', 'run-1#0#captured']);
+    await recordMilestones(db, { ...deal, at: at(D1, 14), amount: 500 }, ['accepted', 'won']);
+    await recordMilestones(db, { ...deal, at: at(D1, 14), amount: 500 }, ['accepted', 'won']);
+    expect(marker).not.toHaveBeenCalled();
+    expect(markers).toHaveBeenCalledTimes(2);
+    expect(add).toHaveBeenCalledTimes(3);
+    expect(counters(D1)).toMatchObject({ captured: 1, assigned: 1, accepted: 1, won: 1, revenueWon: 500 });
+    // lead → assigned measured from the captured marker (1 h); accepted in the same call as won: no duration.
+    expect(counters(D1)[`h:leadToAssigned:${bucketOf(3600)}`]).toBe(1);
+    expect(Object.keys(counters(D1)).filter((k) => k.startsWith('h:acceptedToClosed'))).toEqual([]);
+  });
+
   it('keeps the marker when the counters fail: logged and counted, never retried into a double count', async () => {
     const lead = aLead();
     const ctx = capturedOn(lead, at(D1, 9));

@@ -54,15 +54,22 @@ const hourIn = (iso: string, tz = 'America/Chicago') =>
 const timer = { Error: 'States.Timeout' };
 
 describe('Nurture', () => {
-  it('reads the lead once per step (the rescore’s read is the step’s)', async () => {
+  it('reads the lead once per step, in the write that clears its signals (no GetItem of its own)', async () => {
     let reads = 0;
+    let clears = 0;
     const get = db.leads.get.bind(db.leads);
+    const clear = db.signals.clear.bind(db.signals);
     db.leads.get = async (id) => {
       reads += 1;
       return get(id);
     };
+    db.signals.clear = async (id) => {
+      clears += 1;
+      return clear(id);
+    };
     await nurture();
-    expect(reads).toBe(1);
+    expect(clears).toBe(1);
+    expect(reads).toBe(0);
     expect(ses.commandCalls(SendRawEmailCommand)).toHaveLength(1);
   });
 
