@@ -43,8 +43,11 @@ export function sandboxWorker(
       ...f.environment,
       ...env,
     },
-    // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread.
-    execArgv: [],
+    // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread. HANDOFF_CPU_PROF_DIR
+    // (`npm run profile`): each worker writes a V8 CPU profile there when it stops.
+    execArgv: process.env.HANDOFF_CPU_PROF_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HANDOFF_CPU_PROF_DIR}`]
+      : [],
     // The function's memory bounds its heap (an overrun exits the worker: Runtime.ExitError, as an OOM
     // does in Lambda); a small young generation keeps ~26 isolates' memory modest under load.
     resourceLimits: { maxOldGenerationSizeMb: f.memorySize, maxYoungGenerationSizeMb: 8 },
