@@ -24,6 +24,18 @@ const SEP = '|';
  * `#aNNN :vNNN, ` takes up to 14 bytes.
  */
 const ADDS_PER_UPDATE = 250;
+/**
+ * A shard this many KB large takes no more counters in the container that learns it (the write units of
+ * its last write say its size): they go to per-value items instead. Form fields are free text (a UTM
+ * campaign is up to 100 characters), so a flood of distinct values could otherwise grow one item to
+ * DynamoDB's 400 KB, where every write to it costs 400 write units and then fails. 64 KB is about three
+ * times a shard's size at the rule of thumb (docs/funnel.md).
+ */
+export const SHARD_FULL_KB = 64;
+/** DynamoDB's answer to a write that would take an item past 400 KB. */
+const isItemTooLarge = (e: unknown) =>
+  (e as { name?: string }).name === 'ValidationException' &&
+  /item size/i.test((e as { message?: string }).message ?? '');
 
 /**
  * Funnel markers (under the lead, so an erase removes them and TTL applies) and counters per UTC day. A
@@ -40,7 +52,10 @@ export interface FunnelStore {
   marker(leadId: string, marker: string): Promise<FunnelMarker | undefined>;
   /** Several of a lead's markers in one read (BatchGetItem, strongly consistent): those that exist, by name. */
   markers(leadId: string, markers: readonly string[]): Promise<Map<string, FunnelMarker>>;
-  /** Adds to the day's counters: one UpdateItem on one shard (more only past 250 counters); throws if one failed. */
+  /**
+   * Adds to the day's counters: one UpdateItem on one shard (more only past 250 counters), or one per
+   * counter item when that shard is full (SHARD_FULL_KB); throws if a write failed.
+   */
   add(day: string, items: CounterItems): Promise<void>;
   /** The day's counters whose key starts with one of `prefixes` (`all#`, `source#`), shards summed, by key. */
   read(day: string, prefixes: readonly string[]): Promise<FunnelCounter[]>;
@@ -64,6 +79,34 @@ export function dynamoFunnel(
       `funnel shards must be a whole number from 1 to ${MAX_FUNNEL_SHARDS}, not ${shards}`,
     );
   const { doc, name: TableName } = table;
+  /** Shards (`<day>#<n>`) this container found past SHARD_FULL_KB: their counters go per value. */
+  const full = new Set<string>();
+  const markFull = (shard: string) => {
+    if (full.size >= 1024) full.clear(); // days long past: a container forgets them
+    full.add(shard);
+  };
+  /** The per-value layout (the rebuild's): one UpdateItem per counter item, ADDs of its counters. */
+  async function perValueAdd(day: string, adds: readonly (readonly [string, number])[]): Promise<void> {
+    const byKey = new Map<string, [string, number][]>();
+    for (const [attr, n] of adds) {
+      const at = attr.lastIndexOf(SEP);
+      const key = attr.slice(0, at);
+      byKey.set(key, [...(byKey.get(key) ?? []), [attr.slice(at + 1), n]]);
+    }
+    await Promise.all(
+      [...byKey].map(([key, counters]) =>
+        doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: keys.funnelCounter(day, key),
+            UpdateExpression: `ADD ${counters.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
+            ExpressionAttributeNames: Object.fromEntries(counters.map(([a], i) => [`#a${i}`, a])),
+            ExpressionAttributeValues: Object.fromEntries(counters.map(([, v], i) => [`:v${i}`, v])),
+          }),
+        ),
+      ),
+    );
+  }
   const shardKeys = (day: string) =>
     Array.from({ length: MAX_FUNNEL_SHARDS }, (_, i) => keys.funnelShard(day, i));
   /** The day's per-value items (keys only for the rebuild's deletes). */
@@ -126,22 +169,34 @@ export function dynamoFunnel(
       const adds = Object.entries(items).flatMap(([key, values]) =>
         Object.entries(values).map(([counter, n]) => [`${key}${SEP}${counter}`, n] as const),
       );
-      const Key = keys.funnelShard(day, Math.floor(Math.random() * shards));
+      const shard = `${day}#${Math.floor(Math.random() * shards)}`;
+      if (full.has(shard)) return perValueAdd(day, adds);
+      const Key = keys.funnelShard(day, Number(shard.slice(day.length + 1)));
       const chunks = Array.from({ length: Math.ceil(adds.length / ADDS_PER_UPDATE) }, (_, i) =>
         adds.slice(i * ADDS_PER_UPDATE, (i + 1) * ADDS_PER_UPDATE),
       );
       const results = await Promise.allSettled(
-        chunks.map((chunk) =>
-          doc.send(
-            new UpdateCommand({
-              TableName,
-              Key,
-              UpdateExpression: `ADD ${chunk.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
-              ExpressionAttributeNames: Object.fromEntries(chunk.map(([a], i) => [`#a${i}`, a])),
-              ExpressionAttributeValues: Object.fromEntries(chunk.map(([, v], i) => [`:v${i}`, v])),
-            }),
-          ),
-        ),
+        chunks.map(async (chunk) => {
+          try {
+            const { ConsumedCapacity } = await doc.send(
+              new UpdateCommand({
+                TableName,
+                Key,
+                UpdateExpression: `ADD ${chunk.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
+                ExpressionAttributeNames: Object.fromEntries(chunk.map(([a], i) => [`#a${i}`, a])),
+                ExpressionAttributeValues: Object.fromEntries(chunk.map(([, v], i) => [`:v${i}`, v])),
+                ReturnConsumedCapacity: 'TOTAL',
+              }),
+            );
+            // Write units are the item's size in KB: past the cap, this shard takes no more from here.
+            if ((ConsumedCapacity?.CapacityUnits ?? 0) > SHARD_FULL_KB) markFull(shard);
+          } catch (e) {
+            if (!isItemTooLarge(e)) throw e;
+            // DynamoDB refused the shard (400 KB): nothing of this chunk was added; count it per value.
+            markFull(shard);
+            await perValueAdd(day, chunk);
+          }
+        }),
       );
       const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed.length) throw failed[0]?.reason;

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
   type CounterItems,
@@ -6,7 +7,7 @@ import {
   type MilestoneEvent,
   sumInto,
 } from '#functions/funnel/funnel-counters.ts';
-import { dynamoFunnel, MAX_FUNNEL_SHARDS } from '#functions/funnel/funnel-store.ts';
+import { dynamoFunnel, MAX_FUNNEL_SHARDS, SHARD_FULL_KB } from '#functions/funnel/funnel-store.ts';
 import { keys } from '#functions/platform/keys.ts';
 import { batchGet, type Table, tableOf } from '#functions/platform/table.ts';
 import { createTables } from '#local/tables.ts';
@@ -103,6 +104,45 @@ describe(`funnel counter shards (${laneOfProcess()})`, () => {
     const read = await funnel.read(day, ['reason#']);
     expect(read).toHaveLength(130);
     expect(read.every((c) => c.values.captured === 1 && c.values.mql === 1)).toBe(true);
+  });
+
+  it('a shard grown past 64 KB by hostile values takes no more: later counters go per value, all counted', async () => {
+    const day = '2031-05-01';
+    const funnel = dynamoFunnel(table, { shards: 1 });
+    // 100-character UTM values of 4-byte characters (what a form accepts), different every time.
+    const hostile = (i: number, dim: string) => `${dim}#${String(i).padStart(4, '0')}${'🚀'.repeat(96)}`;
+    const writes: CounterItems[] = Array.from({ length: 80 }, (_, i) => ({
+      'all#all': { captured: 1 },
+      [hostile(i, 'source')]: { captured: 1 },
+      [hostile(i, 'campaign')]: { captured: 1 },
+    }));
+    for (const items of writes) await funnel.add(day, items);
+    const recount = writes.reduce((into, items) => sumInto(into, structuredClone(items)), {} as CounterItems);
+    expect(await funnel.read(day, [''])).toEqual(sorted(recount));
+    // The shard stopped short of DynamoDB's limit (one write past 64 KB at most); the rest went per value.
+    const [shard] = await batchGet(table, [keys.funnelShard(day, 0)]);
+    const shardBytes = Object.entries(shard ?? {}).reduce((n, [k]) => n + Buffer.byteLength(k) + 2, 0);
+    expect(shardBytes).toBeGreaterThan((SHARD_FULL_KB - 2) * 1024);
+    expect(shardBytes).toBeLessThan((SHARD_FULL_KB + 4) * 1024);
+    expect((await funnel.read(day, ['all#']))[0]?.values.captured).toBe(80);
+  });
+
+  it('a shard DynamoDB refuses (400 KB) loses nothing: the refused write is counted per value', async () => {
+    const day = '2031-05-02';
+    // Another container's shard, already at the limit (a 399 KB attribute that no report reads).
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.name,
+        Item: { ...keys.funnelShard(day, 0), pad: 'x'.repeat(399 * 1024) },
+      }),
+    );
+    const funnel = dynamoFunnel(table, { shards: 1 });
+    await funnel.add(day, { 'all#all': { captured: 1 }, 'source#google': { captured: 1, mql: 1 } });
+    await funnel.add(day, { 'all#all': { captured: 1 } });
+    expect(await funnel.read(day, [''])).toEqual([
+      { key: 'all#all', values: { captured: 2 } },
+      { key: 'source#google', values: { captured: 1, mql: 1 } },
+    ]);
   });
 
   it('refuses a shard count outside 1–64 before writing anything', () => {
