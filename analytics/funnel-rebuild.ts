@@ -137,7 +137,7 @@ export async function rebuildFunnel(
   }
   const total = Math.max(0, daysBetween(first, last));
   log(
-    `Counted ${result.milestones} milestones of ${result.leads} leads; writing ${first} … ${last} (${total} days)`,
+    `Counted ${result.milestones} milestones of ${result.leads} leads; writing ${first} … ${last} (${total} ${total === 1 ? 'day' : 'days'})`,
   );
   for (let t = Date.parse(`${first}T00:00:00Z`); ; t += DAY_MS) {
     const day = new Date(t).toISOString().slice(0, 10);

@@ -1,4 +1,5 @@
 // npm start: synthesize the CDK app when its output is stale, then run what was synthesized locally.
+import './config-first.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -1,10 +1,10 @@
-// `npm run probe:funnel-layout`: what a milestone's funnel counters cost in DynamoDB write units, today's
-// layout (one small item per day × dimension value, 10–15 UpdateItems a milestone) against the layout
-// issue 20 asks for (every dimension in one UpdateItem on one item per day × shard). Pure arithmetic on
-// DynamoDB's item-size rules, fed by the counters the handlers really write (countersOf in
-// functions/funnel/funnel-counters.ts) for a seeded synthetic day of leads; no emulator: dynalite does not
-// charge by item size the way DynamoDB does (an UpdateItem costs the larger of the item's sizes before and
-// after, per started KB). docs/funnel.md has the figures and what they decide.
+// `npm run probe:funnel-layout`: what a step's funnel counters cost in DynamoDB calls and write units in
+// the two layouts (docs/funnel.md, "Storage"): per value (one small item per day × dimension value, 10–15
+// UpdateItems a milestone: what the handlers wrote before shards, and what the rebuild writes) and sharded
+// (every dimension in one UpdateItem on one of the day's shards: what they write now). Arithmetic on
+// DynamoDB's item-size rules (an UpdateItem costs the larger of the item's sizes before and after, per
+// started KB), fed by the counters the handlers really write (countersOf) for a seeded synthetic day of
+// leads, so it runs in seconds at any volume; docs/funnel.md has the figures and what they decide.
 import { pathToFileURL } from 'node:url';
 import {
   type CounterItems,
@@ -48,10 +48,10 @@ export interface Scenario {
 
 export interface LayoutFigures extends Scenario {
   milestones: number;
-  /** Today: one item per day × dimension value. */
-  today: { callsPerLead: number; wcuPerLead: number; largestItemKB: number };
+  /** Per value: one item per day × dimension value. */
+  perValue: { callsPerLead: number; wcuPerLead: number; largestItemKB: number };
   /** One item per day × shard holding every dimension's counters. */
-  oneItem: { callsPerLead: number; wcuPerLead: number; largestItemKB: number };
+  sharded: { callsPerLead: number; wcuPerLead: number; largestItemKB: number };
 }
 
 const REASONS = [
@@ -132,10 +132,10 @@ class SizedItem {
 export function simulate({ leadsPerDay, campaigns, shards }: Scenario, seed = 1): LayoutFigures {
   const r = random(seed + 1);
   const keyBytes = (sk: string) => 'pk'.length + 'FUNNEL#2026-12-07#00'.length + 'sk'.length + sk.length;
-  const today = new Map<string, SizedItem>();
-  const oneItem = Array.from({ length: shards }, () => new SizedItem(keyBytes('counters')));
-  const units = { today: 0, oneItem: 0 };
-  const calls = { today: 0, oneItem: 0 };
+  const perValue = new Map<string, SizedItem>();
+  const sharded = Array.from({ length: shards }, () => new SizedItem(keyBytes('counters')));
+  const units = { perValue: 0, sharded: 0 };
+  const calls = { perValue: 0, sharded: 0 };
   let milestones = 0;
   for (const lead of syntheticDay(leadsPerDay, campaigns, seed)) {
     // As the handlers write: Capture's milestones (captured, mql, sql) summed into one write, the rest one each.
@@ -145,21 +145,21 @@ export function simulate({ leadsPerDay, campaigns, shards }: Scenario, seed = 1)
     for (const events of writes) {
       const items: CounterItems = {};
       for (const e of events) sumInto(items, countersOf(e).items);
-      const shard = oneItem[Math.floor(r() * shards)] as SizedItem;
+      const shard = sharded[Math.floor(r() * shards)] as SizedItem;
       const shardBefore = shard.bytes;
       for (const [key, values] of Object.entries(items)) {
-        const item = today.get(key) ?? new SizedItem(keyBytes(key));
-        today.set(key, item);
+        const item = perValue.get(key) ?? new SizedItem(keyBytes(key));
+        perValue.set(key, item);
         const before = item.bytes;
         for (const [attr, n] of Object.entries(values)) {
           item.add(attr, n);
           shard.add(`${key}|${attr}`, n);
         }
-        units.today += writeUnits(before, item.bytes);
-        calls.today += 1;
+        units.perValue += writeUnits(before, item.bytes);
+        calls.perValue += 1;
       }
-      units.oneItem += writeUnits(shardBefore, shard.bytes);
-      calls.oneItem += 1;
+      units.sharded += writeUnits(shardBefore, shard.bytes);
+      calls.sharded += 1;
     }
   }
   const kb = (n: number) => Math.round((n / 1024) * 10) / 10;
@@ -169,15 +169,15 @@ export function simulate({ leadsPerDay, campaigns, shards }: Scenario, seed = 1)
     campaigns,
     shards,
     milestones,
-    today: {
-      callsPerLead: round(calls.today / leadsPerDay),
-      wcuPerLead: round(units.today / leadsPerDay),
-      largestItemKB: kb(Math.max(...[...today.values()].map((i) => i.bytes))),
+    perValue: {
+      callsPerLead: round(calls.perValue / leadsPerDay),
+      wcuPerLead: round(units.perValue / leadsPerDay),
+      largestItemKB: kb(Math.max(...[...perValue.values()].map((i) => i.bytes))),
     },
-    oneItem: {
-      callsPerLead: round(calls.oneItem / leadsPerDay),
-      wcuPerLead: round(units.oneItem / leadsPerDay),
-      largestItemKB: kb(Math.max(...oneItem.map((i) => i.bytes))),
+    sharded: {
+      callsPerLead: round(calls.sharded / leadsPerDay),
+      wcuPerLead: round(units.sharded / leadsPerDay),
+      largestItemKB: kb(Math.max(...sharded.map((i) => i.bytes))),
     },
   };
 }
@@ -200,7 +200,7 @@ export function layoutMarkdown(rows: LayoutFigures[]): string {
     '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map(
       (x) =>
-        `| ${x.leadsPerDay} | ${x.campaigns} | ${x.shards} | ${(x.milestones / x.leadsPerDay).toFixed(1)} | ${x.today.callsPerLead} | ${x.today.wcuPerLead} | ${x.today.largestItemKB} KB | ${x.oneItem.callsPerLead} | ${x.oneItem.wcuPerLead} | ${x.oneItem.largestItemKB} KB |`,
+        `| ${x.leadsPerDay} | ${x.campaigns} | ${x.shards} | ${(x.milestones / x.leadsPerDay).toFixed(1)} | ${x.perValue.callsPerLead} | ${x.perValue.wcuPerLead} | ${x.perValue.largestItemKB} KB | ${x.sharded.callsPerLead} | ${x.sharded.wcuPerLead} | ${x.sharded.largestItemKB} KB |`,
     ),
   ].join('\n');
 }

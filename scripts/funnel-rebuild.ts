@@ -138,7 +138,7 @@ async function main() {
   });
   console.log(
     `Done in ${((Date.now() - started) / 1000).toFixed(1)} s: ${r.leads} leads, ${r.milestones} milestones ` +
-      `(${r.markersWritten} markers were missing and written), ${r.days} days, ${r.itemsWritten} counter items ` +
+      `(${r.markersWritten} markers were missing and written), ${r.days} ${r.days === 1 ? 'day' : 'days'}, ${r.itemsWritten} counter items ` +
       `written, ${r.itemsDeleted} removed.`,
   );
   client.destroy();
