@@ -41,9 +41,10 @@ export interface MilestoneContext {
  * Records funnel milestones, in order, each once per run cycle or deal (docs/funnel.md). The marker is a
  * conditional write under the lead, and only the call that wrote it adds to the day's counters and emits the
  * top-line metric: a retried step or a redelivered event finds the marker and adds nothing. Markers first,
- * then the counters of every milestone recorded, summed into one write per day, without a transaction: at most once. A counter write that fails after its marker is logged
- * and counted (FunnelCounterErrors), not retried — the lead's journey never waits on its statistics — and
- * `npm run funnel:rebuild` repairs the counts. A failed marker write throws (the step retries, nothing counted).
+ * then the counters of every milestone recorded, summed into one write per day, without a transaction: at
+ * most once. A counter write that fails after its markers is logged and counted (FunnelCounterErrors), not
+ * retried — the lead's journey never waits on its statistics — and `npm run funnel:rebuild` repairs the
+ * counts. A failed marker write throws (the step retries, nothing counted).
  * A duration is measured only from a marker recorded before this call (an acceptance implied by a win
  * has no accepted → closed time). Returns the milestones this call recorded.
  */
