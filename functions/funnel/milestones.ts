@@ -44,10 +44,19 @@ export interface MilestoneContext {
  * then the counters of every milestone recorded, summed into one write per day, without a transaction: at
  * most once. A counter write that fails after its markers is logged and counted (FunnelCounterErrors), not
  * retried — the lead's journey never waits on its statistics — and `npm run funnel:rebuild` repairs the
- * counts. A failed marker write throws (the step retries, nothing counted).
+ * counts. A failed marker write throws (the step retries) after the milestones already marked are counted.
  * A duration is measured only from a marker recorded before this call (an acceptance implied by a win
  * has no accepted → closed time). Returns the milestones this call recorded.
  */
+function counterError(leadId: string, milestones: Milestone[], e: unknown): void {
+  logger.error('funnel counters not updated: npm run funnel:rebuild repairs them', {
+    leadId,
+    milestones,
+    error: e instanceof Error ? e.name : 'unknown',
+  });
+  metrics.addMetric('FunnelCounterErrors', 'Count', 1);
+}
+
 export async function recordMilestones(
   { funnel }: { funnel: FunnelStore },
   ctx: MilestoneContext,
@@ -65,52 +74,60 @@ export async function recordMilestones(
   let earlier: Map<string, FunnelMarker> | undefined;
   let run = ctx.run;
   const score = ctx.score ?? (ctx.lead?.score ? scoreFactsOf(ctx.lead.score) : undefined);
-  for (const milestone of milestones) {
-    const marker = markerOf(milestone, ctx);
-    if (!marker) continue;
-    const facts = milestone === 'captured' && run ? { facts: run } : {};
-    if (!(await funnel.mark(ctx.leadId, marker, { at: ctx.at, ...facts }))) continue;
-    recorded.push(milestone);
-    earlier ??= needed.length ? await funnel.markers(ctx.leadId, needed) : new Map<string, FunnelMarker>();
-    run ??= earlier.get(captured)?.facts ?? (ctx.lead ? runFactsOf(ctx.lead, config.reps) : undefined);
-    if (!run) {
-      logger.warn('funnel milestone without the run’s lead: not counted', { leadId: ctx.leadId, milestone });
-      continue;
-    }
-    const durations: MilestoneEvent['durations'] = {};
-    const duration = durationOf(milestone, ctx);
-    if (duration?.marker && !recorded.includes(duration.from)) {
-      const from = earlier.get(duration.marker);
-      if (from) durations[duration.name] = secondsBetween(from.at, ctx.at);
-    }
-    const { day, items } = countersOf({
-      milestone,
-      at: ctx.at,
-      cycle: ctx.cycle ?? 0,
-      run,
-      durations,
-      ...(score ? { score } : {}),
-      ...(ctx.rep ? { rep: ctx.rep } : {}),
-      ...(ctx.amount !== undefined ? { amount: ctx.amount } : {}),
-      ...(ctx.lostReason ? { lostReason: ctx.lostReason } : {}),
-    });
-    counters.set(day, sumInto(counters.get(day) ?? {}, items));
-    const metric = TOP_LINE_METRICS[milestone];
-    if (metric) metrics.addMetric(metric, 'Count', 1);
-    if (milestone === 'won' && ctx.amount) metrics.addMetric('RevenueWon', 'None', ctx.amount);
-  }
-  // Every milestone of this call in one write per day (Capture's captured, mql and sql: one UpdateItem).
-  for (const [day, items] of counters) {
-    try {
-      await funnel.add(day, items);
-    } catch (e) {
-      logger.error('funnel counters not updated: npm run funnel:rebuild repairs them', {
-        leadId: ctx.leadId,
-        milestones: recorded,
-        error: e instanceof Error ? e.name : 'unknown',
+  /** Marked by this call but not (yet) in `counters`: lost unless a rebuild recounts them. */
+  let uncounted: Milestone | undefined;
+  try {
+    for (const milestone of milestones) {
+      const marker = markerOf(milestone, ctx);
+      if (!marker) continue;
+      const facts = milestone === 'captured' && run ? { facts: run } : {};
+      if (!(await funnel.mark(ctx.leadId, marker, { at: ctx.at, ...facts }))) continue;
+      recorded.push(milestone);
+      uncounted = milestone;
+      earlier ??= needed.length ? await funnel.markers(ctx.leadId, needed) : new Map<string, FunnelMarker>();
+      run ??= earlier.get(captured)?.facts ?? (ctx.lead ? runFactsOf(ctx.lead, config.reps) : undefined);
+      uncounted = undefined;
+      if (!run) {
+        logger.warn('funnel milestone without the run’s lead: not counted', {
+          leadId: ctx.leadId,
+          milestone,
+        });
+        continue;
+      }
+      const durations: MilestoneEvent['durations'] = {};
+      const duration = durationOf(milestone, ctx);
+      if (duration?.marker && !recorded.includes(duration.from)) {
+        const from = earlier.get(duration.marker);
+        if (from) durations[duration.name] = secondsBetween(from.at, ctx.at);
+      }
+      const { day, items } = countersOf({
+        milestone,
+        at: ctx.at,
+        cycle: ctx.cycle ?? 0,
+        run,
+        durations,
+        ...(score ? { score } : {}),
+        ...(ctx.rep ? { rep: ctx.rep } : {}),
+        ...(ctx.amount !== undefined ? { amount: ctx.amount } : {}),
+        ...(ctx.lostReason ? { lostReason: ctx.lostReason } : {}),
       });
-      metrics.addMetric('FunnelCounterErrors', 'Count', 1);
+      counters.set(day, sumInto(counters.get(day) ?? {}, items));
+      const metric = TOP_LINE_METRICS[milestone];
+      if (metric) metrics.addMetric(metric, 'Count', 1);
+      if (milestone === 'won' && ctx.amount) metrics.addMetric('RevenueWon', 'None', ctx.amount);
     }
+  } finally {
+    // Every milestone marked so far in one write per day (Capture's captured, mql and sql: one UpdateItem),
+    // also when a later marker write threw: the retry finds these markers and would never count them.
+    for (const [day, items] of counters) {
+      try {
+        await funnel.add(day, items);
+      } catch (e) {
+        counterError(ctx.leadId, recorded, e);
+      }
+    }
+    // Marked, then the read of who the lead is failed: the retry skips it, so the alarm must say so.
+    if (uncounted) counterError(ctx.leadId, [uncounted], new Error('funnel markers unread'));
   }
   return recorded;
 }

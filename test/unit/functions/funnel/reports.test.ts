@@ -142,6 +142,35 @@ describe('recording milestones', () => {
     expect(counters(D1)).toEqual({});
   });
 
+  it('a marker write that fails mid-step still counts the milestones marked before it; the retry counts the rest once', async () => {
+    const lead = aLead();
+    const ctx = capturedOn(lead, at(D1, 9));
+    const mark = db.funnel.mark.bind(db.funnel);
+    vi.spyOn(db.funnel, 'mark').mockImplementation(async (id, marker, value) => {
+      if (marker.endsWith('#sql')) throw new Error('ThrottlingException');
+      return mark(id, marker, value);
+    });
+    await expect(recordMilestones(db, ctx, ['captured', 'mql', 'sql'])).rejects.toThrow(
+      'ThrottlingException',
+    );
+    expect(counters(D1)).toEqual({ captured: 1, mql: 1 });
+    vi.mocked(db.funnel.mark).mockRestore();
+    expect(await recordMilestones(db, ctx, ['captured', 'mql', 'sql'])).toEqual(['sql']);
+    expect(counters(D1)).toEqual({ captured: 1, mql: 1, sql: 1 });
+  });
+
+  it('a milestone marked whose earlier markers cannot be read is reported for a rebuild, never silently lost', async () => {
+    const lead = aLead();
+    await recordMilestones(db, capturedOn(lead, at(D1, 9)), ['captured']);
+    vi.spyOn(db.funnel, 'markers').mockRejectedValueOnce(new Error('ProvisionedThroughputExceededException'));
+    const emitted = vi.spyOn(metrics, 'addMetric');
+    const deal = { leadId: lead.id, execution: 'run-1', cycle: 0, dealId: 'dl-7', rep: 'rep-ava' };
+    await expect(recordMilestones(db, { ...deal, at: at(D1, 10) }, ['assigned'])).rejects.toThrow(
+      'ProvisionedThroughputExceededException',
+    );
+    expect(emitted).toHaveBeenCalledWith('FunnelCounterErrors', 'Count', 1);
+  });
+
   it('Capture run twice counts the lead once; Close deal replayed counts one win, an implied acceptance, no accepted → closed time', async () => {
     const hot = aLead({ formType: 'demo-request' });
     const input = await captureInput(db, hot, 'run-1', at(D1, 9));
