@@ -43,8 +43,8 @@ export function sandboxWorker(
       ...f.environment,
       ...env,
     },
-    // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread. HANDOFF_CPU_PROF_DIR
-    // (`npm run profile`): each worker writes a V8 CPU profile there when it stops.
+    // The bundle is plain JS: no TypeScript loader (tsx) in the function's thread. HANDOFF_CPU_PROF_DIR:
+    // each worker writes a V8 CPU profile there when it stops (docs/figures.md, "CPU profile", says how).
     execArgv: process.env.HANDOFF_CPU_PROF_DIR
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.HANDOFF_CPU_PROF_DIR}`]
       : [],

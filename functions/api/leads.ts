@@ -40,9 +40,6 @@ const allowedOrigins = requireEnv('FORM_ALLOWED_ORIGINS').split(' ').filter(Bool
 const thankYouUrl = requireEnv('FORM_THANK_YOU_URL');
 const formTypes = Object.keys(config.scoring.intent.formTypes);
 
-/** DynamoDB's ways of saying "too fast" that outlast the SDK's retries: transient, like a 5xx. */
-const BUSY = DYNAMODB_REFUSALS;
-
 /**
  * Why the lead was not taken, when trying again later may work: Step Functions throttling StartExecution
  * ('throttled'), or a timeout, reset, 5xx or DynamoDB throttle on the way ('unavailable').
@@ -53,7 +50,7 @@ function whyNotTaken(e: unknown, starting: boolean): 'throttled' | 'unavailable'
   const network = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(String(err.code));
   if (err.name === 'TimeoutError' || network || (err.$metadata?.httpStatusCode ?? 0) >= 500)
     return 'unavailable';
-  if (BUSY.has(String(err.name))) return 'unavailable';
+  if (DYNAMODB_REFUSALS.has(String(err.name))) return 'unavailable';
   return undefined;
 }
 

@@ -37,6 +37,21 @@ const isItemTooLarge = (e: unknown) =>
   (e as { name?: string }).name === 'ValidationException' &&
   /item size/i.test((e as { message?: string }).message ?? '');
 
+/** An UpdateItem's ADD of each `[attribute, n]` (the names and values as placeholders). */
+function addExpression(adds: readonly (readonly [string, number])[]) {
+  return {
+    UpdateExpression: `ADD ${adds.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
+    ExpressionAttributeNames: Object.fromEntries(adds.map(([a], i) => [`#a${i}`, a])),
+    ExpressionAttributeValues: Object.fromEntries(adds.map(([, v], i) => [`:v${i}`, v])),
+  };
+}
+
+/** A shard's attribute `source#google|captured` as its counter item's key and counter; undefined if not one. */
+function splitAttribute(attr: string): [key: string, counter: string] | undefined {
+  const at = attr.lastIndexOf(SEP);
+  return at < 0 ? undefined : [attr.slice(0, at), attr.slice(at + 1)];
+}
+
 /**
  * Funnel markers (under the lead, so an erase removes them and TTL applies) and counters per UTC day. A
  * milestone's counters go in one UpdateItem: ADDs on one item of the day's `shards` (`FUNNEL#<day>#<nn>`,
@@ -89,20 +104,13 @@ export function dynamoFunnel(
   async function perValueAdd(day: string, adds: readonly (readonly [string, number])[]): Promise<void> {
     const byKey = new Map<string, [string, number][]>();
     for (const [attr, n] of adds) {
-      const at = attr.lastIndexOf(SEP);
-      const key = attr.slice(0, at);
-      byKey.set(key, [...(byKey.get(key) ?? []), [attr.slice(at + 1), n]]);
+      const [key, counter] = splitAttribute(attr) ?? [attr, ''];
+      byKey.set(key, [...(byKey.get(key) ?? []), [counter, n]]);
     }
     await Promise.all(
       [...byKey].map(([key, counters]) =>
         doc.send(
-          new UpdateCommand({
-            TableName,
-            Key: keys.funnelCounter(day, key),
-            UpdateExpression: `ADD ${counters.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
-            ExpressionAttributeNames: Object.fromEntries(counters.map(([a], i) => [`#a${i}`, a])),
-            ExpressionAttributeValues: Object.fromEntries(counters.map(([, v], i) => [`:v${i}`, v])),
-          }),
+          new UpdateCommand({ TableName, Key: keys.funnelCounter(day, key), ...addExpression(counters) }),
         ),
       ),
     );
@@ -169,9 +177,10 @@ export function dynamoFunnel(
       const adds = Object.entries(items).flatMap(([key, values]) =>
         Object.entries(values).map(([counter, n]) => [`${key}${SEP}${counter}`, n] as const),
       );
-      const shard = `${day}#${Math.floor(Math.random() * shards)}`;
+      const n = Math.floor(Math.random() * shards);
+      const shard = `${day}#${n}`;
       if (full.has(shard)) return perValueAdd(day, adds);
-      const Key = keys.funnelShard(day, Number(shard.slice(day.length + 1)));
+      const Key = keys.funnelShard(day, n);
       const chunks = Array.from({ length: Math.ceil(adds.length / ADDS_PER_UPDATE) }, (_, i) =>
         adds.slice(i * ADDS_PER_UPDATE, (i + 1) * ADDS_PER_UPDATE),
       );
@@ -179,14 +188,7 @@ export function dynamoFunnel(
         chunks.map(async (chunk) => {
           try {
             const { ConsumedCapacity } = await doc.send(
-              new UpdateCommand({
-                TableName,
-                Key,
-                UpdateExpression: `ADD ${chunk.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
-                ExpressionAttributeNames: Object.fromEntries(chunk.map(([a], i) => [`#a${i}`, a])),
-                ExpressionAttributeValues: Object.fromEntries(chunk.map(([, v], i) => [`:v${i}`, v])),
-                ReturnConsumedCapacity: 'TOTAL',
-              }),
+              new UpdateCommand({ TableName, Key, ...addExpression(chunk), ReturnConsumedCapacity: 'TOTAL' }),
             );
             // Write units are the item's size in KB: past the cap, this shard takes no more from here.
             if ((ConsumedCapacity?.CapacityUnits ?? 0) > SHARD_FULL_KB) markFull(shard);
@@ -209,10 +211,9 @@ export function dynamoFunnel(
       for (const item of sharded) {
         const split: CounterItems = {};
         for (const [attr, n] of Object.entries(numbersOf(item))) {
-          const at = attr.lastIndexOf(SEP);
-          const key = attr.slice(0, at);
-          if (at < 0 || !wanted(key)) continue;
-          split[key] = { ...split[key], [attr.slice(at + 1)]: n };
+          const [key, counter] = splitAttribute(attr) ?? [];
+          if (key === undefined || counter === undefined || !wanted(key)) continue;
+          split[key] = { ...split[key], [counter]: n };
         }
         sumInto(out, split);
       }

@@ -37,6 +37,16 @@ export interface MilestoneContext {
   lostReason?: string;
 }
 
+/** Logs and counts counters that a rebuild must repair (the FunnelCountersShort alarm fires on it). */
+function counterError(leadId: string, milestones: Milestone[], e: unknown): void {
+  logger.error('funnel counters not updated: npm run funnel:rebuild repairs them', {
+    leadId,
+    milestones,
+    error: e instanceof Error ? e.name : 'unknown',
+  });
+  metrics.addMetric('FunnelCounterErrors', 'Count', 1);
+}
+
 /**
  * Records funnel milestones, in order, each once per run cycle or deal (docs/funnel.md). The marker is a
  * conditional write under the lead, and only the call that wrote it adds to the day's counters and emits the
@@ -48,15 +58,6 @@ export interface MilestoneContext {
  * A duration is measured only from a marker recorded before this call (an acceptance implied by a win
  * has no accepted → closed time). Returns the milestones this call recorded.
  */
-function counterError(leadId: string, milestones: Milestone[], e: unknown): void {
-  logger.error('funnel counters not updated: npm run funnel:rebuild repairs them', {
-    leadId,
-    milestones,
-    error: e instanceof Error ? e.name : 'unknown',
-  });
-  metrics.addMetric('FunnelCounterErrors', 'Count', 1);
-}
-
 export async function recordMilestones(
   { funnel }: { funnel: FunnelStore },
   ctx: MilestoneContext,
