@@ -1,16 +1,17 @@
 // npm start: synthesize the CDK app when its output is stale, then run what was synthesized locally.
+// First: a bad config says so before any import parses it (local/config-first.ts, evaluated here).
 import './config-first.ts';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../functions/config/schema.ts';
 import { buildApp } from '../infra/app.ts';
-import { loadConfig } from '../infra/load-config.ts';
 import { ENTRIES } from '../infra/stack.ts';
 import { allowedHostNames } from '../serve/edge.ts';
 import { explainPortInUse, PortInUseError, STACK_PORTS } from '../serve/ports.ts';
 import { StackFileError } from '../serve/stack-file.ts';
 import { ClockError, parseStartAt } from './clock.ts';
+import { startConfig } from './config-first.ts';
 import type { DynamoEngine } from './dynamodb.ts';
 import { DynamoDbLocalError } from './dynamodb-local.ts';
 import { DEFAULT_POOL } from './functions.ts';
@@ -131,7 +132,7 @@ async function main() {
     return fail(`--log-level must be DEBUG, INFO, WARN, ERROR or SILENT`);
 
   const started = Date.now();
-  const config = loadConfig(join(root, 'config'));
+  const config = startConfig;
   const cdkOut = join(root, 'cdk.out');
   const templateFile = join(cdkOut, 'Handoff.template.json');
   const sources = Math.max(
