@@ -1,37 +1,30 @@
-import { DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBClient, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { dynamoWindowCounters, type WindowCounters } from '#functions/api/client-limits.ts';
 import { type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
 import { IllegalTransitionError, NotFoundError } from '#functions/platform/errors.ts';
 import { tableOf } from '#functions/platform/table.ts';
 import { dynamoStores, type Stores } from '#functions/stores.ts';
-import { createTables } from '#local/tables.ts';
-import { loadTemplate } from '#local/template.ts';
 import { config } from '#test/fixtures/config.ts';
 import { aDeal } from '#test/fixtures/deals.ts';
-import { laneOfProcess, startDynamo, type TestDynamo } from '#test/fixtures/dynamodb.ts';
+import { laneOfProcess, startTestTable, type TestDynamo, type TestTable } from '#test/fixtures/dynamodb.ts';
 import { aLead } from '#test/fixtures/leads.ts';
 import { memoryStores, memoryWindowCounters } from '#test/fixtures/memory-stores.ts';
 
 // One suite, two implementations: the DynamoDB stores with the synthesized table, and the in-memory stores
 // the handler unit tests use. A condition one of them forgets fails here. The DynamoDB is this process's lane
 // (test/fixtures/dynamodb.ts): dynalite, and again on DynamoDB Local in the dynamodb-local project.
+let table: TestTable;
 let db: TestDynamo;
 let client: DynamoDBClient;
 let tableName = '';
 let run = 0;
 beforeAll(async () => {
-  db = await startDynamo();
-  client = new DynamoDBClient({
-    endpoint: db.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  tableName = (await createTables(client, loadTemplate(inject('cdkOut'))))[0]?.logicalId ?? '';
+  table = await startTestTable(inject('cdkOut'));
+  ({ db, client, tableName } = table);
 });
 afterAll(async () => {
-  client?.destroy();
-  await db?.stop();
+  await table?.stop();
 });
 
 const AT = '2026-11-26T10:00:00.000Z';

@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import {
@@ -10,29 +9,20 @@ import {
 import { dynamoFunnel, MAX_FUNNEL_SHARDS, SHARD_FULL_KB } from '#functions/funnel/funnel-store.ts';
 import { keys } from '#functions/platform/keys.ts';
 import { batchGet, type Table, tableOf } from '#functions/platform/table.ts';
-import { createTables } from '#local/tables.ts';
-import { loadTemplate } from '#local/template.ts';
 import { syntheticDay } from '#scripts/funnel-layout.ts';
-import { laneOfProcess, startDynamo, type TestDynamo } from '#test/fixtures/dynamodb.ts';
+import { laneOfProcess, startTestTable, type TestTable } from '#test/fixtures/dynamodb.ts';
 
 // The sharded funnel counters (functions/funnel/funnel-store.ts) on this process's emulator lane: for any
 // shard count, what the handlers add milestone by milestone reads back as the rebuild's recount of the same
 // milestones (countersOf summed, then replaceDay), and a replaced day reads back exactly.
-let db: TestDynamo;
-let client: DynamoDBClient;
+let testTable: TestTable;
 let table: Table;
 beforeAll(async () => {
-  db = await startDynamo();
-  client = new DynamoDBClient({
-    endpoint: db.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  table = tableOf((await createTables(client, loadTemplate(inject('cdkOut'))))[0]?.logicalId ?? '', client);
+  testTable = await startTestTable(inject('cdkOut'));
+  table = tableOf(testTable.tableName, testTable.client);
 });
 afterAll(async () => {
-  client?.destroy();
-  await db?.stop();
+  await testTable?.stop();
 });
 
 const sorted = (items: CounterItems) =>

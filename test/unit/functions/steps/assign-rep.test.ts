@@ -30,15 +30,20 @@ afterEach(() => {
   sfn.reset();
 });
 
+/** A captured lead made sales-ready on fresh memory stores, and the run input Assign rep takes for it. */
+async function salesReadyLead(email: string) {
+  const db = memoryStores();
+  const lead = aLead({ email });
+  const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
+  await db.leads.capture(lead, run.executionName, AT);
+  const { score } = await rescore(db.leads, lead.id, new Date(AT));
+  await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
+  return { db, runs: sfnRuns(), lead, run };
+}
+
 describe('Reassign rep, redriven', () => {
   it('after Record failure gave the slot back, the move frees it once and the close frees the new rep’s', async () => {
-    const db = memoryStores();
-    const runs = sfnRuns();
-    const lead = aLead({ email: 'redriven.reassign@acme-robotics.com' });
-    const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
-    await db.leads.capture(lead, run.executionName, AT);
-    const { score } = await rescore(db.leads, lead.id, new Date(AT));
-    await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
+    const { db, runs, lead, run } = await salesReadyLead('redriven.reassign@acme-robotics.com');
     await assignRepWith({ ...db, runs })(run, aLambdaContext());
     const output = sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output;
     const first = JSON.parse(String(output)) as Assignment;
@@ -68,19 +73,13 @@ describe('Reassign rep, redriven', () => {
 
 describe('Assign rep reads a deal once', () => {
   it('assigns and reassigns with one deals.get each: what it wrote, it does not read back', async () => {
-    const db = memoryStores();
-    const runs = sfnRuns();
+    const { db, runs, run } = await salesReadyLead('one.read@acme-robotics.com');
     let reads = 0;
     const get = db.deals.get.bind(db.deals);
     db.deals.get = async (id) => {
       reads += 1;
       return get(id);
     };
-    const lead = aLead({ email: 'one.read@acme-robotics.com' });
-    const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
-    await db.leads.capture(lead, run.executionName, AT);
-    const { score } = await rescore(db.leads, lead.id, new Date(AT));
-    await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
     await assignRepWith({ ...db, runs })(run, aLambdaContext());
     expect(reads).toBe(1);
     const first = JSON.parse(
@@ -101,13 +100,7 @@ describe('Assign rep reads a deal once', () => {
 
 describe('Assign rep under a DynamoDB throttle', () => {
   it('gives the slot back when the deal’s write is refused, so the retried step holds one slot, not two', async () => {
-    const db = memoryStores();
-    const runs = sfnRuns();
-    const lead = aLead({ email: 'throttled.assign@acme-robotics.com' });
-    const run = { leadId: lead.id, executionName: 'run-1', cycle: 0, taskToken: 'token-1' };
-    await db.leads.capture(lead, run.executionName, AT);
-    const { score } = await rescore(db.leads, lead.id, new Date(AT));
-    await db.leads.setStage(lead.id, 'sales-ready', AT, { score });
+    const { db, runs, run } = await salesReadyLead('throttled.assign@acme-robotics.com');
     const total = () => config.reps.reps.reduce((n, r) => n + db.reps.load(r.id), 0);
     const create = db.deals.create.bind(db.deals);
     let refused = 0;
