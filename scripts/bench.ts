@@ -7,6 +7,8 @@
 //  3. the local stack: throughput end to end beside dynalite's raw PutItem rate, POST /leads latency at 50
 //     concurrent (autocannon), peak RSS (scripts/bench-local.ts).
 // Env: BENCH_COLD_RUNS (11), BENCH_SKIP (comma list of bundles,paths,local), BENCH_NO_SYNTH=1 (reuse cdk.out).
+// A little over 300 lines: the run, the sections kept from an earlier run and the goals table are one
+// document's assembly; the measuring lives in the bench-*.ts modules.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
