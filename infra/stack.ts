@@ -6,6 +6,7 @@ import type { Construct } from 'constructs';
 import { PROVIDERS } from '../functions/api/captcha.ts';
 import type { HandoffConfig } from '../functions/config/schema.ts';
 import { REMINDER_SCHEDULE } from '../functions/deal/reminders.ts';
+import { COMPACT_SCHEDULE } from '../functions/funnel/funnel-compact.ts';
 import { CONTINUE_AFTER } from '../functions/platform/continuation.ts';
 import { LeadToCloseWorkflow } from '../workflows/lead-to-close.ts';
 import { HandoffApi } from './constructs/api.ts';
@@ -32,6 +33,7 @@ export const ENTRIES = {
   ReconcileRuns: 'events/reconcile.ts',
   SesEvents: 'events/ses-events.ts',
   DealReminders: 'events/deal-reminders.ts',
+  CompactFunnel: 'events/compact-funnel.ts',
   SubmitLead: 'api/leads.ts',
   RepAction: 'api/rep-action.ts',
   Unsubscribe: 'api/unsubscribe.ts',
@@ -223,6 +225,18 @@ export class HandoffStack extends Stack {
       description: 'Weekly: remind each rep of their open deals, with fresh links to report the outcome',
       schedule: Schedule.expression(REMINDER_SCHEDULE),
       targets: [deadLetters.target(reminders)],
+    });
+    // Daily: yesterday's funnel shards (and the week before's, if a run was missed or a late milestone came)
+    // folded into one item per counter key, so a long report reads a fraction (docs/funnel.md).
+    const compactFunnel = fn(
+      'CompactFunnel',
+      "Daily: fold closed days' funnel shards",
+      Duration.minutes(2),
+    ).useTable(data, ['BatchGetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem']);
+    new Rule(this, 'CompactFunnelSchedule', {
+      description: "Daily: fold the closed days' funnel counter shards into one item per counter key",
+      schedule: Schedule.expression(COMPACT_SCHEDULE),
+      targets: [deadLetters.target(compactFunnel)],
     });
     const repAction = fn('RepAction', 'Rep action pages')
       .useTable(data, ['GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'])

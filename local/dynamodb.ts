@@ -47,6 +47,8 @@ export interface DynamoThread {
   open(faults: SharedDynamodbFaults, opts?: { meter?: boolean; iam?: IamModel }): void;
   /** The meter's counts so far (all zero unless opened with `meter`). */
   readMeter(): Promise<MeterReading>;
+  /** V8 heap the DynamoDB thread holds now (LevelDB's own memory is native, outside it). */
+  heapBytes(): Promise<number>;
   /** Closes the edge, waits for the requests inside dynalite, closes its database, ends the thread. */
   stop(): Promise<void>;
 }
@@ -108,6 +110,7 @@ export function startDynamoThread(
             reads.set(nextRead, done);
             worker.postMessage({ readMeter: nextRead } satisfies ToDynamoThread);
           }),
+        heapBytes: () => worker.getHeapStatistics().then((h) => h.total_heap_size),
         stop() {
           stopping ??= new Promise<void>((done) => {
             stopped = done;

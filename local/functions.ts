@@ -132,6 +132,13 @@ export class LocalFunctions {
     return [...this.pools.values()].map((p) => p.stats());
   }
 
+  /** V8 heap held by each function's workers now, by function id (what `npm run test:load` breaks RSS into). */
+  async heapBytes(): Promise<Record<string, number>> {
+    const pools = [...this.pools.values()];
+    const sizes = await Promise.all(pools.map((p) => p.heapBytes()));
+    return Object.fromEntries(pools.map((p, i) => [p.fn.id, sizes[i] ?? 0]));
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.stop()));
   }

@@ -157,6 +157,19 @@ export class FunctionPool {
     };
   }
 
+  /** V8 heap held by this function's workers now (total_heap_size summed; a worker that has exited counts 0). */
+  async heapBytes(): Promise<number> {
+    const sizes = await Promise.all(
+      this.sandboxes.map((s) =>
+        s.worker.getHeapStatistics().then(
+          (h) => h.total_heap_size,
+          () => 0,
+        ),
+      ),
+    );
+    return sizes.reduce((a, b) => a + b, 0);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     // A worker stopped mid-import prints module-loading warnings: let inits finish first (briefly).

@@ -71,6 +71,19 @@ export interface LocalOptions {
   onListening?: (urls: LocalStack['urls']) => Promise<void> | void;
 }
 
+/** This process's memory in bytes: RSS, what V8 holds per thread, and the rest (native: code, LevelDB, sockets). */
+export interface MemoryReading {
+  rss: number;
+  /** The main thread: engine, HTTP edges, SES, events. `external` counts Buffers and ArrayBuffers. */
+  main: { heap: number; external: number };
+  /** The DynamoDB thread's V8 heap (dynalite; LevelDB's memory is native and falls under `native`). */
+  dynamodb: number;
+  /** Each function's workers' V8 heaps, by function id. */
+  functions: Record<string, number>;
+  /** RSS less all of the above. */
+  native: number;
+}
+
 export interface LocalStack {
   urls: StackInfo['urls'];
   stateMachineArn: string;
@@ -90,6 +103,8 @@ export interface LocalStack {
   events: EventBus;
   /** DynamoDB request units consumed so far (read from the DynamoDB thread), when started with `meter: true`. */
   meter?: { read(): Promise<MeterReading> };
+  /** Where this process's memory is now, by thread (docs/figures.md, "10,000 leads"). */
+  memory(): Promise<MemoryReading>;
   /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
   runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;

@@ -99,6 +99,18 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
       lambda: f.runtime,
     })),
     env: fns.env,
+    async memory() {
+      const [dynamodb, byFunction] = await Promise.all([ports.db.heapBytes(), functions.heapBytes()]);
+      const m = process.memoryUsage();
+      const fnTotal = Object.values(byFunction).reduce((a, b) => a + b, 0);
+      return {
+        rss: m.rss,
+        main: { heap: m.heapTotal, external: m.external },
+        dynamodb,
+        functions: byFunction,
+        native: m.rss - m.heapTotal - m.external - dynamodb - fnTotal,
+      };
+    },
     ...(forms ? { forms } : {}),
     async stop() {
       removeStackFile(opts.dataDir);

@@ -12,6 +12,7 @@ import { loadConfig } from '../infra/load-config.ts';
 import type { PoolOptions } from '../local/lambda-pool.ts';
 import { exitUnlessLambdaNode } from '../local/node-check.ts';
 import { type LocalOptions, type LocalStack, startLocal } from '../local/runtime.ts';
+import type { MemoryReading } from '../local/runtime-options.ts';
 import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
 import { postAs } from './clients.ts';
 
@@ -43,6 +44,8 @@ export interface LoadReport {
   mainBusy: number;
   idleRssMiB: number;
   peakRssMiB: number;
+  /** Where the memory was at the largest of the by-thread readings taken every 2 s (local/runtime.ts). */
+  peakBreakdown: string;
   lambda: string;
 }
 
@@ -117,6 +120,20 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
   const startMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 1500)); // let start-up settle before the idle RSS is sampled
   const idleRss = process.memoryUsage.rss();
+  let peakReading: MemoryReading | undefined;
+  let reading = false;
+  const breakdown = setInterval(() => {
+    if (reading) return;
+    reading = true;
+    void stack
+      .memory()
+      .then((m) => {
+        if (!peakReading || m.rss > peakReading.rss) peakReading = m;
+      })
+      .finally(() => {
+        reading = false;
+      });
+  }, 2000);
   const forms = ['demo-request', 'newsletter', 'content-download', 'pricing'];
   const leadIds = new Set<string>();
   let next = 0;
@@ -183,6 +200,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
   const settleSecs = (performance.now() - t1) / 1000;
   const mainBusy = performance.eventLoopUtilization(elu0).utilization;
   clearInterval(sampler);
+  clearInterval(breakdown);
   const runs = stack.sfn.list();
   const started = new Set(runs.map((r) => r.name.slice(0, 'ld-'.length + 20)));
   const failed = runs.filter((r) => r.status === 'FAILED' || r.status === 'TIMED_OUT');
@@ -206,6 +224,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
     mainBusy,
     idleRssMiB: mib(idleRss),
     peakRssMiB: mib(peakRss),
+    peakBreakdown: peakReading ? describeMemory(peakReading) : 'not read',
     lambda: pools
       .map(
         (p) =>
@@ -236,6 +255,17 @@ export function printReport(r: LoadReport): void {
   console.log(
     `memory (one process: main thread + function workers): rss ${r.idleRssMiB} MiB idle, peak ${r.peakRssMiB} MiB`,
   );
+  console.log(`memory at its largest by-thread reading: ${r.peakBreakdown}`);
   console.log(`lambda: ${r.lambda}`);
   if (r.failures.length) console.log(`failures: ${r.failures.join('; ')}`);
+}
+
+/** `rss 1,200 MiB = main heap 300 + main buffers 20 + dynamodb heap 80 + functions 400 (Nurture 90, …) + native 400`. */
+export function describeMemory(m: MemoryReading): string {
+  const fns = Object.entries(m.functions)
+    .filter(([, b]) => b > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([id, b]) => `${id} ${mib(b)}`);
+  const fnTotal = Object.values(m.functions).reduce((a, b) => a + b, 0);
+  return `rss ${mib(m.rss)} MiB = main heap ${mib(m.main.heap)} + main buffers ${mib(m.main.external)} + DynamoDB thread heap ${mib(m.dynamodb)} + function heaps ${mib(fnTotal)} (${fns.join(', ')}) + native ${mib(m.native)}`;
 }

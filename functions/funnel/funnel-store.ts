@@ -1,7 +1,23 @@
+import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
 import { type CounterItems, type RunFacts, sumInto } from './funnel-counters.ts';
+import {
+  addExpression,
+  countedItems,
+  GEN,
+  MAX_FUNNEL_SHARDS,
+  SEP,
+  shardCounters,
+  shardKeys,
+  splitAttribute,
+} from './funnel-layout.ts';
+
+export { MAX_FUNNEL_SHARDS } from './funnel-layout.ts';
+
+/** A shard incarnation's id: 48 random bits. */
+const newGen = () => randomBytes(6).toString('base64url');
 
 /** A milestone counted for a lead: when, and (on the run's `captured` marker) who the run's lead was. */
 export interface FunnelMarker {
@@ -15,10 +31,6 @@ export interface FunnelCounter {
   values: Record<string, number>;
 }
 
-/** The most counter shards a day may have: readers ask for every one of them (one BatchGetItem). */
-export const MAX_FUNNEL_SHARDS = 64;
-/** Between a counter item's key and the counter in a shard's attribute name: `source#google|captured`. */
-const SEP = '|';
 /**
  * At most this many ADDs in one UpdateItem: DynamoDB refuses an expression over 4 KB, and each
  * `#aNNN :vNNN, ` takes up to 14 bytes.
@@ -36,21 +48,6 @@ export const SHARD_FULL_KB = 64;
 const isItemTooLarge = (e: unknown) =>
   (e as { name?: string }).name === 'ValidationException' &&
   /item size/i.test((e as { message?: string }).message ?? '');
-
-/** An UpdateItem's ADD of each `[attribute, n]` (the names and values as placeholders). */
-function addExpression(adds: readonly (readonly [string, number])[]) {
-  return {
-    UpdateExpression: `ADD ${adds.map((_, i) => `#a${i} :v${i}`).join(', ')}`,
-    ExpressionAttributeNames: Object.fromEntries(adds.map(([a], i) => [`#a${i}`, a])),
-    ExpressionAttributeValues: Object.fromEntries(adds.map(([, v], i) => [`:v${i}`, v])),
-  };
-}
-
-/** A shard's attribute `source#google|captured` as its counter item's key and counter; undefined if not one. */
-function splitAttribute(attr: string): [key: string, counter: string] | undefined {
-  const at = attr.lastIndexOf(SEP);
-  return at < 0 ? undefined : [attr.slice(0, at), attr.slice(at + 1)];
-}
 
 /**
  * Funnel markers (under the lead, so an erase removes them and TTL applies) and counters per UTC day. A
@@ -77,13 +74,6 @@ export interface FunnelStore {
   /** Sets the day's counters to exactly `items` (the rebuild): puts them per value, deletes every other item of the day. */
   replaceDay(day: string, items: CounterItems): Promise<{ written: number; deleted: number }>;
 }
-
-const numbersOf = (item: Record<string, unknown>) =>
-  Object.fromEntries(
-    Object.entries(item).filter(
-      (e): e is [string, number] => e[0] !== 'pk' && e[0] !== 'sk' && typeof e[1] === 'number',
-    ),
-  );
 
 export function dynamoFunnel(
   table: Table,
@@ -115,14 +105,13 @@ export function dynamoFunnel(
       ),
     );
   }
-  const shardKeys = (day: string) =>
-    Array.from({ length: MAX_FUNNEL_SHARDS }, (_, i) => keys.funnelShard(day, i));
   /** The day's per-value items (keys only for the rebuild's deletes). */
   async function perValue(day: string, keysOnly = false): Promise<Record<string, unknown>[]> {
     const out: Record<string, unknown>[] = [];
     for await (const item of queryItems(table, {
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': keys.funnelDay(day) },
+      ConsistentRead: true,
       ...(keysOnly ? { ProjectionExpression: 'pk, sk' } : {}),
     }))
       out.push(item);
@@ -187,8 +176,17 @@ export function dynamoFunnel(
       const results = await Promise.allSettled(
         chunks.map(async (chunk) => {
           try {
+            const add = addExpression(chunk);
             const { ConsumedCapacity } = await doc.send(
-              new UpdateCommand({ TableName, Key, ...addExpression(chunk), ReturnConsumedCapacity: 'TOTAL' }),
+              new UpdateCommand({
+                TableName,
+                Key,
+                // The shard's first write names its incarnation (funnel-layout.ts): the compaction's mark.
+                UpdateExpression: `${add.UpdateExpression} SET #gen = if_not_exists(#gen, :gen)`,
+                ExpressionAttributeNames: { ...add.ExpressionAttributeNames, '#gen': GEN },
+                ExpressionAttributeValues: { ...add.ExpressionAttributeValues, ':gen': newGen() },
+                ReturnConsumedCapacity: 'TOTAL',
+              }),
             );
             // Write units are the item's size in KB: past the cap, this shard takes no more from here.
             if ((ConsumedCapacity?.CapacityUnits ?? 0) > SHARD_FULL_KB) markFull(shard);
@@ -206,19 +204,12 @@ export function dynamoFunnel(
 
     async read(day, prefixes) {
       const wanted = (key: string) => prefixes.some((p) => key.startsWith(p));
-      const [sharded, values] = await Promise.all([batchGet(table, shardKeys(day)), perValue(day)]);
+      const [sharded, dayItems] = await Promise.all([batchGet(table, shardKeys(day)), perValue(day)]);
+      const counted = countedItems(dayItems, sharded);
       const out: CounterItems = {};
-      for (const item of sharded) {
-        const split: CounterItems = {};
-        for (const [attr, n] of Object.entries(numbersOf(item))) {
-          const [key, counter] = splitAttribute(attr) ?? [];
-          if (key === undefined || counter === undefined || !wanted(key)) continue;
-          split[key] = { ...split[key], [counter]: n };
-        }
-        sumInto(out, split);
-      }
-      for (const item of values)
-        if (wanted(String(item.sk))) sumInto(out, { [String(item.sk)]: numbersOf(item) });
+      for (const shard of counted.shards)
+        sumInto(out, Object.fromEntries(Object.entries(shardCounters(shard)).filter(([k]) => wanted(k))));
+      for (const [key, counters] of counted.values) if (wanted(key)) sumInto(out, { [key]: counters });
       return Object.entries(out)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([key, v]) => ({ key, values: v }));

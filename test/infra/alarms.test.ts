@@ -181,6 +181,7 @@ describe('nothing dropped between EventBridge and the functions', () => {
   it('gives every EventBridge target an explicit retry policy and a dead-letter queue that EventBridge may write', () => {
     const rules = ofType('AWS::Events::Rule');
     expect(rules.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'CompactFunnelSchedule',
       'DealRemindersSchedule',
       'MailEvents',
       'ReconcileSchedule',
@@ -217,7 +218,7 @@ describe('nothing dropped between EventBridge and the functions', () => {
     const functionIds = ofType('AWS::Events::Rule').flatMap(([, r]) =>
       ((r.Properties?.Targets ?? []) as { Arn: unknown }[]).map((x) => getAttOf(x.Arn)?.[0]),
     );
-    expect(functionIds).toHaveLength(4);
+    expect(functionIds).toHaveLength(5);
     for (const fnId of functionIds) {
       const configs = ofType('AWS::Lambda::EventInvokeConfig').filter(
         ([, c]) => refOf(c.Properties?.FunctionName) === fnId,

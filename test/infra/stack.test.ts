@@ -142,6 +142,20 @@ describe('least-privilege function roles', () => {
         'sqs:SendMessage',
       ],
     ],
+    // Compaction: reads a day's shards and items, writes its fold and marker, deletes what the fold holds.
+    [
+      'CompactFunnel',
+      [
+        'dynamodb:BatchGetItem',
+        'dynamodb:DeleteItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+        'sqs:GetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:SendMessage',
+      ],
+    ],
     [
       'RepAction',
       [

@@ -1,5 +1,7 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createHandler as createCompactHandler } from '#functions/events/compact-funnel.ts';
+import { compactDay } from '#functions/funnel/funnel-compact.ts';
 import {
   type CounterItems,
   countersOf,
@@ -8,9 +10,10 @@ import {
 } from '#functions/funnel/funnel-counters.ts';
 import { dynamoFunnel, MAX_FUNNEL_SHARDS, SHARD_FULL_KB } from '#functions/funnel/funnel-store.ts';
 import { keys } from '#functions/platform/keys.ts';
-import { batchGet, type Table, tableOf } from '#functions/platform/table.ts';
+import { batchGet, queryItems, type Table, tableOf } from '#functions/platform/table.ts';
 import { syntheticDay } from '#scripts/funnel-layout.ts';
 import { laneOfProcess, startTestTable, type TestTable } from '#test/fixtures/dynamodb.ts';
+import { aLambdaContext } from '#test/fixtures/lambda.ts';
 
 // The sharded funnel counters (functions/funnel/funnel-store.ts) on this process's emulator lane: for any
 // shard count, what the handlers add milestone by milestone reads back as the rebuild's recount of the same
@@ -139,5 +142,210 @@ describe(`funnel counter shards (${laneOfProcess()})`, () => {
     expect(() => dynamoFunnel(table, { shards: 0 })).toThrow(RangeError);
     expect(() => dynamoFunnel(table, { shards: 65 })).toThrow(/1 to 64/);
     expect(() => dynamoFunnel(table, { shards: 2.5 })).toThrow(RangeError);
+  });
+});
+
+/** `table` with `before` run ahead of each command it sends (a fault, a write landing at that moment). */
+function intercepted(before: (command: Command) => Promise<void>): Table {
+  const send = table.doc.send.bind(table.doc) as (c: unknown) => Promise<unknown>;
+  // The same client (the SDK's paginators check its class) with `before` ahead of each command.
+  const doc = Object.create(table.doc) as Table['doc'];
+  Object.assign(doc, {
+    send: async (command: Command) => {
+      await before(command);
+      return send(command);
+    },
+  });
+  return { name: table.name, doc };
+}
+
+type Command = {
+  constructor: { name: string };
+  input: { Item?: Record<string, unknown>; Key?: Record<string, unknown> };
+};
+/** The sort key a Put or Delete writes. */
+const skOf = (c: Command) => String(c.input.Item?.sk ?? c.input.Key?.sk ?? '');
+
+/** The day's items that are not shards: per-value, folds and the marker. */
+async function dayItemKeys(day: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const i of queryItems(table, {
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': keys.funnelDay(day) },
+  }))
+    out.push(String(i.sk));
+  return out;
+}
+
+const allShards = (day: string) =>
+  batchGet(
+    table,
+    Array.from({ length: MAX_FUNNEL_SHARDS }, (_, i) => keys.funnelShard(day, i)),
+  );
+
+describe(`compacting a closed day (${laneOfProcess()})`, () => {
+  it('folds the shards into one item per key: the same report, no shard left, and again is a no-op', async () => {
+    const day = '2031-06-01';
+    const funnel = dynamoFunnel(table, { shards: 16 });
+    const writes = writesOf(syntheticDay(40, 6, 16));
+    await Promise.all(writes.map((items) => funnel.add(day, items)));
+    // A per-value item (the full-shard fallback's) stays as it is and still counts.
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.name,
+        Item: { ...keys.funnelCounter(day, 'source#full'), captured: 3 },
+      }),
+    );
+    const before = await funnel.read(day, ['']);
+    const shardsBefore = (await allShards(day)).length;
+    expect(shardsBefore).toBeGreaterThan(4);
+
+    const first = await compactDay(table, day);
+    expect(first).toMatchObject({ folded: shardsBefore, deleted: shardsBefore, late: 0 });
+    expect(first.keys).toBe(before.length - 1); // all but the per-value item
+    expect(await allShards(day)).toEqual([]);
+    expect(await funnel.read(day, [''])).toEqual(before);
+    // The fold's items, the per-value item and the marker.
+    expect((await dayItemKeys(day)).length).toBe(before.length + 1);
+
+    expect(await compactDay(table, day)).toMatchObject({ folded: 0, deleted: 0, keys: before.length - 1 });
+    expect(await funnel.read(day, [''])).toEqual(before);
+  });
+
+  it('counts writes that come after a compaction, and folds them in the next one', async () => {
+    const day = '2031-06-03';
+    const funnel = dynamoFunnel(table, { shards: 4 });
+    const writes = writesOf(syntheticDay(20, 4, 4));
+    await Promise.all(writes.map((items) => funnel.add(day, items)));
+    await compactDay(table, day);
+    // A redriven run's milestone for the closed day: a new shard incarnation, counted at once.
+    await funnel.add(day, { 'all#all': { captured: 1 }, 'source#late': { captured: 1 } });
+    const recount = [...writes, { 'all#all': { captured: 1 }, 'source#late': { captured: 1 } }].reduce(
+      (into, items) => sumInto(into, structuredClone(items)),
+      {} as CounterItems,
+    );
+    expect(await funnel.read(day, [''])).toEqual(sorted(recount));
+    const second = await compactDay(table, day);
+    expect(second).toMatchObject({ folded: 1, deleted: 1 });
+    expect(await funnel.read(day, [''])).toEqual(sorted(recount));
+    // Only the fold in force is left: the first fold's items went with it.
+    expect((await dayItemKeys(day)).length).toBe(Object.keys(recount).length + 1);
+  });
+
+  it('a write that lands on a shard while it is folded is carried into the fold', async () => {
+    const day = '2031-06-04';
+    const funnel = dynamoFunnel(table, { shards: 1 });
+    await funnel.add(day, { 'all#all': { captured: 5 }, 'source#google': { captured: 2 } });
+    let landed = false;
+    const racing = intercepted(async (c) => {
+      if (c.constructor.name === 'DeleteCommand' && !landed) {
+        landed = true; // between the fold's read and the shard's delete
+        await funnel.add(day, { 'all#all': { captured: 1, won: 1 } });
+      }
+    });
+    const r = await compactDay(racing, day);
+    expect(r).toMatchObject({ folded: 1, deleted: 1, late: 2 });
+    expect(await funnel.read(day, [''])).toEqual([
+      { key: 'all#all', values: { captured: 6, won: 1 } },
+      { key: 'source#google', values: { captured: 2 } },
+    ]);
+    expect(await allShards(day)).toEqual([]);
+  });
+
+  it('stopped at any step, reads the same and the next run finishes the job', async () => {
+    const day = '2031-06-05';
+    const funnel = dynamoFunnel(table, { shards: 8 });
+    const writes = writesOf(syntheticDay(16, 3, 8));
+    await Promise.all(writes.map((items) => funnel.add(day, items)));
+    const recount = writes.reduce((into, items) => sumInto(into, structuredClone(items)), {} as CounterItems);
+    // Each kind of write the compaction makes, stopped at its nth: a fold's item, the marker, a shard's
+    // delete, a superseded fold's item's delete (there is one from the second run on).
+    const stops: [string, (c: Command) => boolean, number][] = [
+      ['a fold item', (c) => c.constructor.name === 'PutCommand' && skOf(c).startsWith('rollup#'), 3],
+      ['the marker', (c) => c.constructor.name === 'PutCommand' && skOf(c) === 'rollup', 1],
+      ['a shard delete', (c) => c.constructor.name === 'DeleteCommand' && skOf(c) === 'counters', 2],
+      [
+        'a superseded item',
+        (c) => c.constructor.name === 'DeleteCommand' && skOf(c).startsWith('rollup#'),
+        2,
+      ],
+    ];
+    for (const [what, matches, nth] of stops) {
+      // Something new to fold each time (a late milestone on the closed day).
+      const late: CounterItems = { 'all#all': { won: 1 }, [`source#late-${what}`]: { captured: 1 } };
+      await funnel.add(day, late);
+      sumInto(recount, structuredClone(late));
+      let seen = 0;
+      const stopping = intercepted(async (c) => {
+        if (matches(c) && ++seen === nth)
+          throw Object.assign(new Error(`stopped at ${what}`), { name: 'Stopped' });
+      });
+      await expect(compactDay(stopping, day), what).rejects.toThrow(`stopped at ${what}`);
+      expect(await funnel.read(day, ['']), what).toEqual(sorted(recount));
+    }
+    await compactDay(table, day);
+    expect(await funnel.read(day, [''])).toEqual(sorted(recount));
+    expect(await allShards(day)).toEqual([]);
+    expect((await dayItemKeys(day)).length).toBe(Object.keys(recount).length + 1);
+  });
+
+  it('two compactions at once: one fold wins, the report is unchanged', async () => {
+    const day = '2031-06-06';
+    const funnel = dynamoFunnel(table, { shards: 8 });
+    await Promise.all(writesOf(syntheticDay(16, 3, 8)).map((items) => funnel.add(day, items)));
+    const before = await funnel.read(day, ['']);
+    const [a, b] = await Promise.all([compactDay(table, day), compactDay(table, day)]);
+    expect([a.lost, b.lost].filter(Boolean).length).toBeLessThanOrEqual(1);
+    expect(await funnel.read(day, [''])).toEqual(before);
+    await compactDay(table, day);
+    expect(await funnel.read(day, [''])).toEqual(before);
+    expect((await dayItemKeys(day)).length).toBe(before.length + 1);
+  });
+
+  it('folds a shard written before shards had a gen', async () => {
+    const day = '2031-06-07';
+    await table.doc.send(
+      new PutCommand({
+        TableName: table.name,
+        Item: { ...keys.funnelShard(day, 3), 'all#all|captured': 4, 'source#x|mql': 2 },
+      }),
+    );
+    const funnel = dynamoFunnel(table, { shards: 1 });
+    await funnel.add(day, { 'all#all': { captured: 1 } });
+    expect(await compactDay(table, day)).toMatchObject({ folded: 2, deleted: 2 });
+    expect(await funnel.read(day, [''])).toEqual([
+      { key: 'all#all', values: { captured: 5 } },
+      { key: 'source#x', values: { mql: 2 } },
+    ]);
+    // The rebuild still sets the day exactly: the fold and its marker go with everything else.
+    await funnel.replaceDay(day, { 'all#all': { captured: 9 } });
+    expect(await funnel.read(day, [''])).toEqual([{ key: 'all#all', values: { captured: 9 } }]);
+    expect(await dayItemKeys(day)).toEqual(['all#all']);
+  });
+});
+
+describe(`CompactFunnel, the daily schedule's target (${laneOfProcess()})`, () => {
+  it('folds the closed days of the last week and leaves today, and says what it did', async () => {
+    const funnel = dynamoFunnel(table, { shards: 4 });
+    for (const day of ['2031-07-01', '2031-07-03', '2031-07-08', '2031-07-09'])
+      for (let i = 0; i < 12; i++) await funnel.add(day, { 'all#all': { captured: 1 } });
+    const shardsOf = async (day: string) => (await allShards(day)).length;
+    const open = await shardsOf('2031-07-09');
+    const handler = createCompactHandler(table);
+    const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2031-07-09T00:30:00Z' };
+    const out = await handler(event, aLambdaContext());
+    // 07-02 … 07-08: two days with shards; 07-01 is more than a week back, 07-09 is not closed.
+    expect(out.days).toBe(2);
+    expect(out.folded).toBe(out.deleted);
+    expect(out).toMatchObject({ late: 0, keys: 2 });
+    expect(await shardsOf('2031-07-03')).toBe(0);
+    expect(await shardsOf('2031-07-08')).toBe(0);
+    expect(await shardsOf('2031-07-01')).toBeGreaterThan(0);
+    expect(await shardsOf('2031-07-09')).toBe(open);
+    for (const day of ['2031-07-01', '2031-07-03', '2031-07-08', '2031-07-09'])
+      expect(await funnel.read(day, ['all#'])).toEqual([{ key: 'all#all', values: { captured: 12 } }]);
+    // The next day's run finds nothing new in those days.
+    const next = await handler({ ...event, time: '2031-07-10T00:30:00Z' }, aLambdaContext());
+    expect(next).toMatchObject({ days: 1, folded: open, deleted: open });
   });
 });

@@ -1,5 +1,8 @@
 import { describe, expect, inject, it } from 'vitest';
+import { ROLLUP, shardKeys } from '#functions/funnel/funnel-layout.ts';
 import { leadIdFor } from '#functions/lead/lead.ts';
+import { keys } from '#functions/platform/keys.ts';
+import { batchGet } from '#functions/platform/table.ts';
 import {
   enteredStates,
   eventually,
@@ -7,7 +10,9 @@ import {
   postLead,
   runsOfLead,
   startTestStack,
+  storesOf,
   TEST_START,
+  tableOfStack,
 } from '#test/fixtures/local-stack.ts';
 
 // A slow deal: accepted on day 0, still open past the old 14-day link life. The weekly reminder (a schedule
@@ -81,6 +86,14 @@ describe('links that outlive their deal', () => {
       }, 20_000);
       expect(path).toContain('Close deal');
       expect(path).not.toContain('Close as stale');
+      // The daily compaction ran on the stack's clock too: the capture day's shards are folded into its
+      // per-value items (a marker says which fold counts), and the day reads the same.
+      const day = new Date(TEST_START).toISOString().slice(0, 10);
+      const table = tableOfStack(b);
+      expect(await batchGet(table, shardKeys(day))).toEqual([]);
+      expect(await batchGet(table, [keys.funnelCounter(day, ROLLUP)])).toHaveLength(1);
+      const [all] = await storesOf(b).funnel.read(day, ['all#']);
+      expect(all?.values).toMatchObject({ captured: 1, mql: 1, sql: 1 });
       // Fifteen virtual days ran every schedule rule hundreds of times (the hourly reconcile, the weekly
       // reminders), each as its own role: none was denied anything (the reconcile once lacked its index grant).
       expect(b.logs.filter((l) => l.includes('AccessDenied'))).toEqual([]);
