@@ -48,7 +48,7 @@ export interface DynamoThread {
   /** The meter's counts so far (all zero unless opened with `meter`). */
   readMeter(): Promise<MeterReading>;
   /** V8 heap the DynamoDB thread holds now (LevelDB's own memory is native, outside it). */
-  heapBytes(): Promise<number>;
+  heap(): Promise<{ total: number; used: number }>;
   /** Closes the edge, waits for the requests inside dynalite, closes its database, ends the thread. */
   stop(): Promise<void>;
 }
@@ -110,7 +110,8 @@ export function startDynamoThread(
             reads.set(nextRead, done);
             worker.postMessage({ readMeter: nextRead } satisfies ToDynamoThread);
           }),
-        heapBytes: () => worker.getHeapStatistics().then((h) => h.total_heap_size),
+        heap: () =>
+          worker.getHeapStatistics().then((h) => ({ total: h.total_heap_size, used: h.used_heap_size })),
         stop() {
           stopping ??= new Promise<void>((done) => {
             stopped = done;

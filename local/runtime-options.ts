@@ -74,10 +74,17 @@ export interface LocalOptions {
 /** This process's memory in bytes: RSS, what V8 holds per thread, and the rest (native: code, LevelDB, sockets). */
 export interface MemoryReading {
   rss: number;
+  /**
+   * RSS split as Linux counts it (/proc/self/status; absent elsewhere): anonymous memory, and file-backed
+   * pages, mostly LevelDB's table files that dynalite's store maps into memory (they grow with the data and
+   * the kernel may drop them at will).
+   */
+  anon?: number;
+  file?: number;
   /** The main thread: engine, HTTP edges, SES, events. `external` counts Buffers and ArrayBuffers. */
-  main: { heap: number; external: number };
-  /** The DynamoDB thread's V8 heap (dynalite; LevelDB's memory is native and falls under `native`). */
-  dynamodb: number;
+  main: { heap: number; used: number; external: number };
+  /** The DynamoDB thread's V8 heap, held and used (dynalite; LevelDB's memory is native: under `native`). */
+  dynamodb: { heap: number; used: number };
   /** Each function's workers' V8 heaps, by function id. */
   functions: Record<string, number>;
   /** RSS less all of the above. */

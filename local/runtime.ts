@@ -1,4 +1,5 @@
 import './long-timers.ts';
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { dynamoStores } from '../functions/stores.ts';
 import { assertFolderFree, removeStackFile, writeStackFile } from '../serve/stack-file.ts';
@@ -100,15 +101,17 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
     })),
     env: fns.env,
     async memory() {
-      const [dynamodb, byFunction] = await Promise.all([ports.db.heapBytes(), functions.heapBytes()]);
+      const [dynamodb, byFunction] = await Promise.all([ports.db.heap(), functions.heapBytes()]);
       const m = process.memoryUsage();
+      const split = rssSplit();
       const fnTotal = Object.values(byFunction).reduce((a, b) => a + b, 0);
       return {
         rss: m.rss,
-        main: { heap: m.heapTotal, external: m.external },
-        dynamodb,
+        ...split,
+        main: { heap: m.heapTotal, used: m.heapUsed, external: m.external },
+        dynamodb: { heap: dynamodb.total, used: dynamodb.used },
         functions: byFunction,
-        native: m.rss - m.heapTotal - m.external - dynamodb - fnTotal,
+        native: m.rss - m.heapTotal - m.external - dynamodb.total - fnTotal,
       };
     },
     ...(forms ? { forms } : {}),
@@ -197,4 +200,18 @@ async function openTables(dynaliteUrl: string, template: CfnTemplate, opts: Loca
   const tableName = tables[0]?.logicalId ?? '';
   await seedReps(dbClient, tableName, opts.config.reps.reps);
   return { dbClient, tables, tableName };
+}
+
+/** RssAnon and RssFile of this process, in bytes, from /proc/self/status (Linux); {} where there is none. */
+function rssSplit(): { anon?: number; file?: number } {
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const kb = (field: string) =>
+      Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'))?.[1]) * 1024;
+    const anon = kb('RssAnon');
+    const file = kb('RssFile');
+    return Number.isFinite(anon) && Number.isFinite(file) ? { anon, file } : {};
+  } catch {
+    return {};
+  }
 }

@@ -81,7 +81,7 @@ export interface LocalStackFigures {
     eventLoopDelayP99Ms: number;
     clientMaxRssMiB: number;
   };
-  memory: { idleRssMiB: number; peakRssMiB: number };
+  memory: { idleRssMiB: number; peakRssMiB: number; peakAnonMiB?: number; peakBreakdown?: string };
   /** CPU (user + system, every thread of this process) during the end-to-end run, per lead. */
   cpuMsPerLead?: number;
 }
@@ -263,7 +263,12 @@ export async function benchLocalStack(opts: BenchLocalOptions = {}): Promise<Loc
       dynalite: { direct, stackPort },
       endToEnd: Object.fromEntries(E2E_FIELDS.map((k) => [k, e2e[k]])) as LocalStackFigures['endToEnd'],
       post,
-      memory: { idleRssMiB: e2e.idleRssMiB, peakRssMiB: Math.max(mib(peakRss), e2e.peakRssMiB) },
+      memory: {
+        idleRssMiB: e2e.idleRssMiB,
+        peakRssMiB: Math.max(mib(peakRss), e2e.peakRssMiB),
+        ...(e2e.peakAnonMiB ? { peakAnonMiB: e2e.peakAnonMiB } : {}),
+        peakBreakdown: e2e.peakBreakdown,
+      },
       cpuMsPerLead: (cpu.user + cpu.system) / 1000 / o.leads,
     };
   } finally {
@@ -302,6 +307,11 @@ export function localStackMarkdown(f: LocalStackFigures): string {
     `| main thread, POST /leads run | ${pc(p.mainBusy)} busy | event-loop delay p99 ${n(p.eventLoopDelayP99Ms)} ms |`,
     `| RSS idle after start | ${n(f.memory.idleRssMiB)} MiB | this process: main thread + function workers |`,
     `| RSS peak | ${n(f.memory.peakRssMiB)} MiB | sampled every 100 ms across the section (the client's own: ${n(p.clientMaxRssMiB)} MiB) |`,
+    ...(f.memory.peakAnonMiB
+      ? [
+          `| RSS peak, anonymous | ${n(f.memory.peakAnonMiB)} MiB | the rest is mapped files, mostly dynalite's LevelDB tables; at the end to end run's largest reading: ${f.memory.peakBreakdown} |`,
+        ]
+      : []),
     '',
   ].join('\n');
 }

@@ -234,6 +234,13 @@ const goals: Goal[] = [
     (x) => x <= 600,
   ),
   goal(
+    'peak RSS in the bench, anonymous (less mapped files)',
+    '≤ 600 MiB',
+    local?.memory.peakAnonMiB,
+    (x) => `${x} MiB`,
+    (x) => x <= 600,
+  ),
+  goal(
     'cold import, worst function',
     '≤ 1.2× its SDK clients alone',
     worstClients?.sdkClients?.ratio,

@@ -4,7 +4,7 @@
 // wait, a capacity wait) or ended, and reports what was accepted, shed, lost and failed, with latency,
 // throughput and memory. Also: a fresh stack to measure against (autocannon against its POST /leads:
 // scripts/autocannon.ts).
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from '../infra/app.ts';
@@ -23,6 +23,8 @@ export interface LoadOptions {
   startRate?: number;
   /** Progress lines on stderr. */
   progress?: boolean;
+  /** A file the stack's memory by thread is appended to every 2 s (a JSON line each). */
+  memoryLog?: string;
 }
 
 export interface LoadReport {
@@ -46,6 +48,8 @@ export interface LoadReport {
   peakRssMiB: number;
   /** Where the memory was at the largest of the by-thread readings taken every 2 s (local/runtime.ts). */
   peakBreakdown: string;
+  /** The largest anonymous RSS among those readings (Linux; undefined elsewhere): RSS less mapped files. */
+  peakAnonMiB?: number;
   lambda: string;
 }
 
@@ -121,6 +125,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
   await new Promise((r) => setTimeout(r, 1500)); // let start-up settle before the idle RSS is sampled
   const idleRss = process.memoryUsage.rss();
   let peakReading: MemoryReading | undefined;
+  let peakAnon = 0;
   let reading = false;
   const breakdown = setInterval(() => {
     if (reading) return;
@@ -128,7 +133,9 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
     void stack
       .memory()
       .then((m) => {
+        if (opts.memoryLog) appendFileSync(opts.memoryLog, `${JSON.stringify({ at: Date.now(), ...m })}\n`);
         if (!peakReading || m.rss > peakReading.rss) peakReading = m;
+        if (m.anon !== undefined) peakAnon = Math.max(peakAnon, m.anon);
       })
       .finally(() => {
         reading = false;
@@ -225,6 +232,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
     idleRssMiB: mib(idleRss),
     peakRssMiB: mib(peakRss),
     peakBreakdown: peakReading ? describeMemory(peakReading) : 'not read',
+    ...(peakAnon ? { peakAnonMiB: mib(peakAnon) } : {}),
     lambda: pools
       .map(
         (p) =>
@@ -253,7 +261,7 @@ export function printReport(r: LoadReport): void {
     `main thread (engine, HTTP, SES; dynalite has its own thread) busy ${(r.mainBusy * 100).toFixed(0)}% of the run`,
   );
   console.log(
-    `memory (one process: main thread + function workers): rss ${r.idleRssMiB} MiB idle, peak ${r.peakRssMiB} MiB`,
+    `memory (one process: main thread + function workers): rss ${r.idleRssMiB} MiB idle, peak ${r.peakRssMiB} MiB${r.peakAnonMiB ? ` (anonymous: peak ${r.peakAnonMiB} MiB)` : ''}`,
   );
   console.log(`memory at its largest by-thread reading: ${r.peakBreakdown}`);
   console.log(`lambda: ${r.lambda}`);
@@ -267,5 +275,6 @@ export function describeMemory(m: MemoryReading): string {
     .sort((a, b) => b[1] - a[1])
     .map(([id, b]) => `${id} ${mib(b)}`);
   const fnTotal = Object.values(m.functions).reduce((a, b) => a + b, 0);
-  return `rss ${mib(m.rss)} MiB = main heap ${mib(m.main.heap)} + main buffers ${mib(m.main.external)} + DynamoDB thread heap ${mib(m.dynamodb)} + function heaps ${mib(fnTotal)} (${fns.join(', ')}) + native ${mib(m.native)}`;
+  const split = m.anon !== undefined ? ` (anonymous ${mib(m.anon)}, file-backed ${mib(m.file ?? 0)})` : '';
+  return `rss ${mib(m.rss)} MiB${split} = main heap ${mib(m.main.heap)} (used ${mib(m.main.used)}) + main buffers ${mib(m.main.external)} + DynamoDB thread heap ${mib(m.dynamodb.heap)} (used ${mib(m.dynamodb.used)}) + function heaps ${mib(fnTotal)} (${fns.join(', ')}) + native ${mib(m.native)}`;
 }

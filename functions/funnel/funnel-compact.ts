@@ -5,17 +5,21 @@
 //
 // No transactions (dynalite has none), so each step is safe to stop after, and a report reads the same
 // before, during and after (funnel-layout.ts countedItems):
-//   1. read the shards and the day's items (strongly consistent);
-//   2. write the new fold's items: the current fold plus every shard it does not cover (a reader ignores
-//      them until step 3);
-//   3. put the marker naming the new fold and the shards it covers (index → gen), only if the marker is
-//      still what step 1 read (two compactions at once: one wins, the other takes its items back);
-//   4. delete the covered shards, each only while it is the incarnation covered, and see what it held:
-//      a late write that landed between 1 and 4 (a redriven run's milestone) is added to the fold;
-//   5. delete the superseded fold's items.
-// A shard written after step 4 is a new incarnation (a new gen): readers count it, the next run folds it.
-// Stopped between 3 and 4, the next run deletes the covered shards without the check of step 4: a late
-// write in that window alone would be lost (the rebuild recounts the day).
+//   1. read the shards and the day's folds (strongly consistent); shards an earlier run marked for the
+//      fold in force (it stopped before deleting them) are swept first, as in step 5;
+//   2. mark each other shard with a new fold id (`fold`) and the counts read in step 1 (`taken`), only if it
+//      still has the mark step 1 read (a run that finds another's mark gives up); a marked shard still
+//      counts whole until step 4;
+//   3. write the new fold's items: the fold in force plus what was taken (readers ignore them until 4);
+//   4. put the marker naming the new fold, only if the marker is still what step 1 read: from now on readers
+//      count the fold, and of each shard it marked only what came after the mark (a late write: a redriven
+//      run's milestone);
+//   5. delete the marked shards, each only while it carries the mark, and add what each held beyond
+//      `taken` to the fold;
+//   6. delete the superseded fold's items.
+// A shard written after step 5 is new: readers count it, the next run folds it. Only a late write to a
+// shard deleted in step 5 by a run that stopped before adding it to the fold is lost (the rebuild recounts
+// the day). The steps' own writes (funnel-store.ts add) are not touched: no attribute, no write unit more.
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
@@ -24,16 +28,21 @@ import { type CounterItems, sumInto } from './funnel-counters.ts';
 import {
   addExpression,
   covered,
-  GEN,
-  genOf,
+  FOLD,
+  foldOf,
+  isItemTooLarge,
+  lateCounters,
   markerOf,
   numbersOf,
   ROLLUP,
   rollupPrefix,
   shardCounters,
-  shardIndexOf,
   shardKeys,
+  TAKEN,
 } from './funnel-layout.ts';
+
+const isConditionFailure = (e: unknown) =>
+  (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
 type Item = Record<string, unknown>;
 
@@ -50,9 +59,9 @@ export interface Compaction {
   deleted: number;
   /** Counter items of the fold now in force (0 if the day has none). */
   keys: number;
-  /** Counts a late write added to a shard while it was being folded, carried into the fold. */
+  /** Counts written to a shard after its mark (late writes), carried into the fold. */
   late: number;
-  /** Another compaction of the day won the marker: this one took its items back. */
+  /** Another compaction of the day was at work at the same time: this one gave up (the next run folds). */
   lost?: boolean;
 }
 
@@ -89,27 +98,100 @@ export async function compactDay(table: Table, day: string): Promise<Compaction>
   });
   const result: Compaction = { day, folded: 0, deleted: 0, keys: 0, late: 0 };
 
-  let fold = marker?.fold;
+  /**
+   * Step 5: deletes `marked` shards while they carry `mark`, and adds what each held beyond what it gave
+   * `mark` (a late write) to that fold's items; returns what it added.
+   */
+  async function sweep(marked: readonly Item[], mark: string): Promise<CounterItems> {
+    const late: CounterItems = {};
+    await eachLimited(marked, async (s) => {
+      const deleted = await doc
+        .send(
+          new DeleteCommand({
+            TableName,
+            Key: { pk: s.pk, sk: s.sk },
+            ConditionExpression: '#fold = :fold',
+            ExpressionAttributeNames: { '#fold': FOLD },
+            ExpressionAttributeValues: { ':fold': mark },
+            ReturnValues: 'ALL_OLD',
+          }),
+        )
+        .catch((e) => {
+          if (isConditionFailure(e)) return undefined; // gone, or marked again since
+          throw e;
+        });
+      if (!deleted?.Attributes) return;
+      result.deleted += 1;
+      sumInto(late, lateCounters(deleted.Attributes));
+    });
+    const prefix = rollupPrefix(mark);
+    await eachLimited(Object.entries(late), ([key, counters]) =>
+      doc.send(
+        new UpdateCommand({
+          TableName,
+          Key: { pk, sk: `${prefix}${key}` },
+          ...addExpression(Object.entries(counters)),
+        }),
+      ),
+    );
+    for (const counters of Object.values(late))
+      result.late += Object.values(counters).reduce((a, b) => a + b, 0);
+    return late;
+  }
+
+  // 1. An earlier run's marked shards, before a new fold takes the one in force in.
+  const leftLate = marker && leftover.length ? await sweep(leftover, marker.fold) : {};
+  if (marker) result.keys = dayItems.filter((i) => current && String(i.sk).startsWith(current)).length;
   if (fresh.length) {
-    // 2. The new fold: the current one plus the shards it does not cover.
-    fold = randomBytes(6).toString('base64url');
+    const fold = randomBytes(6).toString('base64url');
+    // 2. Mark the shards with what step 1 read, unless another run marked one since.
+    const marked: Item[] = [];
+    let outrun = false;
+    await eachLimited(fresh, async (s) => {
+      const was = foldOf(s);
+      try {
+        await doc.send(
+          new UpdateCommand({
+            TableName,
+            Key: { pk: s.pk, sk: s.sk },
+            UpdateExpression: 'SET #fold = :fold, #taken = :taken',
+            ConditionExpression: `attribute_exists(pk) AND ${was ? '#fold = :was' : 'attribute_not_exists(#fold)'}`,
+            ExpressionAttributeNames: { '#fold': FOLD, '#taken': TAKEN },
+            ExpressionAttributeValues: {
+              ':fold': fold,
+              ':taken': numbersOf(s),
+              ...(was ? { ':was': was } : {}),
+            },
+          }),
+        );
+        marked.push(s);
+      } catch (e) {
+        if (isConditionFailure(e)) outrun = true;
+        // A shard too large to hold its counts twice (over ~200 KB) stays as it is: it counts whole.
+        else if (!isItemTooLarge(e)) throw e;
+      }
+    });
+    // Its marks left behind are harmless: a marked shard counts whole until a marker names its fold.
+    if (outrun) return { ...result, lost: true };
+
+    // 3. The new fold: the one in force (with what step 1 swept into it) plus what was taken.
     const sum: CounterItems = {};
     for (const item of dayItems)
       if (current && String(item.sk).startsWith(current))
         sumInto(sum, { [String(item.sk).slice(current.length)]: numbersOf(item) });
-    for (const s of fresh) sumInto(sum, shardCounters(s));
+    sumInto(sum, leftLate);
+    for (const s of marked) sumInto(sum, shardCounters(s));
     const prefix = rollupPrefix(fold);
     const entries = Object.entries(sum);
     await eachLimited(entries, ([key, counters]) =>
       doc.send(new PutCommand({ TableName, Item: { pk, sk: `${prefix}${key}`, ...counters } })),
     );
-    // 3. The marker, unless another compaction changed it since step 1.
-    const covers = Object.fromEntries(shards.map((s) => [String(shardIndexOf(s)), genOf(s)]));
+    // 4. The marker, unless another compaction changed it since step 1.
     const won = await conditional(() =>
       doc.send(
         new PutCommand({
           TableName,
-          Item: { pk, sk: ROLLUP, fold, covers },
+          Item: { pk, sk: ROLLUP, fold },
           ConditionExpression: marker ? 'fold = :was' : 'attribute_not_exists(pk)',
           ...(marker ? { ExpressionAttributeValues: { ':was': marker.fold } } : {}),
         }),
@@ -121,67 +203,16 @@ export async function compactDay(table: Table, day: string): Promise<Compaction>
       );
       return { ...result, lost: true };
     }
-    result.folded = fresh.length;
+    result.folded = marked.length;
     result.keys = entries.length;
     superseded = dayItems.filter((i) => i.sk !== ROLLUP);
-  } else if (marker) {
-    result.keys = dayItems.filter((i) => current && String(i.sk).startsWith(current)).length;
+    // 5. The shards this run marked.
+    await sweep(marked, fold);
   }
 
-  // 4. The covered shards go, each only as the incarnation covered; what a fresh one held beyond what was
-  //    folded (a late write) is added to the fold.
-  const late: CounterItems = {};
-  await eachLimited([...fresh, ...leftover], async (s) => {
-    const gen = genOf(s);
-    const deleted = await doc
-      .send(
-        new DeleteCommand({
-          TableName,
-          Key: { pk: s.pk, sk: s.sk },
-          ConditionExpression: gen ? '#gen = :gen' : 'attribute_exists(pk) AND attribute_not_exists(#gen)',
-          ExpressionAttributeNames: { '#gen': GEN },
-          ...(gen ? { ExpressionAttributeValues: { ':gen': gen } } : {}),
-          ReturnValues: 'ALL_OLD',
-        }),
-      )
-      .catch((e: { name?: string }) => {
-        if (e.name === 'ConditionalCheckFailedException') return undefined; // gone, or a new incarnation
-        throw e;
-      });
-    if (!deleted) return;
-    result.deleted += 1;
-    if (fresh.includes(s) && deleted.Attributes) sumInto(late, difference(deleted.Attributes, s));
-  });
-  const lateEntries = Object.entries(late);
-  if (fold && lateEntries.length) {
-    const prefix = rollupPrefix(fold);
-    await eachLimited(lateEntries, ([key, counters]) =>
-      doc.send(
-        new UpdateCommand({
-          TableName,
-          Key: { pk, sk: `${prefix}${key}` },
-          ...addExpression(Object.entries(counters)),
-        }),
-      ),
-    );
-    result.late = lateEntries.reduce((n, [, c]) => n + Object.values(c).reduce((a, b) => a + b, 0), 0);
-  }
-
-  // 5. The superseded fold's items (and an earlier loser's, left by a stopped run).
+  // 6. The superseded fold's items (and an earlier loser's, left by a stopped run).
   await eachLimited(superseded, (i) => doc.send(new DeleteCommand({ TableName, Key: { pk, sk: i.sk } })));
   return result;
-}
-
-/** What `now` (a shard as deleted) holds beyond `then` (as folded), as counter items. */
-function difference(now: Item, then: Item): CounterItems {
-  const before = shardCounters(then);
-  const out: CounterItems = {};
-  for (const [key, counters] of Object.entries(shardCounters(now)))
-    for (const [counter, n] of Object.entries(counters)) {
-      const d = Math.round((n - (before[key]?.[counter] ?? 0)) * 100) / 100;
-      if (d !== 0) out[key] = { ...out[key], [counter]: d };
-    }
-  return out;
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -2,11 +2,12 @@
 // (funnel-store.ts: writes and reports) and the compaction of closed days (funnel-compact.ts).
 //
 // A day has three kinds of item (docs/funnel.md):
-// - shards `FUNNEL#<day>#<nn>` / `counters`: attributes `<key>|<counter>`, written by the steps, and `gen`,
-//   a random id the shard's first write sets (a shard deleted and written again has a new one);
+// - shards `FUNNEL#<day>#<nn>` / `counters`: attributes `<key>|<counter>`, written by the steps, and, once a
+//   compaction has taken the shard's counts, `fold` (the id of the fold that holds them) and `taken` (the
+//   counts it took, a map: what the shard holds beyond them came later);
 // - per-value items `FUNNEL#<day>` / `<key>`: what the rebuild and the full-shard fallback write;
 // - once the day is compacted, per-value items `FUNNEL#<day>` / `rollup#<fold>#<key>` and the marker
-//   `FUNNEL#<day>` / `rollup`, which names the fold that counts and the shards it took in (index → gen).
+//   `FUNNEL#<day>` / `rollup`, which names the fold in force.
 import { keys } from '../platform/keys.ts';
 import type { CounterItems } from './funnel-counters.ts';
 
@@ -14,28 +15,25 @@ import type { CounterItems } from './funnel-counters.ts';
 export const MAX_FUNNEL_SHARDS = 64;
 /** Between a counter item's key and the counter in a shard's attribute name: `source#google|captured`. */
 export const SEP = '|';
-/** A shard's attribute set by its first write: which incarnation of the shard this is. */
-export const GEN = 'gen';
+/** A shard's attributes naming the fold that took its counts, and those counts (funnel-compact.ts). */
+export const FOLD = 'fold';
+export const TAKEN = 'taken';
 /** The compaction marker's sort key, and the prefix of its folds' items (`rollup#<fold>#<key>`). */
 export const ROLLUP = 'rollup';
 
 type Item = Record<string, unknown>;
 
-/** A compaction marker: the fold whose items count, and the shards (index → gen) it holds the counts of. */
+/** A compaction marker: the fold whose items count. */
 export interface RollupMarker {
   fold: string;
-  covers: Record<string, string>;
 }
 
 export const shardKeys = (day: string) =>
   Array.from({ length: MAX_FUNNEL_SHARDS }, (_, i) => keys.funnelShard(day, i));
 
-/** A shard item's index (`FUNNEL#2026-12-01#07` → 7). */
-export const shardIndexOf = (shard: Item) =>
-  Number(String(shard.pk).slice(String(shard.pk).lastIndexOf('#') + 1));
-
-/** A shard's gen ('' for a shard written before gens). */
-export const genOf = (shard: Item) => (typeof shard[GEN] === 'string' ? (shard[GEN] as string) : '');
+/** The fold a shard's counts were taken into, if a compaction marked it. */
+export const foldOf = (shard: Item) =>
+  typeof shard[FOLD] === 'string' ? (shard[FOLD] as string) : undefined;
 
 /** An item's numeric attributes (its counters). */
 export const numbersOf = (item: Item) =>
@@ -74,38 +72,52 @@ export function addExpression(adds: readonly (readonly [string, number])[]) {
   };
 }
 
+/** DynamoDB's answer to a write that would take an item past 400 KB. */
+export const isItemTooLarge = (e: unknown) =>
+  (e as { name?: string }).name === 'ValidationException' &&
+  /item size/i.test((e as { message?: string }).message ?? '');
+
 export const rollupPrefix = (fold: string) => `${ROLLUP}#${fold}#`;
 
 /** The marker among a day's per-value items, if the day was compacted. */
 export function markerOf(dayItems: readonly Item[]): RollupMarker | undefined {
   const m = dayItems.find((i) => i.sk === ROLLUP);
-  return m && typeof m.fold === 'string'
-    ? { fold: m.fold, covers: (m.covers ?? {}) as Record<string, string> }
-    : undefined;
+  return m && typeof m.fold === 'string' ? { fold: m.fold } : undefined;
 }
 
-/** The shard is one the marker's fold holds (same index, same gen): its counts are in the fold. */
+/** The shard's counts are in the fold in force (it was marked by that fold and not yet deleted). */
 export const covered = (marker: RollupMarker | undefined, shard: Item) =>
-  marker?.covers[String(shardIndexOf(shard))] === genOf(shard);
+  marker !== undefined && foldOf(shard) === marker.fold;
+
+/** What a marked shard holds beyond the counts its fold took (late writes), as counter items. */
+export function lateCounters(shard: Item): CounterItems {
+  const taken = (shard[TAKEN] ?? {}) as Record<string, number>;
+  const out: CounterItems = {};
+  for (const [attr, n] of Object.entries(numbersOf(shard))) {
+    const d = Math.round((n - (taken[attr] ?? 0)) * 100) / 100;
+    const [key, counter] = splitAttribute(attr) ?? [];
+    if (d !== 0 && key !== undefined && counter !== undefined) out[key] = { ...out[key], [counter]: d };
+  }
+  return out;
+}
 
 /**
- * What a day counts, from its per-value items (a Query of `FUNNEL#<day>`) and its shards: the shards the
- * marker does not cover, the plain per-value items, and the marker's fold's items (not an unfinished or
- * superseded fold's). So a report reads the same before, during and after a compaction.
+ * What a day counts, from its per-value items (a Query of `FUNNEL#<day>`) and its shards, as counter
+ * items: the marker's fold's items (not an unfinished or superseded fold's), the plain per-value items,
+ * the shards not marked by that fold, and what a shard marked by it holds beyond what the fold took. So a
+ * report reads the same before, during and after a compaction.
  */
-export function countedItems(
-  dayItems: readonly Item[],
-  shards: readonly Item[],
-): { shards: Item[]; values: [key: string, counters: Record<string, number>][] } {
+export function countedItems(dayItems: readonly Item[], shards: readonly Item[]): CounterItems[] {
   const marker = markerOf(dayItems);
   const fold = marker ? rollupPrefix(marker.fold) : undefined;
-  const values: [string, Record<string, number>][] = [];
+  const out: CounterItems[] = [];
   for (const item of dayItems) {
     const sk = String(item.sk);
     if (sk === ROLLUP) continue;
     if (sk.startsWith(`${ROLLUP}#`)) {
-      if (fold && sk.startsWith(fold)) values.push([sk.slice(fold.length), numbersOf(item)]);
-    } else values.push([sk, numbersOf(item)]);
+      if (fold && sk.startsWith(fold)) out.push({ [sk.slice(fold.length)]: numbersOf(item) });
+    } else out.push({ [sk]: numbersOf(item) });
   }
-  return { shards: shards.filter((s) => !covered(marker, s)), values };
+  for (const shard of shards) out.push(covered(marker, shard) ? lateCounters(shard) : shardCounters(shard));
+  return out;
 }

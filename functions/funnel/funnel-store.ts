@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
@@ -6,18 +5,14 @@ import { type CounterItems, type RunFacts, sumInto } from './funnel-counters.ts'
 import {
   addExpression,
   countedItems,
-  GEN,
+  isItemTooLarge,
   MAX_FUNNEL_SHARDS,
   SEP,
-  shardCounters,
   shardKeys,
   splitAttribute,
 } from './funnel-layout.ts';
 
 export { MAX_FUNNEL_SHARDS } from './funnel-layout.ts';
-
-/** A shard incarnation's id: 48 random bits. */
-const newGen = () => randomBytes(6).toString('base64url');
 
 /** A milestone counted for a lead: when, and (on the run's `captured` marker) who the run's lead was. */
 export interface FunnelMarker {
@@ -44,10 +39,6 @@ const ADDS_PER_UPDATE = 250;
  * times a shard's size at the rule of thumb (docs/funnel.md).
  */
 export const SHARD_FULL_KB = 64;
-/** DynamoDB's answer to a write that would take an item past 400 KB. */
-const isItemTooLarge = (e: unknown) =>
-  (e as { name?: string }).name === 'ValidationException' &&
-  /item size/i.test((e as { message?: string }).message ?? '');
 
 /**
  * Funnel markers (under the lead, so an erase removes them and TTL applies) and counters per UTC day. A
@@ -176,17 +167,8 @@ export function dynamoFunnel(
       const results = await Promise.allSettled(
         chunks.map(async (chunk) => {
           try {
-            const add = addExpression(chunk);
             const { ConsumedCapacity } = await doc.send(
-              new UpdateCommand({
-                TableName,
-                Key,
-                // The shard's first write names its incarnation (funnel-layout.ts): the compaction's mark.
-                UpdateExpression: `${add.UpdateExpression} SET #gen = if_not_exists(#gen, :gen)`,
-                ExpressionAttributeNames: { ...add.ExpressionAttributeNames, '#gen': GEN },
-                ExpressionAttributeValues: { ...add.ExpressionAttributeValues, ':gen': newGen() },
-                ReturnConsumedCapacity: 'TOTAL',
-              }),
+              new UpdateCommand({ TableName, Key, ...addExpression(chunk), ReturnConsumedCapacity: 'TOTAL' }),
             );
             // Write units are the item's size in KB: past the cap, this shard takes no more from here.
             if ((ConsumedCapacity?.CapacityUnits ?? 0) > SHARD_FULL_KB) markFull(shard);
@@ -205,11 +187,9 @@ export function dynamoFunnel(
     async read(day, prefixes) {
       const wanted = (key: string) => prefixes.some((p) => key.startsWith(p));
       const [sharded, dayItems] = await Promise.all([batchGet(table, shardKeys(day)), perValue(day)]);
-      const counted = countedItems(dayItems, sharded);
       const out: CounterItems = {};
-      for (const shard of counted.shards)
-        sumInto(out, Object.fromEntries(Object.entries(shardCounters(shard)).filter(([k]) => wanted(k))));
-      for (const [key, counters] of counted.values) if (wanted(key)) sumInto(out, { [key]: counters });
+      for (const items of countedItems(dayItems, sharded))
+        sumInto(out, Object.fromEntries(Object.entries(items).filter(([key]) => wanted(key))));
       return Object.entries(out)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         .map(([key, v]) => ({ key, values: v }));
