@@ -25,7 +25,8 @@ export const createHandler = (table: Table) =>
     for (let back = 1; back <= COMPACT_DAYS; back++) {
       const day = new Date(today - back * DAY_MS).toISOString().slice(0, 10);
       const r = await compactDay(table, day);
-      if (r.lost) logger.warn('funnel compaction: another run compacted the day at the same time', { day });
+      if (r.busy)
+        logger.warn('funnel compaction: another writer held the day; the next run takes it', { day });
       if (r.late)
         logger.warn('funnel compaction: counts written while the day was folded', { day, late: r.late });
       if (r.folded || r.deleted) total.days += 1;

@@ -3,8 +3,10 @@
 // at 1,000 leads a day over 32 shards a year's report would read ~330 MB. Compaction folds the shards
 // into one item per counter key (`rollup#<fold>#<key>`), which is what a report then reads (~1/30 of it).
 //
-// No transactions (dynalite has none), so each step is safe to stop after, and a report reads the same
-// before, during and after (funnel-layout.ts countedItems):
+// One writer at a time rewrites a day (day-lease.ts: a run that finds the day's lease held does nothing;
+// the rebuild waits for it). No transactions (dynalite has none), so each step is safe to stop after, and
+// a report reads the same before, during and after (funnel-layout.ts countedItems; the steps' late ADDs
+// are the only writes beside the lease holder's):
 //   1. read the shards and the day's folds (strongly consistent); shards an earlier run marked for the
 //      fold in force (it stopped before deleting them) are swept first, as in step 5;
 //   2. mark each other shard with a new fold id (`fold`) and the counts read in step 1 (`taken`), only if it
@@ -24,6 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
+import { takeDayLease } from './day-lease.ts';
 import { type CounterItems, sumInto } from './funnel-counters.ts';
 import {
   addExpression,
@@ -61,8 +64,8 @@ export interface Compaction {
   keys: number;
   /** Counts written to a shard after its mark (late writes), carried into the fold. */
   late: number;
-  /** Another compaction of the day was at work at the same time: this one gave up (the next run folds). */
-  lost?: boolean;
+  /** Another writer (a compaction, the rebuild) held the day: this run did nothing, or gave up. */
+  busy?: boolean;
 }
 
 /** At most this many writes at once: a fold of a busy day is a few thousand items. */
@@ -75,6 +78,16 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<un
 
 /** Compacts `day`'s counters (a closed UTC day, `2026-12-01`). Safe to run again, and at the same time. */
 export async function compactDay(table: Table, day: string): Promise<Compaction> {
+  const lease = await takeDayLease(table, day);
+  if (!lease) return { day, folded: 0, deleted: 0, keys: 0, late: 0, busy: true };
+  try {
+    return await compactHeld(table, day);
+  } finally {
+    await lease.release();
+  }
+}
+
+async function compactHeld(table: Table, day: string): Promise<Compaction> {
   const { doc, name: TableName } = table;
   const pk = keys.funnelDay(day);
   const [shards, dayItems] = await Promise.all([
@@ -141,7 +154,6 @@ export async function compactDay(table: Table, day: string): Promise<Compaction>
 
   // 1. An earlier run's marked shards, before a new fold takes the one in force in.
   const leftLate = marker && leftover.length ? await sweep(leftover, marker.fold) : {};
-  if (marker) result.keys = dayItems.filter((i) => current && String(i.sk).startsWith(current)).length;
   if (fresh.length) {
     const fold = randomBytes(6).toString('base64url');
     // 2. Mark the shards with what step 1 read, unless another run marked one since.
@@ -172,7 +184,7 @@ export async function compactDay(table: Table, day: string): Promise<Compaction>
       }
     });
     // Its marks left behind are harmless: a marked shard counts whole until a marker names its fold.
-    if (outrun) return { ...result, lost: true };
+    if (outrun) return { ...result, busy: true };
 
     // 3. The new fold: the one in force (with what step 1 swept into it) plus what was taken.
     const sum: CounterItems = {};
@@ -201,7 +213,7 @@ export async function compactDay(table: Table, day: string): Promise<Compaction>
       await eachLimited(entries, ([key]) =>
         doc.send(new DeleteCommand({ TableName, Key: { pk, sk: `${prefix}${key}` } })),
       );
-      return { ...result, lost: true };
+      return { ...result, busy: true };
     }
     result.folded = marked.length;
     result.keys = entries.length;

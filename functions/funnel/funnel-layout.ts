@@ -9,6 +9,7 @@
 // - once the day is compacted, per-value items `FUNNEL#<day>` / `rollup#<fold>#<key>` and the marker
 //   `FUNNEL#<day>` / `rollup`, which names the fold in force.
 import { keys } from '../platform/keys.ts';
+import { LEASE } from './day-lease.ts';
 import type { CounterItems } from './funnel-counters.ts';
 
 /** The most counter shards a day may have: readers ask for every one of them (one BatchGetItem). */
@@ -113,7 +114,7 @@ export function countedItems(dayItems: readonly Item[], shards: readonly Item[])
   const out: CounterItems[] = [];
   for (const item of dayItems) {
     const sk = String(item.sk);
-    if (sk === ROLLUP) continue;
+    if (sk === ROLLUP || sk === LEASE) continue;
     if (sk.startsWith(`${ROLLUP}#`)) {
       if (fold && sk.startsWith(fold)) out.push({ [sk.slice(fold.length)]: numbersOf(item) });
     } else out.push({ [sk]: numbersOf(item) });

@@ -1,12 +1,15 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
+import { LEASE, waitForDayLease } from './day-lease.ts';
 import { type CounterItems, type RunFacts, sumInto } from './funnel-counters.ts';
 import {
   addExpression,
   countedItems,
   isItemTooLarge,
   MAX_FUNNEL_SHARDS,
+  markerOf,
+  ROLLUP,
   SEP,
   shardKeys,
   splitAttribute,
@@ -186,7 +189,18 @@ export function dynamoFunnel(
 
     async read(day, prefixes) {
       const wanted = (key: string) => prefixes.some((p) => key.startsWith(p));
-      const [sharded, dayItems] = await Promise.all([batchGet(table, shardKeys(day)), perValue(day)]);
+      // The day's items, then its shards, then the marker again: a compaction that switched folds in
+      // between (rare: once a day per closed day) would pair shards and folds of different moments.
+      let dayItems: Record<string, unknown>[] = [];
+      let sharded: Record<string, unknown>[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        dayItems = await perValue(day);
+        sharded = await batchGet(table, shardKeys(day));
+        const { Item } = await doc.send(
+          new GetCommand({ TableName, Key: keys.funnelCounter(day, ROLLUP), ConsistentRead: true }),
+        );
+        if (Item?.fold === markerOf(dayItems)?.fold) break;
+      }
       const out: CounterItems = {};
       for (const items of countedItems(dayItems, sharded))
         sumInto(out, Object.fromEntries(Object.entries(items).filter(([key]) => wanted(key))));
@@ -196,14 +210,20 @@ export function dynamoFunnel(
     },
 
     async replaceDay(day, items) {
-      const existing = [
-        ...(await perValue(day, true)).filter((i) => !items[String(i.sk)]),
-        ...(await batchGet(table, shardKeys(day))),
-      ];
-      for (const { pk, sk } of existing) await doc.send(new DeleteCommand({ TableName, Key: { pk, sk } }));
-      for (const [key, values] of Object.entries(items))
-        await doc.send(new PutCommand({ TableName, Item: { ...keys.funnelCounter(day, key), ...values } }));
-      return { written: Object.keys(items).length, deleted: existing.length };
+      // The day's lease (day-lease.ts): not while a compaction folds it.
+      const lease = await waitForDayLease(table, day);
+      try {
+        const existing = [
+          ...(await perValue(day, true)).filter((i) => i.sk !== LEASE && !items[String(i.sk)]),
+          ...(await batchGet(table, shardKeys(day))),
+        ];
+        for (const { pk, sk } of existing) await doc.send(new DeleteCommand({ TableName, Key: { pk, sk } }));
+        for (const [key, values] of Object.entries(items))
+          await doc.send(new PutCommand({ TableName, Item: { ...keys.funnelCounter(day, key), ...values } }));
+        return { written: Object.keys(items).length, deleted: existing.length };
+      } finally {
+        await lease.release();
+      }
     },
   };
 }
