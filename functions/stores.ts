@@ -1,10 +1,12 @@
 // Every store at once: one per entity, each behind a small interface (docs/architecture.md, "Data"). Handlers
 // take the few they use (a Pick of `Stores`) and build only those; scripts, the local stack and the console
 // build them all here. Unit tests hand handlers in-memory stores instead of DynamoDB.
+
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DealStore, dynamoDeals } from './deal/deal-store.ts';
 import { dynamoReps, type RepStore } from './deal/rep-store.ts';
 import { type DeliverabilityStore, dynamoDeliverability } from './deliverability/deliverability-store.ts';
+import type { LeaseClock } from './funnel/day-lease.ts';
 import { dynamoFunnel, type FunnelStore } from './funnel/funnel-store.ts';
 import { type ConfirmationStore, dynamoConfirmations } from './lead/confirmation-store.ts';
 import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './lead/lead-store.ts';
@@ -47,7 +49,11 @@ export interface Stores {
 }
 
 /** The DynamoDB stores on `tableName`, through `client` (default: one from the environment). */
-export function dynamoStores(tableName: string, client?: DynamoDBClient, options?: LeadStoreOptions): Stores {
+export function dynamoStores(
+  tableName: string,
+  client?: DynamoDBClient,
+  options?: LeadStoreOptions & { clock?: LeaseClock },
+): Stores {
   const table = tableOf(tableName, client);
   return {
     leads: dynamoLeads(table, options),

@@ -7,9 +7,10 @@ import { parseArgs } from 'node:util';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { daysBetween, RebuildRangeError, rebuildFunnel } from '../analytics/funnel-rebuild.ts';
 import { leadRetention } from '../functions/config/bundled.ts';
+import type { LeaseClock } from '../functions/funnel/day-lease.ts';
 import { isDay } from '../functions/funnel/funnel.ts';
 import { dynamoStores } from '../functions/stores.ts';
-import { locateWithClock, StackFileError } from '../serve/stack-file.ts';
+import { locateWithClock, StackFileError, stackNow } from '../serve/stack-file.ts';
 
 const MAX_DAYS = 366;
 const EXIT = { ok: 0, failed: 1, usage: 2, source: 3 } as const;
@@ -82,7 +83,7 @@ function options() {
 
 async function table(
   o: ReturnType<typeof options>,
-): Promise<{ client: DynamoDBClient; name: string; where: string; now: Date }> {
+): Promise<{ client: DynamoDBClient; name: string; where: string; now: Date; clock: LeaseClock }> {
   if (o.table) {
     const client = new DynamoDBClient(o.region ? { region: o.region } : {});
     let region: string;
@@ -91,7 +92,7 @@ async function table(
     } catch {
       throw new UsageError(`No AWS region for table ${o.table}: pass --region or set AWS_REGION`);
     }
-    return { client, name: o.table, where: `table ${o.table} (${region})`, now: new Date() };
+    return { client, name: o.table, where: `table ${o.table} (${region})`, now: new Date(), clock: Date.now };
   }
   if (o.api && !URL.canParse(o.api))
     throw new UsageError(`--api must be a URL such as http://127.0.0.1:3000, not "${o.api}"`);
@@ -120,15 +121,22 @@ async function table(
     );
   }
   if (!name) throw new SourceError(`The local stack at ${endpoint} has no table yet.`);
-  return { client, name, where: `local stack (DynamoDB ${endpoint}, table ${name})`, now: located.now };
+  return {
+    client,
+    name,
+    where: `local stack (DynamoDB ${endpoint}, table ${name})`,
+    now: located.now,
+    // The day's lease compares times with CompactFunnel's, which runs on the stack's clock.
+    clock: async () => (await stackNow(located.urls)).getTime(),
+  };
 }
 
 async function main() {
   const o = options();
-  const { client, name, where, now } = await table(o);
+  const { client, name, where, now, clock } = await table(o);
   console.log(`Rebuilding the funnel counters of the ${where} from its leads …`);
   const started = Date.now();
-  const stores = dynamoStores(name, client, leadRetention);
+  const stores = dynamoStores(name, client, { ...leadRetention, clock });
   const r = await rebuildFunnel(stores, {
     ...(o.from ? { from: o.from } : {}),
     ...(o.to ? { to: o.to } : {}),

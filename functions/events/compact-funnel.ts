@@ -22,11 +22,19 @@ export const createHandler = (table: Table) =>
   eventHandler(compactSchedule, async ({ time }) => {
     const today = Date.parse(`${time.slice(0, 10)}T00:00:00Z`);
     const total = { days: 0, folded: 0, deleted: 0, late: 0, keys: 0 };
+    let busy = 0;
+    let conflicts = 0;
     for (let back = 1; back <= COMPACT_DAYS; back++) {
       const day = new Date(today - back * DAY_MS).toISOString().slice(0, 10);
       const r = await compactDay(table, day);
       if (r.busy)
         logger.warn('funnel compaction: another writer held the day; the next run takes it', { day });
+      if (r.conflict)
+        logger.error('funnel compaction: another writer changed the day while this run held it; stopped', {
+          day,
+        });
+      busy += r.busy ? 1 : 0;
+      conflicts += r.conflict ? 1 : 0;
       if (r.late)
         logger.warn('funnel compaction: counts written while the day was folded', { day, late: r.late });
       if (r.folded || r.deleted) total.days += 1;
@@ -36,7 +44,10 @@ export const createHandler = (table: Table) =>
       total.keys += r.keys;
     }
     metrics.addMetric('FunnelShardsCompacted', 'Count', total.folded);
-    logger.info('funnel compacted', total);
+    metrics.addMetric('FunnelDaysBusy', 'Count', busy);
+    // Should stay 0: a lease run out under a stalled writer, or writers' clocks minutes apart (day-lease.ts).
+    metrics.addMetric('FunnelCompactionConflicts', 'Count', conflicts);
+    logger.info('funnel compacted', { ...total, busy, conflicts });
     return total;
   });
 

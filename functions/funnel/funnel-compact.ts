@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
-import { takeDayLease } from './day-lease.ts';
+import { type DayLease, type LeaseClock, takeDayLease } from './day-lease.ts';
 import { type CounterItems, sumInto } from './funnel-counters.ts';
 import {
   addExpression,
@@ -64,8 +64,14 @@ export interface Compaction {
   keys: number;
   /** Counts written to a shard after its mark (late writes), carried into the fold. */
   late: number;
-  /** Another writer (a compaction, the rebuild) held the day: this run did nothing, or gave up. */
+  /** Another writer (a compaction, the rebuild) held the day's lease: this run did nothing. */
   busy?: boolean;
+  /**
+   * This run held the lease yet met another writer (a shard marked meanwhile, the marker changed, the lease
+   * lost): it stopped before its marker. Should not happen: a lease run out under a stalled holder, or
+   * writers whose clocks disagree by minutes.
+   */
+  conflict?: boolean;
 }
 
 /** At most this many writes at once: a fold of a busy day is a few thousand items. */
@@ -77,17 +83,21 @@ async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<un
 }
 
 /** Compacts `day`'s counters (a closed UTC day, `2026-12-01`). Safe to run again, and at the same time. */
-export async function compactDay(table: Table, day: string): Promise<Compaction> {
-  const lease = await takeDayLease(table, day);
+export async function compactDay(
+  table: Table,
+  day: string,
+  clock: LeaseClock = Date.now,
+): Promise<Compaction> {
+  const lease = await takeDayLease(table, day, clock);
   if (!lease) return { day, folded: 0, deleted: 0, keys: 0, late: 0, busy: true };
   try {
-    return await compactHeld(table, day);
+    return await compactHeld(table, day, lease);
   } finally {
     await lease.release();
   }
 }
 
-async function compactHeld(table: Table, day: string): Promise<Compaction> {
+async function compactHeld(table: Table, day: string, lease: DayLease): Promise<Compaction> {
   const { doc, name: TableName } = table;
   const pk = keys.funnelDay(day);
   const [shards, dayItems] = await Promise.all([
@@ -184,7 +194,7 @@ async function compactHeld(table: Table, day: string): Promise<Compaction> {
       }
     });
     // Its marks left behind are harmless: a marked shard counts whole until a marker names its fold.
-    if (outrun) return { ...result, busy: true };
+    if (outrun) return { ...result, conflict: true };
 
     // 3. The new fold: the one in force (with what step 1 swept into it) plus what was taken.
     const sum: CounterItems = {};
@@ -198,22 +208,24 @@ async function compactHeld(table: Table, day: string): Promise<Compaction> {
     await eachLimited(entries, ([key, counters]) =>
       doc.send(new PutCommand({ TableName, Item: { pk, sk: `${prefix}${key}`, ...counters } })),
     );
-    // 4. The marker, unless another compaction changed it since step 1.
-    const won = await conditional(() =>
-      doc.send(
-        new PutCommand({
-          TableName,
-          Item: { pk, sk: ROLLUP, fold },
-          ConditionExpression: marker ? 'fold = :was' : 'attribute_not_exists(pk)',
-          ...(marker ? { ExpressionAttributeValues: { ':was': marker.fold } } : {}),
-        }),
-      ),
-    );
+    // 4. The marker, unless another writer changed it since step 1 (or took the lease meanwhile).
+    const won =
+      (await lease.renew()) &&
+      (await conditional(() =>
+        doc.send(
+          new PutCommand({
+            TableName,
+            Item: { pk, sk: ROLLUP, fold },
+            ConditionExpression: marker ? 'fold = :was' : 'attribute_not_exists(pk)',
+            ...(marker ? { ExpressionAttributeValues: { ':was': marker.fold } } : {}),
+          }),
+        ),
+      ));
     if (!won) {
       await eachLimited(entries, ([key]) =>
         doc.send(new DeleteCommand({ TableName, Key: { pk, sk: `${prefix}${key}` } })),
       );
-      return { ...result, busy: true };
+      return { ...result, conflict: true };
     }
     result.folded = marked.length;
     result.keys = entries.length;

@@ -1,7 +1,7 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
 import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
-import { LEASE, waitForDayLease } from './day-lease.ts';
+import { LEASE, type LeaseClock, RENEW_EVERY, waitForDayLease } from './day-lease.ts';
 import { type CounterItems, type RunFacts, sumInto } from './funnel-counters.ts';
 import {
   addExpression,
@@ -71,7 +71,16 @@ export interface FunnelStore {
 
 export function dynamoFunnel(
   table: Table,
-  { retentionDays = 730, shards = 16 }: { retentionDays?: number; shards?: number } = {},
+  {
+    retentionDays = 730,
+    shards = 16,
+    clock = Date.now,
+  }: {
+    retentionDays?: number;
+    shards?: number;
+    /** The clock the rebuild's lease reads (day-lease.ts): the local stack's, for the rebuild script. */
+    clock?: LeaseClock;
+  } = {},
 ): FunnelStore {
   if (!Number.isInteger(shards) || shards < 1 || shards > MAX_FUNNEL_SHARDS)
     throw new RangeError(
@@ -211,15 +220,32 @@ export function dynamoFunnel(
 
     async replaceDay(day, items) {
       // The day's lease (day-lease.ts): not while a compaction folds it.
-      const lease = await waitForDayLease(table, day);
+      const lease = await waitForDayLease(table, day, clock);
       try {
         const existing = [
           ...(await perValue(day, true)).filter((i) => i.sk !== LEASE && !items[String(i.sk)]),
           ...(await batchGet(table, shardKeys(day))),
         ];
-        for (const { pk, sk } of existing) await doc.send(new DeleteCommand({ TableName, Key: { pk, sk } }));
-        for (const [key, values] of Object.entries(items))
-          await doc.send(new PutCommand({ TableName, Item: { ...keys.funnelCounter(day, key), ...values } }));
+        const writes: (() => Promise<unknown>)[] = [
+          ...existing.map(
+            ({ pk, sk }) =>
+              () =>
+                doc.send(new DeleteCommand({ TableName, Key: { pk, sk } })),
+          ),
+          ...Object.entries(items).map(
+            ([key, values]) =>
+              () =>
+                doc.send(new PutCommand({ TableName, Item: { ...keys.funnelCounter(day, key), ...values } })),
+          ),
+        ];
+        for (const [i, write] of writes.entries()) {
+          // A long rebuild keeps its lease, or stops: a compaction may have the day now.
+          if (i % RENEW_EVERY === RENEW_EVERY - 1 && !(await lease.renew()))
+            throw new Error(
+              `lost the lease of the funnel counters of ${day} mid-rebuild; run the rebuild again`,
+            );
+          await write();
+        }
         return { written: Object.keys(items).length, deleted: existing.length };
       } finally {
         await lease.release();

@@ -1,6 +1,7 @@
-import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createHandler as createCompactHandler } from '#functions/events/compact-funnel.ts';
+import { LEASE, LEASE_MS, RENEW_EVERY, takeDayLease } from '#functions/funnel/day-lease.ts';
 import { compactDay } from '#functions/funnel/funnel-compact.ts';
 import {
   type CounterItems,
@@ -8,6 +9,7 @@ import {
   type MilestoneEvent,
   sumInto,
 } from '#functions/funnel/funnel-counters.ts';
+import { ROLLUP } from '#functions/funnel/funnel-layout.ts';
 import { dynamoFunnel, MAX_FUNNEL_SHARDS, SHARD_FULL_KB } from '#functions/funnel/funnel-store.ts';
 import { keys } from '#functions/platform/keys.ts';
 import { batchGet, queryItems, type Table, tableOf } from '#functions/platform/table.ts';
@@ -473,5 +475,61 @@ describe(`one writer at a time (${laneOfProcess()})`, () => {
     );
     expect(await reader.read(day, [''])).toEqual(before);
     expect(compacted).toBe(true);
+  });
+});
+
+describe(`the day's lease (${laneOfProcess()})`, () => {
+  const stealLease = (day: string) =>
+    table.doc.send(
+      new PutCommand({
+        TableName: table.name,
+        Item: { ...keys.funnelCounter(day, LEASE), owner: 'another', until: Date.now() + LEASE_MS },
+      }),
+    );
+
+  it('runs out: another writer takes it, and the old holder can no longer renew it', async () => {
+    const day = '2031-09-01';
+    const stalled = await takeDayLease(table, day, () => Date.now() - LEASE_MS - 1000);
+    expect(stalled).toBeDefined();
+    expect(await takeDayLease(table, day)).toBeDefined();
+    expect(await stalled?.renew()).toBe(false);
+  });
+
+  it('a compaction that loses its lease before its marker stops there: the report is unchanged', async () => {
+    const day = '2031-09-02';
+    const funnel = dynamoFunnel(table, { shards: 4 });
+    await Promise.all(writesOf(syntheticDay(12, 3, 4)).map((items) => funnel.add(day, items)));
+    const before = await funnel.read(day, ['']);
+    let stolen = false;
+    const stalling = around(async (c) => {
+      if (isFoldPut(c) && !stolen) {
+        stolen = true;
+        await stealLease(day);
+      }
+    });
+    expect(await compactDay(stalling, day)).toMatchObject({ conflict: true, folded: 0 });
+    expect(await batchGet(table, [keys.funnelCounter(day, ROLLUP)])).toEqual([]);
+    expect(await funnel.read(day, [''])).toEqual(before);
+  });
+
+  it('a rebuild that loses its lease stops with a clear error instead of writing on', async () => {
+    const day = '2031-09-03';
+    const funnel = dynamoFunnel(table, { shards: 1 });
+    const items: CounterItems = Object.fromEntries(
+      Array.from({ length: RENEW_EVERY + 10 }, (_, i) => [`campaign#c${i}`, { captured: 1 }]),
+    );
+    let puts = 0;
+    const stalling = dynamoFunnel(
+      around(async (c) => {
+        if (c.constructor.name === 'PutCommand' && skOf(c).startsWith('campaign#') && ++puts === 5)
+          await stealLease(day);
+      }),
+      { shards: 1 },
+    );
+    await expect(stalling.replaceDay(day, items)).rejects.toThrow(/lost the lease/);
+    expect(puts).toBeLessThan(RENEW_EVERY);
+    await table.doc.send(new DeleteCommand({ TableName: table.name, Key: keys.funnelCounter(day, LEASE) }));
+    await funnel.replaceDay(day, items);
+    expect(await funnel.read(day, ['campaign#'])).toHaveLength(RENEW_EVERY + 10);
   });
 });
