@@ -161,6 +161,13 @@ export class HandoffMonitoring extends Construct {
       business('FunnelCounterErrors', Duration.minutes(5)),
       'Funnel counters missed an update (see the log "funnel counters not updated"): run npm run funnel:rebuild.',
     );
+    // The funnel compaction met another writer while it held a day's lease (a writer stalled past its lease,
+    // or clocks minutes apart): it stopped before changing what reports read (docs/operations.md).
+    alarm(
+      'FunnelCompactionConflict',
+      business('FunnelCompactionConflicts', Duration.minutes(5)),
+      'The funnel compaction met another writer on a day it held (see the log "funnel compaction: another writer changed the day"): check clocks, then run npm run funnel:rebuild for that day.',
+    );
     for (const [fnId, f] of Object.entries(functions)) {
       alarm(`${fnId}Errors`, f.metricErrors({ period: Duration.minutes(5) }), `${fnId} threw errors.`);
     }

@@ -435,12 +435,13 @@ describe('funnel', () => {
       expect(body).toContain(`\\"Handoff\\",\\"${metric}\\",\\"service\\",\\"handoff\\"`);
     }
     expect(body).toContain('Funnel: leads and deals per day');
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'FunnelCounterErrors',
-      Namespace: 'Handoff',
-      Dimensions: [{ Name: 'service', Value: 'handoff' }],
-      AlarmActions: Match.anyValue(),
-    });
+    for (const metric of ['FunnelCounterErrors', 'FunnelCompactionConflicts'])
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: metric,
+        Namespace: 'Handoff',
+        Dimensions: [{ Name: 'service', Value: 'handoff' }],
+        AlarmActions: Match.anyValue(),
+      });
   });
 });
 
