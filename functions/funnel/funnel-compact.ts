@@ -25,7 +25,8 @@
 import { randomBytes } from 'node:crypto';
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { keys } from '../platform/keys.ts';
-import { batchGet, conditional, queryItems, type Table } from '../platform/table.ts';
+import { mapLimit } from '../platform/map-limit.ts';
+import { batchGet, conditional, queryItems, type Table, unlessConditionFails } from '../platform/table.ts';
 import { type DayLease, type LeaseClock, takeDayLease } from './day-lease.ts';
 import { type CounterItems, sumInto } from './funnel-counters.ts';
 import {
@@ -43,9 +44,6 @@ import {
   shardKeys,
   TAKEN,
 } from './funnel-layout.ts';
-
-const isConditionFailure = (e: unknown) =>
-  (e as { name?: string }).name === 'ConditionalCheckFailedException';
 
 type Item = Record<string, unknown>;
 
@@ -77,10 +75,9 @@ export interface Compaction {
 /** At most this many writes at once: a fold of a busy day is a few thousand items. */
 const WRITES_AT_ONCE = 16;
 
-async function eachLimited<T>(items: readonly T[], work: (item: T) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < items.length; i += WRITES_AT_ONCE)
-    await Promise.all(items.slice(i, i + WRITES_AT_ONCE).map(work));
-}
+/** `work` on each of `items`, WRITES_AT_ONCE at a time. */
+const eachLimited = <T>(items: readonly T[], work: (item: T) => Promise<unknown>) =>
+  mapLimit(items, WRITES_AT_ONCE, work);
 
 /** Compacts `day`'s counters (a closed UTC day, `2026-12-01`). Safe to run again, and at the same time. */
 export async function compactDay(
@@ -128,8 +125,9 @@ async function compactHeld(table: Table, day: string, lease: DayLease): Promise<
   async function sweep(marked: readonly Item[], mark: string): Promise<CounterItems> {
     const late: CounterItems = {};
     await eachLimited(marked, async (s) => {
-      const deleted = await doc
-        .send(
+      // Undefined when the shard is gone, or marked again since.
+      const deleted = await unlessConditionFails(() =>
+        doc.send(
           new DeleteCommand({
             TableName,
             Key: { pk: s.pk, sk: s.sk },
@@ -138,11 +136,8 @@ async function compactHeld(table: Table, day: string, lease: DayLease): Promise<
             ExpressionAttributeValues: { ':fold': mark },
             ReturnValues: 'ALL_OLD',
           }),
-        )
-        .catch((e) => {
-          if (isConditionFailure(e)) return undefined; // gone, or marked again since
-          throw e;
-        });
+        ),
+      );
       if (!deleted?.Attributes) return;
       result.deleted += 1;
       sumInto(late, lateCounters(deleted.Attributes));
@@ -172,25 +167,27 @@ async function compactHeld(table: Table, day: string, lease: DayLease): Promise<
     await eachLimited(fresh, async (s) => {
       const was = foldOf(s);
       try {
-        await doc.send(
-          new UpdateCommand({
-            TableName,
-            Key: { pk: s.pk, sk: s.sk },
-            UpdateExpression: 'SET #fold = :fold, #taken = :taken',
-            ConditionExpression: `attribute_exists(pk) AND ${was ? '#fold = :was' : 'attribute_not_exists(#fold)'}`,
-            ExpressionAttributeNames: { '#fold': FOLD, '#taken': TAKEN },
-            ExpressionAttributeValues: {
-              ':fold': fold,
-              ':taken': numbersOf(s),
-              ...(was ? { ':was': was } : {}),
-            },
-          }),
+        const took = await conditional(() =>
+          doc.send(
+            new UpdateCommand({
+              TableName,
+              Key: { pk: s.pk, sk: s.sk },
+              UpdateExpression: 'SET #fold = :fold, #taken = :taken',
+              ConditionExpression: `attribute_exists(pk) AND ${was ? '#fold = :was' : 'attribute_not_exists(#fold)'}`,
+              ExpressionAttributeNames: { '#fold': FOLD, '#taken': TAKEN },
+              ExpressionAttributeValues: {
+                ':fold': fold,
+                ':taken': numbersOf(s),
+                ...(was ? { ':was': was } : {}),
+              },
+            }),
+          ),
         );
-        marked.push(s);
+        if (took) marked.push(s);
+        else outrun = true;
       } catch (e) {
-        if (isConditionFailure(e)) outrun = true;
         // A shard too large to hold its counts twice (over ~200 KB) stays as it is: it counts whole.
-        else if (!isItemTooLarge(e)) throw e;
+        if (!isItemTooLarge(e)) throw e;
       }
     });
     // Its marks left behind are harmless: a marked shard counts whole until a marker names its fold.

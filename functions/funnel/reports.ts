@@ -3,6 +3,7 @@
 // GET /admin/funnel, GET /admin/scoring-feedback and the console.
 import { config } from '../config/bundled.ts';
 import { ValidationError } from '../platform/errors.ts';
+import { mapLimit } from '../platform/map-limit.ts';
 import {
   bandLow,
   bestThreshold,
@@ -124,20 +125,6 @@ function checkRange({ from, to, by }: { from: string; to: string; by?: string | 
   const days: string[] = [];
   for (let t = start; dayOf(t) <= to; t += DAY_MS) days.push(dayOf(t));
   return days;
-}
-
-/** Runs `fn` over `items`, `limit` at a time, results in order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Sums counter items by value (the key after `<dimension>#`). */
