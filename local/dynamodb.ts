@@ -4,6 +4,7 @@ import { PortInUseError } from '../serve/ports.ts';
 import type { SharedDynamodbFaults } from './faults.ts';
 import type { IamModel } from './iam.ts';
 import type { MeterReading } from './meter.ts';
+import { cpuMicrosOf } from './thread-usage.ts';
 
 /** Which emulator answers DynamoDB: dynalite, or AWS's DynamoDB Local (local/dynamodb-local.ts). */
 export type DynamoEngine = 'dynalite' | 'dynamodb-local';
@@ -49,6 +50,8 @@ export interface DynamoThread {
   readMeter(): Promise<MeterReading>;
   /** V8 heap the DynamoDB thread holds now (LevelDB's own memory is native, outside it). */
   heap(): Promise<{ total: number; used: number }>;
+  /** CPU time the DynamoDB thread has used (user + system, µs). */
+  cpuMicros(): Promise<number>;
   /** Closes the edge, waits for the requests inside dynalite, closes its database, ends the thread. */
   stop(): Promise<void>;
 }
@@ -112,6 +115,7 @@ export function startDynamoThread(
           }),
         heap: () =>
           worker.getHeapStatistics().then((h) => ({ total: h.total_heap_size, used: h.used_heap_size })),
+        cpuMicros: () => cpuMicrosOf([worker]),
         stop() {
           stopping ??= new Promise<void>((done) => {
             stopped = done;

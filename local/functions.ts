@@ -139,6 +139,13 @@ export class LocalFunctions {
     return Object.fromEntries(pools.map((p, i) => [p.fn.id, sizes[i] ?? 0]));
   }
 
+  /** CPU time each function's workers have used (user + system, µs), by function id. */
+  async cpuMicros(): Promise<Record<string, number>> {
+    const pools = [...this.pools.values()];
+    const used = await Promise.all(pools.map((p) => p.cpuMicros()));
+    return Object.fromEntries(pools.map((p, i) => [p.fn.id, used[i] ?? 0]));
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.stop()));
   }

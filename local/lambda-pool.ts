@@ -1,8 +1,12 @@
+// The local Lambda service, one pool per function: concurrency, queue, throttles, timeouts, crashes, idle reaping
+// and what its workers cost (heap, CPU). One class a little over 300 lines: its states (sandboxes, waiting
+// invocations, counts) are shared by every path, and splitting them would pass them around instead.
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { sandboxWorker } from './sandbox-worker.ts';
 import type { LocalFunction } from './template.ts';
+import { cpuMicrosOf, heapOf } from './thread-usage.ts';
 import type { ClockSpec } from './virtual-date.mjs';
 
 export type InvokeResult =
@@ -88,6 +92,7 @@ export class FunctionPool {
   private readonly waiting: Invocation[] = [];
   private readonly counts = { invocations: 0, throttles: 0, timeouts: 0, crashes: 0, billedMs: 0 };
   private stopped = false;
+  private retiredCpuMicros = 0;
   private initSent = false;
   /** Resolves with the worker's Node.js version once the first worker has started. */
   nodeVersion?: Promise<string>;
@@ -158,16 +163,13 @@ export class FunctionPool {
   }
 
   /** V8 heap held by this function's workers now (total_heap_size summed; a worker that has exited counts 0). */
-  async heapBytes(): Promise<number> {
-    const sizes = await Promise.all(
-      this.sandboxes.map((s) =>
-        s.worker.getHeapStatistics().then(
-          (h) => h.total_heap_size,
-          () => 0,
-        ),
-      ),
-    );
-    return sizes.reduce((a, b) => a + b, 0);
+  heapBytes(): Promise<number> {
+    return heapOf(this.sandboxes.map((s) => s.worker));
+  }
+
+  /** CPU time this function's workers have used (user + system, µs), the retired ones' included. */
+  async cpuMicros(): Promise<number> {
+    return this.retiredCpuMicros + (await cpuMicrosOf(this.sandboxes.map((s) => s.worker)));
   }
 
   async stop(): Promise<void> {
@@ -264,6 +266,7 @@ export class FunctionPool {
     }
     s.running.clear();
     this.pump();
+    this.retiredCpuMicros += await cpuMicrosOf([s.worker]);
     await s.worker.terminate();
   }
 

@@ -91,6 +91,16 @@ export interface MemoryReading {
   native: number;
 }
 
+/** CPU time this process's threads have used since the stack started (user + system), µs. */
+export interface CpuReading {
+  /** The main thread since the process started (engine, HTTP edges, SES, events, and whatever else runs on it). */
+  main: number;
+  /** The DynamoDB thread (dynalite and its edge, the meter, IAM checks of DynamoDB calls). */
+  dynamodb: number;
+  /** Each function's workers, by function id (the ones retired included). */
+  functions: Record<string, number>;
+}
+
 export interface LocalStack {
   urls: StackInfo['urls'];
   stateMachineArn: string;
@@ -112,6 +122,8 @@ export interface LocalStack {
   meter?: { read(): Promise<MeterReading> };
   /** Where this process's memory is now, by thread (docs/figures.md, "10,000 leads"). */
   memory(): Promise<MemoryReading>;
+  /** Where this process's CPU time went, by thread (`npm run bench`'s "CPU per lead"). */
+  cpu(): Promise<CpuReading>;
   /** What each function runs on: its worker's Node.js version beside the template's Lambda runtime. */
   runtimes: { functionId: string; node: string; lambda: string }[];
   env: Record<string, string>;

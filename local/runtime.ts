@@ -20,6 +20,7 @@ import {
 import { seedReps } from './seed.ts';
 import { createTables } from './tables.ts';
 import { type CfnTemplate, type LocalNames, loadTemplate } from './template.ts';
+import { ownCpuMicros } from './thread-usage.ts';
 
 export type { LocalOptions, LocalStack } from './runtime-options.ts';
 
@@ -113,6 +114,10 @@ export async function startLocal(opts: LocalOptions): Promise<LocalStack> {
         functions: byFunction,
         native: m.rss - m.heapTotal - m.external - dynamodb.total - fnTotal,
       };
+    },
+    async cpu() {
+      const [dynamodb, byFunction] = await Promise.all([ports.db.cpuMicros(), functions.cpuMicros()]);
+      return { main: ownCpuMicros(), dynamodb, functions: byFunction };
     },
     ...(forms ? { forms } : {}),
     async stop() {

@@ -21,6 +21,7 @@ import { startDynalite } from '../local/emulators.ts';
 import type { PoolOptions } from '../local/lambda-pool.ts';
 import { autocannonLeads, type Percentiles, percentiles } from './autocannon.ts';
 import { type LoadReport, runLocalLoad, startFreshStack } from './local-load.ts';
+import { type CpuSplit, describeCpu } from './thread-figures.ts';
 
 export interface BenchLocalOptions {
   /** PutItem calls per dynalite measurement (3000) and how many in flight (50). */
@@ -84,6 +85,8 @@ export interface LocalStackFigures {
   memory: { idleRssMiB: number; peakRssMiB: number; peakAnonMiB?: number; peakBreakdown?: string };
   /** CPU (user + system, every thread of this process) during the end-to-end run, per lead. */
   cpuMsPerLead?: number;
+  /** The end-to-end run's CPU time by thread (scripts/thread-figures.ts), ms over the run. */
+  cpuSplit?: CpuSplit;
 }
 
 type Options = Required<Omit<BenchLocalOptions, 'lambda' | 'startRate'>> &
@@ -270,6 +273,7 @@ export async function benchLocalStack(opts: BenchLocalOptions = {}): Promise<Loc
         peakBreakdown: e2e.peakBreakdown,
       },
       cpuMsPerLead: (cpu.user + cpu.system) / 1000 / o.leads,
+      cpuSplit: e2e.cpuMs,
     };
   } finally {
     clearInterval(sampler);
@@ -298,6 +302,11 @@ export function localStackMarkdown(f: LocalStackFigures): string {
       ? []
       : [
           `| CPU per lead, end-to-end run | ${n(f.cpuMsPerLead)} ms | user + system of every thread in this process (the stack, its workers, dynalite and the posting client) over the run, its start included, ÷ leads |`,
+          ...(f.cpuSplit
+            ? [
+                `| CPU per lead, by thread | ${n(f.cpuSplit.process / e.leads)} ms | from the stack's start until the leads settled: ${describeCpu(f.cpuSplit, e.leads)} |`,
+              ]
+            : []),
         ]),
     `| POST /leads p50 / p95 / p99, all responses | ${lat(p.allMs)} | autocannon, ${p.connections} connections, ${n(p.secs, 1)} s, a distinct lead per request, after one warm-up lead; nearest rank over all ${n(p.allMs.count)} responses, 429s included |`,
     `| POST /leads p50 / p95 / p99, 202 only | ${lat(p.acceptedMs)} | the ${n(p.acceptedMs.count)} accepted |`,

@@ -268,7 +268,7 @@ const doc = [
   '',
   goalsMarkdown,
   '',
-  "The goals are issue 20's, checked by eye. Where the local stack's CPU goes: docs/figures.md, \"CPU profile\". The 10,000-lead load's peak RSS (goal ≤ 1.5 GiB) is `npm run test:load`'s figure (docs/figures.md), not this run's.",
+  "The goals are issue 20's, checked by eye. Where the local stack's CPU goes: docs/figures.md, \"CPU per lead, by thread\" and \"CPU profile\". The 10,000-lead load's peak RSS (goal ≤ 1.5 GiB) is `npm run test:load`'s figure (docs/figures.md), not this run's.",
   '',
   ...(bundles ? ['## Functions: bundle and cold import', '', bundlesMarkdown(bundles), ''] : []),
   ...(paths

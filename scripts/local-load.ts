@@ -14,7 +14,9 @@ import { exitUnlessLambdaNode } from '../local/node-check.ts';
 import { type LocalOptions, type LocalStack, startLocal } from '../local/runtime.ts';
 import type { MemoryReading } from '../local/runtime-options.ts';
 import { burstFor, DEFAULT_START_RATE } from '../local/sfn/throttle.ts';
+import { ownCpuMicros } from '../local/thread-usage.ts';
 import { postAs } from './clients.ts';
+import { type CpuSplit, cpuSplit, describeCpu, describeMemory } from './thread-figures.ts';
 
 export interface LoadOptions {
   leads: number;
@@ -50,6 +52,8 @@ export interface LoadReport {
   peakBreakdown: string;
   /** The largest anonymous RSS among those readings (Linux; undefined elsewhere): RSS less mapped files. */
   peakAnonMiB?: number;
+  /** CPU time from before the stack started until the leads settled, by thread (scripts/thread-figures.ts). */
+  cpuMs: CpuSplit;
   lambda: string;
 }
 
@@ -120,6 +124,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 100);
   const t0 = performance.now();
+  const [process0, main0] = [process.cpuUsage(), ownCpuMicros()];
   const stack = await startFreshStack(opts, app);
   const startMs = performance.now() - t0;
   await new Promise((r) => setTimeout(r, 1500)); // let start-up settle before the idle RSS is sampled
@@ -206,6 +211,8 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
   if (opts.progress) process.stderr.write('\n');
   const settleSecs = (performance.now() - t1) / 1000;
   const mainBusy = performance.eventLoopUtilization(elu0).utilization;
+  const processCpu = process.cpuUsage(process0);
+  const threads = await stack.cpu();
   clearInterval(sampler);
   clearInterval(breakdown);
   const runs = stack.sfn.list();
@@ -233,6 +240,7 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
     peakRssMiB: mib(peakRss),
     peakBreakdown: peakReading ? describeMemory(peakReading) : 'not read',
     ...(peakAnon ? { peakAnonMiB: mib(peakAnon) } : {}),
+    cpuMs: cpuSplit(processCpu.user + processCpu.system, threads, main0),
     lambda: pools
       .map(
         (p) =>
@@ -264,17 +272,9 @@ export function printReport(r: LoadReport): void {
     `memory (one process: main thread + function workers): rss ${r.idleRssMiB} MiB idle, peak ${r.peakRssMiB} MiB${r.peakAnonMiB ? ` (anonymous: peak ${r.peakAnonMiB} MiB)` : ''}`,
   );
   console.log(`memory at its largest by-thread reading: ${r.peakBreakdown}`);
+  console.log(`CPU, stack start to settled: ${describeCpu(r.cpuMs, r.leads)}`);
   console.log(`lambda: ${r.lambda}`);
   if (r.failures.length) console.log(`failures: ${r.failures.join('; ')}`);
 }
 
 /** `rss 1,200 MiB = main heap 300 + main buffers 20 + dynamodb heap 80 + functions 400 (Nurture 90, …) + native 400`. */
-export function describeMemory(m: MemoryReading): string {
-  const fns = Object.entries(m.functions)
-    .filter(([, b]) => b > 0)
-    .sort((a, b) => b[1] - a[1])
-    .map(([id, b]) => `${id} ${mib(b)}`);
-  const fnTotal = Object.values(m.functions).reduce((a, b) => a + b, 0);
-  const split = m.anon !== undefined ? ` (anonymous ${mib(m.anon)}, file-backed ${mib(m.file ?? 0)})` : '';
-  return `rss ${mib(m.rss)} MiB${split} = main heap ${mib(m.main.heap)} (used ${mib(m.main.used)}) + main buffers ${mib(m.main.external)} + DynamoDB thread heap ${mib(m.dynamodb.heap)} (used ${mib(m.dynamodb.used)}) + function heaps ${mib(fnTotal)} (${fns.join(', ')}) + native ${mib(m.native)}`;
-}

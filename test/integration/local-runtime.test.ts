@@ -209,3 +209,30 @@ describe('local runtime end to end over HTTP', () => {
     });
   });
 });
+
+describe('local runtime: where its CPU and memory go, by thread', () => {
+  it('reads the main thread, the DynamoDB thread and each function’s workers, and they only grow', async () => {
+    const before = await t.stack.cpu();
+    const email = 'ada.cpu@acme-robotics.com';
+    const res = await t.api('/leads', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      body: form(aFormSubmission({ email })),
+    });
+    expect(res.status).toBeLessThan(400);
+    await eventually(async () =>
+      expect((await storesOf(t).leads.get(leadIdFor(email)))?.stage).toBeDefined(),
+    );
+    const after = await t.stack.cpu();
+    expect(after.main).toBeGreaterThan(before.main);
+    expect(after.dynamodb).toBeGreaterThan(before.dynamodb);
+    expect(after.functions.SubmitLead).toBeGreaterThan(before.functions.SubmitLead ?? 0);
+    for (const [id, us] of Object.entries(before.functions))
+      expect(after.functions[id], id).toBeGreaterThanOrEqual(us);
+    const m = await t.stack.memory();
+    expect(m.dynamodb.heap).toBeGreaterThan(m.dynamodb.used);
+    expect(m.functions.SubmitLead).toBeGreaterThan(0);
+    const fnHeaps = Object.values(m.functions).reduce((a, b) => a + b, 0);
+    expect(m.native).toBe(m.rss - m.main.heap - m.main.external - m.dynamodb.heap - fnHeaps);
+  });
+});

@@ -16,6 +16,7 @@ export const handler = async (event, context) => {
   if (event.sleep) await new Promise((r) => setTimeout(r, event.sleep));
   if (event.hang) await new Promise(() => setInterval(() => {}, 1000));
   if (event.exit) process.exit(3);
+  if (event.spin) for (const end = Date.now() + event.spin; Date.now() < end; );
   if (event.hog) for (const heap = []; ; ) heap.push(new Array(1e6).fill(calls));
   if (event.fail) throw Object.assign(new Error('boom'), { name: 'BoomError' });
   return { calls, remaining: context.getRemainingTimeInMillis() };
@@ -153,6 +154,21 @@ describe('local Lambda pool: concurrency, queue, throttling, timeouts, crashes',
     await vi.waitFor(() => expect(stats(fns)?.workers).toBe(0), { timeout: 2000 });
     expect((await fns.invoke(probe.arn, {})).ok).toBe(true);
     expect(stats(fns)?.workers).toBe(1);
+  });
+
+  it('counts each function’s CPU time and heap by worker, a retired worker’s CPU kept', async () => {
+    const fns = pool({ concurrency: 2, maxWorkers: 1, idleMs: 300 });
+    expect(await fns.cpuMicros()).toEqual({ Probe: 0 });
+    expect((await fns.invoke(probe.arn, { spin: 150 })).ok).toBe(true);
+    const busy = (await fns.cpuMicros()).Probe ?? 0;
+    expect(busy).toBeGreaterThanOrEqual(140_000);
+    expect((await fns.heapBytes()).Probe).toBeGreaterThan(1_000_000);
+    // The idle worker is stopped: its CPU stays counted, its heap is gone.
+    await vi.waitFor(() => expect(stats(fns)?.workers).toBe(0), { timeout: 2000 });
+    expect((await fns.cpuMicros()).Probe).toBeGreaterThanOrEqual(busy);
+    expect((await fns.heapBytes()).Probe).toBe(0);
+    expect((await fns.invoke(probe.arn, { spin: 100 })).ok).toBe(true);
+    expect((await fns.cpuMicros()).Probe).toBeGreaterThanOrEqual(busy + 90_000);
   });
 
   it('warms one worker per function at start and reports its Node.js version', async () => {
