@@ -15,6 +15,7 @@ import { dynamoSubmissions, type SubmissionStore } from './lead/submission-store
 import { dynamoSends, type SendStore } from './mail/send-store.ts';
 import { dynamoSuppression, type SuppressionStore } from './mail/suppression-store.ts';
 import { tableOf } from './platform/table.ts';
+import { dynamoSendChecks, type SendChecks } from './send-checks.ts';
 
 export type { DealChanges, DealExpectation, DealRecord, DealStore } from './deal/deal-store.ts';
 export type { CapacityWaiter, RepStore } from './deal/rep-store.ts';
@@ -31,6 +32,7 @@ export type { Signal, SignalStore } from './lead/signal-store.ts';
 export type { Submission, SubmissionStore } from './lead/submission-store.ts';
 export type { SendStore } from './mail/send-store.ts';
 export type { SuppressionReason, SuppressionStore } from './mail/suppression-store.ts';
+export type { SendCheck, SendChecks } from './send-checks.ts';
 
 export interface Stores {
   leads: LeadStore;
@@ -46,6 +48,8 @@ export interface Stores {
   firstContact: DeliverabilityStore;
   confirmations: ConfirmationStore;
   funnel: FunnelStore;
+  /** A nurture wake's suppression and breaker reads, together (functions/send-checks.ts). */
+  sendChecks: SendChecks;
 }
 
 /** The DynamoDB stores on `tableName`, through `client` (default: one from the environment). */
@@ -67,5 +71,6 @@ export function dynamoStores(
     firstContact: dynamoDeliverability(table, 'first-contact'),
     confirmations: dynamoConfirmations(table, options),
     funnel: dynamoFunnel(table, options),
+    sendChecks: dynamoSendChecks(table),
   };
 }

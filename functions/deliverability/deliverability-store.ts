@@ -84,12 +84,20 @@ export const hourOf = (d: Date) => d.toISOString().slice(0, 13);
 export const hoursBack = (hours: number, now: Date) =>
   Array.from({ length: hours }, (_, i) => hourOf(new Date(now.getTime() - i * 3_600_000)));
 
-/** The stream's counters and breaker; `known` keeps the keys it had before streams were counted apart. */
+/** The key of a stream's breaker state: `known` keeps the keys it had before streams were counted apart. */
+const streamKey = (stream: DeliveryStream) => (stream === 'known' ? '' : stream);
+export const breakerStateKey = (stream: DeliveryStream) => keys.deliverabilityState(streamKey(stream));
+
+/** The breaker state its item says: none, not tripped. */
+export const breakerStateOf = (item: Record<string, unknown> | undefined): BreakerState =>
+  item ? { tripped: true, reason: String(item.reason), at: String(item.at) } : { tripped: false };
+
+/** The stream's counters and breaker. */
 export function dynamoDeliverability(table: Table, stream: DeliveryStream = 'known'): DeliverabilityStore {
   const { doc, name: TableName } = table;
-  const key = stream === 'known' ? '' : stream;
+  const key = streamKey(stream);
   const hourKey = (hour: string) => keys.deliverabilityHour(hour, key);
-  const stateKey = keys.deliverabilityState(key);
+  const stateKey = breakerStateKey(stream);
   const windowStartKey = keys.deliverabilityWindowStart(key);
   return {
     async count(event, at, eventId) {
@@ -145,7 +153,7 @@ export function dynamoDeliverability(table: Table, stream: DeliveryStream = 'kno
     },
     async state() {
       const { Item } = await doc.send(new GetCommand({ TableName, Key: stateKey, ConsistentRead: true }));
-      return Item ? { tripped: true, reason: String(Item.reason), at: String(Item.at) } : { tripped: false };
+      return breakerStateOf(Item);
     },
     async trip(reason, at) {
       return conditional(() =>

@@ -58,8 +58,11 @@ export async function recordRunEnded(
     return { recorded: false, released: false };
   // A run that failed before "Capture & score lead" stored its lead stores it now, so the failed lead is
   // in the console (and erasable); a redrive captures it again under the same run.
-  if (submitted && !stored) await leads.capture(submitted.lead, run.name, submitted.receivedAt);
-  const lead = stored ?? (leadId ? await leads.get(leadId) : undefined);
+  const captured =
+    submitted && !stored ? await leads.capture(submitted.lead, run.name, submitted.receivedAt) : undefined;
+  const lead =
+    stored ??
+    (captured?.outcome === 'captured' ? captured.lead : leadId ? await leads.get(leadId) : undefined);
   // Only the run that owns the lead speaks for it (a merged or superseded run changes nothing).
   if (!lead || lead.activeExecution !== run.name) return { recorded: false, released: false };
   // The rep's slot and the deal first, the lead's stage last: a lead that reads "failed" is fully recorded.

@@ -9,6 +9,7 @@ import {
   queryPages,
   setExpression,
   type Table,
+  unlessConditionFails,
   withoutKeys,
 } from '../platform/table.ts';
 import type { Lead } from './lead.ts';
@@ -33,6 +34,9 @@ export interface LeadRecord extends Lead {
   updatedAt: string;
 }
 
+/** What a capture did: wrote the lead (as it now stands), or left it to the active run that owns it. */
+export type CaptureOutcome = { outcome: 'captured'; lead: LeadRecord } | { outcome: 'merged' };
+
 /** Leads, their email claims and their timelines. */
 export interface LeadStore {
   get(leadId: string): Promise<LeadRecord | undefined>;
@@ -43,9 +47,10 @@ export interface LeadStore {
   getMany(leadIds: readonly string[]): Promise<Map<string, LeadRecord>>;
   /**
    * Writes the lead (and claims its email) unless another, still-active run owns it. Idempotent: a retry
-   * of the same execution rewrites the same values. 'merged' when a different active run owns the lead.
+   * of the same execution rewrites the same values. 'merged' when a different active run owns the lead;
+   * 'captured' with the lead as it now stands (the write returns it: no read after).
    */
-  capture(lead: Lead, executionName: string, at: string): Promise<'captured' | 'merged'>;
+  capture(lead: Lead, executionName: string, at: string): Promise<CaptureOutcome>;
   /**
    * Moves the lead to `stage` if the lead-stage machine allows it from the stage it is in; throws
    * NotFoundError for no lead and IllegalTransitionError for a move the machine forbids.
@@ -145,11 +150,12 @@ export function dynamoLeads(
         ...indexKeys.leadStage('captured', at),
       });
       const active = inList('stage', ACTIVE_STAGES, 's');
-      const captured = await conditional(() =>
+      const captured = await unlessConditionFails(() =>
         doc.send(
           new UpdateCommand({
             TableName,
             Key: keys.lead(lead.id),
+            ReturnValues: 'ALL_NEW',
             UpdateExpression: `${set.UpdateExpression}, #capturedAt = if_not_exists(#capturedAt, :at)`,
             ConditionExpression: `attribute_not_exists(pk) OR activeExecution = :activeExecution OR NOT (${active.expression})`,
             ExpressionAttributeNames: {
@@ -161,7 +167,9 @@ export function dynamoLeads(
           }),
         ),
       );
-      return captured ? 'captured' : 'merged';
+      return captured?.Attributes
+        ? { outcome: 'captured', lead: withoutKeys<LeadRecord>(captured.Attributes) }
+        : { outcome: 'merged' };
     },
 
     async setStage(leadId, stage, at, extra = {}, remove = []) {

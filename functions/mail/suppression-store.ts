@@ -17,6 +17,10 @@ export interface SuppressionStore {
   suppress(email: string, reason: SuppressionReason, how: string, at: string): Promise<void>;
 }
 
+/** The suppression its item says (the address's hash is the key), or undefined. */
+export const suppressionOf = (item: Record<string, unknown> | undefined) =>
+  item ? { reason: item.reason as SuppressionReason, at: String(item.at) } : undefined;
+
 export function dynamoSuppression({ doc, name: TableName }: Table): SuppressionStore {
   const store: SuppressionStore = {
     async isSuppressed(email) {
@@ -29,7 +33,7 @@ export function dynamoSuppression({ doc, name: TableName }: Table): SuppressionS
       const { Item } = await doc.send(
         new GetCommand({ TableName, Key: keys.suppression(emailHash(email)), ConsistentRead: true }),
       );
-      return Item ? { reason: Item.reason as SuppressionReason, at: String(Item.at) } : undefined;
+      return suppressionOf(Item);
     },
     async suppress(email, reason, how, at) {
       await conditional(() =>

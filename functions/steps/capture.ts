@@ -36,14 +36,14 @@ export const createHandler = ({
       return { leadId: id, route: 'merged' as const, total: 0, grade: '' };
     }
     const { lead } = submission;
-    const outcome = await leads.capture(lead, executionName, at);
-    await leads.putEvent(lead.id, timeline.form(receivedAt, lead, executionName, outcome));
-    if (outcome === 'merged') {
+    const captured = await leads.capture(lead, executionName, at);
+    await leads.putEvent(lead.id, timeline.form(receivedAt, lead, executionName, captured.outcome));
+    if (captured.outcome === 'merged') {
       metrics.addMetric('LeadsMerged', 'Count', 1);
       logger.info('lead merged into its active run', { leadId: lead.id });
       return { leadId: lead.id, route: 'merged' as const, total: 0, grade: '' };
     }
-    const { score, route } = await rescore(leads, lead.id, now);
+    const { score, route } = await rescore(leads, lead.id, now, captured.lead);
     await leads.setStage(lead.id, stageForRoute(route), at, { score });
     const run = runFactsOf(lead, config.reps);
     const scored = scoreFactsOf(score);

@@ -25,12 +25,12 @@ import { linkContext } from '#functions/mail/public-url.ts';
 import { dynamoSendCounters, type SendBudget, sendBudget } from '#functions/mail/send-budget.ts';
 import { type SendOutcome, sendOnce } from '#functions/mail/send-once.ts';
 import { dynamoSends } from '#functions/mail/send-store.ts';
-import { dynamoSuppression } from '#functions/mail/suppression-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { linkKeyOf } from '#functions/platform/link-key.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { stepHandler } from '#functions/platform/step.ts';
 import { appTable } from '#functions/platform/table.ts';
+import { dynamoSendChecks } from '#functions/send-checks.ts';
 import { contracts } from '#functions/steps/contracts.ts';
 import type { Stores } from '#functions/stores.ts';
 
@@ -56,7 +56,7 @@ export const CONFIRMATION_STEP = -1;
  */
 export const createHandler = ({
   leads,
-  suppression,
+  sendChecks,
   sends,
   signals,
   deliverability,
@@ -68,7 +68,7 @@ export const createHandler = ({
 }: Pick<
   Stores,
   | 'leads'
-  | 'suppression'
+  | 'sendChecks'
   | 'sends'
   | 'signals'
   | 'deliverability'
@@ -100,12 +100,15 @@ export const createHandler = ({
             : 'unconfirmed'
           : 'off';
       const state = afterConfirmation(given, optIn);
-      // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
-      const tripped = async (breaker: typeof deliverability) =>
-        (await breaker.state()).tripped && (await updateBreaker(breaker, now)).tripped;
       // Every email waits while the known stream's breaker is tripped; a first contact also while its own
-      // is: junk bounces pause first contacts only, never mail to leads already reached.
-      const knownTripped = await tripped(deliverability);
+      // is: junk bounces pause first contacts only, never mail to leads already reached. The address's
+      // suppression and the breakers are read together (one call).
+      const first = firstContactOf(optIn, state);
+      const checks = await sendChecks.read(lead.email, first ? ['known', 'first-contact'] : ['known']);
+      // A tripped breaker is looked at again here: the window slides, and the rates may have recovered.
+      const tripped = async (stream: 'known' | 'first-contact', breaker: typeof deliverability) =>
+        checks.breakers[stream]?.tripped === true && (await updateBreaker(breaker, now)).tripped;
+      const knownTripped = await tripped('known', deliverability);
       const timeZone = lead.timeZone ?? hours.defaultTimeZone;
       // Sends held for the opening land over its first minutes, each lead at its own offset.
       const opening = { key: leadId, windowMinutes: sending.openingSpreadMinutes };
@@ -120,11 +123,11 @@ export const createHandler = ({
         dueByTimer:
           (wake as { Error?: string } | null | undefined)?.Error === 'States.Timeout' &&
           state.nextSendAt !== undefined,
-        suppressed: await suppression.reasonFor(lead.email),
+        suppressed: checks.suppressed,
         consent: lead.consent,
         optIn,
         route,
-        breakerTripped: knownTripped || (firstContactOf(optIn, state) && (await tripped(firstContact))),
+        breakerTripped: knownTripped || (first && (await tripped('first-contact', firstContact))),
         firstSlot: nextSendTime(now, 0, timeZone, hours, opening),
         pausedSlot: nextSendTime(spreadFrom(PAUSED_RECHECK_MS), 0, timeZone, hours, opening),
       });
@@ -206,7 +209,7 @@ export const createHandler = ({
       }
       const current = steps[state.step];
       if (!current) throw new NotFoundError(`Nurture step ${state.step}`);
-      const stream = firstContactOf(optIn, state) ? 'first-contact' : 'known';
+      const stream = first ? 'first-contact' : 'known';
       const outcome = await sendOnce(mailer, { ...job, cycle: state.cycle, step: state.step }, () =>
         sendMail(nurtureEmail(lead, current, config.app, links, stream)),
       );
@@ -229,7 +232,7 @@ export const createHandler = ({
 const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
-  suppression: dynamoSuppression(table),
+  sendChecks: dynamoSendChecks(table),
   sends: dynamoSends(table),
   signals: dynamoSignals(table),
   deliverability: dynamoDeliverability(table),

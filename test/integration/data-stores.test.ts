@@ -58,16 +58,19 @@ describe.each(implementations)('data stores: %s', (_, make) => {
   });
 
   it('captures a lead once per run and merges a second run while the first is active', async () => {
-    expect(await s.leads.capture(lead, 'run-a', AT)).toBe('captured');
-    expect(await s.leads.capture(lead, 'run-a', AT)).toBe('captured');
-    expect(await s.leads.capture(lead, 'run-b', AT)).toBe('merged');
+    const first = await s.leads.capture(lead, 'run-a', AT);
+    // The capture returns the lead as stored: what a read right after would give.
+    expect(first).toEqual({ outcome: 'captured', lead: await s.leads.get(lead.id) });
+    expect((await s.leads.capture(lead, 'run-a', AT)).outcome).toBe('captured');
+    expect(await s.leads.capture(lead, 'run-b', AT)).toEqual({ outcome: 'merged' });
     expect(await s.leads.get(lead.id)).toMatchObject({
       stage: 'captured',
       activeExecution: 'run-a',
       capturedAt: AT,
     });
     await s.leads.setStage(lead.id, 'disqualified', AT);
-    expect(await s.leads.capture(lead, 'run-b', '2026-11-27T10:00:00.000Z')).toBe('captured');
+    const again = await s.leads.capture(lead, 'run-b', '2026-11-27T10:00:00.000Z');
+    expect(again).toEqual({ outcome: 'captured', lead: await s.leads.get(lead.id) });
     expect(await s.leads.get(lead.id)).toMatchObject({ activeExecution: 'run-b', capturedAt: AT });
   });
 
@@ -300,6 +303,28 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     const known = (await s.deliverability.state()).tripped;
     expect(await s.firstContact.trip('junk', now.toISOString())).toBe(true);
     expect((await s.deliverability.state()).tripped).toBe(known);
+    expect(await s.firstContact.reset()).toBe(true);
+  });
+
+  it('reads an address’s suppression and the streams’ breakers together, as each store reads them', async () => {
+    const now = new Date(Date.UTC(2032, 1, run, 10, 30)).toISOString();
+    const email = `checks.${run}@acme-robotics.com`;
+    const both = ['known', 'first-contact'] as const;
+    expect(await s.sendChecks.read(email, both)).toEqual({
+      breakers: { known: await s.deliverability.state(), 'first-contact': { tripped: false } },
+    });
+    await s.suppression.suppress(email, 'complained', 'ses', now);
+    expect(await s.firstContact.trip('junk', now)).toBe(true);
+    const read = await s.sendChecks.read(email, both);
+    expect(read).toEqual({
+      suppressed: 'complained',
+      breakers: {
+        known: await s.deliverability.state(),
+        'first-contact': { tripped: true, reason: 'junk', at: now },
+      },
+    });
+    // Only the streams asked for.
+    expect(Object.keys((await s.sendChecks.read(email, ['known'])).breakers)).toEqual(['known']);
     expect(await s.firstContact.reset()).toBe(true);
   });
 
