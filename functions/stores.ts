@@ -64,7 +64,7 @@ export function dynamoStores(
     deals: dynamoDeals(table),
     reps: dynamoReps(table),
     suppression: dynamoSuppression(table),
-    sends: dynamoSends(table),
+    sends: dynamoSends(table, options),
     signals: dynamoSignals(table),
     submissions: dynamoSubmissions(table, options),
     deliverability: dynamoDeliverability(table),

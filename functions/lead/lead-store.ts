@@ -93,10 +93,22 @@ export interface LeadStoreOptions {
   /** Lead items expire this long after they were last written (the table's TTL attribute, `expiresAt`). */
   retentionDays: number;
 }
+/** When no retention is given (scripts, tests): config/retention.json's default. */
+export const DEFAULT_LEAD_OPTIONS: LeadStoreOptions = { retentionDays: 730 };
+
+/**
+ * A timeline event's item as putEvent writes it (its schema checked first: TimelineEventError), for a store
+ * that writes one beside its own item in one call (functions/mail/send-store.ts's markSent).
+ */
+export function timelineItem(leadId: string, unchecked: TimelineEvent, { retentionDays }: LeadStoreOptions) {
+  const event = checkedEvent(unchecked);
+  const expiresAt = Math.floor(Date.parse(event.at) / 1000) + retentionDays * 86_400;
+  return { ...keys.event(leadId, event.at, event.type), ...event, expiresAt };
+}
 
 export function dynamoLeads(
   table: Table,
-  { retentionDays }: LeadStoreOptions = { retentionDays: 730 },
+  { retentionDays }: LeadStoreOptions = DEFAULT_LEAD_OPTIONS,
 ): LeadStore {
   const { doc, name: TableName } = table;
   /** The stage index's partition of one stage: the leads in it now. */
@@ -205,13 +217,7 @@ export function dynamoLeads(
     },
 
     async putEvent(leadId, unchecked) {
-      const event = checkedEvent(unchecked);
-      await doc.send(
-        new PutCommand({
-          TableName,
-          Item: { ...keys.event(leadId, event.at, event.type), ...event, expiresAt: expiresAt(event.at) },
-        }),
-      );
+      await doc.send(new PutCommand({ TableName, Item: timelineItem(leadId, unchecked, { retentionDays }) }));
     },
 
     async listEvents(leadId) {

@@ -1,4 +1,5 @@
 import type { SendDeferral } from '../lead/nurture.ts';
+import { checkedEvent, type TimelineEvent } from '../lead/timeline.ts';
 import type { SendBudget } from './send-budget.ts';
 import type { SendStore } from './send-store.ts';
 
@@ -35,6 +36,8 @@ export interface SendJob {
   deadline: Date;
   /** The marker's TTL, epoch seconds. */
   expiresAt: number;
+  /** The lead's timeline event saying it was sent, written with the marker (one call) when this attempt sends. */
+  event?: TimelineEvent;
 }
 
 /**
@@ -49,6 +52,8 @@ export async function sendOnce(
   send: () => Promise<string>,
 ): Promise<SendOutcome> {
   const { leadId, cycle, step, now } = job;
+  // A timeline event that does not fit its schema fails here, before anything is claimed or sent.
+  if (job.event) checkedEvent(job.event);
   const claim = await sends.claim(leadId, cycle, step, now, job.deadline, job.expiresAt);
   if (claim.state === 'sent') return { sent: true, messageId: claim.messageId, now: false };
   if (claim.state === 'in-progress')
@@ -72,6 +77,6 @@ export async function sendOnce(
     if (!why) throw e;
     return { sent: false, why };
   }
-  await sends.markSent(leadId, cycle, step, messageId, now.toISOString(), job.expiresAt);
+  await sends.markSent(leadId, cycle, step, messageId, now.toISOString(), job.expiresAt, job.event);
   return { sent: true, messageId, now: true };
 }

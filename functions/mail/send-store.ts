@@ -1,6 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_LEAD_OPTIONS, type LeadStoreOptions, timelineItem } from '../lead/lead-store.ts';
+import type { TimelineEvent } from '../lead/timeline.ts';
 import { keys } from '../platform/keys.ts';
-import { conditional, type Table } from '../platform/table.ts';
+import { batchPut, conditional, type Table } from '../platform/table.ts';
 
 /**
  * What claiming a send found: `claimed` (this attempt owns it: call SES now), `sent` (an earlier attempt
@@ -28,6 +30,10 @@ export interface SendStore {
     until: Date,
     expiresAt: number,
   ): Promise<SendClaim>;
+  /**
+   * Marks the send done; with `event`, writes that timeline event of the lead (what was sent) in the same
+   * call (BatchWriteItem: two puts, not atomic, both idempotent).
+   */
   markSent(
     leadId: string,
     cycle: number,
@@ -35,6 +41,7 @@ export interface SendStore {
     messageId: string,
     at: string,
     expiresAt: number,
+    event?: TimelineEvent,
   ): Promise<void>;
   /** SES refused the send: drops this attempt's claim (claimed at `claimedAt`), so the next one sends at once. */
   release(leadId: string, cycle: number, step: number, claimedAt: Date): Promise<void>;
@@ -54,7 +61,9 @@ export function claimOf(marker: Marker | undefined, now: Date): SendClaim | unde
   return until.getTime() > now.getTime() ? { state: 'in-progress', until } : undefined;
 }
 
-export function dynamoSends({ doc, name: TableName }: Table): SendStore {
+/** `lead`: the lead items' retention, for the timeline event markSent may write. */
+export function dynamoSends(table: Table, lead: LeadStoreOptions = DEFAULT_LEAD_OPTIONS): SendStore {
+  const { doc, name: TableName } = table;
   return {
     async claim(leadId, cycle, step, now, until, expiresAt) {
       const Key = keys.nurtureSend(leadId, cycle, step);
@@ -81,13 +90,10 @@ export function dynamoSends({ doc, name: TableName }: Table): SendStore {
       // Gone or gone stale since the failed put (released, expired): the next attempt claims it.
       return claimOf(Item as Marker | undefined, now) ?? { state: 'in-progress', until: now };
     },
-    async markSent(leadId, cycle, step, messageId, at, expiresAt) {
-      await doc.send(
-        new PutCommand({
-          TableName,
-          Item: { ...keys.nurtureSend(leadId, cycle, step), state: 'sent', messageId, at, expiresAt },
-        }),
-      );
+    async markSent(leadId, cycle, step, messageId, at, expiresAt, event) {
+      const marker = { ...keys.nurtureSend(leadId, cycle, step), state: 'sent', messageId, at, expiresAt };
+      if (event) await batchPut(table, [marker, timelineItem(leadId, event, lead)]);
+      else await doc.send(new PutCommand({ TableName, Item: marker }));
     },
     async release(leadId, cycle, step, claimedAt) {
       // Not ours any more (taken over, or marked sent): nothing to drop.

@@ -2,6 +2,7 @@ import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client
 import {
   BatchGetCommand,
   type BatchGetCommandOutput,
+  BatchWriteCommand,
   DynamoDBDocumentClient,
   paginateQuery,
   type QueryCommandInput,
@@ -81,6 +82,33 @@ export async function batchGet({ doc, name }: Table, keys: readonly Key[]): Prom
     }
   }
   return out;
+}
+
+/** BatchWriteItem's limit of items a request. */
+const BATCH_WRITE_ITEMS = 25;
+
+/**
+ * Puts whole items (no conditions: BatchWriteItem has none), 25 a request, retrying what DynamoDB leaves
+ * unprocessed as batchGet does; any item still unwritten after BATCH_GET_RETRIES retries is a TransientError
+ * (the step is retried, and the puts are idempotent). Not atomic: a failure may leave some items written.
+ */
+export async function batchPut({ doc, name }: Table, items: readonly Item[]): Promise<void> {
+  for (let i = 0; i < items.length; i += BATCH_WRITE_ITEMS) {
+    let pending = items.slice(i, i + BATCH_WRITE_ITEMS).map((Item) => ({ PutRequest: { Item } }));
+    for (let retry = 0; pending.length; retry++) {
+      if (retry > BATCH_GET_RETRIES)
+        throw new TransientError(
+          `BatchWriteItem on ${name}: ${pending.length} items still unprocessed after ${BATCH_GET_RETRIES} retries`,
+        );
+      if (retry > 0) await pause(BATCH_GET_PAUSE_MS * 2 ** (retry - 1));
+      const { UnprocessedItems } = await doc.send(
+        new BatchWriteCommand({ RequestItems: { [name]: pending } }),
+      );
+      pending = (UnprocessedItems?.[name] ?? []).flatMap((r) =>
+        r.PutRequest?.Item ? [{ PutRequest: { Item: r.PutRequest.Item } }] : [],
+      );
+    }
+  }
 }
 
 /**

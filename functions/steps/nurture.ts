@@ -196,32 +196,26 @@ export const createHandler = ({
         const windowSeconds = doubleOptIn.confirmWithinDays * 86_400;
         const { round, startedAt } = await confirmations.startRound(leadId, now, windowSeconds);
         const until = new Date(Date.parse(startedAt) + windowSeconds * 1000);
-        const sent = await sendOnce(mailer, { ...job, cycle: round, step: CONFIRMATION_STEP }, () =>
+        // The timeline event goes with the send marker (one write), only when this attempt sends.
+        const event = timeline.confirmationSent(at, { round, until: iso(until) });
+        const sent = await sendOnce(mailer, { ...job, cycle: round, step: CONFIRMATION_STEP, event }, () =>
           sendMail(confirmationEmail(lead, Math.floor(until.getTime() / 1000), config.app, links)),
         );
         if (!sent.sent)
           return waitUntil(await park(sent, { template: 'confirm', cycle: round, step: 0 }, true), state);
-        if (sent.now) {
-          metrics.addMetric('ConfirmationEmailsSent', 'Count', 1);
-          await leads.putEvent(leadId, timeline.confirmationSent(at, { round, until: iso(until) }));
-        }
+        if (sent.now) metrics.addMetric('ConfirmationEmailsSent', 'Count', 1);
         return waitUntil(until, { ...state, confirmBy: iso(until) });
       }
       const current = steps[state.step];
       if (!current) throw new NotFoundError(`Nurture step ${state.step}`);
       const stream = first ? 'first-contact' : 'known';
-      const outcome = await sendOnce(mailer, { ...job, cycle: state.cycle, step: state.step }, () =>
+      const what = { template: current.template, cycle: state.cycle, step: state.step };
+      const event = timeline.emailed(at, what);
+      const outcome = await sendOnce(mailer, { ...job, cycle: state.cycle, step: state.step, event }, () =>
         sendMail(nurtureEmail(lead, current, config.app, links, stream)),
       );
-      if (!outcome.sent) {
-        const what = { template: current.template, cycle: state.cycle, step: state.step };
-        return waitUntil(await park(outcome, what, answersForm(state)), state);
-      }
-      if (outcome.now) {
-        const sent = { template: current.template, cycle: state.cycle, step: state.step };
-        await leads.putEvent(leadId, timeline.emailed(at, sent));
-        metrics.addMetric('NurtureEmailsSent', 'Count', 1);
-      }
+      if (!outcome.sent) return waitUntil(await park(outcome, what, answersForm(state)), state);
+      if (outcome.now) metrics.addMetric('NurtureEmailsSent', 'Count', 1);
       const nextSend = nextSendTime(now, current.delayDays, timeZone, hours, opening);
       return waitUntil(nextSend, { ...state, step: state.step + 1 });
     },
@@ -233,7 +227,7 @@ const table = appTable();
 export const handler = createHandler({
   leads: dynamoLeads(table, leadRetention),
   sendChecks: dynamoSendChecks(table),
-  sends: dynamoSends(table),
+  sends: dynamoSends(table, leadRetention),
   signals: dynamoSignals(table),
   deliverability: dynamoDeliverability(table),
   firstContact: dynamoDeliverability(table, 'first-contact'),

@@ -1,9 +1,10 @@
-import { type CfnResource, Validations } from 'aws-cdk-lib';
+import { CfnOutput, type CfnResource, Validations } from 'aws-cdk-lib';
 import { type CfnStage, HttpApi, type HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 /**
@@ -106,4 +107,22 @@ export class HandoffApi extends Construct {
     for (const r of routes)
       Validations.of(r).acknowledge({ id: 'AwsSolutions-APIG4', reason: publicBecause });
   }
+}
+
+/**
+ * The CAPTCHA provider's site secret for POST /leads, when forms are configured with one: set by the operator
+ * after the deploy (docs/deploy.md); until then it holds a random value and every form fails the check.
+ */
+export function captchaSecret(scope: Construct, provider: string): Secret {
+  const secret = new Secret(scope, 'CaptchaSecret', {
+    description: `The ${provider} site secret for POST /leads (set it after the deploy)`,
+    generateSecretString: { passwordLength: 40, excludePunctuation: true },
+  });
+  Validations.of(secret).acknowledge({
+    id: 'AwsSolutions-SMG4',
+    reason:
+      'A CAPTCHA site secret is issued by the provider and rotated in its dashboard, then put here by hand.',
+  });
+  new CfnOutput(scope, 'CaptchaSecretArn', { value: secret.secretArn });
+  return secret;
 }

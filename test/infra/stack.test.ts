@@ -119,6 +119,7 @@ describe('least-privilege function roles', () => {
       'Nurture',
       [
         'dynamodb:BatchGetItem',
+        'dynamodb:BatchWriteItem',
         'dynamodb:DeleteItem',
         'dynamodb:GetItem',
         'dynamodb:PutItem',

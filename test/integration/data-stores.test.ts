@@ -231,6 +231,12 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     expect(await s.sends.claim(lead.id, 1, 1, at, later(10), ttl)).toEqual({ state: 'claimed' });
     await s.sends.release(lead.id, 1, 1, at);
     expect(await s.sends.claim(lead.id, 1, 1, later(1), later(11), ttl)).toEqual({ state: 'claimed' });
+    // Marked with the timeline event that says so: both written (one call in DynamoDB), twice stores once.
+    const emailed = timeline.emailed(later(2).toISOString(), { template: 'welcome', cycle: 1, step: 1 });
+    await s.sends.markSent(lead.id, 1, 1, 'm-2', later(2).toISOString(), ttl, emailed);
+    await s.sends.markSent(lead.id, 1, 1, 'm-2', later(2).toISOString(), ttl, emailed);
+    expect((await s.sends.claim(lead.id, 1, 1, later(3), later(13), ttl)).state).toBe('sent');
+    expect((await s.leads.listEvents(lead.id)).filter((e) => e.type === 'emailed')).toEqual([emailed]);
   });
 
   it('marks a funnel milestone once, adds and reads counters by day and dimension, replaces a day, erases markers with the lead', async () => {
