@@ -93,6 +93,7 @@ export class FunctionPool {
   private readonly counts = { invocations: 0, throttles: 0, timeouts: 0, crashes: 0, billedMs: 0 };
   private stopped = false;
   private retiredCpuMicros = 0;
+  private readonly retiring = new Set<Worker>();
   private initSent = false;
   /** Resolves with the worker's Node.js version once the first worker has started. */
   nodeVersion?: Promise<string>;
@@ -169,7 +170,8 @@ export class FunctionPool {
 
   /** CPU time this function's workers have used (user + system, µs), the retired ones' included. */
   async cpuMicros(): Promise<number> {
-    return this.retiredCpuMicros + (await cpuMicrosOf(this.sandboxes.map((s) => s.worker)));
+    const retired = this.retiredCpuMicros;
+    return retired + (await cpuMicrosOf([...this.sandboxes.map((s) => s.worker), ...this.retiring]));
   }
 
   async stop(): Promise<void> {
@@ -266,8 +268,15 @@ export class FunctionPool {
     }
     s.running.clear();
     this.pump();
-    this.retiredCpuMicros += await cpuMicrosOf([s.worker]);
-    await s.worker.terminate();
+    // Its CPU is read before it stops (an exited worker reads 0); meanwhile it counts as retiring, so a
+    // reading in between neither misses nor doubles it. The worker stops even if the reading fails.
+    this.retiring.add(s.worker);
+    try {
+      this.retiredCpuMicros += await cpuMicrosOf([s.worker]);
+    } finally {
+      this.retiring.delete(s.worker);
+      await s.worker.terminate();
+    }
   }
 
   private spawn(deferInit = false): void {

@@ -211,8 +211,9 @@ export async function runLocalLoad(opts: LoadOptions): Promise<LoadReport> {
   if (opts.progress) process.stderr.write('\n');
   const settleSecs = (performance.now() - t1) / 1000;
   const mainBusy = performance.eventLoopUtilization(elu0).utilization;
-  const processCpu = process.cpuUsage(process0);
+  // The threads first, then the process (which holds them all): "other" is never read short.
   const threads = await stack.cpu();
+  const processCpu = process.cpuUsage(process0);
   clearInterval(sampler);
   clearInterval(breakdown);
   const runs = stack.sfn.list();
