@@ -12,8 +12,8 @@ import {
 } from '#test/fixtures/local-stack.ts';
 
 // One clock for the whole local stack (docs/architecture.md, "One clock"): started on a Friday at 17:30 in Chicago at a day a
-// second, a newsletter lead's welcome email waits for Monday's business hours — on the virtual calendar, not
-// the machine's — and everything that records time (the lead's timeline, the run's history, the mailbox,
+// second, a newsletter lead's welcome email answers the form at once and the next one waits for Monday's
+// business hours — on the virtual calendar, not the machine's — and everything that records time (the lead's timeline, the run's history, the mailbox,
 // the console) shows the same virtual times, whatever hour or day the suite runs at.
 const FRIDAY_1730 = Date.parse('2026-12-04T17:30:00-06:00');
 const MONDAY_0900 = Date.parse('2026-12-07T09:00:00-06:00');
