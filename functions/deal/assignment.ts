@@ -79,8 +79,14 @@ export function pickRep({ team, reps, loads, position, now, exclude = [], holder
   const byId = new Map(members.map((r) => [r.id, r]));
   const open = (r: Rep) => (loads[r.id]?.openDeals ?? 0) - (r.id === holder ? 1 : 0);
   const available = (r: Rep) => r.active && !isOutOfOffice(r, now) && open(r) < r.capacity;
-  // Prefer a rep who has not had this lead yet; when none is left, a previous owner beats no one.
-  for (const eligible of [(r: Rep) => available(r) && !exclude.includes(r.id), available]) {
+  // Prefer a rep who has not had this lead yet; when none is left, an earlier owner other than the one
+  // who just let it lapse; only then the holder (keeping it beats no one).
+  const passes = [
+    (r: Rep) => available(r) && !exclude.includes(r.id),
+    (r: Rep) => available(r) && r.id !== holder,
+    available,
+  ];
+  for (const eligible of passes) {
     for (let i = 0; i < slots.length; i++) {
       const rep = byId.get(slots[(position + i) % slots.length] ?? '');
       if (rep && eligible(rep)) return rep;

@@ -75,6 +75,20 @@ describe('pickRep', () => {
     );
   });
 
+  it('hands a lapsed lead to an earlier owner before giving it back to the rep who let it lapse', () => {
+    const reps = [rep('a'), rep('b')];
+    // a had it first, b holds it now and let the SLA lapse; a is next in rotation after b either way.
+    for (const position of [0, 1]) {
+      const picked = pickRep({ team: 't', reps, loads: {}, position, now, exclude: ['a', 'b'], holder: 'b' });
+      expect(picked.id).toBe('a');
+    }
+    // The holder keeps it only when no one else can take it.
+    const full = { a: { openDeals: 10 } };
+    expect(
+      pickRep({ team: 't', reps, loads: full, position: 0, now, exclude: ['a', 'b'], holder: 'b' }).id,
+    ).toBe('b');
+  });
+
   it('raises a typed error when nobody can take the lead', () => {
     expect(() =>
       pickRep({ team: 't', reps: [rep('a', { active: false })], loads: {}, position: 0, now }),
