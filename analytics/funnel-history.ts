@@ -61,7 +61,8 @@ function scoreOf(data: Record<string, unknown>, gradeOf: (total: number) => stri
  * The milestones in a lead's timeline, oldest first. A run starts with its form (`merged: false`) and the
  * first `scored` after it (captured, and MQL/SQL by its route); `nurture-decided` sales-ready is the cycle's
  * SQL; `assigned`, `rep-accept` and `closed` are the deal's; a recycled close opens the next cycle at MQL.
- * Scoring dimensions use the latest score event of the run before the milestone (what the lead item held).
+ * Scoring dimensions use the latest score event of the run before the milestone (what the lead item held);
+ * a deal's milestones use the score its rep was shown (the `seen` of its latest assignment), as the handlers do.
  */
 export function milestonesFromHistory(
   lead: HistoryLead,
@@ -73,13 +74,24 @@ export function milestonesFromHistory(
   const marks = new Map<string, string>();
   let form: { execution: string; data: Record<string, unknown> } | undefined;
   let run: Run | undefined;
+  /** Per deal, the score its current rep was shown (older timelines have none: the run's score then). */
+  const seen = new Map<string, ScoreFacts>();
+  const seenOf = (d: Record<string, unknown>, dealId: string) => {
+    const shown =
+      d.seen && typeof d.seen === 'object' ? scoreOf(d.seen as Record<string, unknown>, gradeOf) : undefined;
+    if (shown) seen.set(dealId, shown);
+  };
+  const dealScore = (dealId: string) => {
+    const score = seen.get(dealId);
+    return score ? { score } : {};
+  };
 
   /** Records a milestone once (by marker); durations only from a marker recorded before `sameStep`. */
   const record = (
     milestone: Milestone,
     at: string,
     scope: Omit<MilestoneScope, 'execution'> = {},
-    extra: Pick<MilestoneEvent, 'rep' | 'amount' | 'lostReason'> = {},
+    extra: Pick<MilestoneEvent, 'rep' | 'amount' | 'lostReason' | 'score'> = {},
     sameStep: Milestone[] = [],
   ): boolean => {
     if (!run) return false;
@@ -151,29 +163,35 @@ export function milestonesFromHistory(
         }
         break;
       case 'assigned':
-        if (dealId) record('assigned', e.at, { dealId }, { rep: text(d.repId) });
+        if (!dealId) break;
+        seenOf(d, dealId);
+        record('assigned', e.at, { dealId }, { rep: text(d.repId), ...dealScore(dealId) });
+        break;
+      case 'reassigned':
+        if (dealId) seenOf(d, dealId);
         break;
       case 'rep-accept':
-        if (dealId) record('accepted', e.at, { dealId }, { rep: text(d.repId) });
+        if (dealId) record('accepted', e.at, { dealId }, { rep: text(d.repId), ...dealScore(dealId) });
         break;
       case 'closed': {
         if (!run || !dealId) break;
         const deal = deals.get(dealId);
         const rep = deal?.repId;
         if (d.stage === 'won' || d.stage === 'lost') {
-          const implied = record('accepted', e.at, { dealId }, { rep });
+          const implied = record('accepted', e.at, { dealId }, { rep, ...dealScore(dealId) });
           record(
             d.stage,
             e.at,
             { dealId },
             {
               rep,
+              ...dealScore(dealId),
               amount: typeof d.amount === 'number' ? d.amount : deal?.amount,
               lostReason: text(d.lostReason) ?? deal?.lostReason,
             },
             implied ? ['accepted'] : [],
           );
-        } else if (d.stage === 'stale') record('stale', e.at, { dealId }, { rep });
+        } else if (d.stage === 'stale') record('stale', e.at, { dealId }, { rep, ...dealScore(dealId) });
         if (d.recycled === true) {
           run.cycle += 1;
           record('mql', e.at);

@@ -168,7 +168,8 @@ export const createHandler = ({
         const { dealId, executionName: execution, repId: rep } = current;
         // The rep's answer is in: a funnel write failing now must not show them an error (Close deal
         // then counts the acceptance as implied by the outcome).
-        await recordMilestones({ funnel }, { leadId: lead.id, execution, dealId, at, lead, rep }, [
+        const seen = current.seen ? { score: current.seen } : {};
+        await recordMilestones({ funnel }, { leadId: lead.id, execution, dealId, at, lead, ...seen, rep }, [
           'accepted',
         ]).catch((e: unknown) =>
           logger.error('funnel acceptance not recorded', {

@@ -18,6 +18,12 @@ export interface DealRecord {
   taskToken?: string;
   tokenFor?: string;
   emailedAttempt?: number;
+  /**
+   * The score its current rep was shown when the deal was placed with them (set at assignment and at each
+   * reassignment): the deal's acceptance and outcome are graded with it in scoring feedback, not with a score
+   * a later form gave the lead. Reason labels without their age, as the funnel counts them.
+   */
+  seen?: { total: number; grade: string; reasons: string[] };
   /** Set once, when "Close deal" recorded the outcome (metrics). */
   closeRecordedAt?: string;
   /** Set while the deal does not hold a slot of its rep's capacity (closed, or its run ended). */

@@ -24,6 +24,27 @@ const event = <T extends string, S extends z.core.$ZodShape>(type: T, data: S) =
 
 const ROUTES = ['disqualify', 'sales-ready', 'nurture'] as const satisfies readonly Route[];
 const repAnswer = { dealId: id, repId: id };
+/**
+ * What the rep was shown when the deal was placed with them: the score (reasons as the funnel counts them)
+ * and the profile's fit fields. Scoring feedback grades the deal with it; a later form changes the lead, not
+ * this. Personal data (the company): erased with the timeline, masked in the console.
+ */
+const seen = z.optional(
+  z.object({
+    total: count,
+    fit: count,
+    engagement: count,
+    grade: z.string(),
+    reasons: z.array(z.string()),
+    profile: z.object({
+      formType: z.string(),
+      company: z.optional(z.string()),
+      title: z.optional(z.string()),
+      companySize: z.optional(count),
+      country: z.optional(z.string()),
+    }),
+  }),
+);
 const fromSes = { how: z.literal('ses') };
 
 export const timelineEventSchema = z.discriminatedUnion('type', [
@@ -77,8 +98,8 @@ export const timelineEventSchema = z.discriminatedUnion('type', [
   event('complained', fromSes),
   /** The run ended without finishing: `errorType` is the run's error, else its status. */
   event('failed', { errorType: z.string(), status: z.enum(['FAILED', 'TIMED_OUT', 'ABORTED']) }),
-  event('assigned', { dealId: id, repId: id, team: z.string() }),
-  event('reassigned', { dealId: id, from: id, to: id }),
+  event('assigned', { dealId: id, repId: id, team: z.string(), seen }),
+  event('reassigned', { dealId: id, from: id, to: id, seen }),
   event('waiting-for-rep', { team: z.string() }),
   /** A redriven run took its rep's slot back. */
   event('redriven', { dealId: id }),
@@ -98,6 +119,8 @@ export type TimelineEvent = z.output<typeof timelineEventSchema>;
 export type TimelineEventType = TimelineEvent['type'];
 type Of<T extends TimelineEventType> = Extract<TimelineEvent, { type: T }>;
 type DataOf<T extends TimelineEventType> = Of<T>['data'];
+export type SeenSnapshot = NonNullable<DataOf<'assigned'>['seen']>;
+type Seen = Omit<SeenSnapshot, 'profile'>;
 
 /** A timeline event as stored and read back: the union's shape, loosely (older events may lack fields). */
 export interface StoredTimelineEvent {
@@ -186,6 +209,20 @@ export const timeline = {
   complained: (at: string) => of('complained', at, { how: 'ses' }),
   failed: (at: string, ended: DataOf<'failed'>) => of('failed', at, ended),
   assigned: (at: string, deal: DataOf<'assigned'>) => of('assigned', at, deal),
+  /** The `seen` snapshot of an assignment: `reasons` are the funnel's reason keys (scoreFactsOf). */
+  seen(
+    lead: Pick<Lead, 'formType' | 'company' | 'title' | 'companySize' | 'country'>,
+    score: Seen,
+  ): SeenSnapshot {
+    const { formType, company, title, companySize, country } = lead;
+    const profile = Object.fromEntries(
+      Object.entries({ formType, company, title, companySize, country }).filter(
+        ([, v]) => v !== undefined && v !== '',
+      ),
+    ) as SeenSnapshot['profile'];
+    const { total, fit, engagement, grade, reasons } = score;
+    return { total, fit, engagement, grade, reasons, profile };
+  },
   reassigned: (at: string, move: DataOf<'reassigned'>) => of('reassigned', at, move),
   waitingForRep: (at: string, team: string) => of('waiting-for-rep', at, { team }),
   redriven: (at: string, dealId: string) => of('redriven', at, { dealId }),

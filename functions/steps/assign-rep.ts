@@ -6,6 +6,7 @@ import { NoRepAvailableError, pickRep, teamFor } from '#functions/deal/assignmen
 import { wakeNextWaiter } from '#functions/deal/capacity.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { scoreFactsOf } from '#functions/funnel/funnel-counters.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
@@ -94,8 +95,12 @@ export const createHandler = ({
   }
 
   /** Creates or moves the deal; undefined when no rep of the team can take the lead now. */
-  async function placeDeal(input: Input, team: string, now: Date, at: string) {
+  async function placeDeal(input: Input, lead: ScoredLead, team: string, now: Date, at: string) {
     const { leadId, executionName, cycle, previous } = input;
+    // What the rep is shown: the deal keeps the score it is graded with, the timeline the whole snapshot.
+    const facts = scoreFactsOf(lead.score);
+    const { fit, engagement } = lead.score;
+    const seen = timeline.seen(lead, { ...facts, fit, engagement });
     const dealId = previous?.dealId ?? dealIdFor(executionName, cycle);
     const deal = await deals.get(dealId);
     // What this call wrote, when it wrote it: no need to read the deal back (docs/performance.md).
@@ -111,12 +116,13 @@ export const createHandler = ({
           attempt: 1,
           previousReps: [],
           stage: 'assigned',
+          seen: facts,
           createdAt: at,
           updatedAt: at,
         };
         if (await slotBackIfRefused(rep, undefined, () => deals.create(fresh))) placed = fresh;
         else await reps.adjustLoad(rep.id, -1, rep.capacity);
-        await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team }));
+        await leads.putEvent(leadId, timeline.assigned(at, { dealId, repId: rep.id, team, seen }));
       } else if (previous && deal && deal.attempt === previous.attempt) {
         // A run redriven at "Reassign rep" (it failed or was stopped there, before the move) had its rep's
         // slot given back by Record failure: take it again first, so the move below frees it once and
@@ -133,6 +139,7 @@ export const createHandler = ({
               attempt: previous.attempt + 1,
               previousReps: exclude,
               stage: 'assigned',
+              seen: facts,
               updatedAt: at,
             },
             ['taskToken', 'tokenFor'],
@@ -153,10 +160,11 @@ export const createHandler = ({
             attempt: previous.attempt + 1,
             previousReps: exclude,
             stage: 'assigned',
+            seen: facts,
             updatedAt: at,
           };
           metrics.addMetric('DealsReassigned', 'Count', 1);
-          const move = { dealId, from: previous.repId, to: rep.id };
+          const move = { dealId, from: previous.repId, to: rep.id, seen };
           await leads.putEvent(leadId, timeline.reassigned(at, move));
         }
       } else if (deal) {
@@ -197,7 +205,7 @@ export const createHandler = ({
       if (!isScored(lead)) throw new StepInputError(`Lead ${input.leadId} reached "Assign rep" unscored`);
       const team = teamFor(lead, config.reps);
       for (let look = 0; look < 2; look++) {
-        const deal = await placeDeal(input, team, now, at);
+        const deal = await placeDeal(input, lead, team, now, at);
         if (deal) {
           const rep = await emailRep(deal, lead, now, at, context);
           await leads.setStage(
@@ -217,6 +225,7 @@ export const createHandler = ({
               dealId: deal.dealId,
               at: deal.createdAt,
               lead,
+              ...(deal.seen ? { score: deal.seen } : {}),
               rep: deal.repId,
             },
             ['assigned'],

@@ -53,7 +53,9 @@ export const createHandler = ({
     const lead = await leads.get(leadId);
     if (lead) {
       const { executionName: execution, repId: rep, amount, lostReason } = deal;
-      const where = { leadId, execution, cycle, dealId, at, lead, rep, amount, lostReason };
+      // Graded with the score the rep was shown (a deal older than the snapshot: the lead's now).
+      const seen = deal.seen ? { score: deal.seen } : {};
+      const where = { leadId, execution, cycle, dealId, at, lead, ...seen, rep, amount, lostReason };
       const outcome = deal.stage === 'stale' ? ['stale' as const] : ['accepted' as const, deal.stage];
       await recordMilestones({ funnel }, where, outcome);
       if (recycle)

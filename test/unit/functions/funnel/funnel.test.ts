@@ -319,4 +319,55 @@ describe('milestones from a lead’s history (the rebuild)', () => {
     expect(durations['dl-2#accepted']).toEqual({ assignedToAccepted: 4 * 60 });
     expect(durations['dl-2#won']).toEqual({});
   });
+
+  it('grades a deal with the score its rep was shown, not one a later form gave the lead', () => {
+    const shown = (total: number, grade: string, reasons: string[]) => ({
+      total,
+      fit: total,
+      engagement: 0,
+      grade,
+      reasons,
+      profile: { formType: 'demo-request' },
+    });
+    const history = [
+      { type: 'form', at: t(0), data: { formType: 'demo-request', executionName: 'run-9', merged: false } },
+      {
+        type: 'scored',
+        at: t(1),
+        data: { total: 70, grade: 'B', route: 'sales-ready', reasons: ['demo'], territory: 'emea' },
+      },
+      {
+        type: 'assigned',
+        at: t(2),
+        data: { dealId: 'dl-9', repId: 'rep-ava', seen: shown(70, 'B', ['demo']) },
+      },
+      // A later form re-scores the lead while the deal is open (the run's score moves on).
+      {
+        type: 'scored',
+        at: t(3),
+        data: { total: 95, grade: 'A', route: 'sales-ready', reasons: ['pricing'] },
+      },
+      {
+        type: 'nurture-decided',
+        at: t(4),
+        data: { next: 'sales-ready', total: 95, grade: 'A', reasons: ['x'] },
+      },
+      {
+        type: 'reassigned',
+        at: t(5),
+        data: { dealId: 'dl-9', from: 'rep-ava', to: 'rep-ben', seen: shown(80, 'A', ['seen-by-ben']) },
+      },
+      { type: 'rep-accept', at: t(6), data: { dealId: 'dl-9', repId: 'rep-ben' } },
+      { type: 'closed', at: t(7), data: { dealId: 'dl-9', stage: 'won', amount: 10, recycled: false } },
+    ];
+    const out = milestonesFromHistory(lead, history, new Map([['dl-9', { repId: 'rep-ben' }]]), {
+      reps: config.reps,
+      gradeOf: () => '?',
+    });
+    const score = (marker: string) => out.find((m) => m.marker === marker)?.event.score;
+    expect(score('dl-9#assigned')).toEqual({ total: 70, grade: 'B', reasons: ['demo'] });
+    // Ben was shown the reassignment's snapshot: his acceptance and the win are graded with it.
+    expect(score('dl-9#accepted')).toEqual({ total: 80, grade: 'A', reasons: ['seen-by-ben'] });
+    expect(score('dl-9#won')).toEqual({ total: 80, grade: 'A', reasons: ['seen-by-ben'] });
+  });
 });

@@ -117,3 +117,32 @@ describe('Assign rep under a DynamoDB throttle', () => {
     expect(total()).toBe(1);
   });
 });
+
+describe('What the rep was shown', () => {
+  it('is kept on the deal and the timeline, and the outcome is graded with it, not with a later score', async () => {
+    const { db, runs, lead, run } = await salesReadyLead('snapshot@acme-robotics.com');
+    await assignRepWith({ ...db, runs })(run, aLambdaContext());
+    const { dealId } = JSON.parse(
+      String(sfn.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output),
+    ) as Assignment;
+    const shown = (await db.leads.get(lead.id))?.score;
+    if (!shown) throw new Error('the lead was not scored');
+    expect((await db.deals.get(dealId))?.seen).toMatchObject({ total: shown.total, grade: shown.grade });
+    const assigned = (await db.leads.listEvents(lead.id)).find((e) => e.type === 'assigned');
+    expect(assigned?.data).toMatchObject({
+      seen: { total: shown.total, grade: shown.grade, fit: shown.fit, profile: { formType: lead.formType } },
+    });
+
+    // A later form re-scores the lead while the deal is open.
+    const later = { ...shown, total: shown.total + 7, grade: 'Z', reasons: [] };
+    await db.leads.setStage(lead.id, 'assigned', AT, { score: later });
+    await closeWith({ ...db, runs })(
+      { leadId: lead.id, dealId, cycle: 0, outcome: { action: 'won', amount: 500 } },
+      aLambdaContext(),
+    );
+    const day = String((await db.deals.get(dealId))?.closeRecordedAt).slice(0, 10);
+    const grades = await db.funnel.read(day, ['grade#']);
+    expect(grades.find((c) => c.key === `grade#${shown.grade}`)?.values.won).toBe(1);
+    expect(grades.find((c) => c.key === 'grade#Z')).toBeUndefined();
+  });
+});
