@@ -81,6 +81,8 @@ export function milestonesFromHistory(
       d.seen && typeof d.seen === 'object' ? scoreOf(d.seen as Record<string, unknown>, gradeOf) : undefined;
     if (shown) seen.set(dealId, shown);
   };
+  /** Per deal, the rating its rep gave with the won or lost answer. */
+  const closeRatings = new Map<string, string>();
   const dealScore = (dealId: string) => {
     const score = seen.get(dealId);
     return score ? { score } : {};
@@ -91,7 +93,7 @@ export function milestonesFromHistory(
     milestone: Milestone,
     at: string,
     scope: Omit<MilestoneScope, 'execution'> = {},
-    extra: Pick<MilestoneEvent, 'rep' | 'amount' | 'lostReason' | 'score'> = {},
+    extra: Pick<MilestoneEvent, 'rep' | 'amount' | 'lostReason' | 'score' | 'rating'> = {},
     sameStep: Milestone[] = [],
   ): boolean => {
     if (!run) return false;
@@ -171,7 +173,18 @@ export function milestonesFromHistory(
         if (dealId) seenOf(d, dealId);
         break;
       case 'rep-accept':
-        if (dealId) record('accepted', e.at, { dealId }, { rep: text(d.repId), ...dealScore(dealId) });
+        if (dealId)
+          record(
+            'accepted',
+            e.at,
+            { dealId },
+            { rep: text(d.repId), ...dealScore(dealId), rating: text(d.rating) },
+          );
+        break;
+      case 'rep-won':
+      case 'rep-lost':
+        // Counted with the outcome "Close deal" records next (its `closed` event).
+        if (dealId && text(d.rating)) closeRatings.set(dealId, String(d.rating));
         break;
       case 'closed': {
         if (!run || !dealId) break;
@@ -188,6 +201,7 @@ export function milestonesFromHistory(
               ...dealScore(dealId),
               amount: typeof d.amount === 'number' ? d.amount : deal?.amount,
               lostReason: text(d.lostReason) ?? deal?.lostReason,
+              rating: closeRatings.get(dealId),
             },
             implied ? ['accepted'] : [],
           );

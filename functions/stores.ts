@@ -10,6 +10,7 @@ import type { LeaseClock } from './funnel/day-lease.ts';
 import { dynamoFunnel, type FunnelStore } from './funnel/funnel-store.ts';
 import { type ConfirmationStore, dynamoConfirmations } from './lead/confirmation-store.ts';
 import { dynamoLeads, type LeadStore, type LeadStoreOptions } from './lead/lead-store.ts';
+import { dynamoRepNotes, type RepNoteStore } from './lead/rep-note-store.ts';
 import { dynamoSignals, type SignalStore } from './lead/signal-store.ts';
 import { dynamoSubmissions, type SubmissionStore } from './lead/submission-store.ts';
 import { dynamoSends, type SendStore } from './mail/send-store.ts';
@@ -28,6 +29,7 @@ export type {
 export type { FunnelCounter, FunnelMarker, FunnelStore } from './funnel/funnel-store.ts';
 export type { Confirmation, ConfirmationStore } from './lead/confirmation-store.ts';
 export type { LeadRecord, LeadStore, TimelineEvent } from './lead/lead-store.ts';
+export type { RepNote, RepNoteStore } from './lead/rep-note-store.ts';
 export type { Signal, SignalStore } from './lead/signal-store.ts';
 export type { Submission, SubmissionStore } from './lead/submission-store.ts';
 export type { SendStore } from './mail/send-store.ts';
@@ -48,6 +50,8 @@ export interface Stores {
   firstContact: DeliverabilityStore;
   confirmations: ConfirmationStore;
   funnel: FunnelStore;
+  /** Reps' ratings and notes with their answers, for scoring feedback. */
+  repNotes: RepNoteStore;
   /** A nurture wake's suppression and breaker reads, together (functions/send-checks.ts). */
   sendChecks: SendChecks;
 }
@@ -71,6 +75,7 @@ export function dynamoStores(
     firstContact: dynamoDeliverability(table, 'first-contact'),
     confirmations: dynamoConfirmations(table, options),
     funnel: dynamoFunnel(table, options),
+    repNotes: dynamoRepNotes(table, options),
     sendChecks: dynamoSendChecks(table),
   };
 }

@@ -1,17 +1,14 @@
+import { feedbackFrom, form, outcomeFrom, TITLES } from '#functions/api/rep-action-form.ts';
 import { config, funnelOptions, leadRetention } from '#functions/config/bundled.ts';
-import {
-  type DealOutcome,
-  type DealState,
-  LOST_REASONS,
-  MAX_AMOUNT,
-  outcomeOf,
-  transition,
-} from '#functions/deal/deal.ts';
+import { type DealState, outcomeOf, transition } from '#functions/deal/deal.ts';
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { dynamoReps } from '#functions/deal/rep-store.ts';
+import { markerOf, type RunFacts, runFactsOf } from '#functions/funnel/funnel-counters.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { recordMilestones } from '#functions/funnel/milestones.ts';
+import type { Rating } from '#functions/lead/deal-vocabulary.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoRepNotes } from '#functions/lead/rep-note-store.ts';
 import { timeline } from '#functions/lead/timeline.ts';
 import {
   DEAL_ACTIONS,
@@ -30,52 +27,6 @@ import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
 import type { DealRecord, Stores } from '#functions/stores.ts';
 import { reminderSettings } from './reminder-settings.ts';
-
-const TITLES: Record<DealLinkAction, string> = {
-  accept: 'Accept this lead',
-  won: 'Report a won deal',
-  lost: 'Report a lost deal',
-};
-const LOST_LABELS: Record<(typeof LOST_REASONS)[number], string> = {
-  'not-now': 'Not now: interested later',
-  'no-budget': 'No budget',
-  timing: 'Bad timing',
-  'chose-competitor': 'Chose a competitor',
-  'no-fit': 'Not a fit',
-  'no-response': 'No response',
-  other: 'Other',
-};
-
-function form(claims: LinkClaims, token: string): string {
-  const fields =
-    claims.action === 'won'
-      ? `<label for="amount">Deal amount (USD)</label><input id="amount" name="amount" type="number" min="0" max="${MAX_AMOUNT}" step="0.01" required>`
-      : claims.action === 'lost'
-        ? `<label for="reason">Why was it lost?</label><select id="reason" name="reason" required>${LOST_REASONS.map(
-            (r) => `<option value="${r}">${escapeHtml(LOST_LABELS[r])}</option>`,
-          ).join('')}</select>`
-        : '';
-  return `<form method="post" action="?t=${escapeHtml(token)}">${fields}<p><button type="submit">${escapeHtml(TITLES[claims.action as DealLinkAction])}</button></p></form>`;
-}
-
-/** The rep's answer as a deal outcome, from the link's action and the posted form. */
-function outcomeFrom(claims: LinkClaims, body: Record<string, unknown>): DealOutcome {
-  if (claims.action === 'accept') return { action: 'accept' };
-  if (claims.action === 'won') {
-    // A plain decimal amount, as a number input sends it: no hex, exponents or thousands separators.
-    const text = String(body.amount ?? '').trim();
-    const amount = Number(text);
-    const valid = /^\d+(\.\d{1,2})?$/.test(text) && Number.isFinite(amount);
-    if (!valid || amount > MAX_AMOUNT) {
-      throw new ValidationError({ amount: [`must be an amount from 0 to ${MAX_AMOUNT}`] });
-    }
-    return { action: 'won', amount };
-  }
-  const reason = String(body.reason ?? '');
-  if (!(LOST_REASONS as readonly string[]).includes(reason))
-    throw new ValidationError({ reason: ['pick a reason'] });
-  return { action: 'lost', reason: reason as (typeof LOST_REASONS)[number] };
-}
 
 const alreadyDone = (stage: string) =>
   page(409, 'Already done', `<p>This deal is already <b>${escapeHtml(stage)}</b>. Nothing changed.</p>`);
@@ -108,8 +59,9 @@ export const createHandler = ({
   deals,
   reps,
   funnel,
+  repNotes,
   runs,
-}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel'> & { runs: TaskRuns }) => {
+}: Pick<Stores, 'leads' | 'deals' | 'reps' | 'funnel' | 'repNotes'> & { runs: TaskRuns }) => {
   /** Resumes the waiting run; if it cannot (gone, or an error), puts the deal back as it was. */
   async function resume(deal: DealRecord, next: DealState, taskToken: string, at: string): Promise<boolean> {
     const undo = () =>
@@ -117,6 +69,7 @@ export const createHandler = ({
         deal.dealId,
         { stage: next.stage },
         { stage: deal.stage, repId: deal.repId, taskToken, tokenFor: deal.tokenFor, updatedAt: at },
+        deal.closeRating ? [] : ['closeRating'],
       );
     let resumed: boolean;
     try {
@@ -129,8 +82,57 @@ export const createHandler = ({
     return resumed;
   }
 
+  /** Who the run's lead is (its `captured` marker; a run older than the funnel: the lead now). */
+  async function runFacts(deal: DealRecord): Promise<RunFacts | undefined> {
+    const marked = await funnel.marker(
+      deal.leadId,
+      String(markerOf('captured', { execution: deal.executionName })),
+    );
+    if (marked?.facts) return marked.facts;
+    const lead = await leads.get(deal.leadId);
+    return lead ? runFactsOf(lead, config.reps) : undefined;
+  }
+
+  /**
+   * Keeps the rating and note for marketing (scoring feedback), grouped by the run's attribution. The answer
+   * is in by now: a failure here is logged (never the note) and the rep is told, not shown an error.
+   */
+  async function keepNote(
+    deal: DealRecord,
+    action: DealLinkAction,
+    at: string,
+    said: { rating?: Rating; note?: string },
+  ): Promise<boolean> {
+    try {
+      const facts = await runFacts(deal);
+      const { leadId, dealId, repId } = deal;
+      await repNotes.put({
+        leadId,
+        dealId,
+        repId,
+        action,
+        at,
+        ...said,
+        formType: facts?.formType ?? '(unknown)',
+        ...(facts?.source ? { source: facts.source } : {}),
+        ...(facts?.campaign ? { campaign: facts.campaign } : {}),
+        ...(deal.seen ? { grade: deal.seen.grade } : {}),
+      });
+      return true;
+    } catch (e) {
+      logger.error('rep note not kept', {
+        dealId: deal.dealId,
+        error: e instanceof Error ? e.name : 'unknown',
+      });
+      metrics.addMetric('RepNoteErrors', 'Count', 1);
+      return false;
+    }
+  }
+
   async function act(event: HttpRequest, claims: LinkClaims, deal: DealRecord): Promise<HttpResult> {
-    const outcome = outcomeFrom(claims, (event.body ?? {}) as Record<string, unknown>);
+    const body = (event.body ?? {}) as Record<string, unknown>;
+    const outcome = outcomeFrom(claims, body);
+    const said = feedbackFrom(body);
     // Optimistic loop: the claim holds only if stage, rep and parked token are as read. It loses when
     // the workflow parks its token in between (then we read again and resume it) or another click won.
     let current: DealRecord | undefined = deal;
@@ -149,7 +151,13 @@ export const createHandler = ({
       const claimed = await deals.update(
         current.dealId,
         { stage: current.stage, repId: current.repId, taskToken: taskToken ?? null },
-        { ...next, repId: current.repId, updatedAt: at },
+        {
+          ...next,
+          repId: current.repId,
+          updatedAt: at,
+          // "Close deal" counts the rating with the outcome it records.
+          ...(said.rating && outcome.action !== 'accept' ? { closeRating: said.rating } : {}),
+        },
         ['taskToken', 'tokenFor'],
       );
       if (!claimed) {
@@ -160,8 +168,10 @@ export const createHandler = ({
         logger.warn('rep acted on a run that has moved on', { dealId: current.dealId });
         return journeyEnded('The lead’s run has already moved past this step (or ended).');
       }
-      const answer = { dealId: current.dealId, repId: current.repId };
+      const answer = { dealId: current.dealId, repId: current.repId, ...said };
       await leads.putEvent(current.leadId, timeline.repAnswered(at, claims.action as DealLinkAction, answer));
+      const kept =
+        said.rating || said.note ? await keepNote(current, claims.action as DealLinkAction, at, said) : true;
       // The rep's response (won and lost are counted by "Close deal", which the run reaches next).
       const lead = outcome.action === 'accept' ? await leads.get(current.leadId) : undefined;
       if (lead) {
@@ -169,9 +179,9 @@ export const createHandler = ({
         // The rep's answer is in: a funnel write failing now must not show them an error (Close deal
         // then counts the acceptance as implied by the outcome).
         const seen = current.seen ? { score: current.seen } : {};
-        await recordMilestones({ funnel }, { leadId: lead.id, execution, dealId, at, lead, ...seen, rep }, [
-          'accepted',
-        ]).catch((e: unknown) =>
+        const rating = said.rating ? { rating: { milestone: 'accepted' as const, value: said.rating } } : {};
+        const where = { leadId: lead.id, execution, dealId, at, lead, ...seen, ...rating, rep };
+        await recordMilestones({ funnel }, where, ['accepted']).catch((e: unknown) =>
           logger.error('funnel acceptance not recorded', {
             dealId,
             error: e instanceof Error ? e.name : 'unknown',
@@ -184,13 +194,17 @@ export const createHandler = ({
         outcome.action === 'accept'
           ? `It is yours. Report the outcome with the links in the email within ${config.reps.sla.closeWithinDays} days.`
           : 'Thanks, the outcome is recorded and marketing has been told.';
-      return page(200, 'Done', `<p>${escapeHtml(message)}</p>`);
+      const lostNote = kept
+        ? ''
+        : '<p>Your rating and note could not be saved. Please send them to sales ops.</p>';
+      return page(200, 'Done', `<p>${escapeHtml(message)}</p>${lostNote}`);
     }
     return page(409, 'Already done', '<p>Someone already acted on this deal. Nothing changed.</p>');
   }
 
   return (
-    linkPage({ strict: true })
+    // A note of 1,000 characters URL-encoded takes up to 9 KB (3 UTF-8 bytes a character, each as %XX).
+    linkPage({ strict: true, maxBytes: 16_384 })
       // The parsers' types describe what they make of the event; the handler takes API Gateway's event.
       .handler<HttpEvent, HttpResult>(async (event: HttpRequest, context) => {
         const token = event.queryStringParameters?.t ?? '';
@@ -232,5 +246,6 @@ export const handler = createHandler({
   deals: dynamoDeals(table),
   reps: dynamoReps(table),
   funnel: dynamoFunnel(table, funnelOptions),
+  repNotes: dynamoRepNotes(table, leadRetention),
   runs: sfnRuns(),
 });

@@ -1,4 +1,5 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Rating } from '../lead/deal-vocabulary.ts';
 import { INDEX, indexKeys, keys } from '../platform/keys.ts';
 import { conditional, queryItems, setExpression, type Table, withoutKeys } from '../platform/table.ts';
 import type { DealStage, LostReason } from './deal.ts';
@@ -24,6 +25,8 @@ export interface DealRecord {
    * a later form gave the lead. Reason labels without their age, as the funnel counts them.
    */
   seen?: { total: number; grade: string; reasons: string[] };
+  /** The rating the rep gave with the outcome (won or lost): "Close deal" counts it with the outcome. */
+  closeRating?: Rating;
   /** Set once, when "Close deal" recorded the outcome (metrics). */
   closeRecordedAt?: string;
   /** Set while the deal does not hold a slot of its rep's capacity (closed, or its run ended). */

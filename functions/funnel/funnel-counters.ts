@@ -34,6 +34,8 @@ export interface MilestoneEvent {
   rep?: string;
   amount?: number;
   lostReason?: string;
+  /** The rep's rating given with this milestone's answer (accepted, won, lost): adds `rated:<rating>`. */
+  rating?: string;
   /** Seconds, for the medians. */
   durations?: Partial<Record<DurationName, number>>;
 }
@@ -152,6 +154,7 @@ export function incrementsOf(e: MilestoneEvent): Record<string, number> {
     if (e.cycle > 0) add.recycledWon = 1;
   }
   if (e.milestone === 'lost') add[`lost:${e.lostReason ?? 'other'}`] = 1;
+  if (e.rating) add[`rated:${e.rating}`] = 1;
   for (const [name, seconds] of Object.entries(e.durations ?? {})) add[`h:${name}:${bucketOf(seconds)}`] = 1;
   return add;
 }

@@ -35,6 +35,8 @@ export interface MilestoneContext {
   rep?: string;
   amount?: number;
   lostReason?: string;
+  /** The rep's rating, counted with the milestone their answer made (not with one it implied). */
+  rating?: { milestone: Milestone; value: string };
 }
 
 /** Logs and counts counters that a rebuild must repair (the FunnelCountersShort alarm fires on it). */
@@ -111,6 +113,7 @@ export async function recordMilestones(
         ...(ctx.rep ? { rep: ctx.rep } : {}),
         ...(ctx.amount !== undefined ? { amount: ctx.amount } : {}),
         ...(ctx.lostReason ? { lostReason: ctx.lostReason } : {}),
+        ...(ctx.rating?.milestone === milestone ? { rating: ctx.rating.value } : {}),
       });
       counters.set(day, sumInto(counters.get(day) ?? {}, items));
       const metric = TOP_LINE_METRICS[milestone];

@@ -1,4 +1,4 @@
-// The words a lead's timeline shares with its deal: a deal's stages and why a deal was lost. They live here,
+// The words a lead's timeline shares with its deal: a deal's stages, why a deal was lost and how the rep rated the lead. They live here,
 // under lead/, because the lead's timeline records its deal's close (lead/timeline.ts) and lead/ stands below
 // deal/ in the import map; deal/deal.ts re-exports them with the deal's state machine.
 
@@ -13,3 +13,10 @@ export const LOST_REASONS = [
   'no-response',
   'other',
 ] as const;
+
+/** The rep's rating of the lead's quality, with any answer (accept, won, lost): scoring feedback counts it. */
+export const RATINGS = ['good-fit', 'wrong-fit', 'wrong-timing'] as const;
+export type Rating = (typeof RATINGS)[number];
+
+/** At most this many characters of a rep's note (what they learned: the customer's preferences and challenges). */
+export const MAX_NOTE = 1000;

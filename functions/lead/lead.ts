@@ -11,7 +11,7 @@ const blank = (v: unknown) => (v === '' || v === null ? undefined : v);
 // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: as above; a message may have line breaks and tabs
-const CONTROL_IN_MESSAGE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+export const CONTROL_IN_MESSAGE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
 const plain = (pattern: RegExp) =>
   z.refine<string>((s) => !pattern.test(s), 'must not contain control or text-direction characters');
 const text = (max: number, pattern = CONTROL) =>

@@ -8,7 +8,7 @@
 // fields they use rather than trust this union.
 
 import * as z from 'zod/mini';
-import { DEAL_STAGES, LOST_REASONS } from './deal-vocabulary.ts';
+import { DEAL_STAGES, LOST_REASONS, MAX_NOTE, RATINGS } from './deal-vocabulary.ts';
 import '../platform/zod.ts';
 import type { Lead } from './lead.ts';
 import { NURTURE_ENDS } from './lead-stage.ts';
@@ -23,7 +23,13 @@ const event = <T extends string, S extends z.core.$ZodShape>(type: T, data: S) =
   z.object({ type: z.literal(type), at: z.iso.datetime(), data: z.object(data) });
 
 const ROUTES = ['disqualify', 'sales-ready', 'nurture'] as const satisfies readonly Route[];
-const repAnswer = { dealId: id, repId: id };
+/** A rep's answer, with the lead-quality rating and note they may add (the note is personal data: masked, erased). */
+const repAnswer = {
+  dealId: id,
+  repId: id,
+  rating: z.optional(z.enum(RATINGS)),
+  note: z.optional(z.string().check(z.maxLength(MAX_NOTE))),
+};
 /**
  * What the rep was shown when the deal was placed with them: the score (reasons as the funnel counts them)
  * and the profile's fit fields. Scoring feedback grades the deal with it; a later form changes the lead, not

@@ -104,8 +104,11 @@ export function errorAnswers(
   return {
     onError: async (request) => {
       const raised = request.error ?? new Error('unknown');
-      const asForm = formPage?.(request.event) ?? false;
       const rejected = rejection(raised);
+      // A page's form posted with bad fields (a rep's answer) is told which, with a way back.
+      const asForm =
+        (formPage?.(request.event) ?? false) ||
+        (format === 'html' && rejected?.error instanceof ValidationError);
       if (rejected) {
         const { status, error } = rejected;
         logger.info('request rejected', { status, error: error.name });

@@ -20,6 +20,11 @@ export const keys = {
     pk: `LEAD#${leadId}`,
     sk: `SUBMISSION#${executionName}`,
   }),
+  /** A rep's rating and note with one answer on a deal (the first stands): erased with the lead. */
+  repNote: (leadId: string, dealId: string, action: string) => ({
+    pk: `LEAD#${leadId}`,
+    sk: `REPNOTE#${dealId}#${action}`,
+  }),
   /** A one-off for the lead: the day's "new activity" email to its rep, a form delivered to its run. */
   once: (leadId: string, marker: string) => ({ pk: `LEAD#${leadId}`, sk: `ONCE#${marker}` }),
   /** Deliverability counters per UTC hour (`2026-11-27T10`), and the circuit breaker's state. */
@@ -64,6 +69,11 @@ export const keys = {
 export const indexKeys = {
   leadStage: (stage: string, at: string) => ({ gsi2pk: `LEADSTAGE#${stage}`, gsi2sk: at }),
   dealStage: (stage: string, at: string) => ({ gsi2pk: `DEALSTAGE#${stage}`, gsi2sk: at }),
+  /** Reps' notes by the UTC month they were given (`2026-12`), newest last: scoring feedback reads them. */
+  repNotes: (month: string, at: string, leadId: string) => ({
+    gsi2pk: `REPNOTES#${month}`,
+    gsi2sk: `${at}#${leadId}`,
+  }),
 } as const;
 
-export const INDEX = { byStage: 'gsi2' } as const;
+export const INDEX = { byStage: 'gsi2', repNotes: 'gsi2' } as const;

@@ -18,15 +18,15 @@ export function linkKeyOf(context: Context): string {
 
 /**
  * What every page behind an emailed link stands on: logs and metrics, normalized headers, security
- * headers, HTML error pages, the body (when the page takes one: at most 4 KB, `strict` refusing what
- * middy cannot parse) and the link key on the context.
+ * headers, HTML error pages, the body (when the page takes one: at most `maxBytes`, 4 KB unless given,
+ * `strict` refusing what middy cannot parse) and the link key on the context.
  */
-export function linkPage(body?: { strict: boolean }) {
+export function linkPage(body?: { strict: boolean; maxBytes?: number }) {
   const page = middy<HttpEvent, HttpResult>()
     .use(observed())
     .use(httpHeaderNormalizer())
     .use(securityHeaders())
     .use(errorAnswers('html'));
-  if (body) page.use(requestBody({ maxBytes: 4096, strict: body.strict }));
+  if (body) page.use(requestBody({ maxBytes: body.maxBytes ?? 4096, strict: body.strict }));
   return page.use(linkKeyMiddleware());
 }

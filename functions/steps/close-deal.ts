@@ -55,7 +55,24 @@ export const createHandler = ({
       const { executionName: execution, repId: rep, amount, lostReason } = deal;
       // Graded with the score the rep was shown (a deal older than the snapshot: the lead's now).
       const seen = deal.seen ? { score: deal.seen } : {};
-      const where = { leadId, execution, cycle, dealId, at, lead, ...seen, rep, amount, lostReason };
+      // The rep's rating given with the outcome is counted with it (not with an acceptance it implied).
+      const rated =
+        deal.closeRating && deal.stage !== 'stale'
+          ? { rating: { milestone: deal.stage, value: deal.closeRating } }
+          : {};
+      const where = {
+        leadId,
+        execution,
+        cycle,
+        dealId,
+        at,
+        lead,
+        ...seen,
+        ...rated,
+        rep,
+        amount,
+        lostReason,
+      };
       const outcome = deal.stage === 'stale' ? ['stale' as const] : ['accepted' as const, deal.stage];
       await recordMilestones({ funnel }, where, outcome);
       if (recycle)

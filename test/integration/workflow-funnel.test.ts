@@ -54,8 +54,9 @@ describe('funnel counters from workflow runs', () => {
     const hotRun = await h.run(hot.input, hot.name, {
       replay: true,
       onWait: async (w) => {
-        if (w.waitingFor === 'acceptance') await repActs('Hotfunnel', 'accept');
-        else await repActs('Hotfunnel', 'won', 'amount=48000');
+        if (w.waitingFor === 'acceptance')
+          await repActs('Hotfunnel', 'accept', 'rating=good-fit&note=Wants%20SSO%20first');
+        else await repActs('Hotfunnel', 'won', 'amount=48000&rating=good-fit');
         return undefined;
       },
     });
@@ -81,7 +82,7 @@ describe('funnel counters from workflow runs', () => {
         expect(res.statusCode).toBe(202);
       },
       onWait: async () => {
-        await repActs('Warmfunnel', 'lost', 'reason=no-fit');
+        await repActs('Warmfunnel', 'lost', 'reason=no-fit&rating=wrong-fit&note=Too%20small%20for%20us');
         return undefined;
       },
     });
@@ -123,6 +124,8 @@ describe('funnel counters from workflow runs', () => {
       revenueWon: total.revenueWon,
       lostNoFit: total['lost:no-fit'],
       lostNotNow: total['lost:not-now'],
+      ratedGoodFit: total['rated:good-fit'],
+      ratedWrongFit: total['rated:wrong-fit'],
     }).toEqual({
       captured: 5,
       mql: 5, // hot, warm, stale, recycled, and recycled again in cycle 1
@@ -135,7 +138,11 @@ describe('funnel counters from workflow runs', () => {
       revenueWon: 48_000,
       lostNoFit: 1,
       lostNotNow: 1,
+      ratedGoodFit: 2, // hot's acceptance and its win, each an answer
+      ratedWrongFit: 1, // warm's loss (not the acceptance it implied)
     });
+    const wonRated = (await db.funnel.read(today(), ['all#']))[0]?.values;
+    expect(wonRated?.['rated:good-fit']).toBe(2);
     expect(histogramCount(total, 'leadToAssigned')).toBe(4);
     expect(histogramCount(total, 'assignedToAccepted')).toBe(3);
     expect(histogramCount(total, 'acceptedToClosed')).toBe(2);

@@ -149,6 +149,94 @@ describe('rep action links', () => {
   });
 });
 
+describe('what the rep says with an answer', () => {
+  const funnelFacts = { formType: 'demo-request', source: 'google', campaign: 'q4', territory: 'emea' };
+  const noteOf = async () => [...db.repNotes.kept.values()];
+
+  it('offers a rating and a note on every answer', async () => {
+    await givenDeal();
+    for (const action of ['accept', 'won', 'lost'] as const) {
+      const res = await call('GET', link(action));
+      expect(res.body).toContain('name="rating" value="wrong-timing"');
+      expect(res.body).toContain('<textarea id="note" name="note"');
+    }
+  });
+
+  it('keeps the rating and note on the timeline and for marketing, grouped by the run’s attribution', async () => {
+    await givenDeal({ seen: { total: 72, grade: 'B', reasons: ['demo-request'] } });
+    const execution = aDeal().executionName;
+    await db.funnel.mark(aDeal().leadId, `${execution}#0#captured`, {
+      at: aDeal().createdAt,
+      facts: funnelFacts,
+    });
+    const note = 'Wants SSO first; budget opens in Q2.\r\nTalk to the CTO.';
+    const res = await call('POST', link('accept'), `rating=good-fit&note=${encodeURIComponent(note)}`);
+    expect(res.statusCode).toBe(200);
+    const [event] = await db.leads.listEvents(aDeal().leadId);
+    expect(event).toMatchObject({
+      type: 'rep-accept',
+      data: { rating: 'good-fit', note: 'Wants SSO first; budget opens in Q2.\nTalk to the CTO.' },
+    });
+    expect(await noteOf()).toEqual([
+      expect.objectContaining({
+        action: 'accept',
+        rating: 'good-fit',
+        repId: 'rep-ava',
+        formType: 'demo-request',
+        source: 'google',
+        campaign: 'q4',
+        grade: 'B',
+      }),
+    ]);
+  });
+
+  it('leaves the rating of a won or lost answer on the deal, for "Close deal" to count with the outcome', async () => {
+    await givenDeal({ stage: 'accepted' });
+    expect((await call('POST', link('lost'), 'reason=timing&rating=wrong-timing')).statusCode).toBe(200);
+    expect((await deal())?.closeRating).toBe('wrong-timing');
+    expect((await noteOf())[0]).toMatchObject({ action: 'lost', rating: 'wrong-timing' });
+    expect((await noteOf())[0]?.note).toBeUndefined();
+  });
+
+  it.each([
+    ['an unknown rating', 'rating=great', /rating/],
+    ['a note over 1,000 characters', `note=${'x'.repeat(1001)}`, /at most 1000/],
+    [
+      'a note with a text-direction override',
+      `note=${encodeURIComponent('ok \u202e evil')}`,
+      /text-direction/,
+    ],
+  ])('refuses %s with 400 and writes nothing', async (_, body, message) => {
+    await givenDeal();
+    const res = await call('POST', link('accept'), body);
+    expect(res.statusCode).toBe(400);
+    expect(res.body).toMatch(message);
+    expect(await deal()).toEqual(aDeal());
+    expect(resumed()).toHaveLength(0);
+    expect(await db.leads.listEvents(aDeal().leadId)).toEqual([]);
+    expect(await noteOf()).toEqual([]);
+  });
+
+  it('takes a note of 1,000 characters however it is written (9 KB URL-encoded)', async () => {
+    await givenDeal();
+    const note = '漢'.repeat(1000);
+    const res = await call('POST', link('accept'), `rating=wrong-fit&note=${encodeURIComponent(note)}`);
+    expect(res.statusCode).toBe(200);
+    expect((await noteOf())[0]?.note).toBe(note);
+  });
+
+  it('tells the rep when the note could not be kept, but the answer stands', async () => {
+    await givenDeal();
+    db.repNotes.put = async () => {
+      throw Object.assign(new Error('throttled'), { name: 'ThrottlingException' });
+    };
+    const res = await call('POST', link('accept'), 'note=call%20back');
+    expect(res.statusCode).toBe(200);
+    expect(res.body).toContain('could not be saved');
+    expect((await deal())?.stage).toBe('accepted');
+  });
+});
+
 describe('the rep’s reminder links', () => {
   const reminders = (action: 'reminders-off' | 'reminders-on', o: Partial<LinkClaims> = {}) =>
     `/deals/action?t=${signLink({ action, subject: 'rep-ava', audience: 'reminders', exp: Date.now() / 1000 + 3600, ...o }, KEY)}`;
