@@ -47,6 +47,8 @@ const BY_KEY: Record<string, (s: string) => string> = {
   company: maskText,
   phone: maskPhone,
   message: maskMessage,
+  // A rep's note on a lead (what the customer said): only its length, as a form's message.
+  note: maskMessage,
 };
 
 /** Emails inside any other text (a cause, a subject line, a log message). */

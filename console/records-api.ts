@@ -5,6 +5,7 @@
 import { config } from '../functions/config/bundled.ts';
 import { DEAL_STAGES } from '../functions/deal/deal.ts';
 import { evaluateBreaker } from '../functions/deliverability/breaker.ts';
+import { repFeedbackReport } from '../functions/funnel/rep-feedback-report.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '../functions/funnel/reports.ts';
 import type { DealRecord, LeadRecord, Stores } from '../functions/stores.ts';
 import { ApiError } from './api-error.ts';
@@ -148,13 +149,20 @@ export class RecordsApi {
     return funnelReport(this.stores, range);
   }
 
-  /** Won, lost and no-response rates by grade, band and reason, and the best sales-ready threshold. */
-  async scoringFeedback(q: Query) {
+  /**
+   * Won, lost and no-response rates by grade, band and reason, and the best sales-ready threshold; what
+   * reps said (ratings by source, campaign and form, and their notes: masked unless revealed).
+   */
+  async scoringFeedback(q: Query, reveal = false) {
     const { from, to } = reportQuery(
       { from: param(q, 'from', undefined, 10), to: param(q, 'to', undefined, 10) },
       this.now(),
     );
-    return scoringFeedbackReport(this.stores, { from, to });
+    const [feedback, reps] = await Promise.all([
+      scoringFeedbackReport(this.stores, { from, to }),
+      repFeedbackReport(this.stores, { from, to }),
+    ]);
+    return { ...feedback, reps: reveal ? reps : maskDeep(reps) };
   }
 }
 

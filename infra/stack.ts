@@ -256,7 +256,12 @@ export class HandoffStack extends Stack {
       .useTable(data, ['PutItem', 'UpdateItem'])
       .useLinkKey(linkKey)
       .resumesRunsOf(sm);
-    const admin = fn('AdminRead', 'Admin reads').useTable(data, ['GetItem', 'BatchGetItem', 'Query']);
+    // Its index: reps' notes by month (scoring feedback).
+    const admin = fn('AdminRead', 'Admin reads').useTable(
+      data,
+      ['GetItem', 'BatchGetItem', 'Query'],
+      ['gsi2'],
+    );
     // Erase (stops the run, frees the rep, deletes the lead's items) and the deliverability breaker's reset.
     const adminWrite = fn('AdminWrite', 'Admin: erase a lead, reset the deliverability breaker')
       .useTable(data, ['GetItem', 'Query', 'PutItem', 'UpdateItem', 'DeleteItem'])

@@ -6,8 +6,10 @@ import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { evaluateBreaker } from '#functions/deliverability/breaker.ts';
 import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
+import { repFeedbackReport } from '#functions/funnel/rep-feedback-report.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '#functions/funnel/reports.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
+import { dynamoRepNotes } from '#functions/lead/rep-note-store.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import {
   errorAnswers,
@@ -30,7 +32,8 @@ import type { Stores } from '#functions/stores.ts';
  *   GET /admin/funnel?from&to&by  counts by stage, conversion, medians, revenue and lost reasons for the UTC
  *                                 days from..to (default: the last 30), optionally by a dimension
  *   GET /admin/scoring-feedback?from&to  won / lost / no-response rates by grade, score band and scoring
- *                                 reason, with 95 % intervals, and the best sales-ready threshold
+ *                                 reason, with 95 % intervals, and the best sales-ready threshold; `reps`:
+ *                                 what reps said (ratings by source, campaign and form; their notes)
  */
 export const createHandler = ({
   leads,
@@ -38,7 +41,8 @@ export const createHandler = ({
   deliverability,
   firstContact,
   funnel,
-}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'firstContact' | 'funnel'>) => {
+  repNotes,
+}: Pick<Stores, 'leads' | 'deals' | 'deliverability' | 'firstContact' | 'funnel' | 'repNotes'>) => {
   const routes: Route<HttpEvent, HttpResult>[] = [
     {
       method: 'GET',
@@ -84,7 +88,11 @@ export const createHandler = ({
       path: '/admin/scoring-feedback',
       handler: async ({ queryStringParameters: query }: HttpEvent) => {
         const { from, to } = reportQuery({ from: query?.from, to: query?.to });
-        return json(200, await scoringFeedbackReport({ funnel }, { from, to }));
+        const [feedback, reps] = await Promise.all([
+          scoringFeedbackReport({ funnel }, { from, to }),
+          repFeedbackReport({ funnel, repNotes }, { from, to }),
+        ]);
+        return json(200, { ...feedback, reps });
       },
     },
   ];
@@ -104,4 +112,5 @@ export const handler = createHandler({
   deliverability: dynamoDeliverability(table),
   firstContact: dynamoDeliverability(table, 'first-contact'),
   funnel: dynamoFunnel(table, funnelOptions),
+  repNotes: dynamoRepNotes(table, leadRetention),
 });

@@ -2,6 +2,7 @@
 // each day once (its counter shards and per-value items): O(days × shards) items, never a lead. Used by
 // GET /admin/funnel, GET /admin/scoring-feedback and the console.
 import { config } from '../config/bundled.ts';
+import { RATINGS, type Rating } from '../lead/deal-vocabulary.ts';
 import { ValidationError } from '../platform/errors.ts';
 import { mapLimit } from '../platform/map-limit.ts';
 import {
@@ -23,6 +24,10 @@ import {
   wilson,
 } from './funnel.ts';
 import type { FunnelCounter, FunnelStore } from './funnel-store.ts';
+
+/** The ratings reps gave, from a counter item's `rated:<rating>` numbers. */
+export const ratingsOf = (v: Record<string, number>): Record<Rating, number> =>
+  Object.fromEntries(RATINGS.map((r) => [r, v[`rated:${r}`] ?? 0])) as Record<Rating, number>;
 
 export type { Conversion, FunnelDimension, FunnelStage, Rate, ThresholdRow };
 
@@ -59,6 +64,8 @@ export interface OutcomeRates {
   won: Rate;
   lost: Rate;
   noResponse: Rate;
+  /** Reps' ratings given with their answers in the period (accept, won, lost: each answer once). */
+  ratings: Record<Rating, number>;
 }
 
 export interface ScoringFeedback {
@@ -101,7 +108,15 @@ export function reportQuery(
 }
 
 /** The days from `from` to `to`, both included; throws ValidationError for a bad range. */
-function checkRange({ from, to, by }: { from: string; to: string; by?: string | undefined }): string[] {
+export function checkRange({
+  from,
+  to,
+  by,
+}: {
+  from: string;
+  to: string;
+  by?: string | undefined;
+}): string[] {
   const errors: Record<string, string[]> = {};
   const dayError = (v: string) =>
     v === ''
@@ -128,7 +143,7 @@ function checkRange({ from, to, by }: { from: string; to: string; by?: string | 
 }
 
 /** Sums counter items by value (the key after `<dimension>#`). */
-function sumByValue(items: FunnelCounter[]): Map<string, Record<string, number>> {
+export function sumByValue(items: FunnelCounter[]): Map<string, Record<string, number>> {
   const out = new Map<string, Record<string, number>>();
   for (const { key, values } of items) {
     const value = key.slice(key.indexOf('#') + 1);
@@ -217,6 +232,7 @@ function outcomeRates(key: string, v: Record<string, number>): OutcomeRates {
     won: wilson(won, closed),
     lost: wilson(lost, closed),
     noResponse: wilson(stale, closed),
+    ratings: ratingsOf(v),
   };
 }
 

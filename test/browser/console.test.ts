@@ -143,6 +143,9 @@ describe('console in a browser', () => {
     }
     await rep.goto(String(won));
     await rep.fill('#amount', '125000');
+    // With the outcome, what the rep learned, for marketing: a rating and a note in their words.
+    await rep.check('input[name=rating][value=good-fit]');
+    await rep.fill('#note', 'Wants <b>SSO</b> first;\nbudget in Q2.');
     await Promise.all([rep.waitForLoadState(), rep.click('button[type=submit]')]);
     await rep.getByText('Done').first().waitFor();
     await rep.close();
@@ -158,6 +161,15 @@ describe('console in a browser', () => {
     // Every configured grade has a row (A first); the won lead's grade counts one closed deal.
     const closedByGrade = admin.locator('table.rates').first().locator('tbody tr td:first-of-type');
     await expect.poll(() => closedByGrade.allTextContents()).toContain('1');
+    // What reps say: the rating by form, the note masked (its length only) until PII is revealed, then as text.
+    const voice = admin.locator('section.rep-voice');
+    await voice.getByRole('button', { name: 'Form', exact: true }).click();
+    await expect.poll(() => voice.locator('tbody tr').first().textContent()).toMatch(/^demo-request1100/);
+    const note = voice.locator('ul.notes li .note').first();
+    await expect(note.textContent()).resolves.toMatch(/^••• \(\d+ characters\)$/);
+    await admin.click('#reveal');
+    await expect.poll(() => note.textContent()).toBe('Wants <b>SSO</b> first;\nbudget in Q2.');
+    expect(await voice.locator('ul.notes b').count()).toBe(0);
     await admin.screenshot({ path: join(shots, 'feedback.png'), fullPage: true });
     await admin.close();
     expect(dialogs).toEqual([]);

@@ -168,6 +168,26 @@ describe('funnel counters from workflow runs', () => {
       0,
     );
     expect(closed).toBe(4);
+    // What reps said: ratings by source from the counters, notes from their index, newest first.
+    const { reps } = JSON.parse(String(feedback.body));
+    const google = reps.by.source.find((r: { key: string }) => r.key === 'google');
+    expect(google).toMatchObject({ rated: 2, ratings: { 'good-fit': 2, 'wrong-fit': 0 }, won: 1 });
+    expect(reps.by.formType.find((r: { key: string }) => r.key === 'newsletter')).toMatchObject({
+      ratings: { 'wrong-fit': 1 },
+      lost: 1,
+    });
+    expect(
+      reps.notes.map((n: { action: string; note?: string }) => [n.action, n.note ?? null]).sort(),
+    ).toEqual([
+      ['accept', 'Wants SSO first'],
+      ['lost', 'Too small for us'],
+      ['won', null],
+    ]);
+    expect(reps.notes.find((n: { action: string }) => n.action === 'accept')).toMatchObject({
+      source: 'google',
+      campaign: 'q4-demo',
+      formType: 'demo-request',
+    });
     expect((await h.http('AdminRead', 'GET', '/admin/funnel?from=2026-02-30')).statusCode).toBe(400);
   });
 
@@ -185,12 +205,17 @@ describe('funnel counters from workflow runs', () => {
     expect(await day()).toEqual(incremental);
   });
 
-  it('erasing a lead removes its markers; a rebuild then no longer counts it', async () => {
+  it('erasing a lead removes its markers and its reps’ notes; a rebuild then no longer counts it', async () => {
     const hot = String(leadIds.hot);
     const captured = `${leadIds.hotRun}#0#captured`;
+    const notesOf = async (leadId: string) =>
+      (await db.repNotes.list(today(), today(), 100)).filter((n) => n.leadId === leadId);
     expect(await db.funnel.marker(hot, captured)).toMatchObject({ facts: { source: 'google' } });
+    expect(await notesOf(hot)).toHaveLength(2);
     expect(await db.leads.erase(hot)).toBeGreaterThan(8);
     expect(await db.funnel.marker(hot, captured)).toBeUndefined();
+    expect(await notesOf(hot)).toEqual([]);
+    expect(await notesOf(String(leadIds.warm))).toHaveLength(1);
     const before = await all();
     await rebuildFunnel(db);
     const after = await all();

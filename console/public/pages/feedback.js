@@ -7,11 +7,13 @@ import { h, replace, s } from '../lib/dom.js';
 import { count, pct } from '../lib/format.js';
 import { rangeControls } from '../lib/range.js';
 import { bodyLoader, emptyState, pageHeader } from '../lib/ui.js';
+import { repVoice } from './rep-voice.js';
 
 const FEW = 10;
 
 export async function render({ main, query, every, isCurrent }) {
   let q = { from: query.get('from') ?? undefined, to: query.get('to') ?? undefined };
+  const voice = { by: 'source', picked: undefined };
   const body = h('div');
   const controls = rangeControls(q, {
     onChange: (next) => {
@@ -26,7 +28,7 @@ export async function render({ main, query, every, isCurrent }) {
     () => api(`scoring-feedback${qs(q)}`),
     (report) => {
       controls.showRange(report);
-      return page(report);
+      return [...page(report), ...(report.reps ? [repVoice(report.reps, voice)] : [])];
     },
   );
   await load();
