@@ -4,7 +4,7 @@ import { dynamoWindowCounters, type WindowCounters } from '#functions/api/client
 import { type TimelineEvent, TimelineEventError, timeline } from '#functions/lead/timeline.ts';
 import { IllegalTransitionError, NotFoundError } from '#functions/platform/errors.ts';
 import { tableOf } from '#functions/platform/table.ts';
-import { dynamoStores, type Stores } from '#functions/stores.ts';
+import { dynamoStores, type RepNote, type Stores } from '#functions/stores.ts';
 import { config } from '#test/fixtures/config.ts';
 import { aDeal } from '#test/fixtures/deals.ts';
 import { laneOfProcess, startTestTable, type TestDynamo, type TestTable } from '#test/fixtures/dynamodb.ts';
@@ -83,6 +83,35 @@ describe.each(implementations)('data stores: %s', (_, make) => {
     await s.leads.capture(lead, 'run-a', AT);
     await s.leads.erase(lead.id);
     expect(await s.submissions.get(lead.id, 'run-a')).toBeUndefined();
+  });
+
+  it('keeps a rep’s note once per answer, lists a range’s newest first across months, and erases them with the lead', async () => {
+    const year = 2040 + run; // the table is shared: a range of its own
+    const note = (at: string, o: Partial<RepNote> = {}): RepNote => ({
+      leadId: lead.id,
+      dealId,
+      repId: 'rep-ava',
+      action: 'accept',
+      at,
+      formType: 'demo-request',
+      ...o,
+    });
+    await s.leads.capture(lead, 'run-a', AT);
+    expect(
+      await s.repNotes.put(note(`${year}-01-31T23:59:00.000Z`, { note: 'first', rating: 'good-fit' })),
+    ).toBe(true);
+    expect(await s.repNotes.put(note(`${year}-01-31T23:59:30.000Z`, { note: 'again' }))).toBe(false);
+    await s.repNotes.put(note(`${year}-02-01T00:00:00.000Z`, { action: 'won' }));
+    await s.repNotes.put(note(`${year}-03-02T00:00:00.000Z`, { action: 'lost' }));
+    const list = await s.repNotes.list(`${year}-01-31`, `${year}-02-28`, 10);
+    expect(list.map((n) => [n.action, n.note ?? null])).toEqual([
+      ['won', null],
+      ['accept', 'first'],
+    ]);
+    expect(list[1]).toEqual(note(`${year}-01-31T23:59:00.000Z`, { note: 'first', rating: 'good-fit' }));
+    expect(await s.repNotes.list(`${year}-01-01`, `${year}-12-31`, 2)).toHaveLength(2);
+    await s.leads.erase(lead.id);
+    expect(await s.repNotes.list(`${year}-01-01`, `${year}-12-31`, 10)).toEqual([]);
   });
 
   it('parks a token or keeps a signal for the next park, and a clear returns the lead as it is after', async () => {

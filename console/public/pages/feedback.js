@@ -1,6 +1,7 @@
 // Scoring feedback: which grades, score bands and scoring reasons ended in won deals (with counts and 95 %
 // intervals, so a reason seen 3 times is not trusted like one seen 300 times), and the sales-ready
-// threshold to use (another than the current only when clearly better, with the reason).
+// threshold to use (another than the current only when clearly better, with the reason); beside them, the
+// ratings reps gave those leads, and what reps say by source, campaign and form (rep-voice.js).
 import { api, qs } from '../lib/api.js';
 import { ciBar } from '../lib/charts.js';
 import { h, replace, s } from '../lib/dom.js';
@@ -218,7 +219,7 @@ function table(title, rows, { collapseUnclosed = false } = {}) {
               h(
                 'tr',
                 null,
-                ['', 'Closed', 'Won', '', 'Lost', 'No response'].map((x) =>
+                ['', 'Closed', 'Won', '', 'Lost', 'No response', 'Reps rated'].map((x) =>
                   h('th', { scope: 'col', text: x }),
                 ),
               ),
@@ -261,7 +262,16 @@ function rateRow(r, collapsed) {
       title: interval(r.noResponse),
       text: `${pct(r.noResponse.rate, 0)} (${r.noResponse.count})`,
     }),
+    h('td', { class: 'small', text: rated(r.ratings) }),
   );
+}
+
+/** The reps' ratings of a row's leads, beside its outcomes: "good fit 3 · wrong timing 1", or —. */
+function rated(ratings = {}) {
+  const shown = Object.entries(ratings)
+    .filter(([, n]) => n > 0)
+    .map(([r, n]) => `${r.replace('-', ' ')} ${count(n)}`);
+  return shown.length ? shown.join(' · ') : '—';
 }
 
 const interval = (r) => (r.rate === null ? 'no cases' : `95 % interval ${pct(r.low)} – ${pct(r.high)}`);

@@ -10,6 +10,7 @@ import { createHandler as repActionWith } from '#functions/api/rep-action.ts';
 import { bucketBounds, bucketOf } from '#functions/funnel/funnel.ts';
 import { runFactsOf, type ScoreFacts } from '#functions/funnel/funnel-counters.ts';
 import { type MilestoneContext, recordMilestones } from '#functions/funnel/milestones.ts';
+import { repFeedbackReport } from '#functions/funnel/rep-feedback-report.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '#functions/funnel/reports.ts';
 import { signLink } from '#functions/mail/links.ts';
 import { ValidationError } from '#functions/platform/errors.ts';
@@ -355,6 +356,42 @@ describe('funnel report', () => {
       'not enough closed deals to recommend a change (n = 2; at least 30 needed)',
     );
     expect(feedback.threshold.rule).toMatch(/Wilson lower bound/);
+  });
+
+  it('puts the ratings reps gave beside the outcomes, and what reps say by source, campaign and form', async () => {
+    await db.funnel.add(D1, {
+      'grade#A': { won: 1, 'rated:good-fit': 2 },
+      'grade#B': { lost: 1, 'rated:wrong-timing': 1 },
+      'source#google': { won: 1, 'rated:good-fit': 2 },
+      'source#(none)': { lost: 1, 'rated:wrong-timing': 1 },
+      'campaign#q4': { won: 1, 'rated:good-fit': 2 },
+      'formType#demo-request': { captured: 3 },
+    });
+    const feedback = await scoringFeedbackReport(db, { from: D1, to: D2 });
+    expect(feedback.byGrade.map((g) => [g.key, g.ratings])).toEqual([
+      ['A', { 'good-fit': 2, 'wrong-fit': 0, 'wrong-timing': 0 }],
+      ['B', { 'good-fit': 0, 'wrong-fit': 0, 'wrong-timing': 1 }],
+      ['C', { 'good-fit': 0, 'wrong-fit': 0, 'wrong-timing': 0 }],
+      ['D', { 'good-fit': 0, 'wrong-fit': 0, 'wrong-timing': 0 }],
+    ]);
+    const base = { leadId: 'ld-1', dealId: 'dl-1', repId: 'rep-ava', formType: 'demo-request' } as const;
+    for (const [i, at] of [
+      `${D1}T09:00:00.000Z`,
+      `${D2}T09:00:00.000Z`,
+      '2026-11-05T09:00:00.000Z',
+    ].entries())
+      await db.repNotes.put({ ...base, dealId: `dl-${i}`, action: 'won', at, note: `note ${i}` });
+    const reps = await repFeedbackReport(db, { from: D1, to: D2 });
+    expect(reps.by.source.map((r) => [r.key, r.rated, r.won, r.lost])).toEqual([
+      ['google', 2, 1, 0],
+      ['(none)', 1, 0, 1],
+    ]);
+    expect(reps.by.campaign.map((r) => r.key)).toEqual(['q4']);
+    // A value with no rating and no closed deal is left out.
+    expect(reps.by.formType).toEqual([]);
+    // The range's notes only, newest first.
+    expect(reps.notes.map((n) => n.note)).toEqual(['note 1', 'note 0']);
+    expect(reps.notesTruncated).toBe(false);
   });
 });
 
