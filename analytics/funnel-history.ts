@@ -41,6 +41,8 @@ export interface DerivedMilestone {
 
 interface Run {
   execution: string;
+  /** The time of the capture (its first `scored` event): the run's cohort. */
+  capturedAt: string;
   cycle: number;
   facts: RunFacts;
   score?: ScoreFacts;
@@ -117,6 +119,7 @@ export function milestonesFromHistory(
         run: run.facts,
         durations,
         ...(run.score ? { score: run.score } : {}),
+        capturedAt: run.capturedAt,
         ...defined,
       },
     });
@@ -150,7 +153,12 @@ export function milestonesFromHistory(
           reps,
         );
         const territory = text(d.territory);
-        run = { execution: form.execution, cycle: 0, facts: territory ? { ...facts, territory } : facts };
+        run = {
+          execution: form.execution,
+          capturedAt: e.at,
+          cycle: 0,
+          facts: territory ? { ...facts, territory } : facts,
+        };
         const score = scoreOf(d, gradeOf);
         if (score) run.score = score;
         for (const m of ROUTE_MILESTONES[d.route as Route] ?? ['captured']) record(m, e.at);

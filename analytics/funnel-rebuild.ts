@@ -2,7 +2,7 @@
 // through the stage index, their timelines and their deals), writes any marker that is missing, and
 // replaces each day's counters with the recomputed ones. Idempotent: a second run writes the same items.
 import { config } from '../functions/config/bundled.ts';
-import { type CounterItems, countersOf, sumInto } from '../functions/funnel/funnel-counters.ts';
+import { allCountersOf, type CounterItems, sumInto } from '../functions/funnel/funnel-counters.ts';
 import { LEAD_STAGES } from '../functions/lead/lead-stage.ts';
 import { gradeFor } from '../functions/lead/scoring.ts';
 import type { LeadRecord, Stores } from '../functions/stores.ts';
@@ -94,8 +94,8 @@ export async function rebuildFunnel(
         ...(m.facts ? { facts: m.facts } : {}),
       });
       if (written) result.markersWritten += 1;
-      const { day, items } = countersOf(m.event);
-      byDay.set(day, sumInto(byDay.get(day) ?? {}, items));
+      for (const { day, items } of allCountersOf(m.event))
+        byDay.set(day, sumInto(byDay.get(day) ?? {}, items));
       result.milestones += 1;
     }
   }

@@ -41,6 +41,7 @@ export const API_ROUTES: readonly Route[] = [
   { method: 'GET', path: 'deals', answer: (api, r) => api.records.deals(r.query, r.reveal) },
   { method: 'GET', path: 'deliverability', answer: (api) => api.records.deliverability() },
   { method: 'GET', path: 'funnel', answer: (api, r) => api.records.funnel(r.query) },
+  { method: 'GET', path: 'cohorts', answer: (api, r) => api.records.cohorts(r.query) },
   {
     method: 'GET',
     path: 'scoring-feedback',

@@ -5,6 +5,7 @@
 import { config } from '../functions/config/bundled.ts';
 import { DEAL_STAGES } from '../functions/deal/deal.ts';
 import { evaluateBreaker } from '../functions/deliverability/breaker.ts';
+import { cohortQuery, cohortReport } from '../functions/funnel/cohort-report.ts';
 import { repFeedbackReport } from '../functions/funnel/rep-feedback-report.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '../functions/funnel/reports.ts';
 import type { DealRecord, LeadRecord, Stores } from '../functions/stores.ts';
@@ -147,6 +148,19 @@ export class RecordsApi {
       this.now(),
     );
     return funnelReport(this.stores, range);
+  }
+
+  /** Of the leads captured in the range: each stage reached, the median time to it, revenue won. */
+  async cohorts(q: Query) {
+    const range = cohortQuery(
+      {
+        from: param(q, 'from', undefined, 10),
+        to: param(q, 'to', undefined, 10),
+        by: param(q, 'by', undefined, 40),
+      },
+      this.now(),
+    );
+    return cohortReport(this.stores, range);
   }
 
   /**

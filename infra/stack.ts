@@ -278,6 +278,7 @@ export class HandoffStack extends Stack {
     api.route('/admin/leads/{leadId}', [HttpMethod.DELETE], adminWrite, { iam: true, budget: 'admin' });
     api.route('/admin/deliverability', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
     api.route('/admin/funnel', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
+    api.route('/admin/cohorts', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
     api.route('/admin/scoring-feedback', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
     api.route('/admin/deliverability/reset', [HttpMethod.POST], adminWrite, { iam: true, budget: 'admin' });
 

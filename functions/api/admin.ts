@@ -5,6 +5,7 @@ import { config, funnelOptions, leadRetention } from '#functions/config/bundled.
 import { dynamoDeals } from '#functions/deal/deal-store.ts';
 import { evaluateBreaker } from '#functions/deliverability/breaker.ts';
 import { dynamoDeliverability } from '#functions/deliverability/deliverability-store.ts';
+import { cohortQuery, cohortReport } from '#functions/funnel/cohort-report.ts';
 import { dynamoFunnel } from '#functions/funnel/funnel-store.ts';
 import { repFeedbackReport } from '#functions/funnel/rep-feedback-report.ts';
 import { funnelReport, reportQuery, scoringFeedbackReport } from '#functions/funnel/reports.ts';
@@ -31,6 +32,8 @@ import type { Stores } from '#functions/stores.ts';
  *                                 `firstContact`: the same for first contacts (confirmations, answers to forms)
  *   GET /admin/funnel?from&to&by  counts by stage, conversion, medians, revenue and lost reasons for the UTC
  *                                 days from..to (default: the last 30), optionally by a dimension
+ *   GET /admin/cohorts?from&to&by  of the leads captured on the UTC days from..to: how many reached each
+ *                                 stage, the median time from capture, revenue won; by source, campaign or form
  *   GET /admin/scoring-feedback?from&to  won / lost / no-response rates by grade, score band and scoring
  *                                 reason, with 95 % intervals, and the best sales-ready threshold; `reps`:
  *                                 what reps said (ratings by source, campaign and form; their notes)
@@ -82,6 +85,12 @@ export const createHandler = ({
       path: '/admin/funnel',
       handler: async ({ queryStringParameters }: HttpEvent) =>
         json(200, await funnelReport({ funnel }, reportQuery(queryStringParameters ?? {}))),
+    },
+    {
+      method: 'GET',
+      path: '/admin/cohorts',
+      handler: async ({ queryStringParameters }: HttpEvent) =>
+        json(200, await cohortReport({ funnel }, cohortQuery(queryStringParameters ?? {}))),
     },
     {
       method: 'GET',

@@ -180,7 +180,8 @@ export const createHandler = ({
         // then counts the acceptance as implied by the outcome).
         const seen = current.seen ? { score: current.seen } : {};
         const rating = said.rating ? { rating: { milestone: 'accepted' as const, value: said.rating } } : {};
-        const where = { leadId: lead.id, execution, dealId, at, lead, ...seen, ...rating, rep };
+        const cycle = current.cycle ?? 0; // a cohort counts an acceptance of cycle 0 only
+        const where = { leadId: lead.id, execution, cycle, dealId, at, lead, ...seen, ...rating, rep };
         await recordMilestones({ funnel }, where, ['accepted']).catch((e: unknown) =>
           logger.error('funnel acceptance not recorded', {
             dealId,

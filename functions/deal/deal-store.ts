@@ -9,6 +9,8 @@ export interface DealRecord {
   leadId: string;
   executionName: string;
   repId: string;
+  /** The run's nurture cycle the deal belongs to (0 until a "not now" loss recycles the lead); older deals lack it. */
+  cycle?: number;
   /** 1 for the first rep, +1 per reassignment. */
   attempt: number;
   previousReps: string[];

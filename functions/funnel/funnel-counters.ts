@@ -38,6 +38,8 @@ export interface MilestoneEvent {
   rating?: string;
   /** Seconds, for the medians. */
   durations?: Partial<Record<DurationName, number>>;
+  /** When the run was captured (its `captured` marker): the cohort the milestone counts in. */
+  capturedAt?: string;
 }
 
 /** The value of a dimension the lead did not give (no UTM source). */
@@ -165,6 +167,47 @@ export type CounterItems = Record<string, Record<string, number>>;
 export function countersOf(e: MilestoneEvent): { day: string; items: CounterItems } {
   const add = incrementsOf(e);
   return { day: e.at.slice(0, 10), items: Object.fromEntries(dimensionKeys(e).map((k) => [k, { ...add }])) };
+}
+
+// ---- Cohorts: what the leads captured on a day went on to reach, counted on that day. ----
+
+/** The stages a cohort counts, each at most once a run. */
+export const COHORT_STAGES = ['captured', 'mql', 'sql', 'assigned', 'accepted', 'won'] as const;
+export type CohortStage = (typeof COHORT_STAGES)[number];
+/** What a cohort report may break the cohort down by (besides the total). */
+export const COHORT_DIMENSIONS = ['source', 'campaign', 'formType'] as const;
+export type CohortDimension = (typeof COHORT_DIMENSIONS)[number];
+
+/** A cohort's counter item: `cohort#all`, `cohort-source#google`. */
+export const cohortKey = (dimension: CohortDimension | 'all', value = 'all') =>
+  dimension === 'all' ? 'cohort#all' : `cohort-${dimension}#${value}`;
+
+/**
+ * What a milestone adds to its run's cohort, on the day the run was captured: the stage, the time from the
+ * capture (a histogram `h:<stage>:<bucket>`), and a win's revenue. Each stage counts once a run: a later
+ * cycle only follows a loss, which followed an assignment and an acceptance in cycle 0 (so every stage but
+ * a win was reached there first), and a run wins at most once. None without the capture's time (a run
+ * older than the funnel's markers).
+ */
+export function cohortCountersOf(e: MilestoneEvent): { day: string; items: CounterItems } | undefined {
+  if (!e.capturedAt || !(COHORT_STAGES as readonly string[]).includes(e.milestone)) return undefined;
+  if (e.cycle > 0 && e.milestone !== 'won') return undefined;
+  const add: Record<string, number> = { [e.milestone]: 1 };
+  if (e.milestone !== 'captured') add[`h:${e.milestone}:${bucketOf(secondsBetween(e.capturedAt, e.at))}`] = 1;
+  if (e.milestone === 'won' && e.amount) add.revenueWon = e.amount;
+  const values: Record<CohortDimension, string> = {
+    source: e.run.source ?? NONE,
+    campaign: e.run.campaign ?? NONE,
+    formType: e.run.formType,
+  };
+  const keys = [cohortKey('all'), ...COHORT_DIMENSIONS.map((d) => cohortKey(d, values[d]))];
+  return { day: e.capturedAt.slice(0, 10), items: Object.fromEntries(keys.map((k) => [k, { ...add }])) };
+}
+
+/** Every counter a milestone adds to: its day's (the flow) and its run's capture day's (the cohort). */
+export function allCountersOf(e: MilestoneEvent): { day: string; items: CounterItems }[] {
+  const cohort = cohortCountersOf(e);
+  return cohort ? [countersOf(e), cohort] : [countersOf(e)];
 }
 
 /** Adds `items` into `into` (amounts kept to the cent, as DynamoDB's exact ADD keeps them). */

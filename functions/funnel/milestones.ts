@@ -3,8 +3,8 @@ import type { LeadRecord } from '../lead/lead-store.ts';
 import { logger, metrics } from '../platform/observability.ts';
 import type { Milestone } from './funnel.ts';
 import {
+  allCountersOf,
   type CounterItems,
-  countersOf,
   durationOf,
   type MilestoneEvent,
   markerOf,
@@ -76,6 +76,8 @@ export async function recordMilestones(
   ];
   let earlier: Map<string, FunnelMarker> | undefined;
   let run = ctx.run;
+  /** When the run was captured: this call's time for Capture, else its `captured` marker's. */
+  let capturedAt: string | undefined;
   const score = ctx.score ?? (ctx.lead?.score ? scoreFactsOf(ctx.lead.score) : undefined);
   /** Marked by this call but not (yet) in `counters`: lost unless a rebuild recounts them. */
   let uncounted: Milestone | undefined;
@@ -89,6 +91,7 @@ export async function recordMilestones(
       uncounted = milestone;
       earlier ??= needed.length ? await funnel.markers(ctx.leadId, needed) : new Map<string, FunnelMarker>();
       run ??= earlier.get(captured)?.facts ?? (ctx.lead ? runFactsOf(ctx.lead, config.reps) : undefined);
+      capturedAt ??= ctx.run ? ctx.at : earlier.get(captured)?.at;
       uncounted = undefined;
       if (!run) {
         logger.warn('funnel milestone without the run’s lead: not counted', {
@@ -103,7 +106,7 @@ export async function recordMilestones(
         const from = earlier.get(duration.marker);
         if (from) durations[duration.name] = secondsBetween(from.at, ctx.at);
       }
-      const { day, items } = countersOf({
+      const event = {
         milestone,
         at: ctx.at,
         cycle: ctx.cycle ?? 0,
@@ -114,8 +117,11 @@ export async function recordMilestones(
         ...(ctx.amount !== undefined ? { amount: ctx.amount } : {}),
         ...(ctx.lostReason ? { lostReason: ctx.lostReason } : {}),
         ...(ctx.rating?.milestone === milestone ? { rating: ctx.rating.value } : {}),
-      });
-      counters.set(day, sumInto(counters.get(day) ?? {}, items));
+        ...(capturedAt ? { capturedAt } : {}),
+      };
+      // The flow's day and the cohort's (the capture's): one write when they are the same day.
+      for (const { day, items } of allCountersOf(event))
+        counters.set(day, sumInto(counters.get(day) ?? {}, items));
       const metric = TOP_LINE_METRICS[milestone];
       if (metric) metrics.addMetric(metric, 'Count', 1);
       if (milestone === 'won' && ctx.amount) metrics.addMetric('RevenueWon', 'None', ctx.amount);

@@ -116,6 +116,7 @@ export const createHandler = ({
           attempt: 1,
           previousReps: [],
           stage: 'assigned',
+          cycle,
           seen: facts,
           createdAt: at,
           updatedAt: at,

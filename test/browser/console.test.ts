@@ -156,6 +156,12 @@ describe('console in a browser', () => {
     await expect.poll(() => kpi(admin, 'Won').textContent(), { timeout: 10_000 }).toBe('1');
     await expect(kpi(admin, 'Revenue won').textContent()).resolves.toBe('$125,000');
     await admin.screenshot({ path: join(shots, 'funnel.png'), fullPage: true });
+    // The cohort view: of the leads captured in the range, the one captured went on to win.
+    await admin.getByRole('button', { name: 'Cohort', exact: true }).click();
+    await expect.poll(() => kpi(admin, 'Captured in the range').textContent(), { timeout: 10_000 }).toBe('1');
+    await expect(kpi(admin, 'Won').textContent()).resolves.toBe('1');
+    expect(admin.url()).toContain('view=cohort');
+    await admin.screenshot({ path: join(shots, 'cohort.png'), fullPage: true });
     await admin.goto(`${t.stack.urls.console}#/feedback`);
     await admin.getByText('Sales-ready threshold').waitFor();
     // Every configured grade has a row (A first); the won lead's grade counts one closed deal.

@@ -149,6 +149,19 @@ describe('funnel counters from workflow runs', () => {
     const google = (await db.funnel.read(today(), ['campaign#q4-demo']))[0]?.values;
     expect(google).toMatchObject({ captured: 1, won: 1, revenueWon: 48_000 });
     expect(await db.funnel.read(today(), ['rep#'])).not.toEqual([]);
+    // The same writes keep the cohort of the capture day: each stage once a run (recycled's second MQL is
+    // not its cohort's again), so no stage outnumbers the captured.
+    const cohort = (await db.funnel.read(today(), ['cohort#all']))[0]?.values ?? {};
+    expect(
+      Object.fromEntries(
+        ['captured', 'mql', 'sql', 'assigned', 'accepted', 'won', 'revenueWon'].map((k) => [k, cohort[k]]),
+      ),
+    ).toEqual({ captured: 5, mql: 4, sql: 4, assigned: 4, accepted: 3, won: 1, revenueWon: 48_000 });
+    expect(histogramCount(cohort, 'won')).toBe(1);
+    expect((await db.funnel.read(today(), ['cohort-source#google']))[0]?.values).toMatchObject({
+      captured: 1,
+      won: 1,
+    });
   });
 
   it('answers GET /admin/funnel and /admin/scoring-feedback from the counters', async () => {
@@ -189,6 +202,20 @@ describe('funnel counters from workflow runs', () => {
       formType: 'demo-request',
     });
     expect((await h.http('AdminRead', 'GET', '/admin/funnel?from=2026-02-30')).statusCode).toBe(400);
+    const cohorts = await h.http(
+      'AdminRead',
+      'GET',
+      `/admin/cohorts?from=${today()}&to=${today()}&by=formType`,
+    );
+    expect(cohorts.statusCode).toBe(200);
+    const c = JSON.parse(String(cohorts.body));
+    expect(c.total.counts).toMatchObject({ captured: 5, won: 1 });
+    expect(c.total.reached.won).toBeCloseTo(0.2);
+    expect(Object.values(c.total.reached).every((r) => typeof r === 'number' && r <= 1)).toBe(true);
+    expect(c.rows.map((r: { key: string }) => r.key)).toContain('newsletter');
+    const refused = await h.http('AdminRead', 'GET', '/admin/cohorts?by=rep');
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(String(refused.body)).fields.by[0]).toMatch(/source, campaign, formType/);
   });
 
   it('rebuilds the same counters from the leads, twice, and repairs counters that drifted', async () => {

@@ -1,41 +1,80 @@
 // The funnel: counts by stage and conversion to the next, per day, time between stages, revenue, lost
-// reasons, recycled wins; broken down by UTM source/medium/campaign, form, territory or rep.
+// reasons, recycled wins; broken down by UTM source/medium/campaign, form, territory or rep. A toggle
+// switches to the cohort view (cohort.js): what the leads captured in the range went on to reach.
 import { api, qs } from '../lib/api.js';
 import { funnelBars, hbars, lineChart, stageLabel } from '../lib/charts.js';
 import { h, replace } from '../lib/dom.js';
 import { count, hours, money, pct } from '../lib/format.js';
 import { rangeControls } from '../lib/range.js';
+import { setQuery } from '../lib/router.js';
 import { bodyLoader, emptyState, pageHeader } from '../lib/ui.js';
+import { COHORT_BREAKDOWNS, cohortPage } from './cohort.js';
 
 const BREAKDOWNS = ['source', 'medium', 'campaign', 'formType', 'territory', 'rep'];
 
 export async function render({ main, query, meta, every, isCurrent }) {
+  const view = query.get('view') === 'cohort' ? 'cohort' : 'flow';
+  const allowed = view === 'cohort' ? COHORT_BREAKDOWNS : BREAKDOWNS;
+  const by = query.get('by') ?? undefined;
   let q = {
     from: query.get('from') ?? undefined,
     to: query.get('to') ?? undefined,
-    by: query.get('by') ?? undefined,
+    by: allowed.includes(by) ? by : undefined,
   };
   const body = h('div');
-  const dims = (meta.funnelDimensions ?? BREAKDOWNS).filter((d) => BREAKDOWNS.includes(d));
+  const dims = (meta.funnelDimensions ?? BREAKDOWNS).filter((d) => allowed.includes(d));
   const controls = rangeControls(q, {
     dimensions: dims,
     onChange: (next) => {
       q = next;
+      if (view === 'cohort') setQuery({ ...q, view });
       load();
     },
   });
-  replace(main, pageHeader('Funnel', controls), body);
+  replace(main, pageHeader('Funnel', viewToggle(view, q), controls), body);
   const load = bodyLoader(
     body,
     isCurrent,
-    () => api(`funnel${qs(q)}`),
+    () => api(`${view === 'cohort' ? 'cohorts' : 'funnel'}${qs(q)}`),
     (report) => {
       controls.showRange(report);
-      return page(report);
+      return view === 'cohort' ? cohortPage(report, kpi) : page(report);
     },
   );
   await load();
   every(10_000, load);
+}
+
+/** Flow (what happened in the range) or cohort (what the range's captured leads went on to do). */
+function viewToggle(view, q) {
+  const go = (next) => {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries({
+      from: q.from,
+      to: q.to,
+      view: next === 'cohort' ? 'cohort' : undefined,
+    }))
+      if (v) params.set(k, v);
+    const text = params.toString();
+    location.hash = `#/funnel${text ? `?${text}` : ''}`;
+  };
+  return h(
+    'div',
+    { class: 'segmented', role: 'group', 'aria-label': 'Funnel view' },
+    [
+      ['flow', 'Flow', 'What happened in the range, to any lead'],
+      ['cohort', 'Cohort', 'What the leads captured in the range went on to reach'],
+    ].map(([key, label, title]) =>
+      h('button', {
+        type: 'button',
+        class: `btn small ${key === view ? 'primary' : 'ghost'}`,
+        'aria-pressed': String(key === view),
+        title,
+        text: label,
+        onclick: () => key !== view && go(key),
+      }),
+    ),
+  );
 }
 
 function page(r) {

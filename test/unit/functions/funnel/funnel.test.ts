@@ -13,6 +13,8 @@ import {
   wilson,
 } from '#functions/funnel/funnel.ts';
 import {
+  allCountersOf,
+  cohortCountersOf,
   countersOf,
   markerOf,
   reasonKey,
@@ -191,6 +193,36 @@ describe('funnel counters', () => {
     expect(isDay('2026-02-28')).toBe(true);
     expect(isDay('2026-02-30')).toBe(false);
     expect(isDay('2026-13-01')).toBe(false);
+  });
+
+  it('counts a milestone in its run’s cohort too, on the capture day: each stage once a run', () => {
+    const base = { at: '2026-12-03T10:00:00.000Z', run, capturedAt: '2026-11-30T10:00:00.000Z' };
+    const sql = cohortCountersOf({ ...base, milestone: 'sql', cycle: 0 });
+    expect(sql?.day).toBe('2026-11-30');
+    expect(Object.keys(sql?.items ?? {}).sort()).toEqual([
+      'cohort#all',
+      'cohort-campaign#q4',
+      'cohort-formType#pricing',
+      'cohort-source#google',
+    ]);
+    // 3 days after the capture: in the bucket that holds 259,200 s.
+    expect(sql?.items['cohort#all']).toEqual({ sql: 1, [`h:sql:${bucketOf(259_200)}`]: 1 });
+    // A later cycle's stages were reached in cycle 0 already; its win counts (a run wins once).
+    expect(cohortCountersOf({ ...base, milestone: 'mql', cycle: 1 })).toBeUndefined();
+    expect(
+      cohortCountersOf({ ...base, milestone: 'won', cycle: 1, amount: 900 })?.items['cohort#all'],
+    ).toMatchObject({
+      won: 1,
+      revenueWon: 900,
+    });
+    // Not a stage a cohort reaches, or no capture time (a run older than the markers): nothing.
+    expect(cohortCountersOf({ ...base, milestone: 'lost', cycle: 0 })).toBeUndefined();
+    expect(cohortCountersOf({ at: base.at, run, milestone: 'sql', cycle: 0 })).toBeUndefined();
+    // The flow's day and the cohort's: two writes' worth, or one day when the capture was the same day.
+    expect(allCountersOf({ ...base, milestone: 'sql', cycle: 0 }).map((c) => c.day)).toEqual([
+      '2026-12-03',
+      '2026-11-30',
+    ]);
   });
 
   it('adds a won deal to the total and to each dimension value: revenue, a recycled win, the duration', () => {
