@@ -42,6 +42,7 @@ export const ENTRIES = {
   Unsubscribe: 'api/unsubscribe.ts',
   ConfirmEmail: 'api/confirm.ts',
   TrackClick: 'api/click.ts',
+  TrackVisit: 'api/track-visit.ts',
   AdminRead: 'api/admin.ts',
   AdminWrite: 'api/admin-write.ts',
 } as const;
@@ -256,6 +257,12 @@ export class HandoffStack extends Stack {
       .useTable(data, ['PutItem', 'UpdateItem'])
       .useLinkKey(linkKey)
       .resumesRunsOf(sm);
+    // High-intent page views from the company's site wake a nurtured lead's run (examples/track.js).
+    const visit = fn('TrackVisit', 'Site page views: high-intent visits')
+      .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
+      .useForms(config.app.forms)
+      .useLinkKey(linkKey)
+      .resumesRunsOf(sm);
     // Its index: reps' notes by month (scoring feedback).
     const admin = fn('AdminRead', 'Admin reads').useTable(
       data,
@@ -273,6 +280,7 @@ export class HandoffStack extends Stack {
     api.route('/unsubscribe', [HttpMethod.GET, HttpMethod.POST], unsubscribe, { budget: 'links' });
     api.route('/confirm', [HttpMethod.GET, HttpMethod.POST], confirmEmail, { budget: 'links' });
     api.route('/c', [HttpMethod.GET], click, { budget: 'links' });
+    api.route('/events', [HttpMethod.POST, HttpMethod.OPTIONS], visit, { budget: 'events' });
     api.route('/admin/leads/{leadId}', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
     api.route('/admin/deals/{dealId}', [HttpMethod.GET], admin, { iam: true, budget: 'admin' });
     api.route('/admin/leads/{leadId}', [HttpMethod.DELETE], adminWrite, { iam: true, budget: 'admin' });

@@ -1,9 +1,11 @@
 import { config, leadRetention } from '#functions/config/bundled.ts';
+import { VISITOR_ID_DAYS } from '#functions/config/link-lifetimes.ts';
 import { dynamoLeads } from '#functions/lead/lead-store.ts';
 import { dynamoSignals } from '#functions/lead/signal-store.ts';
 import { signalLead } from '#functions/lead/signals.ts';
 import { timeline } from '#functions/lead/timeline.ts';
-import { LinkError, verifyLink } from '#functions/mail/links.ts';
+import { LinkError, VISITOR_PARAM, verifyLink, visitorId } from '#functions/mail/links.ts';
+import { isAutomatedAgent } from '#functions/platform/bots.ts';
 import { linkKeyOf, linkPage } from '#functions/platform/link-key.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
@@ -11,8 +13,6 @@ import { appTable } from '#functions/platform/table.ts';
 import type { Stores } from '#functions/stores.ts';
 
 const allowedHosts = new Set(config.app.links.clickAllowedHosts);
-const SCANNER_AGENTS =
-  /(bot|crawler|spider|preview|scanner|proofpoint|mimecast|barracuda|safelinks|urldefense|headless|python-requests|curl|wget)/i;
 
 /** A click by a security scanner: agent looks automated, or it came within seconds of sending. */
 export function looksLikeScanner(
@@ -20,7 +20,7 @@ export function looksLikeScanner(
   sentAtS: number | undefined,
   now: Date,
 ): boolean {
-  if (!userAgent || SCANNER_AGENTS.test(userAgent)) return true;
+  if (isAutomatedAgent(userAgent)) return true;
   return sentAtS !== undefined && now.getTime() / 1000 - sentAtS < config.app.links.scannerGraceSeconds;
 }
 
@@ -54,7 +54,14 @@ export const createHandler = ({
       await signalLead({ signals, runs }, claims.subject, 'click');
     }
     logger.info('click', { leadId: claims.subject, scanner });
-    // No referrer (securityHeaders): the destination never sees the signed link.
+    // The person (not a scanner) gets a site visitor id, which the site's snippet keeps only after consent
+    // and takes off the address bar at once (examples/track.js). No referrer (securityHeaders): the
+    // destination never sees the signed link.
+    if (!scanner)
+      url.searchParams.set(
+        VISITOR_PARAM,
+        visitorId(claims.subject, linkKeyOf(context), now, VISITOR_ID_DAYS),
+      );
     return { statusCode: 302, headers: { location: url.toString(), 'cache-control': 'no-store' } };
   });
 

@@ -7,6 +7,8 @@ const HOUR_S = 3600;
 const DAY_S = 86_400;
 /** A tracked click only records engagement (and then redirects): a quarter is what scoring still weighs. */
 export const CLICK_LINK_DAYS = 90;
+/** A site visitor id (a tracked click hands it to the site, examples/track.js): a year of visits. */
+export const VISITOR_ID_DAYS = 365;
 /** The rep's "stop/resume these reminders" links: a reminder may be read long after it came. */
 export const REMINDER_SETTING_LINK_DAYS = 365;
 

@@ -49,6 +49,17 @@ export const scoringSchema = z
       ),
       highIntentForms: z.array(z.string()),
       events: z.record(z.string(), int()),
+      /**
+       * High-intent pages of the company's site (a path on a `links.clickAllowedHosts` host: `/pricing`) and
+       * the engagement points a visit adds; a visit to any other page is not recorded (examples/track.js).
+       */
+      pages: z._default(
+        z.record(
+          z.string().check(z.regex(/^\/[a-z0-9/_-]*$/, 'must be a lower-case path such as /pricing')),
+          int(),
+        ),
+        {},
+      ),
       halfLifeDays: z.number().check(z.positive('must be positive')),
     }),
     negative: z.object({
@@ -285,6 +296,8 @@ export const appSchema = z.object({
       forms: routeBudget,
       links: routeBudget,
       admin: routeBudget,
+      /** POST /events: page views from the company's site (examples/track.js), apart from forms and links. */
+      events: z._default(routeBudget, { ratePerSecond: 50, burst: 100 }),
       perClient: z.object({
         perIpPerMinute: intIn(1, 100_000),
         perDomainPerHour: intIn(1, 1_000_000),
@@ -294,6 +307,7 @@ export const appSchema = z.object({
       forms: { ratePerSecond: 100, burst: 200 },
       links: { ratePerSecond: 50, burst: 100 },
       admin: { ratePerSecond: 20, burst: 50 },
+      events: { ratePerSecond: 50, burst: 100 },
       perClient: { perIpPerMinute: 300, perDomainPerHour: 1000 },
     },
   ),

@@ -83,7 +83,10 @@ function negativeReasons(
 /** Engagement: each event's points halve every `halfLifeDays`, so old interest fades. */
 export function engagementReasons(events: EngagementEvent[], rules: ScoringConfig, now: Date): ScoreReason[] {
   return events.flatMap((e) => {
-    const base = rules.intent.formTypes[e.type] ?? rules.intent.events[e.type];
+    const base =
+      rules.intent.formTypes[e.type] ??
+      rules.intent.events[e.type] ??
+      (e.type.startsWith(VISIT) ? rules.intent.pages[e.type.slice(VISIT.length)] : undefined);
     if (base === undefined) return [];
     const ageDays = Math.max(0, (now.getTime() - Date.parse(e.at)) / DAY_MS);
     const points = Math.round(base * 0.5 ** (ageDays / rules.intent.halfLifeDays));
@@ -93,8 +96,12 @@ export function engagementReasons(events: EngagementEvent[], rules: ScoringConfi
   });
 }
 
+/** An engagement event of a visit to a high-intent page: `visit /pricing`. */
+export const VISIT = 'visit ';
+
 /**
- * The timeline events that count as engagement: forms (by form type) and tracked clicks, from `since` on
+ * The timeline events that count as engagement: forms (by form type), tracked clicks and visits to
+ * high-intent pages (`visit /pricing`), from `since` on
  * (after a recycle only newer engagement counts). Shared by rescoring and the backtest's replay.
  */
 export function engagementOf(
@@ -102,8 +109,18 @@ export function engagementOf(
   since = '',
 ): EngagementEvent[] {
   return events
-    .filter((e) => (e.type === 'form' || e.type === 'email-click') && e.at >= since)
-    .map((e) => ({ type: e.type === 'form' ? String(e.data?.formType) : e.type, at: e.at }));
+    .filter(
+      (e) => (e.type === 'form' || e.type === 'email-click' || e.type === 'page-visit') && e.at >= since,
+    )
+    .map((e) => ({
+      type:
+        e.type === 'form'
+          ? String(e.data?.formType)
+          : e.type === 'page-visit'
+            ? `${VISIT}${String(e.data?.path)}`
+            : e.type,
+      at: e.at,
+    }));
 }
 
 export function gradeFor(total: number, rules: ScoringConfig): string {

@@ -99,6 +99,8 @@ export const timelineEventSchema = z.discriminatedUnion('type', [
   event('confirmation-sent', { round: count, until: z.iso.datetime() }),
   event('confirmed', {}),
   event('email-click', { host: z.string(), path: z.string() }),
+  /** A visit to a high-intent page of the company's site (examples/track.js, after consent). */
+  event('page-visit', { host: z.string(), path: z.string() }),
   event('unsubscribed', { how: z.enum(['one-click', 'page']) }),
   event('bounced', fromSes),
   event('complained', fromSes),
@@ -209,6 +211,11 @@ export const timeline = {
   emailClick(url: URL, now: Date) {
     const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
     return of('email-click', minute, { host: url.hostname, path: url.pathname });
+  },
+  /** Stamped to the minute: one visit per lead and minute, however often pages are loaded. */
+  pageVisit(url: URL, now: Date) {
+    const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
+    return of('page-visit', minute, { host: url.hostname, path: url.pathname });
   },
   unsubscribed: (at: string, how: DataOf<'unsubscribed'>['how']) => of('unsubscribed', at, { how }),
   bounced: (at: string) => of('bounced', at, { how: 'ses' }),

@@ -12,6 +12,7 @@ export const LINK_ACTIONS = [
   'unsubscribe',
   'click',
   'confirm',
+  'visit',
 ] as const;
 export type LinkAction = (typeof LINK_ACTIONS)[number];
 
@@ -19,7 +20,8 @@ export type LinkAction = (typeof LINK_ACTIONS)[number];
  * What a signed link carries. For a rep link: subject = deal id, audience = rep id.
  * For unsubscribe: subject = lead id, audience = "lead"; for a double opt-in confirmation the same, with
  * exp = the end of the confirmation wait. For a tracked click: subject = lead id,
- * audience = destination URL, issuedAt = when the email went out (scanner detection).
+ * audience = destination URL, issuedAt = when the email went out (scanner detection). For a site visitor
+ * id (handed over by a tracked click, examples/track.js): subject = lead id, audience = "site".
  */
 export interface LinkClaims {
   action: LinkAction;
@@ -81,4 +83,13 @@ export class LinkError extends DeniedError {
   ) {
     super(message);
   }
+}
+
+/** The query parameter a tracked click adds to its destination: the visitor id examples/track.js keeps. */
+export const VISITOR_PARAM = 'hv';
+
+/** A signed site visitor id for the lead: what examples/track.js posts with each high-intent page view. */
+export function visitorId(leadId: string, key: string, now: Date, days: number): string {
+  const exp = Math.floor(now.getTime() / 1000) + days * 86_400;
+  return signLink({ action: 'visit', subject: leadId, audience: 'site', exp }, key);
 }

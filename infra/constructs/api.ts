@@ -17,6 +17,8 @@ export const PUBLIC_ROUTES: Readonly<Record<string, string>> = {
   '/unsubscribe': 'Unsubscribe links (RFC 8058 one-click): HMAC-signed tokens verified in the handler.',
   '/confirm': 'Double opt-in confirmation links: HMAC-signed, expiring tokens verified in the handler.',
   '/c': 'Tracked clicks in emails: HMAC-signed tokens verified in the handler.',
+  '/events':
+    'Page views from the company site after consent: origin-checked, HMAC-signed visitor ids verified in the handler, rate-limited.',
 };
 
 /** A route's throttle: API Gateway's token bucket for it (config/app.json's `api`). */
@@ -25,8 +27,8 @@ export interface RouteBudget {
   burst: number;
 }
 
-/** Which budget a route draws on: forms, emailed links (rep actions, unsubscribe, clicks) or admin. */
-export type BudgetName = 'forms' | 'links' | 'admin';
+/** Which budget a route draws on: forms, emailed links (rep actions, unsubscribe, clicks), admin or site events. */
+export type BudgetName = 'forms' | 'links' | 'admin' | 'events';
 
 /**
  * The HTTP API: web forms, emailed links and admin routes, with access logs that hold no tokens or bodies.

@@ -1,11 +1,15 @@
 // The example form with its script (examples/contact-form.js) in a real browser, against a fresh local
-// stack: the API's field errors shown inline, and a submission kept through an outage until accepted.
+// stack: the API's field errors shown inline, and a submission kept through an outage until accepted; and
+// the site snippet (examples/track.js): nothing before consent, a pricing view after it.
 // The outage runs on Playwright's clock (the page's timers), so 30 seconds of retries take about one.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Route } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { leadIdFor } from '#functions/lead/lead.ts';
+import { visitorId } from '#functions/mail/links.ts';
 import { chooseBrowser, launchBrowser } from '#test/fixtures/browser.ts';
+import { aLead } from '#test/fixtures/leads.ts';
 import { eventually, startTestStack, storesOf, type TestStack } from '#test/fixtures/local-stack.ts';
 import { root } from '#test/fixtures/root.ts';
 import { site, siteContext } from '#test/fixtures/site.ts';
@@ -126,4 +130,69 @@ describe('the example form with its script', () => {
     expect(attempts.filter((a) => a.answer === 'api').length).toBe(1);
     await embedding.close();
   }, 90_000);
+});
+
+describe('the site snippet (examples/track.js)', () => {
+  const PERSON =
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
+  /** A visitor id for `leadId`, signed with this stack's link key (as a tracked click hands it over). */
+  const visitorFor = (leadId: string) => {
+    const key = Object.values(
+      JSON.parse(readFileSync(join(t.dataDir, 'secrets.json'), 'utf8')) as Record<string, string>,
+    )[0];
+    return visitorId(leadId, String(key), new Date(), 365);
+  };
+
+  it('sends and stores nothing before consent; after it, a pricing view lands on the lead’s timeline', async () => {
+    const lead = aLead({ email: 'pricing.visitor@acme-robotics.com', formType: 'newsletter' });
+    await storesOf(t).leads.capture(lead, 'run-visitor', new Date().toISOString());
+    const embedding = await siteContext(browser, t.stack.urls.console, true, PERSON);
+    const page = await embedding.newPage();
+    const posted: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/events')) posted.push(r.method());
+    });
+    await page.goto(`${site}/pricing.html?hv=${visitorFor(lead.id)}&utm_source=mail`);
+    // The id leaves the address bar at once; the other parameters stay.
+    await expect.poll(() => new URL(page.url()).searchParams.has('hv')).toBe(false);
+    expect(new URL(page.url()).searchParams.get('utm_source')).toBe('mail');
+    await page.waitForTimeout(300);
+    expect(posted).toEqual([]);
+    expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
+    expect(await embedding.cookies()).toEqual([]);
+
+    const answered = page.waitForResponse(
+      (r) => r.url().endsWith('/events') && r.request().method() === 'POST',
+    );
+    await page.click('[data-handoff-consent=yes]');
+    expect((await answered).status()).toBe(204);
+    expect(await page.locator('[data-handoff-consent-banner]').count()).toBe(0);
+    const visits = await eventually(
+      async () => {
+        const found = (await storesOf(t).leads.listEvents(lead.id)).filter((e) => e.type === 'page-visit');
+        return found.length ? found : undefined;
+      },
+      10_000,
+      'the page visit',
+    );
+    expect(visits[0]?.data).toEqual({ host: 'www.handoff.example', path: '/pricing' });
+    expect(await embedding.cookies()).toEqual([]);
+    await embedding.close();
+  }, 45_000);
+
+  it('a visitor who declines is forgotten: nothing sent, nothing kept', async () => {
+    const embedding = await siteContext(browser, t.stack.urls.console, true, PERSON);
+    const page = await embedding.newPage();
+    const posted: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith('/events')) posted.push(r.method());
+    });
+    await page.goto(`${site}/pricing.html?hv=${visitorFor(leadIdFor('decliner@acme-robotics.com'))}`);
+    await page.click('[data-handoff-consent=no]');
+    await page.reload();
+    await page.waitForTimeout(300);
+    expect(posted).toEqual([]);
+    expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
+    await embedding.close();
+  }, 45_000);
 });

@@ -102,6 +102,16 @@ describe('least-privilege function roles', () => {
       ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'states:SendTaskSuccess'],
     ],
     [
+      'TrackVisit',
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:GetSecretValue',
+        'states:SendTaskSuccess',
+      ],
+    ],
+    [
       'SesEvents',
       [
         'dynamodb:BatchGetItem',
@@ -202,14 +212,18 @@ describe('least-privilege function roles', () => {
     }
   });
 
-  it("gives SubmitLead, and only it, the forms' allowed origins and thank-you page from config/app.json", () => {
+  it("gives SubmitLead and TrackVisit, and only them, the forms' allowed origins and thank-you page from config/app.json", () => {
     const withForms = Object.values(raw.Resources).filter(
       (r) =>
         r.Type === 'AWS::Lambda::Function' &&
         (r.Properties as { Environment?: { Variables?: Record<string, unknown> } }).Environment?.Variables
           ?.FORM_ALLOWED_ORIGINS !== undefined,
     );
-    expect(withForms.map((r) => String(r.Metadata?.['aws:cdk:path']).split('/')[1])).toEqual(['SubmitLead']);
+    // The sites whose pages post forms are the sites whose page views are taken (examples/track.js).
+    expect(withForms.map((r) => String(r.Metadata?.['aws:cdk:path']).split('/')[1])).toEqual([
+      'SubmitLead',
+      'TrackVisit',
+    ]);
     const variables = (
       withForms[0]?.Properties as { Environment?: { Variables?: Record<string, unknown> } } | undefined
     )?.Environment?.Variables;

@@ -110,6 +110,63 @@ describe('signals wake a parked nurture wait at once', () => {
     expect((await stores().leads.listEvents(lead.id)).some((e) => e.type === 'email-click')).toBe(true);
   });
 
+  it('three pricing-page visits, with the visitor id a tracked click handed over, take a nurtured lead to a rep', async () => {
+    const { lead, input, name } = nurtured('visits.signal@acme-robotics.com');
+    const browser = { 'user-agent': 'Mozilla/5.0 (Macintosh) Safari/605' };
+    const base = Date.now() + 86_400_000; // a day after the send: no scanner
+    const at = async <T>(ms: number, act: () => Promise<T>) => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(ms);
+        return await act();
+      } finally {
+        vi.useRealTimers();
+      }
+    };
+    let step = 0;
+    let visitor = '';
+    const result = await h.run(input, name, {
+      onSignalWait: async () => {
+        if (mailsTo(lead.email).length === 0 || step > 3) return;
+        if (step === 0) {
+          const click = mailsTo(lead.email)
+            .at(-1)
+            ?.links.find((l) => l.includes('/c?t='));
+          const res = await at(base, () => h.http('TrackClick', 'GET', String(click), { headers: browser }));
+          visitor = new URL(String(res.headers?.location)).searchParams.get('hv') ?? '';
+          expect(visitor).not.toBe('');
+        } else {
+          // A minute apart (one visit a lead and minute is recorded), as the snippet posts them.
+          const res = await at(base + step * 60_000, () =>
+            h.http('TrackVisit', 'POST', '/events', {
+              headers: {
+                ...browser,
+                'content-type': 'application/json',
+                origin: 'https://www.handoff.example',
+              },
+              body: JSON.stringify({ v: visitor, url: 'https://www.handoff.example/Pricing/' }),
+            }),
+          );
+          expect(res.statusCode).toBe(204);
+        }
+        step += 1;
+      },
+      onWait: async () => 'timeout',
+    });
+    // The click and the first two visits each woke the run, which rescored the lead and nurtured on
+    // (48 → 53 → 58 → 63); the third took it over the threshold (68 ≥ 65), to a rep.
+    expect(result.wakes.filter((w) => w !== 'timer')).toEqual(['click', 'visit', 'visit', 'visit']);
+    const thirdWake = result.path.lastIndexOf(WAIT, result.path.indexOf('Assign rep'));
+    expect(result.path.slice(thirdWake - 3)).toContain('Assign rep');
+    expect(result.path.filter((st) => st === 'Assign rep')).toHaveLength(1);
+    const visits = (await stores().leads.listEvents(lead.id)).filter((e) => e.type === 'page-visit');
+    expect(visits.map((v) => v.data)).toEqual(
+      Array(3).fill({ host: 'www.handoff.example', path: '/pricing' }),
+    );
+    const scored = (await stores().leads.get(lead.id))?.score;
+    expect(scored?.reasons.filter((r) => r.label.startsWith('visit /pricing'))).toHaveLength(3);
+  });
+
   it('a one-click unsubscribe ends the run as Unsubscribed, with no further email', async () => {
     const { lead, input, name } = nurtured('unsubscribe.signal@acme-robotics.com');
     const result = await h.run(input, name, {

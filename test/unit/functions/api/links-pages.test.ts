@@ -4,7 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler as clickWith } from '#functions/api/click.ts';
 import { createHandler as unsubscribeWith } from '#functions/api/unsubscribe.ts';
-import { signLink } from '#functions/mail/links.ts';
+import { signLink, verifyLink } from '#functions/mail/links.ts';
 import type { HttpEvent, HttpResult } from '#functions/platform/http.ts';
 import { aLambdaContext, anHttpEvent } from '#test/fixtures/lambda.ts';
 import { aLead } from '#test/fixtures/leads.ts';
@@ -76,7 +76,11 @@ describe('click tracking', () => {
   it('redirects to the allow-listed destination and records engagement', async () => {
     const res = await get(token('https://www.handoff.example/resources/welcome', 3600));
     expect(res.statusCode).toBe(302);
-    expect(res.headers?.location).toBe('https://www.handoff.example/resources/welcome');
+    const location = new URL(String(res.headers?.location));
+    expect(`${location.origin}${location.pathname}`).toBe('https://www.handoff.example/resources/welcome');
+    // The person gets the lead's signed site visitor id (examples/track.js keeps it after consent).
+    const visitor = verifyLink(String(location.searchParams.get('hv')), KEY, new Date(), ['visit']);
+    expect(visitor).toMatchObject({ subject: lead.id, audience: 'site' });
     // The destination never learns the signed link it came from.
     expect(res.headers?.['Referrer-Policy']).toBe('no-referrer');
     expect(res.headers?.['cache-control']).toBe('no-store');
@@ -98,5 +102,7 @@ describe('click tracking', () => {
     const res = await get(token('https://www.handoff.example/x', ago), ua);
     expect(res.statusCode).toBe(302);
     expect((await db.leads.listEvents(lead.id)).map((e) => e.type)).not.toContain('email-click');
+    // A scanner is not the person: no visitor id for it to carry around.
+    expect(res.headers?.location).toBe('https://www.handoff.example/x');
   });
 });
