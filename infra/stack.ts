@@ -18,6 +18,7 @@ import { HandoffDeadLetters } from './constructs/dead-letters.ts';
 import { HandoffFunction } from './constructs/handoff-function.ts';
 import { HandoffMail } from './constructs/mail.ts';
 import { HandoffMonitoring } from './constructs/monitoring.ts';
+import { HandoffReplies } from './constructs/replies.ts';
 
 export interface HandoffStackProps extends StackProps {
   config: HandoffConfig;
@@ -43,6 +44,7 @@ export const ENTRIES = {
   ConfirmEmail: 'api/confirm.ts',
   TrackClick: 'api/click.ts',
   TrackVisit: 'api/track-visit.ts',
+  InboundReply: 'events/inbound-reply.ts',
   AdminRead: 'api/admin.ts',
   AdminWrite: 'api/admin-write.ts',
 } as const;
@@ -263,6 +265,19 @@ export class HandoffStack extends Stack {
       .useForms(config.app.forms)
       .useLinkKey(linkKey)
       .resumesRunsOf(sm);
+    // Replies to nurture emails (app.replies): SES receiving → SNS → InboundReply, which wakes the run.
+    const replies = config.app.replies;
+    if (replies) {
+      const inbound = fn('InboundReply', 'Replies to nurture emails: stop the sequence, reach a rep')
+        .useTable(data, ['GetItem', 'PutItem', 'UpdateItem'])
+        .useLinkKey(linkKey)
+        .resumesRunsOf(sm);
+      const receiving = new HandoffReplies(this, 'Replies', { domain: replies.domain, handler: inbound });
+      new CfnOutput(this, 'ReplyRuleSetName', {
+        value: receiving.ruleSet.receiptRuleSetName,
+        description: `Activate it (one active rule set per account): aws ses set-active-receipt-rule-set --rule-set-name <this>; MX of ${replies.domain} → inbound-smtp.<region>.amazonaws.com`,
+      });
+    }
     // Its index: reps' notes by month (scoring feedback).
     const admin = fn('AdminRead', 'Admin reads').useTable(
       data,

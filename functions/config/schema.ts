@@ -269,6 +269,16 @@ export const appSchema = z.object({
    * Signed links. Each link lives as long as the wait it serves (derived from `reps.sla` and
    * `data.leadRetentionDays` in link-lifetimes.ts), plus `marginDays`; nothing here sets a lifetime alone.
    */
+  /**
+   * Replies to nurture emails: each email's Reply-To is a signed address on `domain` (a subdomain whose MX
+   * is SES receiving; infra/constructs/replies.ts), and a reply stops the sequence and reaches a rep. Left
+   * out: no Reply-To, replies go to the sender address as before.
+   */
+  replies: z.optional(
+    z.object({
+      domain: z.string().check(z.regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'must be a lower-case domain name')),
+    }),
+  ),
   links: z.object({
     marginDays: z._default(intIn(1, 30), 2),
     clickAllowedHosts: z.array(nonEmpty),

@@ -30,6 +30,10 @@ export interface LeadRecord extends Lead {
   waitingSince?: string;
   /** Set when a lost deal recycles the lead: engagement before it no longer counts. */
   engagementSince?: string;
+  /** When the lead last replied to a nurture email (a person, not an auto-reply): its rep's email quotes it. */
+  repliedAt?: string;
+  /** An out-of-office's return day: no nurture email goes before it (the sequence is not stopped). */
+  snoozedUntil?: string;
   capturedAt: string;
   updatedAt: string;
 }

@@ -96,6 +96,10 @@ export function engagementReasons(events: EngagementEvent[], rules: ScoringConfi
   });
 }
 
+/** The engagement event of a person's reply to a nurture email (`intent.events.reply` points): it also goes to sales. */
+export const REPLY = 'reply';
+const ENGAGEMENT = new Set(['form', 'email-click', 'page-visit', 'replied']);
+
 /** An engagement event of a visit to a high-intent page: `visit /pricing`. */
 export const VISIT = 'visit ';
 
@@ -109,16 +113,16 @@ export function engagementOf(
   since = '',
 ): EngagementEvent[] {
   return events
-    .filter(
-      (e) => (e.type === 'form' || e.type === 'email-click' || e.type === 'page-visit') && e.at >= since,
-    )
+    .filter((e) => ENGAGEMENT.has(e.type) && e.at >= since)
     .map((e) => ({
       type:
         e.type === 'form'
           ? String(e.data?.formType)
           : e.type === 'page-visit'
             ? `${VISIT}${String(e.data?.path)}`
-            : e.type,
+            : e.type === 'replied'
+              ? REPLY
+              : e.type,
       at: e.at,
     }));
 }
@@ -152,6 +156,8 @@ export function scoreLead(lead: Lead, events: EngagementEvent[], rules: ScoringC
 export function routeLead(score: Score, formTypes: string[], rules: ScoringConfig): Route {
   if (score.flags.length > 0 || score.total < rules.thresholds.disqualifyBelow) return 'disqualify';
   if (score.total >= rules.thresholds.salesReady) return 'sales-ready';
+  // A person wrote back: a human takes it from here, whatever the score.
+  if (formTypes.includes(REPLY)) return 'sales-ready';
   if (formTypes.some((f) => rules.intent.highIntentForms.includes(f))) return 'sales-ready';
   return 'nurture';
 }

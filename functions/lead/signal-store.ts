@@ -4,7 +4,15 @@ import { conditional, type Table, unlessConditionFails, withoutKeys } from '../p
 import type { LeadRecord } from './lead-store.ts';
 
 /** What wakes a nurtured lead's run at once: the lead did something, or their address went bad. */
-export type Signal = 'form' | 'click' | 'visit' | 'unsubscribe' | 'bounce' | 'complaint' | 'confirm';
+export type Signal =
+  | 'form'
+  | 'click'
+  | 'visit'
+  | 'reply'
+  | 'unsubscribe'
+  | 'bounce'
+  | 'complaint'
+  | 'confirm';
 
 /**
  * The nurture wait's task token, parked on the lead item, and signals that arrive while no token is

@@ -9,6 +9,10 @@
 
 import * as z from 'zod/mini';
 import { DEAL_STAGES, LOST_REASONS, MAX_NOTE, RATINGS } from './deal-vocabulary.ts';
+
+/** At most this many characters of a lead's reply are kept and quoted (functions/mail/inbound.ts). */
+export const MAX_REPLY_TEXT = 2000;
+
 import '../platform/zod.ts';
 import type { Lead } from './lead.ts';
 import { NURTURE_ENDS } from './lead-stage.ts';
@@ -99,6 +103,22 @@ export const timelineEventSchema = z.discriminatedUnion('type', [
   event('confirmation-sent', { round: count, until: z.iso.datetime() }),
   event('confirmed', {}),
   event('email-click', { host: z.string(), path: z.string() }),
+  /**
+   * A person's reply to nurture email (`cycle`, `step`): their own words (`message`, quoted history cut, at
+   * most 2,000 characters; personal data, masked in the console). It stops the sequence: the lead goes to sales.
+   */
+  event('replied', {
+    cycle: count,
+    step: count,
+    message: z.string().check(z.maxLength(MAX_REPLY_TEXT)),
+  }),
+  /** An automatic answer to a nurture email: recorded, changes nothing (an out-of-office may hold the next send). */
+  event('auto-reply', {
+    kind: z.enum(['out-of-office', 'automatic', 'delivery-report']),
+    cycle: count,
+    step: count,
+    returnDate: z.optional(z.string()),
+  }),
   /** A visit to a high-intent page of the company's site (examples/track.js, after consent). */
   event('page-visit', { host: z.string(), path: z.string() }),
   event('unsubscribed', { how: z.enum(['one-click', 'page']) }),
@@ -212,6 +232,8 @@ export const timeline = {
     const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;
     return of('email-click', minute, { host: url.hostname, path: url.pathname });
   },
+  replied: (at: string, reply: DataOf<'replied'>) => of('replied', at, reply),
+  autoReply: (at: string, reply: DataOf<'auto-reply'>) => of('auto-reply', at, reply),
   /** Stamped to the minute: one visit per lead and minute, however often pages are loaded. */
   pageVisit(url: URL, now: Date) {
     const minute = `${now.toISOString().slice(0, 16)}:00.000Z`;

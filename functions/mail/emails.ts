@@ -5,6 +5,7 @@ import type { ScoreReason } from '../lead/scoring.ts';
 import { escapeHtml } from '../platform/html.ts';
 import { type DealLinkAction, type ReminderLinkAction, signLink } from './links.ts';
 import { fillTemplate, footer, type MailMessage } from './mime.ts';
+import { replyAddress } from './reply-address.ts';
 
 export interface LinkContext {
   baseUrl: string;
@@ -100,8 +101,14 @@ export function nurtureEmail(
   app: AppConfig,
   ctx: LinkContext,
   stream: MailStream = 'known',
+  /** Which email of the sequence this is: its reply address names it (app.replies). */
+  position?: { cycle: number; step: number },
 ): MailMessage {
   const values = { firstName: lead.firstName, company: lead.company ?? 'your team' };
+  const replyTo =
+    app.replies && position
+      ? replyAddress(lead.id, position.cycle, position.step, ctx.key, app.replies.domain)
+      : undefined;
   const subject = fillTemplate(step.subject, values);
   const unsub = unsubscribeUrl(lead.id, ctx);
   const read = trackedUrl(
@@ -115,6 +122,7 @@ export function nurtureEmail(
     to: lead.email,
     subject,
     unsubscribeUrl: unsub,
+    ...(replyTo ? { replyTo } : {}),
     text: `Hi ${values.firstName},\n\nWe put together something for ${values.company}: ${read}\n${f.text}`,
     html: `<p>Hi ${escapeHtml(values.firstName)},</p><p>We put together something for ${escapeHtml(values.company)}: <a href="${escapeHtml(read)}">read it here</a>.</p>${f.html}`,
     // SES hands tags back with bounce and complaint events: the lead id finds the run to wake.
@@ -125,6 +133,8 @@ export function nurtureEmail(
 export interface AssignmentEmailInput {
   lead: Lead;
   rep: Rep;
+  /** The lead's reply that sent it to sales: its words, and which nurture email it answered. */
+  reply?: { message: string; answered: string };
   dealId: string;
   score: {
     total: number;
@@ -169,6 +179,13 @@ export function assignmentEmail(input: AssignmentEmailInput, app: AppConfig, ctx
       '',
       ...present.map(([k, v]) => `${k}: ${v}`),
       '',
+      ...(input.reply
+        ? [
+            `They replied to ${input.reply.answered}:`,
+            ...input.reply.message.split('\n').map((l) => `> ${l}`),
+            '',
+          ]
+        : []),
       `Why (rules ${score.rulesVersion}):`,
       ...reasons.map((r) => `  ${r}`),
       '',
@@ -179,7 +196,11 @@ export function assignmentEmail(input: AssignmentEmailInput, app: AppConfig, ctx
     ].join('\n'),
     html: `<p>Hi ${escapeHtml(rep.name)},</p><p>A <b>${escapeHtml(score.grade)}</b> lead (score ${score.total}: fit ${score.fit}, engagement ${score.engagement}) is yours${escapeHtml(again)}. Please accept within ${input.slaHours} hours or it will be reassigned.</p><table>${present
       .map(([k, v]) => `<tr><th align="left">${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`)
-      .join('')}</table><p>Why (rules ${escapeHtml(score.rulesVersion)}):</p><ul>${reasons
+      .join('')}</table>${
+      input.reply
+        ? `<p>They replied to ${escapeHtml(input.reply.answered)}:</p><blockquote style="white-space:pre-wrap;border-left:3px solid #ccc;margin:0;padding-left:.8em">${escapeHtml(input.reply.message)}</blockquote>`
+        : ''
+    }<p>Why (rules ${escapeHtml(score.rulesVersion)}):</p><ul>${reasons
       .map((r) => `<li>${escapeHtml(r)}</li>`)
       .join(
         '',

@@ -56,6 +56,8 @@ export interface MailMessage {
   html: string;
   /** One-click unsubscribe URL (RFC 8058); marketing mail must have it. */
   unsubscribeUrl?: string;
+  /** Where a reply goes (a nurture email's signed reply address). */
+  replyTo?: string;
   tags?: Record<string, string>;
 }
 
@@ -70,6 +72,7 @@ export function buildMime(
     `From: ${formatMailbox(msg.from)}`,
     `To: ${formatMailbox({ address: msg.to })}`,
     `Subject: ${encodeHeader(msg.subject)}`,
+    ...(msg.replyTo ? [`Reply-To: ${formatMailbox({ address: msg.replyTo })}`] : []),
     'MIME-Version: 1.0',
     ...(msg.unsubscribeUrl
       ? [`List-Unsubscribe: <${msg.unsubscribeUrl}>`, 'List-Unsubscribe-Post: List-Unsubscribe=One-Click']

@@ -14,6 +14,7 @@ import { timeline } from '#functions/lead/timeline.ts';
 import { assignmentEmail } from '#functions/mail/emails.ts';
 import { sendMail } from '#functions/mail/mailer.ts';
 import { linkContext } from '#functions/mail/public-url.ts';
+import { latestReply } from '#functions/mail/replies.ts';
 import { continuationDue } from '#functions/platform/continuation.ts';
 import { NotFoundError } from '#functions/platform/errors.ts';
 import { linkKeyOf } from '#functions/platform/link-key.ts';
@@ -190,7 +191,9 @@ export const createHandler = ({
     const { score } = lead;
     const { dealId, attempt } = deal;
     const slaHours = config.reps.sla.acceptWithinHours;
-    await sendMail(assignmentEmail({ lead, rep, dealId, score, attempt, slaHours }, config.app, ctx));
+    const reply = await latestReply(leads, lead, config.nurture.steps);
+    const input = { lead, rep, dealId, score, attempt, slaHours, ...(reply ? { reply } : {}) };
+    await sendMail(assignmentEmail(input, config.app, ctx));
     await deals.update(dealId, { attempt }, { emailedAttempt: attempt, updatedAt: at });
     metrics.addMetric('AssignmentEmailsSent', 'Count', 1);
     return rep;

@@ -183,6 +183,14 @@ export const createHandler = ({
         if (decision.why === 'sending paused') metrics.addMetric('NurtureSendsPaused', 'Count', 1);
         return waitUntil(decision.until, state);
       }
+      // An out-of-office named its return day: the next email waits for its first business hours.
+      const back = lead.snoozedUntil
+        ? nextSendTime(new Date(`${lead.snoozedUntil}T00:00:00Z`), 0, timeZone, hours, opening)
+        : undefined;
+      if (decision.action === 'send' && back && back.getTime() > now.getTime()) {
+        metrics.addMetric('NurtureSendsHeldOutOfOffice', 'Count', 1);
+        return waitUntil(back, state);
+      }
       const job = {
         leadId,
         now,
@@ -212,7 +220,7 @@ export const createHandler = ({
       const what = { template: current.template, cycle: state.cycle, step: state.step };
       const event = timeline.emailed(at, what);
       const outcome = await sendOnce(mailer, { ...job, cycle: state.cycle, step: state.step, event }, () =>
-        sendMail(nurtureEmail(lead, current, config.app, links, stream)),
+        sendMail(nurtureEmail(lead, current, config.app, links, stream, what)),
       );
       if (!outcome.sent) return waitUntil(await park(outcome, what, answersForm(state)), state);
       if (outcome.now) metrics.addMetric('NurtureEmailsSent', 'Count', 1);

@@ -102,6 +102,16 @@ describe('least-privilege function roles', () => {
       ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'secretsmanager:GetSecretValue', 'states:SendTaskSuccess'],
     ],
     [
+      'InboundReply',
+      [
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:UpdateItem',
+        'secretsmanager:GetSecretValue',
+        'states:SendTaskSuccess',
+      ],
+    ],
+    [
       'TrackVisit',
       [
         'dynamodb:GetItem',
