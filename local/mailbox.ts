@@ -4,6 +4,8 @@ export interface MailboxEmail {
   subject: string;
   body: { text?: string; html?: string };
   headers?: { name: string; value: string }[];
+  /** The Reply-To addresses (as aws-ses-v2-local keeps them: `Name <address>` text). */
+  replyTo?: string[];
   /** When SES accepted it, in epoch seconds on the stack's clock. */
   at: number;
 }
@@ -16,6 +18,12 @@ export function linksIn(mail: MailboxEmail): string[] {
 /** The value of a header (names compare case-insensitively). */
 export function headerOf(mail: MailboxEmail, name: string): string | undefined {
   return mail.headers?.find((h) => h.name.toLowerCase() === name.toLowerCase())?.value;
+}
+
+/** Where a reply to the email goes (its Reply-To address), if it has one. */
+export function replyToOf(mail: MailboxEmail): string | undefined {
+  const text = mail.replyTo?.[0] ?? headerOf(mail, 'reply-to');
+  return text ? text.replace(/^.*<|>.*$/g, '').trim() : undefined;
 }
 
 /** The one-click unsubscribe URL: the List-Unsubscribe header's https entry, else an unsubscribe link in the text. */

@@ -34,6 +34,7 @@ import type { Listeners } from './listeners.ts';
 import type { LocalOptions } from './runtime-options.ts';
 import { secretsHandler } from './secrets.ts';
 import { PRODUCTION_START_QUOTA } from './ses-quota.ts';
+import { receiptTargetsOf, receivingHandler } from './ses-receiving.ts';
 import { sesSimulator } from './ses-simulator.ts';
 import { DEFAULT_START_RATE, LocalStepFunctions, type MachineSpec } from './sfn/api.ts';
 import { sfnHandler } from './sfn/http.ts';
@@ -205,7 +206,15 @@ export function exposeApi(
     check: iamCheck(iam, sesAsks(iam.model), sesQueryDenied),
     quota: opts.sesQuota ?? PRODUCTION_START_QUOTA,
   });
-  ports.sesEdge.open(sesProxy(simulator, fns.faults));
+  // SES receiving (the replies' receipt rule): POST /_handoff/inbound on the same port, as SNS delivers it.
+  const receiving = receivingHandler(
+    sesProxy(simulator, fns.faults),
+    receiptTargetsOf(template, names),
+    (arn, payload) => fns.functions.invoke(arn, payload),
+    (fn, topic) => iam.serviceDenial('sns.amazonaws.com', fn, topic),
+    now,
+  );
+  ports.sesEdge.open(receiving);
   const secretArnOf = (id: string) => secretArns.find((a) => a === id || a.endsWith(`:secret:${id}`));
   ports.secretsEdge.open(
     iamGuard(

@@ -4,6 +4,7 @@
 // asynchronously and only if the function's resource policy lets SNS invoke it for that topic. The mailbox
 // answers a message with `replyMime` (scripts/reply.ts, `npm run reply`).
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener } from 'node:http';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
 export interface ReceiptTarget {
@@ -106,4 +107,70 @@ export function replyMime(o: {
       .toString('base64')
       .replace(/.{1,76}/g, '$&\r\n'),
   ].join('\r\n');
+}
+
+/** Where the local stack takes mail in: `POST /_handoff/inbound` on its SES port. */
+export const INBOUND_PATH = '/_handoff/inbound';
+const MAX_INBOUND = 150 * 1024; // what an SNS action carries; SES drops a larger message for it
+
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_INBOUND * 2) throw new Error('too large');
+    chunks.push(c as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const answer = (res: Parameters<RequestListener>[1], status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+};
+
+/**
+ * SES receiving in front of the SES port: `POST /_handoff/inbound` `{ raw, recipients }` delivers a message
+ * to every receipt rule that takes one of its recipients, as AWS does (the SNS action's function, if its
+ * resource policy lets SNS invoke it for that topic); anything else goes on to `next`. Answers what each
+ * invocation said. Mail to no rule's recipient is dropped, as SES drops it (`delivered: 0`).
+ */
+export function receivingHandler(
+  next: RequestListener,
+  targets: readonly ReceiptTarget[],
+  invoke: (
+    arn: string,
+    payload: unknown,
+  ) => Promise<{ ok: boolean; errorType?: string; errorMessage?: string; result?: unknown }>,
+  authorize: (functionArn: string, topicArn: string) => Promise<string | undefined>,
+  now: () => number,
+): RequestListener {
+  return async (req, res) => {
+    if ((req.url ?? '').split('?')[0] !== INBOUND_PATH) return next(req, res);
+    if (req.method !== 'POST') return answer(res, 405, { error: 'POST a message: { raw, recipients }' });
+    let body: { raw?: unknown; recipients?: unknown };
+    try {
+      body = JSON.parse(await bodyOf(req)) as typeof body;
+    } catch {
+      return answer(res, 400, { error: 'The body must be JSON: { raw, recipients }' });
+    }
+    const recipients = Array.isArray(body.recipients) ? body.recipients.map(String) : [];
+    if (typeof body.raw !== 'string' || !recipients.length)
+      return answer(res, 400, {
+        error: 'raw (the message) and recipients (its envelope addresses) are required',
+      });
+    if (Buffer.byteLength(body.raw) > MAX_INBOUND)
+      return answer(res, 413, { error: 'A message over 150 KB does not fit an SNS action: SES drops it' });
+    const results = [];
+    for (const t of targets) {
+      const taken = recipients.filter((r) => t.recipients.some((x) => takes(x, r)));
+      if (!taken.length) continue;
+      const denied = await authorize(t.functionArn, t.topicArn);
+      const r = denied
+        ? { ok: false, errorType: 'AccessDeniedException', errorMessage: denied }
+        : await invoke(t.functionArn, receivedEvent(body.raw, taken, t.topicArn, new Date(now())));
+      results.push({ function: t.functionArn.split(':').at(-1), ...r });
+    }
+    return answer(res, 200, { delivered: results.filter((r) => r.ok).length, results });
+  };
 }
