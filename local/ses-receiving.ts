@@ -4,7 +4,10 @@
 // asynchronously and only if the function's resource policy lets SNS invoke it for that topic. The mailbox
 // answers a message with `replyMime` (scripts/reply.ts, `npm run reply`).
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, RequestListener } from 'node:http';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { type CfnTemplate, type LocalNames, resolve } from './template.ts';
 
 export interface ReceiptTarget {
@@ -109,6 +112,30 @@ export function replyMime(o: {
   ].join('\r\n');
 }
 
+/** The mailbox page's reply buttons (local/mailbox-reply.js), served beside aws-ses-v2-local's page. */
+const MAILBOX_SCRIPT = '/_handoff/mailbox-reply.js';
+
+/** aws-ses-v2-local's mailbox page with the reply buttons' script, or that script. */
+function mailboxPage(path: string, res: Parameters<RequestListener>[1]) {
+  if (path === MAILBOX_SCRIPT) {
+    res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' });
+    res.end(readFileSync(join(import.meta.dirname, 'mailbox-reply.js')));
+    return;
+  }
+  const page = join(
+    createRequire(import.meta.url).resolve('aws-ses-v2-local/package.json'),
+    '..',
+    'static',
+    'index.html',
+  );
+  const html = readFileSync(page, 'utf8').replace(
+    '</body>',
+    `<script src="${MAILBOX_SCRIPT}"></script></body>`,
+  );
+  res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' });
+  res.end(html);
+}
+
 /** Where the local stack takes mail in: `POST /_handoff/inbound` on its SES port. */
 export const INBOUND_PATH = '/_handoff/inbound';
 const MAX_INBOUND = 150 * 1024; // what an SNS action carries; SES drops a larger message for it
@@ -146,7 +173,9 @@ export function receivingHandler(
   now: () => number,
 ): RequestListener {
   return async (req, res) => {
-    if ((req.url ?? '').split('?')[0] !== INBOUND_PATH) return next(req, res);
+    const path = (req.url ?? '').split('?')[0];
+    if (req.method === 'GET' && (path === '/' || path === MAILBOX_SCRIPT)) return mailboxPage(path, res);
+    if (path !== INBOUND_PATH) return next(req, res);
     if (req.method !== 'POST') return answer(res, 405, { error: 'POST a message: { raw, recipients }' });
     let body: { raw?: unknown; recipients?: unknown };
     try {

@@ -10,7 +10,13 @@ import { leadIdFor } from '#functions/lead/lead.ts';
 import { visitorId } from '#functions/mail/links.ts';
 import { chooseBrowser, launchBrowser } from '#test/fixtures/browser.ts';
 import { aLead } from '#test/fixtures/leads.ts';
-import { eventually, startTestStack, storesOf, type TestStack } from '#test/fixtures/local-stack.ts';
+import {
+  eventually,
+  postLead,
+  startTestStack,
+  storesOf,
+  type TestStack,
+} from '#test/fixtures/local-stack.ts';
 import { root } from '#test/fixtures/root.ts';
 import { site, siteContext } from '#test/fixtures/site.ts';
 
@@ -195,4 +201,37 @@ describe('the site snippet (examples/track.js)', () => {
     expect(await page.evaluate(() => Object.keys(localStorage))).toEqual([]);
     await embedding.close();
   }, 45_000);
+});
+
+describe('the local mailbox', () => {
+  it('replies as the lead from its page: the reply reaches a rep, whose email quotes it', async () => {
+    const email = 'mailbox.replier@acme-robotics.com';
+    expect((await postLead(t, { email, formType: 'newsletter' })).status).toBe(202);
+    await eventually(
+      async () => (await t.mailbox()).find((m) => m.destination.to.some((to) => to.includes(email))),
+      30_000,
+      'the first nurture email',
+    );
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const said: string[] = [];
+    page.on('dialog', async (d) => {
+      said.push(d.type());
+      await (d.type() === 'prompt' ? d.accept('Please call me on Friday.') : d.accept());
+    });
+    await page.goto(t.stack.urls.mailbox);
+    const card = page.locator('.email', { hasText: email });
+    await card.locator('button.handoff-reply').click();
+    await expect.poll(() => said).toEqual(['prompt', 'alert']);
+    const assignment = await eventually(
+      async () =>
+        (await t.mailbox()).find(
+          (m) => m.subject.startsWith('New lead') && (m.body.text ?? '').includes(email),
+        ),
+      20_000,
+      'the assignment email',
+    );
+    expect(assignment.body.text).toContain('> Please call me on Friday.');
+    await context.close();
+  }, 60_000);
 });

@@ -86,14 +86,21 @@ describe('links that outlive their deal', () => {
       }, 20_000);
       expect(path).toContain('Close deal');
       expect(path).not.toContain('Close as stale');
-      // The daily compaction ran on the stack's clock too: the capture day's shards are folded into its
-      // per-value items (a marker says which fold counts), and the day reads the same.
+      // The daily compaction ran on the stack's clock too: the capture day's shards were folded into its
+      // per-value items (a marker says which fold counts), and the day reads the same. The win, 15 days
+      // later, counted in the capture day's cohort after that fold: a late write, the only thing left in a
+      // shard until the next fold (docs/funnel.md), and read with the rest.
       const day = new Date(TEST_START).toISOString().slice(0, 10);
       const table = tableOfStack(b);
-      expect(await batchGet(table, shardKeys(day))).toEqual([]);
+      const left = (await batchGet(table, shardKeys(day))).flatMap((i) =>
+        Object.keys(i).filter((k) => k.includes('|')),
+      );
+      expect(left.every((k) => k.startsWith('cohort'))).toBe(true);
       expect(await batchGet(table, [keys.funnelCounter(day, ROLLUP)])).toHaveLength(1);
       const [all] = await storesOf(b).funnel.read(day, ['all#']);
       expect(all?.values).toMatchObject({ captured: 1, mql: 1, sql: 1 });
+      const [cohort] = await storesOf(b).funnel.read(day, ['cohort#all']);
+      expect(cohort?.values).toMatchObject({ captured: 1, won: 1, revenueWon: 42_000 });
       // Fifteen virtual days ran every schedule rule hundreds of times (the hourly reconcile, the weekly
       // reminders), each as its own role: none was denied anything (the reconcile once lacked its index grant).
       expect(b.logs.filter((l) => l.includes('AccessDenied'))).toEqual([]);

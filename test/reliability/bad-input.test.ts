@@ -417,8 +417,8 @@ const cases: [string, string, () => Raw, number[]][] = [
   ['rep action', 'won as text/plain', () => post(repLink('won'), 'amount=5', 'text/plain'), [415]],
   [
     'rep action',
-    'won body over the limit',
-    () => post(repLink('won'), `amount=5&x=${'y'.repeat(5000)}`),
+    'won body over the limit (16 KB: a note of 1,000 characters fits, URL-encoded)',
+    () => post(repLink('won'), `amount=5&x=${'y'.repeat(17_000)}`),
     [413],
   ],
   // Unsubscribe links

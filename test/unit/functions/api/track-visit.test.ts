@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createHandler } from '#functions/api/track-visit.ts';
 import { engagementOf, scoreLead } from '#functions/lead/scoring.ts';
 import { signLink, visitorId } from '#functions/mail/links.ts';
@@ -53,8 +53,18 @@ describe('POST /events (site page views)', () => {
   });
 
   it('records one visit a lead and minute, however often the page is loaded', async () => {
-    for (let i = 0; i < 5; i++) await post({ v: visitor(), url: 'https://www.handoff.example/demo' });
-    expect(await visits()).toHaveLength(1);
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      // Within one minute (a fixed clock: a run near a minute's end must not see two).
+      vi.setSystemTime(new Date('2026-12-07T10:15:05Z'));
+      for (let i = 0; i < 5; i++) await post({ v: visitor(), url: 'https://www.handoff.example/demo' });
+      expect(await visits()).toHaveLength(1);
+      vi.setSystemTime(new Date('2026-12-07T10:16:05Z'));
+      await post({ v: visitor(), url: 'https://www.handoff.example/demo' });
+      expect(await visits()).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it.each([
