@@ -222,7 +222,8 @@ describe('the local mailbox', () => {
     await page.goto(t.stack.urls.mailbox);
     const card = page.locator('.email', { hasText: email });
     await card.locator('button.handoff-reply').click();
-    await expect.poll(() => said).toEqual(['prompt', 'alert']);
+    // The alert comes once the reply went through (InboundReply's first invocation starts its worker).
+    await expect.poll(() => said, { timeout: 20_000 }).toEqual(['prompt', 'alert']);
     const assignment = await eventually(
       async () =>
         (await t.mailbox()).find(
