@@ -139,28 +139,12 @@ export class RecordsApi {
 
   /** The funnel for `from`..`to` (UTC days, default the last 30), optionally broken down `by` a dimension. */
   async funnel(q: Query) {
-    const range = reportQuery(
-      {
-        from: param(q, 'from', undefined, 10),
-        to: param(q, 'to', undefined, 10),
-        by: param(q, 'by', undefined, 40),
-      },
-      this.now(),
-    );
-    return funnelReport(this.stores, range);
+    return funnelReport(this.stores, reportQuery(rangeParams(q), this.now()));
   }
 
   /** Of the leads captured in the range: each stage reached, the median time to it, revenue won. */
   async cohorts(q: Query) {
-    const range = cohortQuery(
-      {
-        from: param(q, 'from', undefined, 10),
-        to: param(q, 'to', undefined, 10),
-        by: param(q, 'by', undefined, 40),
-      },
-      this.now(),
-    );
-    return cohortReport(this.stores, range);
+    return cohortReport(this.stores, cohortQuery(rangeParams(q), this.now()));
   }
 
   /**
@@ -179,6 +163,13 @@ export class RecordsApi {
     return { ...feedback, reps: reveal ? reps : maskDeep(reps) };
   }
 }
+
+/** A report's range and breakdown as the query gives them (each checked by the report's own query). */
+const rangeParams = (q: Query) => ({
+  from: param(q, 'from', undefined, 10),
+  to: param(q, 'to', undefined, 10),
+  by: param(q, 'by', undefined, 40),
+});
 
 /** The lead as the console shows it: no task token, no index keys. */
 function shownLead(record: LeadRecord) {

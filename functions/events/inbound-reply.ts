@@ -13,7 +13,7 @@ import { linkKeyMiddleware, linkKeyOf } from '#functions/platform/link-key.ts';
 import { logger, metrics } from '#functions/platform/observability.ts';
 import { sfnRuns, type TaskRuns } from '#functions/platform/runs.ts';
 import { appTable } from '#functions/platform/table.ts';
-import type { Stores } from '#functions/stores.ts';
+import type { LeadRecord, Stores } from '#functions/stores.ts';
 
 /** SES receiving's notification (the receipt rule's SNS action, Base64), as SNS hands it to Lambda. */
 const received = z.object({
@@ -92,13 +92,13 @@ export const createHandler = ({
       );
       // Away until a named day: the next email waits for it (the sequence goes on, nothing is woken).
       if (inbound.returnDate && inbound.returnDate > (lead.snoozedUntil ?? ''))
-        await setOnLead(lead.id, { snoozedUntil: inbound.returnDate }, at);
+        await setOnLead(lead, { snoozedUntil: inbound.returnDate }, at);
       metrics.addMetric(`Replies_${inbound.kind}`, 'Count', 1);
       logger.info('automatic reply', { leadId: lead.id, kind: inbound.kind });
       return { outcome: inbound.kind };
     }
     await leads.putEvent(lead.id, timeline.replied(at, { cycle, step, message: inbound.text }));
-    await setOnLead(lead.id, { repliedAt: at }, at);
+    await setOnLead(lead, { repliedAt: at }, at);
     metrics.addMetric('Replies_human', 'Count', 1);
     // A person wrote back: the nurture wait wakes, and the rescore hands the lead to a rep.
     await signalLead({ signals, runs }, lead.id, 'reply');
@@ -106,20 +106,20 @@ export const createHandler = ({
     return { outcome: 'human' };
   }
 
-  /** Sets fields on the lead in the stage it is in (read again once if it moved meanwhile). */
+  /** Sets fields on the lead in the stage it was read in (read again once if it moved meanwhile). */
   async function setOnLead(
-    leadId: string,
+    read: LeadRecord,
     fields: { repliedAt?: string; snoozedUntil?: string },
     at: string,
   ) {
-    for (let tries = 0; tries < 2; tries++) {
-      const lead = await leads.get(leadId);
-      if (!lead) return;
+    let lead: LeadRecord | undefined = read;
+    for (let tries = 0; lead && tries < 2; tries++) {
       try {
-        await leads.setStage(leadId, lead.stage, at, fields);
+        await leads.setStage(lead.id, lead.stage, at, fields);
         return;
       } catch (e) {
         if (!(e instanceof IllegalTransitionError) || tries > 0) throw e;
+        lead = await leads.get(lead.id);
       }
     }
   }
